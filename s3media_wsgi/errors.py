@@ -1,0 +1,130 @@
+"""Every error s3media_wsgi raises derives from :class:`MediaError`.
+
+Each class carries the HTTP status the middleware answers with, so the mapping
+from failure to response lives here and nowhere else.  ``public_message`` is the
+short plain-text body a client sees; the exception's own message (``str(exc)``)
+is for logs and developers and may name keys, paths or settings.
+
+    >>> from s3media_wsgi.errors import MediaError, InvalidSignature
+    >>> issubclass(InvalidSignature, MediaError)
+    True
+    >>> InvalidSignature.status_code
+    404
+"""
+
+from __future__ import annotations
+
+
+class MediaError(Exception):
+    """Root of every error raised by s3media_wsgi."""
+
+    #: HTTP status the middleware answers with when this error escapes a request.
+    status_code: int = 500
+    #: Body of that response: short, plain text, never a detail a stranger can use.
+    public_message: str = "Internal error"
+
+
+class ConfigError(MediaError, ValueError):
+    """A constructor argument or setting is invalid; the message says what to fix."""
+
+
+# --- things a stranger can probe: all look the same from outside (404) -------
+
+
+class NotFound(MediaError, LookupError):
+    """The object (original or resize) does not exist in storage."""
+
+    status_code = 404
+    public_message = "Not found"
+
+
+class InvalidId(NotFound, ValueError):
+    """A string that is not a well-formed media id (or key) was given."""
+
+
+class InvalidPath(NotFound):
+    """A request path under the prefix is malformed or unsafe."""
+
+
+class InvalidSignature(NotFound):
+    """A resize URL's signature does not verify against any configured key."""
+
+
+# --- a caller's mistake when building a URL -----------------------------------
+
+
+class InvalidResize(MediaError, ValueError):
+    """Resize parameters are invalid (bad size, mode, quality, format or preset)."""
+
+    status_code = 404
+    public_message = "Not found"
+
+
+# --- signed requests or uploads that cannot be served -------------------------
+
+
+class UnsupportedMediaType(MediaError, ValueError):
+    """An upload's real type (sniffed from its bytes) is not on the allow-list."""
+
+    status_code = 415
+    public_message = "Unsupported media type"
+
+
+class UploadTooLarge(MediaError, ValueError):
+    """An upload is larger than ``max_upload_bytes``."""
+
+    status_code = 413
+    public_message = "Upload too large"
+
+
+class ImageTooLarge(MediaError, ValueError):
+    """An image exceeds a pixel, side or frame limit; refused before decoding."""
+
+    status_code = 413
+    public_message = "Image too large"
+
+
+class NotAnImage(MediaError, ValueError):
+    """A resize was asked of a file that is not a decodable, allowed image."""
+
+    status_code = 422
+    public_message = "Not an image"
+
+
+class AlreadyExists(MediaError):
+    """A write would have replaced an existing object; nothing was written."""
+
+    status_code = 409
+    public_message = "Conflict"
+
+
+# --- our side ----------------------------------------------------------------
+
+
+class StorageError(MediaError):
+    """Storage answered with an error that is not the caller's fault."""
+
+    status_code = 503
+    public_message = "Storage unavailable, try again shortly"
+
+
+class StorageUnavailable(StorageError):
+    """Storage could not be reached or timed out."""
+
+
+__all__ = [
+    "AlreadyExists",
+    "ConfigError",
+    "ImageTooLarge",
+    "InvalidId",
+    "InvalidPath",
+    "InvalidResize",
+    "InvalidSignature",
+    "MediaError",
+    "NotAnImage",
+    "NotFound",
+    "StorageError",
+    "StorageUnavailable",
+    "UnsupportedMediaType",
+    "UploadTooLarge",
+]

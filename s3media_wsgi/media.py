@@ -1,0 +1,336 @@
+"""The :class:`Media` object: store uploads, build signed resize URLs, make resizes.
+
+    >>> from s3media_wsgi import Media, LocalStorage
+    >>> media = Media(LocalStorage("media", base_url="/media/"), secret_key="x" * 32)
+    >>> media_id = media.put(b"GIF89a...", filename="cat.gif")      # doctest: +SKIP
+    >>> media.resize_url(media_id, "400x300", mode="fill")           # doctest: +SKIP
+    '/media/3c72aedc/ba25/41e6/a569/406c8f413974/cat.gif/400x300-fill-85-noupscale-….gif'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO, Any, Union
+
+from . import ids
+from .errors import (
+    AlreadyExists,
+    ConfigError,
+    InvalidResize,
+    InvalidSignature,
+    UnsupportedMediaType,
+    UploadTooLarge,
+)
+from .imaging import ImageEngine, ImageLimits
+from .signing import ResizeSigner
+from .singleflight import SingleFlight
+from .sniff import DEFAULT_ALLOWED, SNIFF_BYTES, TYPES, sniff
+from .storage.base import Storage
+from .variants import (
+    DEFAULT_QUALITY,
+    ResizeSpec,
+    default_format,
+    load_presets,
+    parse_size,
+    parse_variant,
+)
+
+log = logging.getLogger("s3media_wsgi")
+
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
+
+DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+class MediaId(str):
+    """A media id, as returned by :meth:`Media.put`.
+
+    It *is* the id string (store it as such); it also carries what ``put``
+    learned about the file, so the caller can keep the dimensions next to it
+    and hand them to :func:`Media.picture` later without any I/O.
+    """
+
+    width: int | None
+    height: int | None
+    content_type: str | None
+
+    def __new__(
+        cls,
+        value: str,
+        width: int | None = None,
+        height: int | None = None,
+        content_type: str | None = None,
+    ) -> MediaId:
+        self = super().__new__(cls, value)
+        self.width, self.height, self.content_type = width, height, content_type
+        return self
+
+
+def _read_source(src: Source, limit: int) -> tuple[bytes, str | None]:
+    """Read at most ``limit + 1`` bytes from *src*; return them and a filename hint."""
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return bytes(src[: limit + 1]), None
+    if isinstance(src, (str, os.PathLike)):
+        path = os.fspath(src)
+        with open(path, "rb") as fh:
+            return fh.read(limit + 1), os.path.basename(path)
+    if hasattr(src, "read"):
+        data = src.read(limit + 1)
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError("file objects given to put() must be opened in binary mode")
+        name = getattr(src, "filename", None) or getattr(src, "name", None)
+        return bytes(data), os.path.basename(name) if isinstance(name, str) else None
+    raise TypeError(f"put() takes a path, bytes or a binary file object, not {type(src).__name__}")
+
+
+class Media:
+    """The media layer: one per application, shared by every thread.
+
+    :param storage: a :class:`~s3media_wsgi.LocalStorage`, :class:`~s3media_wsgi.S3Storage`
+        or anything implementing :class:`~s3media_wsgi.storage.Storage`.
+    :param secret_key: a secret of 32+ characters, or a list of them: the first
+        signs, every one verifies (rotate by putting the new key first).
+    :param presets: named sizes, e.g. ``{"thumb": {"size": "200x200", "mode": "fill"}}``.
+    :param strict_presets: accept only preset sizes, both when building URLs and
+        when serving them.
+    :param max_pixels: largest source image (width × height) ever decoded.
+    :param max_side: largest side of a resize.
+    :param max_frames: most frames of an animation kept; longer ones give their first frame.
+    :param max_upload_bytes: largest upload :meth:`put` accepts.
+    :param allowed_types: kinds :meth:`put` accepts (see :data:`s3media_wsgi.sniff.TYPES`).
+    :param max_concurrent_decodes: images decoded at once in this process
+        (default: the number of CPUs), which bounds memory under load.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        secret_key: str | Sequence[str],
+        *,
+        presets: Mapping[str, Mapping[str, Any]] | None = None,
+        strict_presets: bool = False,
+        max_pixels: int = 50_000_000,
+        max_side: int = 4096,
+        max_frames: int = 100,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+        allowed_types: Iterable[str] | None = None,
+        max_concurrent_decodes: int | None = None,
+    ) -> None:
+        if not isinstance(storage, Storage):
+            raise ConfigError(f"storage must implement the Storage protocol, got {type(storage).__name__}")
+        for name, value in (
+            ("max_pixels", max_pixels),
+            ("max_side", max_side),
+            ("max_frames", max_frames),
+            ("max_upload_bytes", max_upload_bytes),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive int, not {value!r}")
+        self.storage = storage
+        self.signer = ResizeSigner(secret_key)
+        self.max_side = max_side
+        self.max_upload_bytes = max_upload_bytes
+        self.presets = load_presets(presets, max_side)
+        self.strict_presets = bool(strict_presets)
+        if self.strict_presets and not self.presets:
+            raise ConfigError("strict_presets=True needs at least one preset")
+        self.engine = ImageEngine(
+            ImageLimits(max_pixels=max_pixels, max_side=max_side, max_frames=max_frames),
+            max_concurrency=max_concurrent_decodes,
+        )
+        if allowed_types is None:
+            allowed = set(DEFAULT_ALLOWED)
+            if not self.engine.can_read("heic"):
+                allowed.discard("heic")
+        else:
+            allowed = set(allowed_types)
+            unknown = allowed - set(TYPES)
+            if unknown:
+                raise ConfigError(f"allowed_types has unknown kinds {sorted(unknown)}; known: {sorted(TYPES)}")
+        self.allowed_types = frozenset(allowed)
+        # What strict mode lets through: each preset's stem, and its format when
+        # the preset fixes one (otherwise the format follows the original's).
+        self._preset_variants = {
+            (
+                self._spec(None, opts["size"], **{k: v for k, v in opts.items() if k != "size"}).stem,
+                opts.get("format"),
+            )
+            for opts in self.presets.values()
+        }
+        self._flight = SingleFlight()
+
+    # --- storing -------------------------------------------------------------
+
+    def put(self, src: Source, filename: str | None = None) -> MediaId:
+        """Store an upload and return its id.
+
+        *src* is a path, bytes, or a binary file object.  The type is sniffed
+        from the bytes; the stored filename is *filename* (or the source's own
+        name) normalised, with the extension of the real type.  Raises
+        :class:`~s3media_wsgi.errors.UnsupportedMediaType`,
+        :class:`~s3media_wsgi.errors.UploadTooLarge` or an image error; on any
+        error nothing is stored.
+        """
+        data, hint = _read_source(src, self.max_upload_bytes)
+        if len(data) > self.max_upload_bytes:
+            raise UploadTooLarge(f"upload is larger than max_upload_bytes={self.max_upload_bytes}")
+        ftype = sniff(data[:SNIFF_BYTES])
+        if ftype is None or ftype.kind not in self.allowed_types:
+            found = ftype.kind if ftype else "unrecognised content"
+            raise UnsupportedMediaType(
+                f"refusing {found}; allowed types: {', '.join(sorted(self.allowed_types))}"
+            )
+        width = height = None
+        if ftype.is_image and self.engine.can_read(ftype.kind):
+            info = self.engine.probe(data)
+            width, height = info.width, info.height
+        name = ids.normalise_filename(filename or hint or "")
+        stem = name.rpartition(".")[0] if "." in name else name
+        media_id = ids.new_id(f"{stem}.{ftype.ext}")
+        if not self.storage.put(ids.original_key(media_id), data, ftype.mime):
+            raise AlreadyExists(f"refusing to overwrite {media_id}")
+        log.info("stored %s (%s, %d bytes)", media_id, ftype.mime, len(data))
+        return MediaId(media_id, width, height, ftype.mime)
+
+    def exists(self, media_id: str) -> bool:
+        """True when the original of *media_id* is stored."""
+        return self.storage.exists(ids.original_key(media_id))
+
+    def delete(self, media_id: str) -> int:
+        """Delete the original and every resize of *media_id*; return how many objects went."""
+        count = self.storage.delete_prefix(ids.key_prefix(media_id))
+        log.info("deleted %s (%d objects)", media_id, count)
+        return count
+
+    def get(self, media_id: str) -> bytes:
+        """The original bytes of *media_id*."""
+        return self.storage.get(ids.original_key(media_id))
+
+    # --- URLs (pure computation: no I/O) ---------------------------------------
+
+    def url(self, media_id: str) -> str:
+        """URL of the original."""
+        return self.storage.url(ids.original_key(media_id))
+
+    def _spec(
+        self,
+        media_id: str | None,
+        size: str,
+        mode: str = "fit",
+        quality: int = DEFAULT_QUALITY,
+        format: str | None = None,
+        upscale: bool = False,
+    ) -> ResizeSpec:
+        w, h = parse_size(size)
+        if format is None:
+            format = default_format(ids.extension(media_id)) if media_id else None
+        spec = ResizeSpec(w, h, mode, quality, bool(upscale), format or "jpg")
+        return spec.validate(self.max_side)
+
+    def resize_spec(self, media_id: str, size: str, **options: Any) -> ResizeSpec:
+        """Resolve *size* (``"400x300"`` or a preset name) and options to a spec."""
+        media_id = ids.parse_id(media_id)
+        preset = self.presets.get(size)
+        if preset is not None:
+            if self.strict_presets and options:
+                raise InvalidResize(f"strict_presets: preset {size!r} cannot be changed per call")
+            merged = {**preset, **options}
+            return self._spec(media_id, merged.pop("size"), **merged)
+        if self.strict_presets:
+            raise InvalidResize(f"strict_presets: {size!r} is not a preset ({', '.join(self.presets)})")
+        return self._spec(media_id, size, **options)
+
+    def resize_key(
+        self,
+        media_id: str,
+        size: str,
+        mode: str = "fit",
+        quality: int = DEFAULT_QUALITY,
+        format: str | None = None,
+        upscale: bool = False,
+    ) -> str:
+        """Storage key of a resize (``<id>/<variant>``); see :meth:`resize_url`."""
+        options: dict[str, Any] = {}
+        if mode != "fit":
+            options["mode"] = mode
+        if quality != DEFAULT_QUALITY:
+            options["quality"] = quality
+        if format is not None:
+            options["format"] = format
+        if upscale:
+            options["upscale"] = upscale
+        spec = self.resize_spec(media_id, size, **options)
+        return f"{media_id}/{spec.variant(self.signer.sign(spec.message(media_id)))}"
+
+    def resize_url(
+        self,
+        media_id: str,
+        size: str,
+        mode: str = "fit",
+        quality: int = DEFAULT_QUALITY,
+        format: str | None = None,
+        upscale: bool = False,
+    ) -> str:
+        """Signed URL of *media_id* resized to *size*; no network call.
+
+        *size* is ``"WxH"``, ``"Wx"``, ``"xH"`` or a preset name.  *mode* is
+        ``fit`` (inside the box, aspect kept) or ``fill`` (cover the box,
+        centre-cropped).  *format* defaults to the original's when it is one of
+        jpg/png/webp/avif/gif, else jpg.  Without *upscale* a small source is
+        never enlarged.
+        """
+        return self.storage.url(self.resize_key(media_id, size, mode, quality, format, upscale))
+
+    # --- serving ---------------------------------------------------------------
+
+    def verify_resize(self, path: str) -> tuple[str, ResizeSpec]:
+        """Check a resize path (``<id>/<variant>``) and return ``(id, spec)``.
+
+        Raises a :class:`~s3media_wsgi.errors.NotFound` subclass when the path is
+        malformed or its signature does not verify (strangers learn nothing from
+        which), :class:`~s3media_wsgi.errors.InvalidResize` when it is signed but
+        out of this configuration's range.
+        """
+        media_id, variant = ids.split_key(path)
+        spec, signature = parse_variant(variant)
+        self.signer.check(spec.message(media_id), signature)
+        spec.validate(self.max_side)
+        if self.strict_presets and not (
+            (spec.stem, None) in self._preset_variants or (spec.stem, spec.format) in self._preset_variants
+        ):
+            raise InvalidSignature(f"strict_presets: {spec.stem} is not a preset size")
+        return media_id, spec
+
+    def create_resize(self, path: str) -> str:
+        """Make the resize at *path* (``<id>/<variant>``) unless it exists; return its key.
+
+        Idempotent and safe to call from many threads or processes at once:
+        within a process identical calls share one computation; across
+        processes the conditional write makes the first writer win and every
+        other one succeed without overwriting.
+        """
+        media_id, spec = self.verify_resize(path)
+        return self._flight.do(path, lambda: self._make(path, media_id, spec))
+
+    def _make(self, key: str, media_id: str, spec: ResizeSpec) -> str:
+        if self.storage.exists(key):
+            return key
+        started = time.perf_counter()
+        original = self.storage.get(ids.original_key(media_id))
+        rendered = self.engine.resize(original, spec)
+        written = self.storage.put(key, rendered.data, rendered.content_type)
+        ms = (time.perf_counter() - started) * 1000
+        log.info(
+            "resize %s %s in %.1f ms, %d bytes",
+            key,
+            "made" if written else "made (another process stored it first)",
+            ms,
+            len(rendered.data),
+        )
+        return key
+
+
+__all__ = ["Media", "MediaId"]

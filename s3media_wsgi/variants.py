@@ -1,0 +1,163 @@
+"""Resize parameters and the variant names that carry them.
+
+A variant is the last segment of a resize key or URL::
+
+    400x300-fit-85-noupscale-0123456789abcdef0123456789abcdef.webp
+    W  x H - mode-quality-upscale-signature                  .format
+
+W or H may be empty for ``fit`` (``400x`` keeps the width, ``x300`` the height).
+Numbers are written without leading zeros, so each set of parameters has exactly
+one spelling; :func:`parse_variant` refuses any other.
+
+    >>> spec = ResizeSpec(400, 300, "fit", 85, False, "webp")
+    >>> spec.stem
+    '400x300-fit-85-noupscale'
+    >>> parse_variant(spec.variant("0" * 32))[0] == spec
+    True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ConfigError, InvalidPath, InvalidResize
+
+MODES = ("fit", "fill")
+FORMATS = ("jpg", "png", "webp", "avif", "gif")
+DEFAULT_QUALITY = 85
+MAX_QUALITY = 95
+
+_SIZE_RE = re.compile(r"^([1-9][0-9]{0,5})?x([1-9][0-9]{0,5})?$")
+VARIANT_RE = re.compile(
+    r"^(?P<w>[1-9][0-9]{0,5})?x(?P<h>[1-9][0-9]{0,5})?"
+    r"-(?P<mode>fit|fill)-(?P<q>[1-9][0-9]?)-(?P<up>upscale|noupscale)"
+    r"-(?P<sig>[0-9a-f]{32})\.(?P<fmt>jpg|png|webp|avif|gif)$"
+)
+
+
+@dataclass(frozen=True)
+class ResizeSpec:
+    """One fully resolved set of resize parameters."""
+
+    width: int | None
+    height: int | None
+    mode: str = "fit"
+    quality: int = DEFAULT_QUALITY
+    upscale: bool = False
+    format: str = "jpg"
+
+    @property
+    def stem(self) -> str:
+        """The variant without signature and extension: what the signature covers."""
+        w = "" if self.width is None else str(self.width)
+        h = "" if self.height is None else str(self.height)
+        up = "upscale" if self.upscale else "noupscale"
+        return f"{w}x{h}-{self.mode}-{self.quality}-{up}"
+
+    def variant(self, signature: str) -> str:
+        """The full variant name with *signature*."""
+        return f"{self.stem}-{signature}.{self.format}"
+
+    def message(self, media_id: str) -> str:
+        """The canonical string that is signed: the id and every parameter."""
+        return f"s3media-resize\n{media_id}\n{self.stem}\n{self.format}"
+
+    def validate(self, max_side: int) -> ResizeSpec:
+        """Raise :class:`InvalidResize` unless every parameter is in range."""
+        if self.mode not in MODES:
+            raise InvalidResize(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.format not in FORMATS:
+            raise InvalidResize(f"format must be one of {', '.join(FORMATS)}, not {self.format!r}")
+        if isinstance(self.quality, bool) or not isinstance(self.quality, int):
+            raise InvalidResize(f"quality must be an int, not {self.quality!r}")
+        if not 1 <= self.quality <= MAX_QUALITY:
+            raise InvalidResize(f"quality must be 1..{MAX_QUALITY}, not {self.quality}")
+        if self.width is None and self.height is None:
+            raise InvalidResize("a size needs a width, a height or both")
+        if self.mode == "fill" and (self.width is None or self.height is None):
+            raise InvalidResize("fill needs both a width and a height, e.g. '300x300'")
+        for side in (self.width, self.height):
+            if side is not None and not 1 <= side <= max_side:
+                raise InvalidResize(f"each side must be 1..{max_side} pixels, not {side}")
+        return self
+
+
+def parse_size(size: str) -> tuple[int | None, int | None]:
+    """Parse ``"400x300"``, ``"400x"`` or ``"x300"``.
+
+    >>> parse_size("400x")
+    (400, None)
+    """
+    m = _SIZE_RE.match(size) if isinstance(size, str) else None
+    if not m or size == "x":
+        raise InvalidResize(f"size must look like '400x300', '400x' or 'x300', not {size!r}")
+    w, h = m.groups()
+    return (int(w) if w else None, int(h) if h else None)
+
+
+def parse_variant(variant: str) -> tuple[ResizeSpec, str]:
+    """Parse a variant name into ``(spec, signature)``; :class:`InvalidPath` if malformed."""
+    m = VARIANT_RE.match(variant)
+    if not m:
+        raise InvalidPath(f"not a resize variant: {variant!r}")
+    spec = ResizeSpec(
+        width=int(m["w"]) if m["w"] else None,
+        height=int(m["h"]) if m["h"] else None,
+        mode=m["mode"],
+        quality=int(m["q"]),
+        upscale=m["up"] == "upscale",
+        format=m["fmt"],
+    )
+    return spec, m["sig"]
+
+
+def default_format(extension: str) -> str:
+    """The output format for an original with *extension*: itself when it is one we write."""
+    return extension if extension in FORMATS else "jpg"
+
+
+def load_presets(presets: Mapping[str, Any] | None, max_side: int) -> dict[str, dict[str, Any]]:
+    """Validate presets once, at construction.
+
+    Each preset is a dict with ``size`` and optionally ``mode``, ``quality``,
+    ``format`` and ``upscale``.  Names must not look like sizes.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    allowed = {"size", "mode", "quality", "format", "upscale"}
+    for name, options in (presets or {}).items():
+        if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", name):
+            raise ConfigError(f"preset name {name!r} must be a word such as 'thumb'")
+        if not isinstance(options, Mapping) or "size" not in options:
+            raise ConfigError(f"preset {name!r} must be a dict with at least a 'size' key")
+        unknown = set(options) - allowed
+        if unknown:
+            raise ConfigError(f"preset {name!r} has unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+        try:
+            w, h = parse_size(options["size"])
+            ResizeSpec(
+                w,
+                h,
+                options.get("mode", "fit"),
+                options.get("quality", DEFAULT_QUALITY),
+                bool(options.get("upscale", False)),
+                options.get("format") or "jpg",
+            ).validate(max_side)
+        except InvalidResize as exc:
+            raise ConfigError(f"preset {name!r}: {exc}") from None
+        out[name] = dict(options)
+    return out
+
+
+__all__ = [
+    "DEFAULT_QUALITY",
+    "FORMATS",
+    "MODES",
+    "ResizeSpec",
+    "default_format",
+    "load_presets",
+    "parse_size",
+    "parse_variant",
+]
