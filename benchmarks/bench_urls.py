@@ -1,0 +1,50 @@
+"""How many signed resize URLs one thread builds per second (target: >= 100k/s)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+
+from s3media_wsgi import LocalStorage, Media, S3Storage
+from s3media_wsgi.ids import new_id
+
+TARGET = 100_000
+
+
+def _rate(media: Media, ids: list[str], rounds: int = 5) -> float:
+    best = 0.0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for media_id in ids:
+            media.resize_url(media_id, "400x300", mode="fill", format="webp")
+        best = max(best, len(ids) / (time.perf_counter() - started))
+    return best
+
+
+def run(n: int = 50_000) -> list[dict]:
+    ids = [new_id(f"photo-{i}.jpg") for i in range(n)]
+    secret = uuid.uuid4().hex * 2
+    rows = []
+    with tempfile.TemporaryDirectory() as root:
+        local = Media(LocalStorage(root, base_url="/media/"), secret_key=secret)
+        rows.append({"case": "resize_url, LocalStorage", "per_s": _rate(local, ids)})
+    # No client is made until the first request, and building a URL makes none.
+    s3 = Media(
+        S3Storage(bucket="photos", region="eu-west-1", base_url="https://media.example.com/"),
+        secret_key=[secret, secret[::-1]],
+    )
+    rows.append({"case": "resize_url, S3Storage, 2 keys", "per_s": _rate(s3, ids)})
+    return rows
+
+
+def report(rows: list[dict]) -> str:
+    lines = [f"{'case':40} {'URLs/s':>12}  target >= {TARGET:,}/s"]
+    for r in rows:
+        ok = "ok" if r["per_s"] >= TARGET else "MISSED"
+        lines.append(f"{r['case']:40} {r['per_s']:>12,.0f}  {ok}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(report(run()))

@@ -1,0 +1,33 @@
+"""Run every benchmark in one process and print one report (``make bench``).
+
+Ratios are measured side by side in the same run, so a busy machine slows both
+sides of each comparison alike; absolute times are printed for context only.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bench_imaging  # noqa: E402
+import bench_middleware  # noqa: E402
+import bench_urls  # noqa: E402
+
+
+def main() -> None:
+    print(f"s3media_wsgi benchmarks — Python {platform.python_version()}, {os.cpu_count()} CPUs\n")
+    for title, module in (
+        ("Imaging", bench_imaging),
+        ("Middleware pass-through", bench_middleware),
+        ("Resize URLs", bench_urls),
+    ):
+        print(f"== {title}")
+        print(module.report(module.run()))
+        print()
+
+
+if __name__ == "__main__":
+    main()

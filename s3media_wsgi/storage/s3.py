@@ -1,0 +1,332 @@
+"""Storage in an S3 bucket (or anything speaking the S3 API), for production.
+
+    >>> storage = S3Storage("my-media", region="eu-west-1",
+    ...                     base_url="https://media.example.com/")   # doctest: +SKIP
+    >>> storage.put("a/b.jpg", data, "image/jpeg")                   # doctest: +SKIP
+    True
+
+Writes are conditional (``If-None-Match: *``): the first writer of a key wins
+and every later one gets False, so nothing is ever overwritten, even by
+another process or host.  Every object is sent with :data:`IMMUTABLE_CACHE_CONTROL`
+because a key never changes content.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import AlreadyExists, ConfigError, NotFound, StorageError, StorageUnavailable
+from .base import IMMUTABLE_CACHE_CONTROL
+from .keys import validate_key, validate_prefix
+
+log = logging.getLogger("s3media_wsgi")
+
+#: S3 deletes at most this many keys per DeleteObjects request.
+DELETE_BATCH = 1000
+
+CANNED_ACLS = frozenset(
+    {
+        "private",
+        "public-read",
+        "public-read-write",
+        "authenticated-read",
+        "aws-exec-read",
+        "bucket-owner-read",
+        "bucket-owner-full-control",
+    }
+)
+
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+
+# S3 error codes that mean "try again later" whatever their HTTP status.
+_TRANSIENT_CODES = frozenset(
+    {
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestTimeout",
+        "ServiceUnavailable",
+        "InternalError",
+    }
+)
+_MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
+_CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412"})
+
+
+def _check_bucket(bucket: object) -> str:
+    """Return *bucket* if it follows S3's naming rules, else raise ConfigError."""
+    if (
+        not isinstance(bucket, str)
+        or not _BUCKET_RE.match(bucket)
+        or ".." in bucket
+        or ".-" in bucket
+        or "-." in bucket
+        or _IP_RE.match(bucket)
+    ):
+        raise ConfigError(
+            f"S3 bucket name {bucket!r} is invalid: use 3-63 characters of lower-case letters, "
+            "digits, '-' and '.', starting and ending with a letter or digit"
+        )
+    return bucket
+
+
+class S3Storage:
+    """Objects in the S3 bucket *bucket*; ``base_url + key`` is where they are served.
+
+    :param bucket: bucket name.
+    :param region: AWS region; also used by the default *base_url*.  When None,
+        boto3's usual lookup (``AWS_DEFAULT_REGION``, config file) applies.
+    :param base_url: URL prefix ending in ``/``.  Default
+        ``https://<bucket>.s3.<region>.amazonaws.com/``, the REST endpoint,
+        which answers a missing resize with 403/404 XML.  For on-demand
+        resizing, use the bucket's *website* endpoint (whose 404 redirect rule
+        sends the browser to your app) or a CDN in front of it.
+    :param endpoint_url: for S3-compatible services (MinIO, moto, R2...).
+    :param client: a ready boto3 S3 client (then the settings below that
+        configure a client are not used).
+    :param acl: canned ACL sent with each object, e.g. ``"public-read"``; by
+        default none is sent (buckets with ACLs disabled refuse any).
+    :param connect_timeout: seconds to open a connection.
+    :param read_timeout: seconds to wait for bytes from S3.
+    :param max_attempts: tries per request, first included (botocore
+        "standard" retries: backoff on throttling, 5xx and dropped connections).
+    :param cache_control: ``Cache-Control`` stored with each object; None for none.
+
+    One client is made per storage and shared by every thread (boto3 clients
+    are thread-safe; sessions are not, so one is made here, not per request).
+
+    >>> S3Storage("my-media", region="eu-west-1").url("a/b.jpg")   # doctest: +SKIP
+    'https://my-media.s3.eu-west-1.amazonaws.com/a/b.jpg'
+    """
+
+    bucket: str
+    region: str | None
+    base_url: str
+    acl: str | None
+    cache_control: str | None
+
+    def __init__(
+        self,
+        bucket: str,
+        region: str | None = None,
+        base_url: str | None = None,
+        endpoint_url: str | None = None,
+        client: Any = None,
+        *,
+        acl: str | None = None,
+        connect_timeout: float = 5,
+        read_timeout: float = 30,
+        max_attempts: int = 5,
+        cache_control: str | None = IMMUTABLE_CACHE_CONTROL,
+    ) -> None:
+        self.bucket = _check_bucket(bucket)
+        if acl is not None and acl not in CANNED_ACLS:
+            raise ConfigError(f"S3Storage acl={acl!r} is not a canned ACL; use one of {sorted(CANNED_ACLS)} or None")
+        if not isinstance(max_attempts, int) or max_attempts < 1:
+            raise ConfigError(f"S3Storage max_attempts must be an int >= 1, got {max_attempts!r}")
+        for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"S3Storage {name} must be a number of seconds > 0, got {value!r}")
+        if cache_control is not None and (not isinstance(cache_control, str) or not cache_control.strip()):
+            raise ConfigError(f"S3Storage cache_control must be a non-empty str or None, got {cache_control!r}")
+        self.acl = acl
+        self.cache_control = cache_control
+        if client is None:
+            client = self._make_client(region, endpoint_url, connect_timeout, read_timeout, max_attempts)
+        self.client = client
+        self.region = region or getattr(getattr(client, "meta", None), "region_name", None)
+        if base_url is None:
+            if not self.region:
+                raise ConfigError("S3Storage needs region= (or base_url=) to build public URLs")
+            base_url = f"https://{self.bucket}.s3.{self.region}.amazonaws.com/"
+        if not isinstance(base_url, str) or not base_url.endswith("/"):
+            raise ConfigError(f"S3Storage base_url must be a str ending in '/', got {base_url!r}")
+        self.base_url = base_url
+
+    @staticmethod
+    def _make_client(
+        region: str | None,
+        endpoint_url: str | None,
+        connect_timeout: float,
+        read_timeout: float,
+        max_attempts: int,
+    ) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        config = Config(
+            signature_version="s3v4",
+            # total_max_attempts counts the first try; botocore's "max_attempts"
+            # key would count retries only, making max_attempts=1 mean two tries.
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            region_name=region,
+        )
+        # A private session: boto3's default session is not safe to share.
+        return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+
+    def __repr__(self) -> str:
+        return f"S3Storage({self.bucket!r}, region={self.region!r}, base_url={self.base_url!r})"
+
+    # --- errors --------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self, action: str, key: str) -> Iterator[None]:
+        """Turn botocore failures during *action* on *key* into s3media_wsgi errors.
+
+        404 -> NotFound, precondition failures -> AlreadyExists, unreachable,
+        timeouts, 5xx and throttling -> StorageUnavailable, anything else
+        (access denied, missing bucket...) -> StorageError.  The last two are logged.
+        """
+        from botocore import exceptions as bx
+
+        where = f"s3://{self.bucket}/{key}"
+        try:
+            yield
+        except bx.ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            detail = f"S3 {action} {where}: {code or 'error'} (HTTP {status}) {error.get('Message', '')}".rstrip()
+            if code == "NoSuchBucket":
+                failure: StorageError = StorageError(detail)
+            elif code in _MISSING_CODES or status == 404:
+                raise NotFound(detail) from exc
+            elif code in _CONFLICT_CODES or status == 412:
+                raise AlreadyExists(detail) from exc
+            elif code in _TRANSIENT_CODES or status >= 500 or status == 429:
+                failure = StorageUnavailable(detail)
+            else:
+                if status == 403:
+                    detail += " (without s3:ListBucket permission, S3 answers 403 for missing keys)"
+                failure = StorageError(detail)
+            log.error("%s", detail)
+            raise failure from exc
+        except (bx.ConnectionError, bx.HTTPClientError, bx.ResponseStreamingError, bx.IncompleteReadError) as exc:
+            # ConnectionError covers EndpointConnectionError and ConnectTimeoutError;
+            # HTTPClientError covers ReadTimeoutError and ConnectionClosedError.
+            detail = f"S3 {action} {where}: unreachable: {exc}"
+            log.error("%s", detail)
+            raise StorageUnavailable(detail) from exc
+        except bx.BotoCoreError as exc:  # no credentials, bad parameters...
+            detail = f"S3 {action} {where}: {exc}"
+            log.error("%s", detail)
+            raise StorageError(detail) from exc
+
+    # --- the protocol --------------------------------------------------------
+
+    def url(self, key: str) -> str:
+        """``base_url + key``, after checking *key* (no I/O).
+
+        >>> storage.url("a/b.jpg")   # doctest: +SKIP
+        'https://media.example.com/a/b.jpg'
+        """
+        return self.base_url + validate_key(key)
+
+    def local_path(self, key: str) -> Path | None:
+        """Always None: objects are not on this machine."""
+        return None
+
+    def get(self, key: str) -> bytes:
+        """The bytes of *key* (one GET); :class:`NotFound` when absent.
+
+        >>> storage.get("a/b.jpg")   # doctest: +SKIP
+        b'\\xff\\xd8...'
+        """
+        key = validate_key(key)
+        with self._errors("get", key):
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            with response["Body"] as body:
+                data: bytes = body.read()
+        return data
+
+    def exists(self, key: str) -> bool:
+        """True when *key* is stored (one HEAD).
+
+        >>> storage.exists("a/b.jpg")   # doctest: +SKIP
+        True
+        """
+        key = validate_key(key)
+        try:
+            with self._errors("exists", key):
+                self.client.head_object(Bucket=self.bucket, Key=key)
+        except NotFound:
+            return False
+        return True
+
+    def put(self, key: str, data: bytes, content_type: str) -> bool:
+        """Store *data* at *key* unless it exists (one conditional PUT); True when written.
+
+        >>> storage.put("a/b.jpg", data, "image/jpeg")   # doctest: +SKIP
+        True
+        """
+        key = validate_key(key)
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": memoryview(data).tobytes() if not isinstance(data, bytes) else data,
+            "ContentType": content_type,
+            # The write fails with 412 when the key exists: first writer wins.
+            "IfNoneMatch": "*",
+        }
+        if self.cache_control:
+            params["CacheControl"] = self.cache_control
+        if self.acl:
+            params["ACL"] = self.acl
+        try:
+            with self._errors("put", key):
+                self.client.put_object(**params)
+        except AlreadyExists:
+            # 412: someone wrote it first.  409: a write of it is in flight;
+            # keys never change content, so that one is as good as ours.
+            return False
+        return True
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under *prefix* (ending in ``/``); return how many.
+
+        >>> storage.delete_prefix("3c72aedc/ba25/41e6/a569/406c8f413974/cat.gif/")   # doctest: +SKIP
+        4
+        """
+        prefix = validate_prefix(prefix)
+        count = 0
+        batch: list[str] = []
+        with self._errors("delete", prefix):
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", ()):
+                    batch.append(item["Key"])
+                    if len(batch) == DELETE_BATCH:
+                        count += self._delete_batch(batch)
+                        batch = []
+            if batch:
+                count += self._delete_batch(batch)
+        return count
+
+    def _delete_batch(self, keys: list[str]) -> int:
+        response = self.client.delete_objects(
+            Bucket=self.bucket,
+            Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True},
+        )
+        errors = response.get("Errors") or []
+        if errors:
+            first = errors[0]
+            detail = (
+                f"S3 delete s3://{self.bucket}/: {len(errors)} of {len(keys)} keys not deleted, "
+                f"first {first.get('Key')!r}: {first.get('Code')} {first.get('Message', '')}".rstrip()
+            )
+            log.error("%s", detail)
+            raise StorageError(detail)
+        return len(keys)
+
+
+__all__ = ["CANNED_ACLS", "DELETE_BATCH", "S3Storage"]

@@ -1,0 +1,338 @@
+import io
+import re
+import threading
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+import images
+from s3media_wsgi import LocalStorage, Media, MediaError, MediaId
+from s3media_wsgi import ids as ids_module
+from s3media_wsgi.errors import (
+    ConfigError,
+    ImageTooLarge,
+    InvalidId,
+    InvalidPath,
+    InvalidResize,
+    InvalidSignature,
+    NotAnImage,
+    NotFound,
+    UnsupportedMediaType,
+    UploadTooLarge,
+)
+
+SECRET = "s" * 40
+URL_RE = re.compile(
+    r"^/media/[0-9a-f]{8}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{12}/photo\.jpg/"
+    r"400x300-fit-85-noupscale-[0-9a-f]{32}\.jpg$"
+)
+
+
+@pytest.fixture
+def media(storage):
+    return Media(storage, secret_key=SECRET)
+
+
+@pytest.fixture
+def local_media(local_storage):
+    return Media(local_storage, secret_key=SECRET)
+
+
+def rel(media, url):
+    return url[len(media.storage.base_url):]
+
+
+# --- construction -------------------------------------------------------------
+
+
+def test_weak_secret_refused(local_storage):
+    with pytest.raises(ConfigError, match="at least 32"):
+        Media(local_storage, secret_key="short")
+    with pytest.raises(ConfigError):
+        Media(local_storage, secret_key="")
+
+
+@pytest.mark.parametrize("bad", [{"max_pixels": 0}, {"max_side": "4096"}, {"max_upload_bytes": True}])
+def test_bad_limits_refused(local_storage, bad):
+    with pytest.raises(ConfigError):
+        Media(local_storage, secret_key=SECRET, **bad)
+
+
+def test_storage_must_implement_protocol():
+    with pytest.raises(ConfigError, match="Storage protocol"):
+        Media(object(), secret_key=SECRET)
+
+
+def test_allowed_types_validated(local_storage):
+    with pytest.raises(ConfigError, match="unknown kinds"):
+        Media(local_storage, secret_key=SECRET, allowed_types=["jpeg", "svg"])
+
+
+# --- put -----------------------------------------------------------------------
+
+
+def test_put_bytes_path_and_file_object(media, tmp_path):
+    data = images.jpeg(320, 200)
+    by_bytes = media.put(data, filename="My Photo #1?.JPEG")
+    assert isinstance(by_bytes, MediaId) and isinstance(by_bytes, str)
+    assert by_bytes.endswith("/my-photo-1.jpg")
+    assert (by_bytes.width, by_bytes.height, by_bytes.content_type) == (320, 200, "image/jpeg")
+    assert media.get(by_bytes) == data
+
+    path = tmp_path / "Holiday Snap.jpeg"
+    path.write_bytes(data)
+    by_path = media.put(path)
+    assert by_path.endswith("/holiday-snap.jpg")
+
+    by_file = media.put(io.BytesIO(data), filename="x.jpg")
+    assert media.exists(by_file) and by_file != by_bytes != by_path
+
+
+def test_put_uses_the_real_type_for_the_extension(media):
+    media_id = media.put(images.png(10, 10), filename="actually-png.jpg")
+    assert media_id.endswith("/actually-png.png")
+    assert media_id.content_type == "image/png"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"<!doctype html><script>alert(1)</script>",
+        b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+        b"MZ\x90\x00" + b"\0" * 100,
+        b"",
+    ],
+)
+def test_put_refuses_dangerous_types_and_stores_nothing(media, payload):
+    with pytest.raises(UnsupportedMediaType):
+        media.put(payload, filename="innocent.jpg")
+    assert_empty(media)
+
+
+def assert_empty(media):
+    storage = media.storage
+    if isinstance(storage, LocalStorage):
+        assert [p for p in storage.root.rglob("*") if p.is_file()] == []
+    else:
+        listed = storage.client.list_objects_v2(Bucket=storage.bucket)
+        assert listed.get("KeyCount", 0) == 0
+
+
+def test_put_size_limit(storage):
+    media = Media(storage, secret_key=SECRET, max_upload_bytes=1000)
+    with pytest.raises(UploadTooLarge):
+        media.put(images.jpeg(200, 200, quality=95), filename="big.jpg")
+    assert_empty(media)
+
+
+def test_put_refuses_image_bombs_and_broken_images(local_media):
+    with pytest.raises(ImageTooLarge):
+        local_media.put(images.png_bomb(), filename="bomb.png")
+    with pytest.raises(NotAnImage):
+        local_media.put(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10, filename="broken.png")
+    assert_empty(local_media)
+
+
+def test_put_allow_list_is_configurable(local_storage):
+    media = Media(local_storage, secret_key=SECRET, allowed_types=["png"])
+    with pytest.raises(UnsupportedMediaType, match="allowed types: png"):
+        media.put(images.jpeg(10, 10))
+    pdf = Media(local_storage, secret_key=SECRET)
+    pdf_id = pdf.put(b"%PDF-1.4\n%...\n", filename="Report 2024.PDF")
+    assert pdf_id.endswith("/report-2024.pdf") and pdf_id.width is None
+
+
+def test_put_refuses_text_mode_files(local_media):
+    with pytest.raises(TypeError):
+        local_media.put(io.StringIO("hello"))
+    with pytest.raises(TypeError):
+        local_media.put(12345)
+
+
+# --- URLs ------------------------------------------------------------------------
+
+
+def test_urls_need_no_io(local_media):
+    media_id = ids_module.new_id("photo.jpg")  # never stored
+    assert local_media.url(media_id) == f"/media/{media_id}/photo.jpg"
+    assert URL_RE.match(local_media.resize_url(media_id, "400x300"))
+
+
+def test_resize_url_options_change_the_variant(local_media):
+    media_id = ids_module.new_id("photo.png")
+    url = local_media.resize_url(media_id, "300x300", mode="fill", quality=70, format="webp", upscale=True)
+    assert re.search(r"/300x300-fill-70-upscale-[0-9a-f]{32}\.webp$", url)
+    assert local_media.resize_url(media_id, "400x").split("/")[-1].startswith("400x-fit-85-noupscale-")
+    assert local_media.resize_url(media_id, "400x").endswith(".png")
+
+
+@pytest.mark.parametrize(
+    ("size", "opts"),
+    [("400", {}), ("400x", {"mode": "fill"}), ("9000x10", {}), ("10x10", {"quality": 99}), ("10x10", {"format": "bmp"})],
+)
+def test_resize_url_refuses_bad_parameters(local_media, size, opts):
+    with pytest.raises(InvalidResize):
+        local_media.resize_url(ids_module.new_id("a.jpg"), size, **opts)
+
+
+@pytest.mark.parametrize("bad", ["", "../../etc", "3c72aedc/ba25/41e6/a569/406c8f413974", "x/../../y.jpg"])
+def test_every_method_refuses_malformed_ids(local_media, bad):
+    for call in (
+        lambda: local_media.url(bad),
+        lambda: local_media.resize_url(bad, "10x10"),
+        lambda: local_media.exists(bad),
+        lambda: local_media.delete(bad),
+        lambda: local_media.get(bad),
+    ):
+        with pytest.raises(InvalidId):
+            call()
+
+
+def test_presets_and_strict_mode(local_storage):
+    presets = {"thumb": {"size": "200x200", "mode": "fill"}, "hero": {"size": "1600x", "format": "webp"}}
+    media = Media(local_storage, secret_key=SECRET, presets=presets)
+    media_id = ids_module.new_id("a.jpg")
+    assert media.resize_url(media_id, "thumb") == media.resize_url(media_id, "200x200", mode="fill")
+    assert media.resize_url(media_id, "hero").endswith(".webp")
+    assert media.resize_url(media_id, "thumb", quality=60).split("/")[-1].startswith("200x200-fill-60-")
+
+    strict = Media(local_storage, secret_key=SECRET, presets=presets, strict_presets=True)
+    assert strict.resize_url(media_id, "thumb") == media.resize_url(media_id, "thumb")
+    with pytest.raises(InvalidResize):
+        strict.resize_url(media_id, "300x300")
+    with pytest.raises(InvalidResize):
+        strict.resize_url(media_id, "thumb", quality=60)
+    # A URL signed with the same key but outside the presets is not served in strict mode.
+    rogue = rel(media, media.resize_url(media_id, "300x300"))
+    with pytest.raises(InvalidSignature):
+        strict.verify_resize(rogue)
+    strict.verify_resize(rel(media, media.resize_url(media_id, "thumb")))
+    # The preset fixes webp: a jpg of the same size is not a preset.
+    with pytest.raises(InvalidSignature):
+        strict.verify_resize(rel(media, media.resize_url(media_id, "1600x", format="jpg")))
+
+    with pytest.raises(ConfigError):
+        Media(local_storage, secret_key=SECRET, strict_presets=True)
+
+
+# --- verifying and making resizes ----------------------------------------------------
+
+
+def test_verify_resize_rejects_tampering(local_media):
+    media_id = ids_module.new_id("photo.jpg")
+    path = rel(local_media, local_media.resize_url(media_id, "400x300"))
+    assert local_media.verify_resize(path)[0] == media_id
+    for tampered in (
+        path.replace("400x300", "401x300"),
+        path.replace("-fit-", "-fill-"),
+        path.replace("-85-", "-84-"),
+        path.replace("noupscale", "upscale"),
+        path.replace(".jpg", ".png", 2)[: len(path)],
+        path[:-5] + ("0" if path[-5] != "0" else "1") + path[-4:],
+        ids_module.new_id("photo.jpg") + "/" + path.rsplit("/", 1)[1],
+    ):
+        with pytest.raises(NotFound):
+            local_media.verify_resize(tampered)
+
+
+def test_key_rotation_keeps_old_urls_valid(local_storage):
+    old, new = "o" * 32, "n" * 32
+    media_id = ids_module.new_id("photo.jpg")
+    before = Media(local_storage, secret_key=old)
+    after = Media(local_storage, secret_key=[new, old])
+    old_path = rel(before, before.resize_url(media_id, "100x100"))
+    after.verify_resize(old_path)
+    assert after.resize_url(media_id, "100x100") != before.resize_url(media_id, "100x100")
+    with pytest.raises(InvalidSignature):
+        Media(local_storage, secret_key=new).verify_resize(old_path)
+
+
+def test_create_resize_makes_and_stores_once(media):
+    media_id = media.put(images.jpeg(800, 600), filename="photo.jpg")
+    path = rel(media, media.resize_url(media_id, "400x300", mode="fill", format="webp"))
+    calls = []
+    real = media.engine.resize
+    media.engine.resize = lambda *a: calls.append(1) or real(*a)
+    assert media.create_resize(path) == path
+    assert media.create_resize(path) == path  # idempotent: found, not made again
+    assert len(calls) == 1
+    with Image.open(io.BytesIO(media.storage.get(path))) as im:
+        assert (im.format, im.size) == ("WEBP", (400, 300))
+
+
+def test_create_resize_of_missing_original_is_not_found(media):
+    media_id = ids_module.new_id("photo.jpg")
+    with pytest.raises(NotFound):
+        media.create_resize(rel(media, media.resize_url(media_id, "10x10")))
+
+
+def test_create_resize_of_a_pdf_is_not_an_image(media):
+    media_id = media.put(b"%PDF-1.4\n%%EOF\n", filename="doc.pdf")
+    with pytest.raises(NotAnImage):
+        media.create_resize(rel(media, media.resize_url(media_id, "10x10")))
+
+
+def test_concurrent_create_resize_shares_one_computation(local_media):
+    media_id = local_media.put(images.jpeg(1200, 900), filename="photo.jpg")
+    path = rel(local_media, local_media.resize_url(media_id, "300x300", mode="fill"))
+    calls = []
+    real = local_media.engine.resize
+    started = threading.Event()
+
+    def slow(*args):
+        calls.append(1)
+        started.set()
+        threading.Event().wait(0.3)
+        return real(*args)
+
+    local_media.engine.resize = slow
+    out, errors = [], []
+
+    def run():
+        try:
+            out.append(local_media.create_resize(path))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(6)]
+    threads[0].start()
+    started.wait(5)
+    for t in threads[1:]:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert errors == [] and out == [path] * 6
+    assert len(calls) == 1
+
+
+def test_delete_removes_original_and_every_resize_only(media):
+    keep = media.put(images.jpeg(64, 64), filename="keep.jpg")
+    gone = media.put(images.jpeg(64, 64), filename="gone.jpg")
+    made = [media.create_resize(rel(media, media.resize_url(gone, s))) for s in ("10x10", "20x20", "30x")]
+    media.create_resize(rel(media, media.resize_url(keep, "10x10")))
+    assert media.delete(gone) == 1 + len(made)
+    assert not media.exists(gone)
+    assert not any(media.storage.exists(k) for k in made)
+    assert media.exists(keep)
+    assert media.delete(gone) == 0
+
+
+def test_errors_share_one_root():
+    for exc in (InvalidId, InvalidPath, InvalidSignature, NotFound, UnsupportedMediaType, ImageTooLarge, ConfigError):
+        assert issubclass(exc, MediaError)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_any_tampering_with_a_resize_url_is_rejected(local_media, data):
+    media_id = ids_module.new_id("photo.jpg")
+    path = rel(local_media, local_media.resize_url(media_id, "400x300", mode="fill", quality=80, format="webp"))
+    i = data.draw(st.integers(0, len(path) - 1))
+    replacement = data.draw(st.text(alphabet="0123456789abcdefxfilupnsjgw-/.", min_size=0, max_size=3))
+    tampered = path[:i] + replacement + path[i + 1 :]
+    if tampered == path:
+        return
+    with pytest.raises(MediaError):
+        local_media.verify_resize(tampered)
