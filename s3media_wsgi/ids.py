@@ -87,7 +87,7 @@ def new_id(filename: str) -> str:
     uuid4 (random), never uuid1: uuid1 would publish the host's MAC address and
     the upload time in every URL.
     """
-    if not FILENAME_RE.match(filename):
+    if not FILENAME_RE.fullmatch(filename):
         raise InvalidId(f"filename {filename!r} is not normalised; call normalise_filename first")
     h = uuid.uuid4().hex
     return f"{h[:8]}/{h[8:12]}/{h[12:16]}/{h[16:20]}/{h[20:]}/{filename}"
@@ -95,14 +95,14 @@ def new_id(filename: str) -> str:
 
 def parse_id(media_id: object) -> str:
     """Return *media_id* if it is a well-formed id, else raise :class:`InvalidId`."""
-    if not isinstance(media_id, str) or not ID_RE.match(media_id):
+    if not isinstance(media_id, str) or not ID_RE.fullmatch(media_id):
         raise InvalidId(f"not a media id: {media_id!r}")
     return str(media_id)
 
 
 def is_id(media_id: object) -> bool:
     """True when *media_id* is a well-formed id."""
-    return isinstance(media_id, str) and ID_RE.match(media_id) is not None
+    return isinstance(media_id, str) and ID_RE.fullmatch(media_id) is not None
 
 
 def extension(media_id: str) -> str:

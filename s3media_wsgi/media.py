@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import IO, Any, Union
+from typing import IO, TYPE_CHECKING, Any, Union
 
 from . import ids
 from .errors import (
@@ -37,6 +37,9 @@ from .variants import (
     parse_size,
     parse_variant,
 )
+
+if TYPE_CHECKING:
+    from .picture import SafeHTML
 
 log = logging.getLogger("s3media_wsgi")
 
@@ -161,6 +164,17 @@ class Media:
             for opts in self.presets.values()
         }
         self._flight = SingleFlight()
+        self._spec_cache: dict[tuple[Any, ...], ResizeSpec] = {}
+
+    @classmethod
+    def from_settings(cls, mapping: Mapping[str, Any], prefix: str = "") -> Media:
+        """Build storage and Media from flat settings; see :mod:`s3media_wsgi.settings`.
+
+            >>> media = Media.from_settings(app.config, prefix="S3MEDIA_")   # doctest: +SKIP
+        """
+        from .settings import parse_settings
+
+        return parse_settings(mapping, prefix=prefix).build_media()
 
     # --- storing -------------------------------------------------------------
 
@@ -253,16 +267,25 @@ class Media:
         upscale: bool = False,
     ) -> str:
         """Storage key of a resize (``<id>/<variant>``); see :meth:`resize_url`."""
-        options: dict[str, Any] = {}
-        if mode != "fit":
-            options["mode"] = mode
-        if quality != DEFAULT_QUALITY:
-            options["quality"] = quality
-        if format is not None:
-            options["format"] = format
-        if upscale:
-            options["upscale"] = upscale
-        spec = self.resize_spec(media_id, size, **options)
+        if not isinstance(media_id, str) or not ids.ID_RE.fullmatch(media_id):
+            ids.parse_id(media_id)  # raises InvalidId with the message
+        # Pages build many URLs for few distinct sizes: resolve and validate each
+        # size once, so a URL costs one regex, one HMAC and two string joins.
+        cache_key = (size, mode, quality, format, upscale, ids.extension(media_id))
+        spec = self._spec_cache.get(cache_key)
+        if spec is None:
+            options: dict[str, Any] = {}
+            if mode != "fit":
+                options["mode"] = mode
+            if quality != DEFAULT_QUALITY:
+                options["quality"] = quality
+            if format is not None:
+                options["format"] = format
+            if upscale:
+                options["upscale"] = upscale
+            spec = self.resize_spec(media_id, size, **options)
+            if len(self._spec_cache) < 4096:
+                self._spec_cache[cache_key] = spec
         return f"{media_id}/{spec.variant(self.signer.sign(spec.message(media_id)))}"
 
     def resize_url(
@@ -282,7 +305,19 @@ class Media:
         jpg/png/webp/avif/gif, else jpg.  Without *upscale* a small source is
         never enlarged.
         """
-        return self.storage.url(self.resize_key(media_id, size, mode, quality, format, upscale))
+        # The key is made of a checked id and a canonical variant, so the
+        # storage's own key check (the slow part of ``storage.url``) is skipped:
+        # the protocol defines the URL of a key as ``base_url + key``.
+        return self.storage.base_url + self.resize_key(media_id, size, mode, quality, format, upscale)
+
+    def picture(self, media_id: str, *args: Any, **kwargs: Any) -> SafeHTML:
+        """Responsive ``<picture>`` markup of signed resize URLs; see :func:`s3media_wsgi.picture.picture`.
+
+            >>> media.picture(media_id, sizes=[320, 640], alt="A cat")   # doctest: +SKIP
+        """
+        from .picture import picture
+
+        return picture(self, media_id, *args, **kwargs)
 
     # --- serving ---------------------------------------------------------------
 

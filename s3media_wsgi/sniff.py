@@ -71,13 +71,12 @@ def _iso_bmff(head: bytes) -> str | None:
     major = brands[0]
     if major in _AVIF_BRANDS:
         return "avif"
-    if major in _HEIC_BRANDS:
-        return "heic"
     if major in _QT_BRANDS:
         return "quicktime"
+    # 'mif1'/'msf1' only say "some HEIF image"; the compatible brands tell which.
     if any(b in _AVIF_BRANDS for b in brands):
         return "avif"
-    if any(b in (b"heic", b"heix") for b in brands):
+    if major in _HEIC_BRANDS or any(b in (b"heic", b"heix") for b in brands):
         return "heic"
     return "mp4"
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .errors import ConfigError, InvalidPath, InvalidResize
@@ -49,7 +50,7 @@ class ResizeSpec:
     upscale: bool = False
     format: str = "jpg"
 
-    @property
+    @cached_property
     def stem(self) -> str:
         """The variant without signature and extension: what the signature covers."""
         w = "" if self.width is None else str(self.width)
@@ -91,7 +92,7 @@ def parse_size(size: str) -> tuple[int | None, int | None]:
     >>> parse_size("400x")
     (400, None)
     """
-    m = _SIZE_RE.match(size) if isinstance(size, str) else None
+    m = _SIZE_RE.fullmatch(size) if isinstance(size, str) else None
     if not m or size == "x":
         raise InvalidResize(f"size must look like '400x300', '400x' or 'x300', not {size!r}")
     w, h = m.groups()
@@ -100,7 +101,7 @@ def parse_size(size: str) -> tuple[int | None, int | None]:
 
 def parse_variant(variant: str) -> tuple[ResizeSpec, str]:
     """Parse a variant name into ``(spec, signature)``; :class:`InvalidPath` if malformed."""
-    m = VARIANT_RE.match(variant)
+    m = VARIANT_RE.fullmatch(variant)
     if not m:
         raise InvalidPath(f"not a resize variant: {variant!r}")
     spec = ResizeSpec(
