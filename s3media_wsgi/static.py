@@ -1,0 +1,270 @@
+"""Serve one file from local disk over WSGI, as a careful static server would.
+
+Used by :class:`~s3media_wsgi.MediaMiddleware` in development, where stored
+files live in a folder.  It answers conditional requests (304), single byte
+ranges (206/416), HEAD, and marks every response so a browser never runs a
+user's file as a page.
+
+    >>> responder = FileResponder()
+    >>> body = responder.serve(environ, start_response, "media/ab/cd.jpg")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import IO, Any, Literal
+
+from webob.byterange import Range
+from webob.datetime_utils import parse_date, serialize_date
+from webob.etag import AnyETag, ETagMatcher
+
+from .errors import NotFound
+from .sniff import MIME_BY_EXT
+
+StartResponse = Callable[..., Any]
+Headers = list[tuple[str, str]]
+
+#: Bytes read per chunk when streaming a file.
+BLOCK_SIZE = 64 * 1024
+
+#: Default ``Cache-Control`` for served files.  Keys never change content, so a
+#: year-long ``immutable`` policy would be correct; this responder serves the
+#: development folder, though, where a developer may wipe ``media/`` or change
+#: resize code and should see the result within the hour, not next year.  ETags
+#: make revalidation after expiry a cheap 304.  Production files come from S3 or
+#: a CDN with :data:`~s3media_wsgi.storage.IMMUTABLE_CACHE_CONTROL`.
+DEFAULT_CACHE_CONTROL = "public, max-age=3600"
+
+#: Types a browser may show inline; anything else is downloaded.
+_INLINE_TOP_TYPES = ("image/", "video/", "audio/")
+
+# One byte range with its unit, nothing else.  Digits are capped so a hostile
+# header never reaches int()'s 4300-digit limit (that would be a ValueError).
+_SINGLE_RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d{0,18})\s*-\s*(\d{0,18})\s*$", re.IGNORECASE)
+
+_STATUS = {
+    200: "200 OK",
+    206: "206 Partial Content",
+    304: "304 Not Modified",
+    405: "405 Method Not Allowed",
+    416: "416 Range Not Satisfiable",
+}
+
+
+def _safe_date(value: str | None) -> datetime | None:
+    """webob's parse_date, but None (never an exception) for any bad input."""
+    if not value:
+        return None
+    try:
+        return parse_date(value)  # type: ignore[no-any-return]
+    except (ValueError, OverflowError, OSError, IndexError, TypeError):
+        return None
+
+
+class FileBody:
+    """Iterate over ``length`` bytes of an open file from ``start``; close it in :meth:`close`.
+
+    A class rather than a generator: a WSGI server may call ``close()`` without
+    ever iterating, and an unstarted generator would then never close the file.
+
+        >>> body = FileBody(open(__file__, "rb"), 0, 10)
+        >>> len(b"".join(body)); body.close()
+        10
+    """
+
+    __slots__ = ("_fh", "_start", "_length", "_block")
+
+    def __init__(self, fh: IO[bytes], start: int, length: int, block_size: int = BLOCK_SIZE) -> None:
+        self._fh = fh
+        self._start = start
+        self._length = length
+        self._block = block_size
+
+    def __iter__(self) -> Iterator[bytes]:
+        fh = self._fh
+        fh.seek(self._start)
+        remaining = self._length
+        while remaining > 0:
+            chunk = fh.read(min(self._block, remaining))
+            if not chunk:
+                # The file shrank under us: stop rather than loop forever.
+                break
+            remaining -= len(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class FileResponder:
+    """Answer a GET or HEAD for one file on disk.
+
+    :param cache_control: the ``Cache-Control`` sent with every file.
+    :param block_size: bytes per chunk when streaming.
+
+        >>> responder = FileResponder(cache_control="public, max-age=31536000, immutable")
+        >>> responder.serve(environ, start_response, path)  # doctest: +SKIP
+    """
+
+    def __init__(self, cache_control: str = DEFAULT_CACHE_CONTROL, block_size: int = BLOCK_SIZE) -> None:
+        self.cache_control = cache_control
+        self.block_size = block_size
+        # Sent with every file: never sniff a type, never run script, even
+        # when a file is opened directly as a page.
+        self._common: Headers = [
+            ("Cache-Control", cache_control),
+            ("Accept-Ranges", "bytes"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Content-Security-Policy", "default-src 'none'; sandbox"),
+        ]
+
+    def serve(self, environ: dict[str, Any], start_response: StartResponse, path: str | os.PathLike[str]) -> Iterable[bytes]:
+        """Send the file at *path*; raise :class:`~s3media_wsgi.errors.NotFound` if it is not a regular file.
+
+        The file is opened once and ``fstat``-ed on its descriptor, so what is
+        described in the headers is what is sent, even if the path is replaced
+        meanwhile.
+        """
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in ("GET", "HEAD"):
+            start_response(_STATUS[405], [("Allow", "GET, HEAD"), ("Content-Length", "0")])
+            return []
+        try:
+            fh = open(path, "rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise NotFound(f"no file at {os.fspath(path)!r}") from exc
+        try:
+            return self._respond(environ, start_response, fh, os.fspath(path), method == "HEAD")
+        except BaseException:
+            fh.close()
+            raise
+
+    def _respond(
+        self, environ: dict[str, Any], start_response: StartResponse, fh: IO[bytes], name: str, head: bool
+    ) -> Iterable[bytes]:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise NotFound(f"not a regular file: {name!r}")
+        size = st.st_size
+        mtime = int(st.st_mtime)
+        etag = f'"{size:x}-{st.st_mtime_ns:x}"'
+        last_modified = serialize_date(mtime)
+
+        if self._not_modified(environ, etag, mtime):
+            fh.close()
+            # RFC 9110 15.4.5: the validators and caching headers of the 200,
+            # no Content-Type (there is no content).  The 200's length is
+            # allowed (8.6); without it wsgiref would add "Content-Length: 0".
+            start_response(
+                _STATUS[304],
+                [
+                    ("ETag", etag),
+                    ("Last-Modified", last_modified),
+                    ("Cache-Control", self.cache_control),
+                    ("Content-Length", str(size)),
+                ],
+            )
+            return []
+
+        headers = self._headers(name, etag, last_modified)
+
+        status = 200
+        start, length = 0, size
+        if not head and "HTTP_RANGE" in environ and self._if_range_holds(environ, etag, mtime):
+            wanted = self._byte_range(environ["HTTP_RANGE"], size)
+            if wanted == "unsatisfiable":
+                fh.close()
+                headers.append(("Content-Range", f"bytes */{size}"))
+                headers.append(("Content-Length", "0"))
+                start_response(_STATUS[416], headers)
+                return []
+            if wanted is not None:
+                start, stop = wanted
+                length = stop - start
+                status = 206
+                headers.append(("Content-Range", f"bytes {start}-{stop - 1}/{size}"))
+
+        headers.append(("Content-Length", str(length)))
+        start_response(_STATUS[status], headers)
+        if head:
+            fh.close()
+            return []
+        wrapper = environ.get("wsgi.file_wrapper")
+        if status == 200 and wrapper is not None:
+            # The server may use sendfile(); it reads to EOF, which is exactly
+            # the whole file we described.
+            return wrapper(fh, self.block_size)  # type: ignore[no-any-return]
+        return FileBody(fh, start, length, self.block_size)
+
+    def _headers(self, name: str, etag: str, last_modified: str) -> Headers:
+        ext = name.rpartition(".")[2].lower() if "." in os.path.basename(name) else ""
+        content_type = MIME_BY_EXT.get(ext, "application/octet-stream")
+        headers = [
+            ("Content-Type", content_type),
+            ("ETag", etag),
+            ("Last-Modified", last_modified),
+            *self._common,
+        ]
+        if not content_type.startswith(_INLINE_TOP_TYPES):
+            headers.append(("Content-Disposition", "attachment"))
+        return headers
+
+    @staticmethod
+    def _not_modified(environ: dict[str, Any], etag: str, mtime: int) -> bool:
+        """RFC 9110 13.2.2: If-None-Match (weak comparison) wins over If-Modified-Since."""
+        inm = environ.get("HTTP_IF_NONE_MATCH")
+        if inm is not None:
+            # webob's parser wants a space before each tag; clients may omit it.
+            matcher = ETagMatcher.parse(inm.strip().replace(",", ", "), strong=False)
+            return matcher is AnyETag or etag[1:-1] in matcher
+        since = _safe_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
+        return since is not None and mtime <= since.timestamp()
+
+    @staticmethod
+    def _if_range_holds(environ: dict[str, Any], etag: str, mtime: int) -> bool:
+        """True when there is no If-Range, or it names this exact version (strong match).
+
+        Written out rather than using webob's IfRange: RFC 9110 13.1.5 wants an
+        exact date match (webob accepts any older date) and an unparseable
+        date must simply not match (webob then compares with None).
+        """
+        value = environ.get("HTTP_IF_RANGE")
+        if value is None:
+            return True
+        value = value.strip()
+        if value.startswith("W/"):
+            return False  # a weak tag can never validate a range
+        if value.startswith('"'):
+            return value == etag
+        when = _safe_date(value)
+        return when is not None and when.timestamp() == mtime
+
+    @staticmethod
+    def _byte_range(header: str, size: int) -> tuple[int, int] | Literal["unsatisfiable"] | None:
+        """``(start, stop)`` to send, ``"unsatisfiable"``, or None to send everything.
+
+        Several ranges, other units and malformed headers all give None: RFC 9110
+        lets a server ignore Range and answer 200 with the whole file.
+        """
+        m = _SINGLE_RANGE_RE.match(header)
+        if m is None or (not m[1] and not m[2]) or size == 0:
+            return None
+        parsed = Range.parse(f"bytes={m[1]}-{m[2]}")
+        if parsed is None:
+            return None  # last < first: an invalid range-spec
+        if not m[1]:
+            # Suffix range: the last N bytes, the whole file if N >= size.
+            if parsed.start == 0:
+                return "unsatisfiable"  # "bytes=-0" asks for nothing
+            return max(0, size + parsed.start), size
+        if parsed.start >= size:
+            return "unsatisfiable"
+        stop = size if parsed.end is None else min(parsed.end, size)
+        return parsed.start, stop
+
+
+__all__ = ["BLOCK_SIZE", "DEFAULT_CACHE_CONTROL", "FileBody", "FileResponder"]
