@@ -6,7 +6,8 @@ and the middleware serves them, making each resize on its first request.
 
 With S3 instead, set ``S3MEDIA_STORAGE=s3``, ``S3MEDIA_BUCKET``, ``S3MEDIA_REGION``
 and ``S3MEDIA_BASE_URL`` (plus ``S3MEDIA_ENDPOINT_URL`` for an S3-compatible
-service); credentials come from boto3's usual places.
+service); credentials come from boto3's usual places.  Every other setting
+(``S3MEDIA_PRESETS``, ``S3MEDIA_MAX_PIXELS``, ...) works the same way.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from webob import Request, Response
 from webob.exc import HTTPBadRequest, HTTPMethodNotAllowed, HTTPNotFound, HTTPSeeOther
 
-from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
+from s3media_wsgi import Media, MediaMiddleware
 from s3media_wsgi.errors import MediaError
 
 #: The resizes shown for every image: (label, size, options).
@@ -49,18 +50,10 @@ def dev_secret(path: str = ".dev-secret") -> str:
 
 
 def media_from_env() -> Media:
-    """Local storage in ./media unless ``S3MEDIA_STORAGE=s3``."""
-    env = os.environ
-    if env.get("S3MEDIA_STORAGE", "local") == "s3":
-        storage = S3Storage(
-            bucket=env["S3MEDIA_BUCKET"],
-            region=env.get("S3MEDIA_REGION"),
-            base_url=env.get("S3MEDIA_BASE_URL"),
-            endpoint_url=env.get("S3MEDIA_ENDPOINT_URL"),
-        )
-    else:
-        storage = LocalStorage(env.get("S3MEDIA_LOCAL_ROOT", "media"), base_url="/media/")
-    return Media(storage, secret_key=dev_secret())
+    """Built by the shared settings parser from ``S3MEDIA_*`` variables; local ./media by default."""
+    settings = {k: v for k, v in os.environ.items() if k.startswith("S3MEDIA_")}
+    settings["S3MEDIA_SECRET_KEY"] = dev_secret()
+    return Media.from_settings(settings, prefix="S3MEDIA_")
 
 
 class Gallery:

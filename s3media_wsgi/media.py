@@ -174,7 +174,7 @@ class Media:
         """
         from .settings import parse_settings
 
-        return parse_settings(mapping, prefix=prefix).build_media()
+        return parse_settings(mapping, prefix=prefix).build_media(cls)
 
     # --- storing -------------------------------------------------------------
 

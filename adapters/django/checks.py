@@ -1,0 +1,58 @@
+"""System check: ``manage.py check`` (and every ``runserver``) reports bad ``S3MEDIA`` settings.
+
+Ids: ``s3media.E001`` missing, ``s3media.E002`` not a dict, ``s3media.E003``
+a value is invalid.  Parsing only: the check does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+from ...errors import ConfigError
+from ...settings import parse_settings
+from . import SETTING_NAME
+
+_EXAMPLE = (
+    f'{SETTING_NAME} = {{"SECRET_KEY": os.environ["S3MEDIA_SECRET_KEY"], "STORAGE": "local", '
+    '"LOCAL_ROOT": BASE_DIR / "media"}'
+)
+
+
+@register("s3media")
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Errors for a missing, malformed or invalid ``settings.S3MEDIA``."""
+    raw = getattr(settings, SETTING_NAME, None)
+    if raw is None:
+        return [
+            Error(
+                f"settings.{SETTING_NAME} is missing.",
+                hint=f"Add {_EXAMPLE} to your settings.",
+                id="s3media.E001",
+            )
+        ]
+    if not isinstance(raw, Mapping):
+        return [
+            Error(
+                f"settings.{SETTING_NAME} must be a dict, not {type(raw).__name__}.",
+                hint=f"Write it as {_EXAMPLE}.",
+                id="s3media.E002",
+            )
+        ]
+    try:
+        parse_settings(raw, upper=True, container=SETTING_NAME)
+    except ConfigError as exc:
+        return [
+            Error(
+                f"settings.{SETTING_NAME} is invalid: {exc}",
+                hint="Fix that key; see the s3media_wsgi.settings docs for every key and its type.",
+                id="s3media.E003",
+            )
+        ]
+    return []
+
+
+__all__ = ["check_settings"]

@@ -1,0 +1,47 @@
+"""Template tags: ``{% load s3media %}``.
+
+    {% media_url photo.media_id %}
+    {% resize_url photo.media_id "400x300" mode="fill" %}
+    {% picture photo.media_id sizes="320,640,1280" alt=photo.title class="photo" data_id=photo.pk %}
+
+``picture`` takes the arguments of :func:`s3media_wsgi.picture.picture`
+(lists as comma-separated strings; ``attrs`` a dict from the context); any other keyword becomes an ``<img>``
+attribute, with ``_`` written as ``-`` (``data_id`` → ``data-id``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from django import template
+from django.utils.safestring import SafeString, mark_safe
+
+from ....picture import picture as _picture
+from .. import get_media
+
+register = template.Library()
+
+# The arguments picture() itself takes; every other keyword is an attribute.
+_PICTURE_ARGS = frozenset(inspect.signature(_picture).parameters) - {"media", "media_id", "attrs"}
+
+
+@register.simple_tag
+def media_url(media_id: str) -> str:
+    """URL of the original upload."""
+    return get_media().url(media_id)
+
+
+@register.simple_tag
+def resize_url(media_id: str, size: str, **options: Any) -> str:
+    """Signed resize URL: ``{% resize_url id "400x300" mode="fill" quality=80 %}``."""
+    return get_media().resize_url(media_id, size, **options)
+
+
+@register.simple_tag
+def picture(media_id: str, **kwargs: Any) -> SafeString:
+    """Responsive ``<picture>`` markup (already escaped by the core)."""
+    options = {k: v for k, v in kwargs.items() if k in _PICTURE_ARGS}
+    attrs = dict(kwargs.get("attrs") or {})  # a dict from the context: attrs=photo_attrs
+    attrs.update({k.replace("_", "-"): v for k, v in kwargs.items() if k not in _PICTURE_ARGS and k != "attrs"})
+    return mark_safe(get_media().picture(media_id, attrs=attrs, **options))  # noqa: S308  (escaped by picture())

@@ -1,0 +1,121 @@
+"""Flask adapter: ``S3Media(app)`` or ``S3Media().init_app(app)``.
+
+Settings come from ``app.config`` with the ``S3MEDIA_`` prefix
+(``S3MEDIA_SECRET_KEY``, ``S3MEDIA_STORAGE``, ...; see
+:mod:`s3media_wsgi.settings`).  ``init_app`` wraps ``app.wsgi_app`` in the core
+middleware, so ``/media/`` is answered before Flask routes anything, and adds
+``media_url``, ``resize_url`` and ``picture`` to the app's Jinja globals.
+
+    from flask import Flask, request
+    from s3media_wsgi.adapters.flask import S3Media, current_media
+
+    s3media = S3Media()
+
+    def create_app():
+        app = Flask(__name__)
+        app.config["S3MEDIA_SECRET_KEY"] = os.environ["S3MEDIA_SECRET_KEY"]
+        s3media.init_app(app)
+        return app
+
+    @app.post("/upload")
+    def upload():
+        media_id = current_media.put(request.files["photo"])
+
+In a template: ``{{ picture(media_id, sizes=[320, 640], alt="") }}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+from werkzeug.local import LocalProxy
+
+from ..errors import ConfigError
+from ..media import Media
+from ..picture import SafeHTML
+from ..settings import MediaSettings, parse_settings
+
+#: Key of the adapter's state in ``app.extensions``.
+EXTENSION_KEY = "s3media"
+#: Prefix of the adapter's keys in ``app.config``.
+CONFIG_PREFIX = "S3MEDIA_"
+
+
+@dataclass(frozen=True)
+class S3MediaState:
+    """What ``app.extensions["s3media"]`` holds: the app's Media and its settings."""
+
+    media: Media
+    settings: MediaSettings
+
+
+class S3Media:
+    """The Flask extension.  One instance may serve many apps; it keeps no app.
+
+        >>> s3media = S3Media()
+        >>> s3media.init_app(app)            # doctest: +SKIP
+        >>> s3media.get_media(app).url(id)   # doctest: +SKIP
+    """
+
+    def __init__(self, app: Flask | None = None, media: Media | None = None) -> None:
+        if app is not None:
+            self.init_app(app, media)
+
+    def init_app(self, app: Flask, media: Media | None = None) -> S3MediaState:
+        """Read ``S3MEDIA_*`` from ``app.config``, wrap ``app.wsgi_app``, register template globals.
+
+        *media* replaces the one the settings would build (settings are still
+        parsed for the middleware options).  Raises
+        :class:`~s3media_wsgi.errors.ConfigError` for bad settings.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise ConfigError(f"S3Media is already initialised on app {app.name!r}")
+        settings = parse_settings(app.config, prefix=CONFIG_PREFIX)
+        state = S3MediaState(media if media is not None else settings.build_media(), settings)
+        app.extensions[EXTENSION_KEY] = state
+        if settings.enabled:
+            app.wsgi_app = settings.wrap(app.wsgi_app, state.media)  # type: ignore[method-assign]
+        # Bound to this app's Media (each app has its own Jinja environment),
+        # so templates work outside a request too, e.g. when rendering e-mails.
+        app.add_template_global(state.media.url, "media_url")
+        app.add_template_global(state.media.resize_url, "resize_url")
+        app.add_template_global(state.media.picture, "picture")
+        return state
+
+    @staticmethod
+    def get_media(app: Flask | None = None) -> Media:
+        """The Media of *app* (default: the current app)."""
+        return get_media(app)
+
+
+def get_state(app: Flask | None = None) -> S3MediaState:
+    """The adapter state of *app* (default: ``current_app``)."""
+    target = app if app is not None else current_app
+    try:
+        return target.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+    except KeyError:
+        raise ConfigError(
+            f"S3Media is not initialised on app {target.name!r}: call S3Media(app) or s3media.init_app(app)"
+        ) from None
+
+
+def get_media(app: Flask | None = None) -> Media:
+    """The Media of *app* (default: ``current_app``).
+
+        >>> media_id = get_media().put(request.files["photo"])   # doctest: +SKIP
+    """
+    return get_state(app).media
+
+
+#: The current app's Media, for views: ``current_media.put(...)``.
+current_media: Media = LocalProxy(get_media)  # type: ignore[assignment]
+
+
+def picture(media_id: str, *args: Any, **kwargs: Any) -> SafeHTML:
+    """``<picture>`` markup from the current app's Media; see :func:`s3media_wsgi.picture.picture`."""
+    return get_media().picture(media_id, *args, **kwargs)
+
+
+__all__ = ["S3Media", "S3MediaState", "current_media", "get_media", "get_state", "picture"]

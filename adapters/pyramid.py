@@ -1,0 +1,133 @@
+"""Pyramid adapter: ``config.include("s3media_wsgi.adapters.pyramid")``.
+
+Settings are the ``s3media.*`` keys of the app's settings (``.ini`` or dict):
+``s3media.secret_key``, ``s3media.storage``, ...; see :mod:`s3media_wsgi.settings`.
+``s3media.enabled = false`` keeps ``request.media`` and the template helpers but
+answers no requests.
+
+The include
+
+- registers the tween :func:`tween_factory` just under ``INGRESS``, so media
+  requests are answered before routing and before other tweens (such as a
+  transaction manager) do any work for them;
+- adds ``request.media`` (the :class:`~s3media_wsgi.Media`, reified);
+- adds ``media_url``, ``resize_url`` and ``picture`` to every renderer's globals
+  (Jinja2, Chameleon, Mako) unless another subscriber already set those names.
+
+    def main(global_config, **settings):
+        with Configurator(settings=settings) as config:
+            config.include("s3media_wsgi.adapters.pyramid")
+            ...
+            return config.make_wsgi_app()
+
+    @view_config(route_name="upload", request_method="POST")
+    def upload(request):
+        media_id = request.media.put(request.POST["photo"].file, request.POST["photo"].filename)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.events import BeforeRender
+from pyramid.registry import Registry
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.tweens import INGRESS
+
+from ..media import Media
+from ..middleware import MediaMiddleware
+from ..settings import MediaSettings, parse_settings
+
+#: Key of the adapter's state in the registry.
+REGISTRY_KEY = "s3media"
+#: Prefix of the adapter's keys in the settings.
+SETTINGS_PREFIX = "s3media."
+#: Dotted name the tween is registered under.
+TWEEN = "s3media_wsgi.adapters.pyramid.tween_factory"
+
+# Set in the environ by the inner app: the core did not answer, Pyramid should.
+_PASS_THROUGH = "s3media_wsgi.pass_through"
+
+Handler = Callable[[Request], Response]
+
+
+@dataclass(frozen=True)
+class S3MediaState:
+    """What ``registry["s3media"]`` holds: the Media and the parsed settings."""
+
+    media: Media
+    settings: MediaSettings
+
+
+def _pass_through(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """The app the core middleware wraps: it only records that it was reached."""
+    environ[_PASS_THROUGH] = True
+    start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "0")])
+    return [b""]
+
+
+def tween_factory(handler: Handler, registry: Registry) -> Handler:
+    """Answer media requests with the core; hand every other request to *handler* untouched.
+
+    Returns *handler* itself when ``s3media.enabled`` is false.
+    """
+    state: S3MediaState = registry[REGISTRY_KEY]
+    if not state.settings.enabled:
+        return handler
+    core = MediaMiddleware(
+        _pass_through, state.media, prefix=state.settings.prefix, serve_local=state.settings.serve_local
+    )
+
+    def s3media_tween(request: Request) -> Response:
+        # The core's own first test, made here too so that pages of the app
+        # don't pay for a round trip through WSGI.
+        if not request.path_info.startswith(core.prefix):
+            return handler(request)
+        response = request.get_response(core)
+        if request.environ.pop(_PASS_THROUGH, False):
+            close = getattr(response.app_iter, "close", None)
+            if close is not None:
+                close()
+            return handler(request)
+        return response
+
+    return s3media_tween
+
+
+def _media(request: Request) -> Media:
+    return request.registry[REGISTRY_KEY].media  # type: ignore[no-any-return]
+
+
+def _add_template_helpers(event: BeforeRender) -> None:
+    request = event.get("request")
+    if request is None:  # render() called without a request: no registry to read
+        return
+    media: Media = request.registry[REGISTRY_KEY].media
+    for name, helper in (("media_url", media.url), ("resize_url", media.resize_url), ("picture", media.picture)):
+        # Never replace a global another subscriber set, as Pyramid asks of
+        # BeforeRender subscribers (they run in no fixed order).
+        event.setdefault(name, helper)
+
+
+def includeme(config: Configurator) -> None:
+    """Read ``s3media.*`` settings and wire the tween, ``request.media`` and template helpers.
+
+    Raises :class:`~s3media_wsgi.errors.ConfigError` for bad settings, at include time.
+    """
+    settings = parse_settings(config.get_settings(), prefix=SETTINGS_PREFIX)
+    config.registry[REGISTRY_KEY] = S3MediaState(settings.build_media(), settings)
+    config.add_tween(TWEEN, under=INGRESS)
+    config.add_request_method(_media, "media", reify=True)
+    config.add_subscriber(_add_template_helpers, BeforeRender)
+
+
+def get_media(registry: Registry) -> Media:
+    """The Media configured on *registry* (for scripts and tests; views use ``request.media``)."""
+    return registry[REGISTRY_KEY].media  # type: ignore[no-any-return]
+
+
+__all__ = ["S3MediaState", "get_media", "includeme", "tween_factory"]

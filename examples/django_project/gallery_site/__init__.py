@@ -1,0 +1,1 @@
+"""The gallery example project: settings, URLs and views in one package."""

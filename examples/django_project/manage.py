@@ -1,0 +1,19 @@
+#!/usr/bin/env python
+"""Django's command line for the gallery example.
+
+    .venv/bin/python examples/django_project/manage.py runserver 127.0.0.1:8000
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+if __name__ == "__main__":
+    # Runnable from any directory: the project folder holds gallery_site.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gallery_site.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)

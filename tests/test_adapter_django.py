@@ -1,0 +1,244 @@
+"""Django adapter through Django's test Client, with override_settings."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+django = pytest.importorskip("django")
+
+from django.conf import settings  # noqa: E402
+
+if not settings.configured:
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="django-test-secret-not-the-media-one",
+        ALLOWED_HOSTS=["testserver"],
+        INSTALLED_APPS=["s3media_wsgi.adapters.django"],
+        MIDDLEWARE=[],
+        ROOT_URLCONF=__name__,
+        TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}],
+        USE_TZ=True,
+    )
+    django.setup()
+
+from django.core.checks import Error, run_checks  # noqa: E402
+from django.core.exceptions import MiddlewareNotUsed  # noqa: E402
+from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
+from django.template import Context, Template  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
+from django.urls import path  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import images  # noqa: E402
+from s3media_wsgi import Media  # noqa: E402
+from s3media_wsgi.adapters.django import get_media, get_settings  # noqa: E402
+from s3media_wsgi.adapters.django.checks import check_settings  # noqa: E402
+from s3media_wsgi.adapters.django.middleware import S3MediaMiddleware  # noqa: E402
+from s3media_wsgi.errors import ConfigError  # noqa: E402
+
+MIDDLEWARE = ["s3media_wsgi.adapters.django.middleware.S3MediaMiddleware"]
+
+PAGE = Template(
+    "{% load s3media %}"
+    "<a href=\"{% media_url media_id %}\">{% resize_url media_id '90x90' mode='fill' %}</a>\n"
+    "{% picture media_id sizes='100,200' alt=alt class='photo' data_pk=7 %}"
+)
+
+
+# --- the host app's own views ---------------------------------------------------------
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("home")
+
+
+def echo(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(request.body, content_type="application/octet-stream")
+    response["X-Host"] = "yes"
+    response.set_cookie("session", "abc")
+    return response
+
+
+def upload(request: HttpRequest) -> JsonResponse:
+    media_id = get_media().put(request.FILES["photo"])
+    return JsonResponse({"id": media_id, "width": media_id.width})
+
+
+def page(request: HttpRequest, media_id: str) -> HttpResponse:
+    return HttpResponse(PAGE.render(Context({"media_id": media_id, "alt": request.GET.get("alt", "")})))
+
+
+def shadow(request: HttpRequest, rest: str) -> HttpResponse:
+    return HttpResponse("routed")
+
+
+urlpatterns = [
+    path("", home),
+    path("echo", echo),
+    path("upload", upload),
+    path("page/<path:media_id>", page),
+    path("media/<path:rest>", shadow),
+]
+
+
+# --- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def conf(tmp_path: Path, secret: str) -> Iterator[dict[str, object]]:
+    value: dict[str, object] = {"SECRET_KEY": secret, "LOCAL_ROOT": str(tmp_path / "media")}
+    with override_settings(S3MEDIA=value, ROOT_URLCONF=__name__, MIDDLEWARE=MIDDLEWARE):
+        yield value
+
+
+@pytest.fixture
+def client(conf: dict[str, object]) -> Client:
+    return Client()
+
+
+def post_photo(client: Client, data: bytes = b"") -> str:
+    photo = io.BytesIO(data or images.jpeg(400, 300))
+    photo.name = "cat.jpg"
+    response = client.post("/upload", {"photo": photo})
+    assert response.status_code == 200, response.content
+    return response.json()["id"]
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+# --- settings and checks --------------------------------------------------------------------
+
+
+def test_system_check_reports_missing_settings() -> None:
+    with override_settings(S3MEDIA=None):
+        errors = run_checks(tags=["s3media"])
+    assert [e.id for e in errors] == ["s3media.E001"]
+    assert isinstance(errors[0], Error)
+    assert "settings.S3MEDIA is missing" in errors[0].msg and "SECRET_KEY" in errors[0].hint
+
+
+def test_system_check_reports_a_non_dict_and_bad_values() -> None:
+    with override_settings(S3MEDIA="secret"):
+        assert [e.id for e in check_settings()] == ["s3media.E002"]
+    with override_settings(S3MEDIA={"SECRET_KEY": "k" * 40, "MAX_PIXELS": "abc"}):
+        (error,) = run_checks(tags=["s3media"])
+    assert error.id == "s3media.E003"
+    assert 'S3MEDIA["MAX_PIXELS"] must be an integer, got \'abc\'' in error.msg
+    with override_settings(S3MEDIA={"STORAGE": "s3"}):
+        (error,) = check_settings()
+    assert error.id == "s3media.E003" and 'S3MEDIA["SECRET_KEY"] is required' in error.msg
+
+
+def test_system_check_passes_valid_settings(conf: dict[str, object]) -> None:
+    assert run_checks(tags=["s3media"]) == []
+
+
+def test_get_media_is_cached_and_rebuilt_when_settings_change(conf: dict[str, object], tmp_path: Path,
+                                                               secret: str) -> None:
+    first = get_media()
+    assert isinstance(first, Media) and get_media() is first
+    with override_settings(S3MEDIA={"SECRET_KEY": secret, "LOCAL_ROOT": str(tmp_path / "other"), "PREFIX": "/f/"}):
+        other = get_media()
+        assert other is not first and other.storage.base_url == "/f/"
+        assert get_settings().prefix == "/f/"
+    assert get_media() is not other and get_media().storage.base_url == "/media/"
+
+
+def test_get_media_without_settings_is_a_clear_error() -> None:
+    with override_settings(S3MEDIA=None), pytest.raises(ConfigError, match="settings.S3MEDIA is missing"):
+        get_media()
+
+
+# --- serving ---------------------------------------------------------------------------------
+
+
+def test_dev_serving_with_304_range_and_head(client: Client) -> None:
+    data = images.jpeg(400, 300)
+    media_id = post_photo(client, data)
+    url = get_media().url(media_id)
+    full = client.get(url)
+    assert full.status_code == 200 and body(full) == data
+    assert full["Content-Type"] == "image/jpeg" and full["X-Content-Type-Options"] == "nosniff"
+    assert full["Content-Length"] == str(len(data))
+    not_modified = client.get(url, HTTP_IF_NONE_MATCH=full["ETag"])
+    assert not_modified.status_code == 304 and body(not_modified) == b""
+    assert "Content-Type" not in not_modified  # Django's default text/html is not added
+    part = client.get(url, HTTP_RANGE="bytes=5-14")
+    assert part.status_code == 206 and body(part) == data[5:15]
+    assert part["Content-Range"] == f"bytes 5-14/{len(data)}"
+    head = client.head(url)
+    assert head.status_code == 200 and body(head) == b"" and head["Content-Length"] == str(len(data))
+
+
+def test_signed_resize_served_forged_one_404(client: Client) -> None:
+    media_id = post_photo(client)
+    url = get_media().resize_url(media_id, "80x60", mode="fill", format="webp")
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/webp"
+    assert Image.open(io.BytesIO(body(response))).size == (80, 60)
+    forged = re.sub(r"-[0-9a-f]{32}\.webp$", "-" + "a" * 32 + ".webp", url)
+    refused = client.get(forged)
+    assert refused.status_code == 404 and body(refused) == b"Not found"
+    assert client.post(url).status_code == 405  # under the prefix, the core answers every method
+
+
+def test_host_views_pass_through_untouched(client: Client) -> None:
+    assert client.get("/").content == b"home"
+    response = client.post("/echo", data=b"raw \x00\xff body", content_type="application/octet-stream")
+    assert response.content == b"raw \x00\xff body" and response["X-Host"] == "yes"
+    assert response.cookies["session"].value == "abc"
+    assert client.get("/nowhere").status_code == 404
+
+
+def test_template_tags_render_signed_urls_that_serve(client: Client) -> None:
+    media_id = post_photo(client)
+    media = get_media()
+    html = client.get(f"/page/{media_id}", {"alt": '"a" & <b>'}).content.decode()
+    assert f'<a href="{media.url(media_id)}">{media.resize_url(media_id, "90x90", mode="fill")}</a>' in html
+    assert "<picture><source type=\"image/avif\"" in html and "&lt;picture" not in html
+    assert 'alt="&quot;a&quot; &amp; &lt;b&gt;"' in html
+    assert 'class="photo"' in html and 'data-pk="7"' in html
+    urls = set(re.findall(r'(/media/[^"\s<]+)', html))
+    assert len(urls) == 8  # original, one fill, 2 widths x 3 formats
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+
+
+def test_disabled_raises_middleware_not_used(conf: dict[str, object]) -> None:
+    with override_settings(S3MEDIA={**conf, "ENABLED": False}):
+        with pytest.raises(MiddlewareNotUsed):
+            S3MediaMiddleware(lambda request: HttpResponse("inner"))
+        client = Client()
+        media_id = post_photo(client)  # get_media() still works
+        response = client.get(get_media().url(media_id))
+        assert response.content == b"routed"  # Django's own URL answered
+
+
+def test_prefix_setting_moves_the_media_urls(conf: dict[str, object]) -> None:
+    with override_settings(S3MEDIA={**conf, "PREFIX": "/files/"}):
+        client = Client()
+        media_id = post_photo(client)
+        url = get_media().resize_url(media_id, "50x")
+        assert url.startswith("/files/") and client.get(url).status_code == 200
+        assert client.get(url.replace("/files/", "/media/", 1)).content == b"routed"
+
+
+def test_asgi_request_without_a_wsgi_environ_is_served(client: Client) -> None:
+    from django.test import AsyncRequestFactory
+
+    media_id = post_photo(client)
+    url = get_media().resize_url(media_id, "40x")
+    middleware = S3MediaMiddleware(lambda request: HttpResponse("inner"))
+    request = AsyncRequestFactory().get(url, headers={"range": "bytes=0-1"})
+    assert not hasattr(request, "environ")
+    response = middleware(request)
+    assert response.status_code == 206 and body(response) == b"\xff\xd8"  # a JPEG's first two bytes
+    assert middleware(AsyncRequestFactory().get("/elsewhere")).content == b"inner"
+    assert middleware(HttpRequest()).content == b"inner"  # built by hand: no path, passed on

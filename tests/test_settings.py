@@ -1,0 +1,246 @@
+"""The one settings parser: conversions, errors naming the key as spelled, building Media."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from webob import Request
+
+import images
+from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
+from s3media_wsgi.errors import ConfigError, UploadTooLarge
+from s3media_wsgi.settings import KNOWN_KEYS, MediaSettings, parse_settings
+
+SECRET = "s" * 40
+OTHER = "o" * 40
+
+
+def flask_style(**values: object) -> dict[str, object]:
+    return {"S3MEDIA_" + k.upper(): v for k, v in values.items()}
+
+
+def pyramid_style(**values: object) -> dict[str, object]:
+    return {"s3media." + k: v for k, v in values.items()}
+
+
+def hello_app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"host app"]
+
+
+# --- parsing ------------------------------------------------------------------------
+
+
+def test_defaults() -> None:
+    s = parse_settings({"secret_key": SECRET})
+    assert s == MediaSettings(secret_key=(SECRET,))
+    assert (s.storage, s.local_root, s.prefix, s.base_url) == ("local", "media", "/media/", None)
+    assert s.serve_local is None and s.enabled is True and s.strict_presets is False
+
+
+def test_flask_spelling_reads_prefixed_upper_keys_and_ignores_the_rest() -> None:
+    config = {
+        **flask_style(secret_key=SECRET, max_pixels="1000", serve_local="no", prefix="/m/"),
+        "SECRET_KEY": "flask's own",  # not under the prefix: not ours
+        "DEBUG": True,
+    }
+    s = parse_settings(config, prefix="S3MEDIA_")
+    assert (s.max_pixels, s.serve_local, s.prefix, s.secret_key) == (1000, False, "/m/", (SECRET,))
+
+
+def test_pyramid_spelling_reads_dotted_lower_keys() -> None:
+    settings = {**pyramid_style(secret_key=SECRET, strict_presets="true", presets='{"t": {"size": "10x10"}}'),
+                "pyramid.reload_templates": "true"}
+    s = parse_settings(settings, prefix="s3media.")
+    assert s.strict_presets is True and s.presets == {"t": {"size": "10x10"}}
+
+
+def test_django_spelling_reads_upper_keys_of_a_dict() -> None:
+    s = parse_settings({"SECRET_KEY": SECRET, "MAX_UPLOAD_BYTES": 10}, upper=True, container="S3MEDIA")
+    assert s.max_upload_bytes == 10
+
+
+@pytest.mark.parametrize(
+    ("mapping", "kwargs", "name"),
+    [
+        (flask_style(secret_key=SECRET, max_pixels="abc"), {"prefix": "S3MEDIA_"}, "S3MEDIA_MAX_PIXELS"),
+        (pyramid_style(secret_key=SECRET, max_pixels="abc"), {"prefix": "s3media."}, "s3media.max_pixels"),
+        ({"SECRET_KEY": SECRET, "MAX_PIXELS": "abc"}, {"upper": True, "container": "S3MEDIA"},
+         'S3MEDIA["MAX_PIXELS"]'),
+    ],
+)
+def test_a_bad_value_is_named_as_each_framework_spells_it(mapping, kwargs, name) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_settings(mapping, **kwargs)
+    assert str(err.value) == f"{name} must be an integer, got 'abc'"
+
+
+def test_missing_secret_is_an_error_never_a_default() -> None:
+    with pytest.raises(ConfigError, match=r"S3MEDIA_SECRET_KEY is required"):
+        parse_settings({"S3MEDIA_STORAGE": "local"}, prefix="S3MEDIA_")
+    with pytest.raises(ConfigError, match=r"secret_key is required"):
+        parse_settings({"secret_key": None})
+
+
+def test_short_secret_names_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"^s3media\.secret_key: secret_key\[1\] has 5 characters"):
+        parse_settings(pyramid_style(secret_key=f"{SECRET}\nshort"), prefix="s3media.")
+
+
+@pytest.mark.parametrize("value", [f"{SECRET}\n{OTHER}\n", f"{SECRET}, {OTHER}", [SECRET, OTHER], (SECRET, OTHER)])
+def test_several_secrets_from_lines_commas_or_lists(value) -> None:
+    assert parse_settings({"secret_key": value}).secret_key == (SECRET, OTHER)
+
+
+def test_unknown_key_under_the_prefix_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_settings(flask_style(secret_key=SECRET, max_pixel="1"), prefix="S3MEDIA_")
+    message = str(err.value)
+    assert "unknown media setting S3MEDIA_MAX_PIXEL; did you mean S3MEDIA_MAX_PIXELS?" in message
+    for key in KNOWN_KEYS:
+        assert "S3MEDIA_" + key.upper() in message
+
+
+def test_lower_case_key_in_an_upper_case_dict_is_unknown() -> None:
+    match = r'unknown media setting S3MEDIA\["secret_key"\]; did you mean S3MEDIA\["SECRET_KEY"\]\?'
+    with pytest.raises(ConfigError, match=match):
+        parse_settings({"secret_key": SECRET}, upper=True, container="S3MEDIA")
+
+
+@pytest.mark.parametrize(("word", "expected"), [("yes", True), ("On", True), ("1", True), (" false ", False),
+                                                ("off", False), ("0", False), (True, True), (0, False)])
+def test_booleans_like_pyramids_asbool(word, expected) -> None:
+    assert parse_settings({"secret_key": SECRET, "serve_local": word}).serve_local is expected
+
+
+@pytest.mark.parametrize("word", ["maybe", "", 2, 1.0])
+def test_anything_else_is_not_a_boolean(word) -> None:
+    with pytest.raises(ConfigError, match=r"serve_local must be true or false"):
+        parse_settings({"secret_key": SECRET, "serve_local": word})
+
+
+@pytest.mark.parametrize("value", ["0", -5, True, 3.5, "1e6"])
+def test_integers_must_be_positive_ints(value) -> None:
+    with pytest.raises(ConfigError, match=r"^max_upload_bytes must be a"):
+        parse_settings({"secret_key": SECRET, "max_upload_bytes": value})
+
+
+def test_integer_strings_with_underscores() -> None:
+    assert parse_settings({"secret_key": SECRET, "max_pixels": " 50_000_000 "}).max_pixels == 50_000_000
+
+
+def test_presets_as_json_string_or_dict() -> None:
+    presets = {"thumb": {"size": "200x200", "mode": "fill"}}
+    assert parse_settings({"secret_key": SECRET, "presets": json.dumps(presets)}).presets == presets
+    assert parse_settings({"secret_key": SECRET, "presets": presets}).presets == presets
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ("{not json", r"^s3media\.presets must be a JSON object"),
+        ("[1, 2]", r"^s3media\.presets must be a dict"),
+        ('{"thumb": {"size": "big"}}', r"^s3media\.presets: preset 'thumb'"),
+        ('{"thumb": {"size": "10x10", "colour": "red"}}', r"^s3media\.presets: preset 'thumb' has unknown keys"),
+    ],
+)
+def test_bad_presets_fail_at_parse_time(value, match) -> None:
+    with pytest.raises(ConfigError, match=match):
+        parse_settings(pyramid_style(secret_key=SECRET, presets=value), prefix="s3media.")
+
+
+def test_strict_presets_needs_presets() -> None:
+    with pytest.raises(ConfigError, match=r"S3MEDIA_STRICT_PRESETS is on but S3MEDIA_PRESETS is empty"):
+        parse_settings(flask_style(secret_key=SECRET, strict_presets="yes"), prefix="S3MEDIA_")
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ({"storage": "ftp"}, r"^storage must be one of local, s3, got 'ftp'"),
+        ({"storage": "s3"}, r"^bucket is required when storage is 's3'"),
+        ({"bucket": "b"}, r"^bucket has no effect when storage is 'local'"),
+        ({"storage": "s3", "bucket": "b", "local_root": "x"}, r"^local_root has no effect when storage is 's3'"),
+        ({"prefix": "media"}, r"^prefix must be a URL path starting and ending with '/'"),
+        ({"prefix": "/"}, r"^prefix must be a URL path"),
+        ({"base_url": "https://cdn.example/media"}, r"^base_url must end with '/'"),
+        ({"local_root": "  "}, r"^local_root must be a non-empty string"),
+        ({"secret_key": 12345}, r"^secret_key must be a string or a list"),
+    ],
+)
+def test_inconsistent_or_malformed_settings(extra, match) -> None:
+    with pytest.raises(ConfigError, match=match):
+        parse_settings({"secret_key": SECRET, **extra})
+
+
+def test_storage_name_is_case_insensitive() -> None:
+    assert parse_settings({"secret_key": SECRET, "storage": "S3", "bucket": "b"}).storage == "s3"
+
+
+def test_not_a_mapping() -> None:
+    with pytest.raises(ConfigError, match=r"^S3MEDIA must be a dict of media settings, got str"):
+        parse_settings("secret", container="S3MEDIA")  # type: ignore[arg-type]
+
+
+# --- building -------------------------------------------------------------------------
+
+
+def test_local_media_defaults_base_url_to_the_prefix(tmp_path) -> None:
+    media = Media.from_settings(flask_style(secret_key=SECRET, local_root=str(tmp_path / "m"), prefix="/files/"),
+                                prefix="S3MEDIA_")
+    assert isinstance(media.storage, LocalStorage)
+    assert media.storage.root == (tmp_path / "m").resolve()
+    media_id = media.put(images.jpeg(64, 48), filename="cat.jpg")
+    assert media.url(media_id) == f"/files/{media_id}/cat.jpg"
+    assert (tmp_path / "m" / media_id / "cat.jpg").read_bytes() == images.jpeg(64, 48)
+
+
+def test_limits_reach_media(tmp_path) -> None:
+    media = Media.from_settings({"secret_key": SECRET, "local_root": str(tmp_path), "max_upload_bytes": "100"})
+    with pytest.raises(UploadTooLarge):
+        media.put(images.jpeg(64, 48))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_first_secret_signs_every_one_verifies(tmp_path) -> None:
+    old = Media.from_settings({"secret_key": OTHER, "local_root": str(tmp_path)})
+    rotated = Media.from_settings({"secret_key": f"{SECRET}\n{OTHER}", "local_root": str(tmp_path)})
+    media_id = old.put(images.jpeg(64, 48), filename="a.jpg")
+    old_key = old.resize_key(media_id, "32x")
+    assert rotated.verify_resize(old_key)[0] == media_id  # URLs already handed out keep working
+    assert rotated.resize_key(media_id, "32x") != old_key  # new ones are signed by the first key
+    assert rotated.resize_key(media_id, "32x") == Media.from_settings(
+        {"secret_key": SECRET, "local_root": str(tmp_path)}).resize_key(media_id, "32x")
+
+
+def test_s3_media_against_a_real_s3_server(moto_endpoint, s3_bucket, s3_client) -> None:
+    settings = pyramid_style(
+        secret_key=SECRET, storage="s3", bucket=s3_bucket, region="us-east-1",
+        endpoint_url=moto_endpoint, base_url=f"{moto_endpoint}/{s3_bucket}/",
+    )
+    media = Media.from_settings(settings, prefix="s3media.")
+    assert isinstance(media.storage, S3Storage)
+    media_id = media.put(images.jpeg(64, 48), filename="cat.jpg")
+    body = s3_client.get_object(Bucket=s3_bucket, Key=f"{media_id}/cat.jpg")["Body"].read()
+    assert body == images.jpeg(64, 48)
+    assert media.url(media_id) == f"{moto_endpoint}/{s3_bucket}/{media_id}/cat.jpg"
+
+
+def test_wrap_serves_media_and_passes_the_rest_through(tmp_path) -> None:
+    s = parse_settings({"secret_key": SECRET, "local_root": str(tmp_path)})
+    media = s.build_media()
+    app = s.wrap(hello_app, media)
+    assert isinstance(app, MediaMiddleware)
+    media_id = media.put(images.jpeg(64, 48), filename="a.jpg")
+    assert Request.blank("/elsewhere").get_response(app).body == b"host app"
+    served = Request.blank(media.resize_url(media_id, "32x")).get_response(app)
+    assert served.status_code == 200 and served.content_type == "image/jpeg"
+
+
+def test_from_settings_on_a_subclass_builds_the_subclass(tmp_path) -> None:
+    class MyMedia(Media):
+        pass
+
+    media = MyMedia.from_settings({"secret_key": SECRET, "local_root": str(tmp_path)})
+    assert type(media) is MyMedia
