@@ -1,0 +1,484 @@
+"""Decode, resize and encode images with Pillow, inside hard limits.
+
+Every check that protects the server happens on the header, before any pixel
+is decoded: the decoder must be one we allow, the source must have at most
+``max_pixels`` pixels, the output at most ``max_side`` pixels a side.  Big
+JPEGs are never decoded at full size for a thumbnail: libjpeg scales the DCT
+while decoding (``draft``) to no less than twice the output, and one Lanczos
+pass (cropping through ``box=`` for ``fill``) does the rest.
+
+    >>> from s3media_wsgi.variants import ResizeSpec
+    >>> engine = ImageEngine()
+    >>> out = engine.resize(photo_bytes, ResizeSpec(400, 300, "fit", 85, False, "webp"))  # doctest: +SKIP
+    >>> out.content_type, out.width <= 400  # doctest: +SKIP
+    ('image/webp', True)
+
+Concurrency: each :class:`ImageEngine` holds a bounded semaphore with
+``max_concurrency`` slots (default: the number of CPUs) around decode, resize
+and encode.  Pillow releases the GIL while it works, so without the cap a burst
+of first requests would decode every original at once and multiply peak memory.
+
+Nothing global is changed: not ``Image.MAX_IMAGE_PIXELS`` and not the warnings
+filters (``warnings.catch_warnings`` is not thread-safe).  Our own
+``max_pixels`` check runs first; Pillow's bomb check stays as a backstop.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, ImageCms, features
+
+from . import animation
+from .errors import ConfigError, ImageTooLarge, MediaError, NotAnImage
+from .variants import ResizeSpec
+
+CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "gif": "image/gif",
+}
+
+# Sniff kind -> Pillow decoder, and back (MPO is how Pillow names a JPEG with extra pictures).
+_DECODER = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "avif": "AVIF", "heic": "HEIF"}
+_KIND = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "AVIF": "avif", "HEIF": "heic"}
+
+# EXIF orientation -> the transpose that makes the picture upright.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+#: libjpeg decodes at 1/2, 1/4 or 1/8 scale; ask for no less than this many
+#: times the output so Lanczos still has real pixels to filter (PSNR >= 39 dB).
+DRAFT_FACTOR = 2
+#: Before Lanczos, average blocks with ``reduce()`` while the remaining scale
+#: is at least this.  2.0 halves the filter work of 3.0 on big PNG/WebP
+#: sources and still measures > 43 dB against a full Lanczos pass; after a
+#: JPEG draft the remaining scale is under 4, so it rarely applies there.
+REDUCING_GAP = 2.0
+#: Encoder settings chosen for thumbnails (see benchmarks/bench_imaging.py):
+#: JPEG with optimised Huffman tables is ~11% smaller for ~0.4 ms at 400x300,
+#: while progressive costs 4x the encode time for about the same size.  WebP
+#: method 4 (libwebp's default) takes ~16 ms at 400x300 against ~8 ms for
+#: method 2, for a 7% smaller file that is encoded once and served many times.
+#: AVIF speed 8 is ~3.5x faster than the default 6 for a file ~5% larger.
+#: zlib level 4 compresses within ~4% of level 6 in a third of the time.
+WEBP_METHOD = 4
+AVIF_SPEED = 8
+PNG_COMPRESS_LEVEL = 4
+
+_WHITE = (255, 255, 255)
+_sRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What a single image may cost.
+
+    ``max_animation_pixels`` bounds an animation's *output* (width × height ×
+    frames, all kept in memory until encoded); ``max_animation_source_pixels``
+    bounds the decoding work (source width × height × frames).  An animation
+    over either limit, or over ``max_frames``, is resized to its first frame.
+
+    >>> ImageLimits(max_pixels=20_000_000).max_side
+    4096
+    """
+
+    max_pixels: int = 50_000_000
+    max_side: int = 4096
+    max_frames: int = 100
+    max_animation_pixels: int = 25_000_000
+    max_animation_source_pixels: int = 500_000_000
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"ImageLimits.{name} must be a positive int, not {value!r}")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What :meth:`ImageEngine.probe` learns from a header; sizes are upright (EXIF applied).
+
+    >>> ImageInfo("jpeg", 3000, 4000, 1).width
+    3000
+    """
+
+    format: str
+    width: int
+    height: int
+    frames: int
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An encoded resize.
+
+    >>> Rendered(b"...", "image/png", 1, 1).content_type
+    'image/png'
+    """
+
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a resize takes its pixels from and how big it comes out.
+
+    ``box`` is a region of the source (left, top, right, bottom) and ``size``
+    the output, both in the source's stored (not yet upright) orientation.
+    """
+
+    box: Box
+    size: tuple[int, int]
+
+
+def _round_div(num: int, den: int) -> int:
+    # round(num / den) with halves up, in integers so 55.5 never becomes 55.
+    return (2 * num + den) // (2 * den)
+
+
+def layout(src_w: int, src_h: int, spec: ResizeSpec, orientation: int = 1) -> Layout:
+    """Plan *spec* for a source of ``src_w`` × ``src_h`` stored with EXIF *orientation*.
+
+    >>> layout(1000, 900, ResizeSpec(100, 50)).size
+    (56, 50)
+    >>> layout(400, 200, ResizeSpec(100, 100, "fill")).box
+    (100.0, 0.0, 300.0, 200.0)
+    """
+    w, h = spec.width, spec.height
+    if orientation >= 5:
+        # The box is centred and the rounding symmetric, so planning on the
+        # stored picture with the target turned gives the same result.
+        w, h = h, w
+    if spec.mode == "fill":
+        if w is None or h is None:
+            raise ValueError("fill needs a width and a height")
+        return _fill(src_w, src_h, w, h, spec.upscale)
+    return _fit(src_w, src_h, w, h, spec.upscale)
+
+
+def _fit(src_w: int, src_h: int, w: int | None, h: int | None, upscale: bool) -> Layout:
+    full: Box = (0.0, 0.0, float(src_w), float(src_h))
+    if not upscale and (w is None or src_w <= w) and (h is None or src_h <= h):
+        return Layout(full, (src_w, src_h))
+    if w is not None and (h is None or w * src_h <= h * src_w):
+        # The width binds; the height follows, rounded, never past the box.
+        out_h = max(1, _round_div(src_h * w, src_w))
+        return Layout(full, (w, out_h if h is None else min(out_h, h)))
+    assert h is not None
+    out_w = max(1, _round_div(src_w * h, src_h))
+    return Layout(full, (out_w if w is None else min(out_w, w), h))
+
+
+def _fill(src_w: int, src_h: int, w: int, h: int, upscale: bool) -> Layout:
+    # The largest region of the target's aspect ratio that the source holds.
+    if w * src_h >= h * src_w:
+        crop_w, crop_h = float(src_w), src_w * h / w
+    else:
+        crop_w, crop_h = src_h * w / h, float(src_h)
+    if upscale or crop_w >= w:
+        left, top = (src_w - crop_w) / 2, (src_h - crop_h) / 2
+        return Layout((left, top, left + crop_w, top + crop_h), (w, h))
+    # Too small and no upscale: cut that region out at its own size.
+    out_w = max(1, min(src_w, int(crop_w + 0.5)))
+    out_h = max(1, min(src_h, int(crop_h + 0.5)))
+    left, top = (src_w - out_w) // 2, (src_h - out_h) // 2
+    return Layout((float(left), float(top), float(left + out_w), float(top + out_h)), (out_w, out_h))
+
+
+def orientation(im: Image.Image) -> int:
+    """The EXIF orientation (1-8) in *im*'s header; 1 when absent or unreadable.
+
+    Reads ``info["exif"]`` rather than ``getexif()``: for PNG the latter may
+    decode the whole image to look for a late eXIf chunk.
+    """
+    raw = im.info.get("exif")
+    if not raw or not isinstance(raw, (bytes, bytearray)):
+        return 1
+    try:
+        exif = Image.Exif()
+        exif.load(bytes(raw))
+        value = exif.get(0x0112, 1)
+    except Exception:  # a broken EXIF block only loses the orientation
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+class ImageEngine:
+    """Probe and resize untrusted image bytes.
+
+    >>> engine = ImageEngine(ImageLimits(max_pixels=10_000_000), max_concurrency=2)
+    >>> engine.can_read("png")
+    True
+    """
+
+    def __init__(self, limits: ImageLimits = ImageLimits(), max_concurrency: int | None = None) -> None:
+        if max_concurrency is None:
+            max_concurrency = os.cpu_count() or 1
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise ConfigError(f"max_concurrency must be a positive int, not {max_concurrency!r}")
+        self.limits = limits
+        self.max_concurrency = max_concurrency
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        Image.init()
+        self._readable = frozenset(kind for kind, dec in _DECODER.items() if self._decoder_works(kind, dec))
+        self._formats = [_DECODER[kind] for kind in _DECODER if kind in self._readable]
+
+    @staticmethod
+    def _decoder_works(kind: str, decoder: str) -> bool:
+        if decoder not in Image.OPEN:
+            return False
+        return kind not in ("webp", "avif") or bool(features.check(kind))
+
+    def can_read(self, kind: str) -> bool:
+        """True when *kind* (a sniff kind such as ``"jpeg"``) can be decoded here."""
+        return kind in self._readable
+
+    def probe(self, data: bytes) -> ImageInfo:
+        """Read format, upright size and frame count from the header; never decodes pixels.
+
+        Raises :class:`NotAnImage` or :class:`ImageTooLarge` (over ``max_pixels``).
+        """
+        with _guard():
+            with self._open(data) as im:
+                width, height = im.size
+                if orientation(im) >= 5:
+                    width, height = height, width
+                return ImageInfo(_KIND[im.format or ""], width, height, animation.frame_count(im))
+
+    def resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
+        """Resize *data* to *spec* and encode it; metadata other than the ICC profile is dropped.
+
+        Raises :class:`NotAnImage`, :class:`ImageTooLarge` (source over
+        ``max_pixels``, or an output side over ``max_side``, as when a very
+        tall picture is asked for by width only) or, for a spec out of range,
+        :class:`~s3media_wsgi.errors.InvalidResize`.
+        """
+        spec.validate(self.limits.max_side)
+        with _guard():
+            with self._open(data) as im:
+                turn = orientation(im)
+                plan = layout(im.size[0], im.size[1], spec, turn)
+                if max(plan.size) > self.limits.max_side:
+                    raise ImageTooLarge(f"output {plan.size} is over max_side={self.limits.max_side}")
+                with self._slots:
+                    return self._render(im, spec, plan, turn)
+
+    def _open(self, data: bytes) -> Image.Image:
+        im = Image.open(io.BytesIO(data), formats=self._formats)
+        width, height = im.size
+        if width < 1 or height < 1:
+            im.close()
+            raise NotAnImage(f"image has no pixels ({width}x{height})")
+        if width * height > self.limits.max_pixels:
+            im.close()
+            raise ImageTooLarge(f"{width}x{height} is over max_pixels={self.limits.max_pixels}")
+        return im
+
+    def _animate(self, im: Image.Image, spec: ResizeSpec, plan: Layout) -> bool:
+        if spec.format not in animation.ANIMATED_OUTPUTS or im.format not in animation.ANIMATED_SOURCES:
+            return False
+        n = animation.frame_count(im)
+        lim = self.limits
+        return (
+            1 < n <= lim.max_frames
+            and plan.size[0] * plan.size[1] * n <= lim.max_animation_pixels
+            and im.size[0] * im.size[1] * n <= lim.max_animation_source_pixels
+        )
+
+    def _render(self, im: Image.Image, spec: ResizeSpec, plan: Layout, turn: int) -> Rendered:
+        icc = im.info.get("icc_profile") or None
+
+        def finish(frame: Image.Image) -> Image.Image:
+            return _upright(_scale(frame, plan.size, plan.box), turn)
+
+        if self._animate(im, spec, plan):
+            params = _encoder_params(spec.format, spec.quality, icc)
+            loop = im.info.get("loop")
+            data = animation.write(animation.frames(im, finish), spec.format, params, loop)
+            width, height = plan.size if turn < 5 else plan.size[::-1]
+            return Rendered(data, CONTENT_TYPES[spec.format], width, height)
+
+        box = plan.box
+        if im.format in ("JPEG", "MPO"):
+            box = _draft(im, plan)
+        frame = _resizable(im)
+        frame = _upright(_scale(frame, plan.size, box), turn)
+        frame, icc = _for_output(frame, spec.format, icc)
+        return Rendered(_encode(frame, spec.format, spec.quality, icc), CONTENT_TYPES[spec.format], *frame.size)
+
+
+@contextmanager
+def _guard() -> Iterator[None]:
+    """Turn whatever a decoder raises on hostile input into our errors.
+
+    Decoders raise OSError, SyntaxError, ValueError, EOFError, struct.error,
+    IndexError... on malformed files; every one means "not an image we can use".
+    """
+    try:
+        yield
+    except (MediaError, MemoryError):
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own ceiling (about 179 MP) applies even if max_pixels is higher;
+        # the warning only arrives as an exception when warnings are errors.
+        raise ImageTooLarge(f"image is too large to decode: {exc}") from exc
+    except Exception as exc:
+        raise NotAnImage(f"cannot decode image: {type(exc).__name__}: {exc}") from exc
+
+
+def _draft(im: Image.Image, plan: Layout) -> Box:
+    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale; return *plan*'s box in the drafted pixels."""
+    box = plan.box
+    out_w, out_h = plan.size
+    box_w, box_h = box[2] - box[0], box[3] - box[1]
+    if out_w * DRAFT_FACTOR > box_w or out_h * DRAFT_FACTOR > box_h:
+        return box
+    src_w, src_h = im.size
+    wanted = (
+        max(1, math.ceil(src_w * DRAFT_FACTOR * out_w / box_w)),
+        max(1, math.ceil(src_h * DRAFT_FACTOR * out_h / box_h)),
+    )
+    drafted = im.draft(im.mode, wanted)
+    if drafted is None:
+        return box
+    scale_x, scale_y = drafted[1][2] / src_w, drafted[1][3] / src_h
+    return (box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y)
+
+
+def _resizable(im: Image.Image) -> Image.Image:
+    """*im* in a mode that Lanczos treats correctly (palette and bilevel cannot be filtered)."""
+    mode = im.mode
+    if mode in ("P", "PA"):
+        return im.convert("RGBA" if mode == "PA" or "transparency" in im.info else "RGB")
+    if mode in ("RGB", "L") and "transparency" in im.info:
+        # A PNG colour key (tRNS): make it a real alpha channel before filtering.
+        return im.convert("RGBA" if mode == "RGB" else "LA")
+    if mode == "1":
+        return im.convert("L")
+    if mode.startswith("I") or mode == "F":
+        # 16-bit samples: scale to 8 bits rather than let convert() clip at 255.
+        return im.convert("I").point(lambda v: v * (1 / 257)).convert("L")
+    if mode in ("RGBX", "YCbCr", "LAB", "HSV"):
+        return im.convert("RGB")
+    if mode in ("La", "RGBa"):
+        return im.convert(mode.upper())
+    return im
+
+
+def _scale(im: Image.Image, size: tuple[int, int], box: Box) -> Image.Image:
+    if size == (box[2] - box[0], box[3] - box[1]) and all(float(v).is_integer() for v in box):
+        if box == (0, 0, *im.size):
+            return im
+        return im.crop(box)
+    return im.resize(size, Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP)
+
+
+def _upright(im: Image.Image, turn: int) -> Image.Image:
+    method = _UPRIGHT.get(turn)
+    return im.transpose(method) if method is not None else im
+
+
+def _for_output(im: Image.Image, fmt: str, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
+    """Convert to a mode *fmt* can store, returning the ICC profile that still applies."""
+    if im.mode == "CMYK":
+        im, icc = _cmyk_to_rgb(im, icc), None
+    if fmt == "jpg":
+        if im.mode in ("RGBA", "LA"):
+            im = _flatten(im)
+        elif im.mode not in ("RGB", "L"):
+            im = im.convert("RGB")
+    elif fmt in ("webp", "avif"):
+        if im.mode in ("L", "LA"):
+            # A grey profile cannot describe RGB pixels.
+            im, icc = im.convert("RGBA" if im.mode == "LA" else "RGB"), None
+        elif im.mode not in ("RGB", "RGBA"):
+            im = im.convert("RGB")
+    elif fmt == "png" and im.mode not in ("RGB", "RGBA", "L", "LA"):
+        im = im.convert("RGB")
+    elif fmt == "gif" and im.mode == "LA":
+        # Pillow writes LA to GIF without its transparency; RGBA keeps it.
+        im = im.convert("RGBA")
+    return im, icc
+
+
+def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    if icc:
+        try:
+            converted = ImageCms.profileToProfile(
+                im, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _sRGB, outputMode="RGB"
+            )
+            if converted is not None:
+                return converted
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            pass  # a profile lcms rejects: fall back to the naive formula
+    return im.convert("RGB")
+
+
+def _flatten(im: Image.Image) -> Image.Image:
+    """*im* (RGBA or LA) over a white page, as RGB or L."""
+    grey = im.mode == "LA"
+    page = Image.new("L" if grey else "RGB", im.size, 255 if grey else _WHITE)
+    page.paste(im.convert("L" if grey else "RGB"), mask=im.getchannel("A"))
+    return page
+
+
+def _encoder_params(fmt: str, quality: int, icc: bytes | None) -> dict[str, Any]:
+    params: dict[str, Any]
+    if fmt == "jpg":
+        params = {"quality": quality, "optimize": True}
+    elif fmt == "webp":
+        params = {"quality": quality, "method": WEBP_METHOD}
+    elif fmt == "avif":
+        params = {"quality": quality, "speed": AVIF_SPEED}
+    elif fmt == "png":
+        params = {"compress_level": PNG_COMPRESS_LEVEL}
+    else:
+        params = {}
+    if icc and fmt != "gif":
+        params["icc_profile"] = icc
+    return params
+
+
+_PIL_WRITER = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF", "gif": "GIF"}
+
+
+def _encode(im: Image.Image, fmt: str, quality: int, icc: bytes | None) -> bytes:
+    # Encoders read comments, EXIF, XMP and text chunks from info: start empty.
+    im.info = {}
+    buf = io.BytesIO()
+    im.save(buf, _PIL_WRITER[fmt], **_encoder_params(fmt, quality, icc))
+    return buf.getvalue()
+
+
+__all__ = [
+    "CONTENT_TYPES",
+    "ImageEngine",
+    "ImageInfo",
+    "ImageLimits",
+    "Layout",
+    "Rendered",
+    "layout",
+    "orientation",
+]

@@ -1,0 +1,224 @@
+"""Real images made with Pillow, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+from PIL import ExifTags, Image, ImageChops, ImageCms
+
+#: Colours of the four quadrants of :func:`quadrants` (top-left, top-right, bottom-left, bottom-right).
+QUADRANT_COLOURS = ((220, 30, 30), (30, 200, 30), (30, 30, 220), (230, 220, 30))
+
+#: Secrets planted in :func:`jpeg_with_metadata`; none may survive a resize.
+GPS_LATITUDE = (51.0, 30.0, 26.0)
+XMP_SECRET = b"xmp-secret-location-home"
+COMMENT_SECRET = b"comment-secret-phone-555"
+
+
+def gradient(width: int, height: int, mode: str = "RGB") -> Image.Image:
+    """A smooth picture with detail in both directions (not a flat colour)."""
+    x = Image.linear_gradient("L").resize((width, height))
+    y = x.transpose(Image.Transpose.ROTATE_90).resize((width, height))
+    bands = [x, y, Image.effect_mandelbrot((width, height), (-2, -1.25, 0.75, 1.25), 64)]
+    img = Image.merge("RGB", bands)
+    if mode == "RGBA":
+        alpha = Image.radial_gradient("L").resize((width, height))
+        img.putalpha(alpha)
+    return img.convert(mode) if img.mode != mode else img
+
+
+def photo(width: int, height: int, grain: float = 12.0) -> Image.Image:
+    """A photo-like RGB picture: :func:`gradient` plus Gaussian sensor grain."""
+    base = gradient(width, height)
+    noise = Image.effect_noise((width, height), grain).convert("RGB")
+    return ImageChops.add(base, noise, scale=1.0, offset=-128)
+
+
+def encode(img: Image.Image, fmt: str, **params) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **params)
+    return buf.getvalue()
+
+
+def jpeg(width: int = 640, height: int = 480, quality: int = 90, **params) -> bytes:
+    return encode(gradient(width, height), "JPEG", quality=quality, **params)
+
+
+def png(width: int = 640, height: int = 480, mode: str = "RGB") -> bytes:
+    return encode(gradient(width, height, mode), "PNG")
+
+
+def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A tiny PNG whose header claims a huge size (its data is not even there)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+# --- orientation ---------------------------------------------------------------
+
+
+def quadrants(width: int = 120, height: int = 80) -> Image.Image:
+    """An upright picture whose four quadrants have the colours of QUADRANT_COLOURS."""
+    img = Image.new("RGB", (width, height))
+    half_w, half_h = width // 2, height // 2
+    boxes = ((0, 0, half_w, half_h), (half_w, 0, width, half_h), (0, half_h, half_w, height), (half_w, half_h, width, height))
+    for box, colour in zip(boxes, QUADRANT_COLOURS):
+        img.paste(colour, box)
+    return img
+
+
+# How a camera stores an upright picture for each EXIF orientation: the inverse
+# of the transform a viewer applies (orientation 6 is shown turned 90° clockwise,
+# so it is stored turned 90° anticlockwise).
+_STORED_AS = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def oriented_jpeg(orientation: int, width: int = 120, height: int = 80, fmt: str = "JPEG") -> bytes:
+    """A picture that shows :func:`quadrants(width, height)` upright once EXIF *orientation* is applied."""
+    upright = quadrants(width, height)
+    method = _STORED_AS[orientation]
+    stored = upright.transpose(method) if method is not None else upright
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    params = {"quality": 95} if fmt == "JPEG" else {}
+    return encode(stored, fmt, exif=exif, **params)
+
+
+# --- metadata --------------------------------------------------------------------
+
+
+def jpeg_with_metadata(width: int = 200, height: int = 150) -> bytes:
+    """A JPEG carrying EXIF (with GPS), XMP and a comment."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "TestCam"
+    exif[ExifTags.Base.Model] = "Model-X"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = GPS_LATITUDE
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">' + XMP_SECRET + b"</x:xmpmeta>"
+    return encode(gradient(width, height), "JPEG", quality=90, exif=exif, xmp=xmp, comment=COMMENT_SECRET)
+
+
+def srgb_icc() -> bytes:
+    """An sRGB ICC profile made by littleCMS."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def jpeg_with_icc(width: int = 200, height: int = 150) -> bytes:
+    return encode(gradient(width, height), "JPEG", quality=90, icc_profile=srgb_icc())
+
+
+def cmyk_jpeg(width: int = 200, height: int = 150) -> bytes:
+    return encode(gradient(width, height).convert("CMYK"), "JPEG", quality=90)
+
+
+# --- transparency and unusual modes ----------------------------------------------
+
+
+def half_transparent(width: int = 200, height: int = 100) -> Image.Image:
+    """RGBA: left half opaque red, right half fully transparent (hidden colour black)."""
+    img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    img.paste((255, 0, 0, 255), (0, 0, width // 2, height))
+    return img
+
+
+def rgba_png(width: int = 200, height: int = 100) -> bytes:
+    return encode(half_transparent(width, height), "PNG")
+
+
+def palette_png(width: int = 200, height: int = 100) -> bytes:
+    """A P-mode PNG whose right half is the transparent palette entry."""
+    img = Image.new("P", (width, height), 0)
+    img.putpalette([0, 0, 0, 255, 0, 0] + [0] * (254 * 3))
+    img.paste(1, (0, 0, width // 2, height))
+    return encode(img, "PNG", transparency=0)
+
+
+def colour_key_png(width: int = 200, height: int = 100) -> bytes:
+    """An RGB PNG whose right half is the colour named transparent by its tRNS chunk."""
+    img = Image.new("RGB", (width, height), (0, 0, 255))
+    img.paste((255, 0, 0), (0, 0, width // 2, height))
+    return encode(img, "PNG", transparency=(0, 0, 255))
+
+
+def png16(width: int = 200, height: int = 100) -> bytes:
+    """A 16-bit greyscale PNG: black on the left rising to near white (60000) on the right."""
+    row = struct.pack(f"<{width}H", *(x * 60000 // (width - 1) for x in range(width)))
+    img = Image.frombytes("I;16", (width, height), row * height)
+    return encode(img, "PNG")
+
+
+def bilevel_png(width: int = 200, height: int = 100) -> bytes:
+    img = Image.new("1", (width, height), 0)
+    img.paste(1, (0, 0, width // 2, height))
+    return encode(img, "PNG")
+
+
+def la_png(width: int = 200, height: int = 100) -> bytes:
+    return encode(half_transparent(width, height).convert("LA"), "PNG")
+
+
+# --- animation -------------------------------------------------------------------
+
+ANIMATION_COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0))
+ANIMATION_DURATIONS = (100, 200, 300, 400)
+
+
+def _frames(width: int, height: int, count: int) -> list[Image.Image]:
+    colours = [ANIMATION_COLOURS[i % len(ANIMATION_COLOURS)] for i in range(count)]
+    frames = []
+    for i, colour in enumerate(colours):
+        frame = Image.new("RGB", (width, height), colour)
+        # A marker that moves, so no two frames are alike even when colours repeat.
+        frame.paste((i * 7 % 256, 0, 0), (i % width, 0, i % width + 1, 1))
+        frames.append(frame)
+    return frames
+
+
+def animated_gif(width: int = 120, height: int = 90, count: int = 4, loop: int | None = 0) -> bytes:
+    """A GIF of *count* flat-colour frames with durations from ANIMATION_DURATIONS."""
+    frames = _frames(width, height, count)
+    durations = [ANIMATION_DURATIONS[i % len(ANIMATION_DURATIONS)] for i in range(count)]
+    extra = {} if loop is None else {"loop": loop}
+    return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=durations, **extra)
+
+
+def animated_webp(width: int = 120, height: int = 90, count: int = 4) -> bytes:
+    frames = _frames(width, height, count)
+    durations = [ANIMATION_DURATIONS[i % len(ANIMATION_DURATIONS)] for i in range(count)]
+    return encode(
+        frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=durations, loop=0, lossless=True
+    )
+
+
+# --- not allowed, not images ------------------------------------------------------
+
+
+def tiff(width: int = 64, height: int = 48) -> bytes:
+    return encode(gradient(width, height), "TIFF")
+
+
+def bmp(width: int = 64, height: int = 48) -> bytes:
+    return encode(gradient(width, height), "BMP")
+
+
+def truncated_jpeg(width: int = 640, height: int = 480) -> bytes:
+    data = jpeg(width, height)
+    return data[: len(data) // 2]
+
+
+HTML = b"<!doctype html><html><script>alert(1)</script></html>"

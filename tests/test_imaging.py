@@ -1,0 +1,608 @@
+"""The Pillow imaging engine, on real images made with Pillow."""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+import time
+import tracemalloc
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageChops, ImageFile, ImageOps, ImageSequence, ImageStat
+
+import images
+from s3media_wsgi.errors import ConfigError, ImageTooLarge, InvalidResize, MediaError, NotAnImage
+from s3media_wsgi.imaging import ImageEngine, ImageInfo, ImageLimits, Rendered, layout
+from s3media_wsgi.variants import ResizeSpec
+
+FORMATS = ("jpg", "png", "webp", "avif", "gif")
+ALPHA_FORMATS = ("png", "webp", "avif", "gif")
+PIL_NAMES = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF", "gif": "GIF"}
+
+
+@pytest.fixture(scope="module")
+def engine() -> ImageEngine:
+    return ImageEngine()
+
+
+def spec(size: str, mode: str = "fit", fmt: str = "png", upscale: bool = False, quality: int = 90) -> ResizeSpec:
+    w, _, h = size.partition("x")
+    return ResizeSpec(int(w) if w else None, int(h) if h else None, mode, quality, upscale, fmt)
+
+
+def decode(rendered: Rendered) -> Image.Image:
+    return Image.open(io.BytesIO(rendered.data))
+
+
+def close(a: tuple[int, ...], b: tuple[int, ...], tol: int = 40) -> bool:
+    return all(abs(x - y) <= tol for x, y in zip(a, b))
+
+
+def psnr(a: Image.Image, b: Image.Image) -> float:
+    diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
+    stat = ImageStat.Stat(diff)
+    mse = sum(stat.sum2) / (stat.count[0] * 3)
+    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+# --- sizes -----------------------------------------------------------------------
+
+SIZE_CASES = [
+    # (source w, h), size, mode, upscale, expected output
+    ((1000, 900), "100x50", "fit", False, (56, 50)),
+    ((1000, 900), "100x", "fit", False, (100, 90)),
+    ((1000, 900), "x50", "fit", False, (56, 50)),
+    ((1000, 900), "100x50", "fill", False, (100, 50)),
+    ((200, 100), "400x300", "fit", False, (200, 100)),
+    ((200, 100), "400x300", "fit", True, (400, 200)),
+    ((200, 100), "400x", "fit", True, (400, 200)),
+    ((200, 100), "x300", "fit", True, (600, 300)),
+    ((200, 100), "400x", "fit", False, (200, 100)),
+    ((200, 100), "150x300", "fit", False, (150, 75)),
+    ((200, 100), "300x300", "fill", False, (100, 100)),
+    ((200, 100), "300x300", "fill", True, (300, 300)),
+    ((200, 100), "400x100", "fill", False, (200, 50)),
+    ((200, 100), "150x150", "fill", False, (100, 100)),
+    ((200, 100), "50x50", "fill", False, (50, 50)),
+    ((3, 1), "1x1", "fit", False, (1, 1)),
+    ((1, 1000), "10x10", "fit", False, (1, 10)),
+    ((640, 480), "640x480", "fit", False, (640, 480)),
+]
+
+
+@pytest.mark.parametrize(("src", "size", "mode", "upscale", "expected"), SIZE_CASES)
+@pytest.mark.parametrize("kind", ["jpeg", "png"])
+def test_output_sizes(engine, kind, src, size, mode, upscale, expected):
+    data = images.jpeg(*src) if kind == "jpeg" else images.png(*src)
+    out = engine.resize(data, spec(size, mode, "png", upscale))
+    assert (out.width, out.height) == expected
+    assert decode(out).size == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    src_w=st.integers(1, 5000),
+    src_h=st.integers(1, 5000),
+    w=st.one_of(st.none(), st.integers(1, 4096)),
+    h=st.one_of(st.none(), st.integers(1, 4096)),
+    upscale=st.booleans(),
+)
+def test_fit_layout_is_exact(src_w, src_h, w, h, upscale):
+    if w is None and h is None:
+        w = 100
+    out_w, out_h = layout(src_w, src_h, ResizeSpec(w, h, "fit", 85, upscale)).size
+    assert out_w >= 1 and out_h >= 1
+    assert w is None or out_w <= w
+    assert h is None or out_h <= h
+    if not upscale:
+        assert out_w <= src_w and out_h <= src_h
+    # One side meets its bound (or the source, unscaled); the other is the
+    # aspect-true size rounded to the nearest pixel (or clamped to 1).
+    if (out_w, out_h) != (src_w, src_h):
+        assert out_w == w or out_h == h
+    if out_w == w and out_h != h:
+        assert out_h == max(1, math.floor(src_h * w / src_w + 0.5)) or out_h == h
+    if out_h == h and out_w != w:
+        assert out_w == max(1, math.floor(src_w * h / src_h + 0.5)) or out_w == w
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 5000), st.integers(1, 5000), st.integers(1, 4096), st.integers(1, 4096), st.booleans())
+def test_fill_layout_covers_and_crops_the_centre(src_w, src_h, w, h, upscale):
+    plan = layout(src_w, src_h, ResizeSpec(w, h, "fill", 85, upscale))
+    left, top, right, bottom = plan.box
+    assert 0 <= left <= right <= src_w and 0 <= top <= bottom <= src_h
+    assert abs(left - (src_w - right)) <= 1 and abs(top - (src_h - bottom)) <= 1
+    if upscale or (src_w >= w and src_h >= h):
+        assert plan.size == (w, h)
+    else:
+        # No enlarging: the target's shape at the source's own scale.
+        assert plan.size == (right - left, bottom - top)
+        assert plan.size[0] <= w and plan.size[1] <= h
+        # One side is the source's; the other is rounded by at most half a pixel
+        # (unless it had to be raised to 1).
+        if min(plan.size) > 1:
+            assert abs(plan.size[0] * h - plan.size[1] * w) <= max(w, h) / 2 + 1e-6
+
+
+def test_fill_takes_the_centre(engine):
+    stripes = Image.new("RGB", (300, 100), (255, 0, 0))
+    stripes.paste((0, 255, 0), (100, 0, 200, 100))
+    stripes.paste((0, 0, 255), (200, 0, 300, 100))
+    data = images.encode(stripes, "PNG")
+    for upscale, size in ((False, "50x50"), (False, "200x200"), (True, "200x200")):
+        out = decode(engine.resize(data, spec(size, "fill", "png", upscale))).convert("RGB")
+        w, h = out.size
+        for x in (2, w // 2, w - 3):
+            assert close(out.getpixel((x, h // 2)), (0, 255, 0), 10), (size, upscale, x)
+
+
+# --- EXIF orientation ------------------------------------------------------------
+
+
+def quadrant_colours(im: Image.Image) -> list[tuple[int, ...]]:
+    im = im.convert("RGB")
+    w, h = im.size
+    return [im.getpixel((x, y)) for x, y in ((w // 4, h // 4), (3 * w // 4, h // 4), (w // 4, 3 * h // 4), (3 * w // 4, 3 * h // 4))]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_factory_orientation_matches_pillow(orientation):
+    # The factory is right by Pillow's own reading of EXIF, independently of the engine.
+    upright = ImageOps.exif_transpose(Image.open(io.BytesIO(images.oriented_jpeg(orientation))))
+    assert upright.size == (120, 80)
+    assert all(close(a, b) for a, b in zip(quadrant_colours(upright), images.QUADRANT_COLOURS))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize(("size", "mode", "expected"), [("60x60", "fit", (60, 40)), ("90x30", "fill", (90, 30))])
+def test_orientation_applied(engine, orientation, size, mode, expected):
+    data = images.oriented_jpeg(orientation)
+    out = engine.resize(data, spec(size, mode, "png"))
+    assert (out.width, out.height) == expected
+    im = decode(out)
+    assert im.size == expected
+    assert all(close(a, b) for a, b in zip(quadrant_colours(im), images.QUADRANT_COLOURS)), quadrant_colours(im)
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_orientation_with_jpeg_draft(engine, orientation):
+    # Big enough that libjpeg decodes at reduced scale before the turn.
+    data = images.oriented_jpeg(orientation, 1600, 1200)
+    im = decode(engine.resize(data, spec("100x100", "fit", "png")))
+    assert im.size == (100, 75)
+    assert all(close(a, b) for a, b in zip(quadrant_colours(im), images.QUADRANT_COLOURS))
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_orientation_in_webp(engine, orientation):
+    data = images.oriented_jpeg(orientation, fmt="WEBP")
+    im = decode(engine.resize(data, spec("60x60", "fit", "png")))
+    assert im.size == (60, 40)
+    assert all(close(a, b) for a, b in zip(quadrant_colours(im), images.QUADRANT_COLOURS))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_probe_reports_upright_size(engine, orientation):
+    info = engine.probe(images.oriented_jpeg(orientation))
+    assert info == ImageInfo("jpeg", 120, 80, 1)
+
+
+# --- metadata and colour ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_metadata_in_output(engine, fmt):
+    source = images.jpeg_with_metadata()
+    assert images.XMP_SECRET in source and images.COMMENT_SECRET in source and b"Exif" in source
+    out = engine.resize(source, spec("100x100", "fit", fmt))
+    im = decode(out)
+    assert len(im.getexif()) == 0
+    assert not {"exif", "xmp", "XML:com.adobe.xmp", "comment"} & set(im.info)
+    for secret in (b"Exif", images.XMP_SECRET, images.COMMENT_SECRET, b"TestCam", b"Model-X"):
+        assert secret not in out.data
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_metadata_from_animations(engine, fmt):
+    frames = [Image.new("RGB", (60, 40), colour) for colour in images.ANIMATION_COLOURS]
+    gif = images.encode(frames[0], "GIF", save_all=True, append_images=frames[1:], comment=images.COMMENT_SECRET)
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    webp = images.encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], exif=exif, xmp=images.XMP_SECRET)
+    for source, secret in ((gif, images.COMMENT_SECRET), (webp, images.XMP_SECRET), (webp, b"TestCam")):
+        assert secret in source
+        out = engine.resize(source, spec("30x30", "fit", fmt))
+        assert secret not in out.data and b"Exif" not in out.data
+        assert not {"exif", "xmp", "comment"} & set(decode(out).info)
+
+
+@pytest.mark.parametrize("fmt", ["jpg", "png", "webp", "avif"])
+def test_icc_profile_kept(engine, fmt):
+    out = decode(engine.resize(images.jpeg_with_icc(), spec("100x100", "fit", fmt)))
+    assert out.info.get("icc_profile") == images.srgb_icc()
+
+
+def test_no_icc_profile_when_source_has_none(engine):
+    out = decode(engine.resize(images.jpeg(), spec("100x100", "fit", "png")))
+    assert "icc_profile" not in out.info
+
+
+@pytest.mark.parametrize("fmt", ["jpg", "png", "webp"])
+def test_cmyk_jpeg_becomes_rgb(engine, fmt):
+    source = images.cmyk_jpeg()
+    assert Image.open(io.BytesIO(source)).mode == "CMYK"
+    out = decode(engine.resize(source, spec("100x100", "fit", fmt)))
+    assert out.mode == "RGB"
+    reference = images.gradient(200, 150).resize(out.size, Image.Resampling.LANCZOS)
+    assert psnr(out, reference) > 25
+
+
+# --- transparency and modes --------------------------------------------------------
+
+
+@pytest.mark.parametrize("factory", [images.rgba_png, images.palette_png, images.la_png, images.colour_key_png])
+@pytest.mark.parametrize("fmt", ALPHA_FORMATS)
+def test_alpha_kept(engine, factory, fmt):
+    out = decode(engine.resize(factory(), spec("100x50", "fit", fmt))).convert("RGBA")
+    assert out.size == (100, 50)
+    assert out.getpixel((90, 25))[3] == 0
+    opaque = out.getpixel((10, 25))
+    assert opaque[3] == 255
+    if factory is not images.la_png:
+        assert close(opaque, (255, 0, 0, 255), 10)
+
+
+@pytest.mark.parametrize("factory", [images.rgba_png, images.palette_png, images.la_png, images.colour_key_png])
+def test_jpeg_output_flattened_on_white(engine, factory):
+    out = decode(engine.resize(factory(), spec("100x50", "fit", "jpg")))
+    assert out.mode in ("RGB", "L")
+    right = out.convert("RGB").getpixel((90, 25))
+    assert all(v >= 245 for v in right), right
+    if factory is not images.la_png:
+        assert close(out.convert("RGB").getpixel((10, 25)), (255, 0, 0), 12)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_sixteen_bit_png_scaled_not_clipped(engine, fmt):
+    source = images.png16()
+    assert Image.open(io.BytesIO(source)).mode.startswith("I")
+    out = decode(engine.resize(source, spec("100x50", "fit", fmt))).convert("L")
+    left, middle, right = (out.getpixel((x, 25)) for x in (1, 50, 98))
+    assert left < 15 and 100 < middle < 140 and right > 215
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_bilevel_png(engine, fmt):
+    out = decode(engine.resize(images.bilevel_png(), spec("100x50", "fit", fmt))).convert("L")
+    assert out.getpixel((10, 25)) > 240 and out.getpixel((90, 25)) < 15
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_content_types(engine, fmt):
+    out = engine.resize(images.jpeg(), spec("64x64", "fit", fmt))
+    assert out.content_type == {"jpg": "image/jpeg", "gif": "image/gif"}.get(fmt, f"image/{fmt}")
+    assert decode(out).format == PIL_NAMES[fmt]
+
+
+# --- animation -------------------------------------------------------------------
+
+
+def frame_info(im: Image.Image) -> list[tuple[tuple[int, ...], int]]:
+    out = []
+    for frame in ImageSequence.Iterator(im):
+        rgb = frame.convert("RGB")  # WebP sets a frame's duration when it decodes it
+        out.append((rgb.getpixel((frame.width // 2, frame.height // 2)), frame.info.get("duration")))
+    return out
+
+
+@pytest.mark.parametrize(("factory", "fmt"), [
+    (images.animated_gif, "gif"),
+    (images.animated_gif, "webp"),
+    (images.animated_webp, "webp"),
+    (images.animated_webp, "gif"),
+])
+@pytest.mark.parametrize(("size", "mode", "expected"), [("60x60", "fit", (60, 45)), ("40x40", "fill", (40, 40))])
+def test_animation_kept(engine, factory, fmt, size, mode, expected):
+    out = engine.resize(factory(), spec(size, mode, fmt))
+    assert (out.width, out.height) == expected
+    im = decode(out)
+    assert im.size == expected and im.n_frames == 4
+    frames = frame_info(im)
+    for (colour, duration), want_colour, want_duration in zip(frames, images.ANIMATION_COLOURS, images.ANIMATION_DURATIONS):
+        assert close(colour, want_colour, 12)
+        assert duration == want_duration
+    assert im.info.get("loop") == 0
+
+
+def test_animation_without_loop_plays_once(engine):
+    source = images.animated_gif(loop=None)
+    assert "loop" not in Image.open(io.BytesIO(source)).info
+    gif = decode(engine.resize(source, spec("60x60", "fit", "gif")))
+    assert gif.n_frames == 4 and "loop" not in gif.info
+    webp = decode(engine.resize(source, spec("60x60", "fit", "webp")))
+    assert webp.n_frames == 4 and webp.info.get("loop") == 1
+
+
+def test_transparent_animation_stays_transparent(engine):
+    frames = []
+    for i, colour in enumerate(images.ANIMATION_COLOURS[:3]):
+        frame = Image.new("RGBA", (80, 40), (0, 0, 0, 0))
+        frame.paste(colour + (255,), (0, 0, 40, 40))
+        frame.paste((i * 50, 0, 0, 255), (i, 0, i + 1, 1))
+        frames.append(frame)
+    source = images.encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0, disposal=2)
+    for fmt in ("gif", "webp"):
+        im = decode(engine.resize(source, spec("40x20", "fit", fmt)))
+        assert im.n_frames == 3
+        for frame, colour in zip(ImageSequence.Iterator(im), images.ANIMATION_COLOURS):
+            rgba = frame.convert("RGBA")
+            assert rgba.getpixel((35, 10))[3] == 0
+            assert close(rgba.getpixel((8, 10)), colour + (255,), 12)
+
+
+@pytest.mark.parametrize("fmt", ["jpg", "png", "avif"])
+@pytest.mark.parametrize("factory", [images.animated_gif, images.animated_webp])
+def test_animation_to_still_format_uses_first_frame(engine, factory, fmt):
+    im = decode(engine.resize(factory(), spec("60x60", "fit", fmt)))
+    assert getattr(im, "n_frames", 1) == 1
+    assert close(im.convert("RGB").getpixel((30, 22)), images.ANIMATION_COLOURS[0], 12)
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        ImageLimits(max_frames=3),
+        ImageLimits(max_animation_pixels=60 * 45 * 3),
+        ImageLimits(max_animation_source_pixels=120 * 90 * 3),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["gif", "webp"])
+def test_animation_over_limits_falls_back_to_first_frame(limits, fmt):
+    im = decode(ImageEngine(limits).resize(images.animated_gif(count=4), spec("60x60", "fit", fmt)))
+    assert getattr(im, "n_frames", 1) == 1
+    assert close(im.convert("RGB").getpixel((30, 22)), images.ANIMATION_COLOURS[0], 12)
+
+
+def test_animation_within_limits_stays_animated():
+    limits = ImageLimits(max_frames=4, max_animation_pixels=60 * 45 * 4, max_animation_source_pixels=120 * 90 * 4)
+    im = decode(ImageEngine(limits).resize(images.animated_gif(count=4), spec("60x60", "fit", "gif")))
+    assert im.n_frames == 4
+
+
+@pytest.mark.parametrize(("factory", "kind"), [(images.animated_gif, "gif"), (images.animated_webp, "webp")])
+def test_probe_counts_frames(engine, factory, kind):
+    assert engine.probe(factory(count=5)) == ImageInfo(kind, 120, 90, 5)
+
+
+# --- limits ------------------------------------------------------------------------
+
+
+def test_png_bomb_refused_from_header(engine, monkeypatch):
+    loads: list[object] = []
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: loads.append(self) or real_load(self))
+    bomb = images.png_bomb()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImageTooLarge):
+            engine.resize(bomb, spec("100x100"))
+        with pytest.raises(ImageTooLarge):
+            engine.probe(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024
+    assert loads == []
+
+
+def test_over_max_pixels_refused_before_decoding(monkeypatch):
+    # 9000x9000 = 81 MP: under Pillow's own bomb threshold, over ours.
+    loads: list[object] = []
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: loads.append(self) or real_load(self))
+    engine = ImageEngine()
+    with pytest.raises(ImageTooLarge):
+        engine.resize(images.png_bomb(9000, 9000), spec("100x100"))
+    small = ImageEngine(ImageLimits(max_pixels=640 * 480 - 1))
+    with pytest.raises(ImageTooLarge):
+        small.probe(images.jpeg(640, 480))
+    with pytest.raises(ImageTooLarge):
+        small.resize(images.jpeg(640, 480), spec("100x100"))
+    assert loads == []
+    assert ImageEngine(ImageLimits(max_pixels=640 * 480)).probe(images.jpeg(640, 480)).width == 640
+
+
+def test_upscaled_output_over_max_side_refused(engine):
+    tall = images.png(10, 100)
+    with pytest.raises(ImageTooLarge):
+        engine.resize(tall, spec("4096x", "fit", "png", upscale=True))
+    out = engine.resize(tall, spec("400x", "fit", "png", upscale=True))
+    assert (out.width, out.height) == (400, 4000)
+
+
+def test_spec_out_of_range_refused(engine):
+    with pytest.raises(InvalidResize):
+        engine.resize(images.jpeg(), ResizeSpec(5000, 10))
+    with pytest.raises(InvalidResize):
+        engine.resize(images.jpeg(), ResizeSpec(100, None, "fill"))
+
+
+def test_jpeg_is_decoded_at_reduced_scale(engine, monkeypatch):
+    seen: list[tuple[int, int]] = []
+    real_resize = Image.Image.resize
+
+    def spy(self, size, *args, **kwargs):
+        seen.append(self.size)
+        return real_resize(self, size, *args, **kwargs)
+
+    source = images.jpeg(2400, 1800)
+    monkeypatch.setattr(Image.Image, "resize", spy)
+    engine.resize(source, spec("400x300", "fit", "jpg"))
+    engine.resize(source, spec("300x300", "fill", "jpg"))
+    engine.resize(source, spec("100x100", "fill", "jpg"))
+    # The smallest libjpeg scale (1/2, 1/8) that keeps at least 2x the output (crop 225 -> 100).
+    assert seen == [(1200, 900), (1200, 900), (300, 225)]
+
+
+def test_resize_quality_against_full_decode(engine):
+    # Drafting and reducing must not cost visible quality: >= 39 dB PSNR against
+    # a full-size decode resized with Lanczos.
+    source = images.encode(images.photo(2400, 1800), "JPEG", quality=90)
+    out = decode(engine.resize(source, spec("400x300", "fit", "png")))
+    reference = Image.open(io.BytesIO(source)).convert("RGB").resize((400, 300), Image.Resampling.LANCZOS)
+    assert out.size == (400, 300)
+    assert psnr(out, reference) >= 39
+
+
+def test_png_resize_quality_against_full_lanczos(engine):
+    # reduce() before Lanczos (reducing_gap) must not cost visible quality either.
+    source = images.encode(images.photo(1600, 1200), "PNG", compress_level=1)
+    out = decode(engine.resize(source, spec("200x150", "fit", "png")))
+    reference = Image.open(io.BytesIO(source)).resize((200, 150), Image.Resampling.LANCZOS)
+    assert psnr(out, reference) >= 39
+
+
+# --- hostile and unsupported input --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        images.HTML,
+        b"",
+        b"\x00" * 100,
+        bytes(range(256)) * 4,
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,
+        b"GIF89a" + b"\xff" * 20,
+        b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 20,
+    ],
+    ids=["html", "empty", "zeros", "bytes", "png-magic", "gif-magic", "webp-magic"],
+)
+def test_garbage_is_not_an_image(engine, data):
+    with pytest.raises(NotAnImage):
+        engine.probe(data)
+    with pytest.raises(NotAnImage):
+        engine.resize(data, spec("100x100"))
+
+
+@pytest.mark.parametrize("factory", [images.tiff, images.bmp])
+def test_disallowed_decoders_refused(engine, factory):
+    data = factory()
+    assert Image.open(io.BytesIO(data)).size == (64, 48)  # Pillow itself would read it
+    with pytest.raises(NotAnImage):
+        engine.probe(data)
+    with pytest.raises(NotAnImage):
+        engine.resize(data, spec("32x32"))
+
+
+def test_png_with_missing_pixels_is_not_an_image(engine):
+    assert engine.probe(images.png_bomb(100, 100)).width == 100
+    with pytest.raises(NotAnImage):
+        engine.resize(images.png_bomb(100, 100), spec("50x50"))
+
+
+def test_truncated_jpeg_never_escapes(engine):
+    try:
+        out = engine.resize(images.truncated_jpeg(), spec("100x100", "fit", "jpg"))
+    except NotAnImage:
+        return
+    assert decode(out).size == (100, 75)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [images.jpeg(64, 48), images.png(64, 48), images.animated_gif(32, 24), images.animated_webp(32, 24)],
+    ids=["jpeg", "png", "gif", "webp"],
+)
+def test_corrupted_bytes_never_escape(engine, source):
+    # Flip bytes all through real files: the result is a resize or NotAnImage/ImageTooLarge.
+    for position in range(0, len(source), max(1, len(source) // 60)):
+        for value in (0x00, 0xFF):
+            broken = source[:position] + bytes([value]) + source[position + 1 :]
+            for call in (lambda: engine.probe(broken), lambda: engine.resize(broken, spec("16x16", "fit", "png"))):
+                try:
+                    call()
+                except (NotAnImage, ImageTooLarge):
+                    pass
+
+
+def test_errors_share_the_root():
+    assert issubclass(NotAnImage, MediaError) and issubclass(ImageTooLarge, MediaError)
+
+
+# --- engine ------------------------------------------------------------------------
+
+
+def test_can_read(engine):
+    for kind in ("jpeg", "png", "gif", "webp", "avif"):
+        assert engine.can_read(kind)
+    for kind in ("tiff", "bmp", "pdf", "mp4", "svg"):
+        assert not engine.can_read(kind)
+
+
+def test_avif_source(engine):
+    source = images.encode(images.gradient(300, 200), "AVIF", quality=90)
+    assert engine.probe(source) == ImageInfo("avif", 300, 200, 1)
+    out = decode(engine.resize(source, spec("150x150", "fit", "jpg")))
+    assert out.size == (150, 100)
+
+
+@pytest.mark.parametrize("bad", [{"max_pixels": 0}, {"max_side": -1}, {"max_frames": True}, {"max_animation_pixels": 1.5}])
+def test_limits_validated(bad):
+    with pytest.raises(ConfigError):
+        ImageLimits(**bad)
+
+
+@pytest.mark.parametrize("bad", [0, -2, True, 1.0])
+def test_max_concurrency_validated(bad):
+    with pytest.raises(ConfigError):
+        ImageEngine(max_concurrency=bad)
+
+
+def test_default_concurrency_is_cpu_count():
+    import os
+
+    assert ImageEngine().max_concurrency == (os.cpu_count() or 1)
+
+
+@pytest.mark.parametrize("cap", [1, 2])
+def test_concurrent_decodes_capped(cap):
+    engine = ImageEngine(max_concurrency=cap)
+    lock = threading.Lock()
+    state = {"now": 0, "peak": 0, "calls": 0}
+    real_render = engine._render
+
+    def counting_render(*args, **kwargs):
+        with lock:
+            state["now"] += 1
+            state["calls"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        try:
+            time.sleep(0.02)  # hold the slot so other threads pile up behind it
+            return real_render(*args, **kwargs)
+        finally:
+            with lock:
+                state["now"] -= 1
+
+    engine._render = counting_render  # type: ignore[method-assign]
+    data = images.jpeg(320, 240)
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            engine.resize(data, spec("64x64", "fit", "jpg"))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert state["calls"] == 6
+    assert 1 <= state["peak"] <= cap
