@@ -1,0 +1,54 @@
+"""The public face: fixed names, one error root, and a core free of web frameworks."""
+
+import subprocess
+import sys
+
+import s3media_wsgi
+from s3media_wsgi import errors
+
+
+def test_exported_members():
+    assert set(s3media_wsgi.__all__) == {
+        "LocalStorage",
+        "Media",
+        "MediaError",
+        "MediaId",
+        "MediaMiddleware",
+        "S3Storage",
+        "Storage",
+        "__version__",
+    }
+    for name in s3media_wsgi.__all__:
+        assert getattr(s3media_wsgi, name) is not None
+    assert s3media_wsgi.__version__ == "0.1.0"
+
+
+def test_every_error_derives_from_the_one_root_and_has_a_status():
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        assert issubclass(cls, errors.MediaError)
+        assert 400 <= cls.status_code <= 599
+        assert cls.public_message and "\n" not in cls.public_message
+
+
+def test_core_imports_no_web_framework():
+    code = (
+        "import sys, pkgutil, importlib, s3media_wsgi\n"
+        "for _, n, _ in pkgutil.walk_packages(s3media_wsgi.__path__, 's3media_wsgi.'):\n"
+        "    if not n.startswith('s3media_wsgi.adapters'): importlib.import_module(n)\n"
+        "bad = [m for m in ('flask', 'django', 'pyramid', 'werkzeug') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_adapters_are_a_subpackage_not_a_top_level_package():
+    import importlib.util
+
+    assert importlib.util.find_spec("s3media_wsgi.adapters") is not None
+    code = "import importlib.util, sys; sys.path = [p for p in sys.path if p not in ('', '.')]; print(importlib.util.find_spec('adapters'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd="/")
+    assert out.stdout.strip() == "None"
