@@ -13,9 +13,9 @@ pass (cropping through ``box=`` for ``fill``) does the rest.
     >>> out.content_type, out.width <= 400  # doctest: +SKIP
     ('image/webp', True)
 
-Concurrency: each :class:`ImageEngine` holds a bounded semaphore with
-``max_concurrency`` slots (default: the number of CPUs) around decode, resize
-and encode.  Pillow releases the GIL while it works, so without the cap a burst
+Concurrency: decode, resize and encode run under a bounded semaphore: one
+shared by the whole process with a slot per CPU by default, or the engine's own
+with ``max_concurrency`` slots.  Pillow releases the GIL while it works, so without the cap a burst
 of first requests would decode every original at once and multiply peak memory.
 
 Nothing global is changed: not ``Image.MAX_IMAGE_PIXELS`` and not the warnings
@@ -225,6 +225,10 @@ def orientation(im: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
+_PROCESS_SLOTS_SIZE = os.cpu_count() or 1
+_PROCESS_SLOTS = threading.BoundedSemaphore(_PROCESS_SLOTS_SIZE)
+
+
 class ImageEngine:
     """Probe and resize untrusted image bytes.
 
@@ -235,12 +239,16 @@ class ImageEngine:
 
     def __init__(self, limits: ImageLimits = ImageLimits(), max_concurrency: int | None = None) -> None:
         if max_concurrency is None:
-            max_concurrency = os.cpu_count() or 1
-        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
+            # The default cap is per process, not per engine: an app with
+            # several Media objects still decodes at most one image per CPU.
+            self.max_concurrency = _PROCESS_SLOTS_SIZE
+            self._slots = _PROCESS_SLOTS
+        elif isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ConfigError(f"max_concurrency must be a positive int, not {max_concurrency!r}")
+        else:
+            self.max_concurrency = max_concurrency
+            self._slots = threading.BoundedSemaphore(max_concurrency)
         self.limits = limits
-        self.max_concurrency = max_concurrency
-        self._slots = threading.BoundedSemaphore(max_concurrency)
         Image.init()
         self._readable = frozenset(kind for kind, dec in _DECODER.items() if self._decoder_works(kind, dec))
         self._formats = [_DECODER[kind] for kind in _DECODER if kind in self._readable]

@@ -563,10 +563,14 @@ def test_max_concurrency_validated(bad):
         ImageEngine(max_concurrency=bad)
 
 
-def test_default_concurrency_is_cpu_count():
+def test_default_concurrency_is_cpu_count_shared_by_the_process():
     import os
 
-    assert ImageEngine().max_concurrency == (os.cpu_count() or 1)
+    a, b = ImageEngine(), ImageEngine()
+    assert a.max_concurrency == (os.cpu_count() or 1)
+    assert a._slots is b._slots
+    own = ImageEngine(max_concurrency=3)
+    assert own._slots is not a._slots and own.max_concurrency == 3
 
 
 @pytest.mark.parametrize("cap", [1, 2])
