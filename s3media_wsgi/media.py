@@ -163,7 +163,7 @@ class Media:
             )
             for opts in self.presets.values()
         }
-        self._flight = SingleFlight()
+        self._flight: SingleFlight[str] = SingleFlight()
         self._spec_cache: dict[tuple[Any, ...], ResizeSpec] = {}
 
     @classmethod

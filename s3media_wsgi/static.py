@@ -239,7 +239,7 @@ class FileResponder:
         if value.startswith("W/"):
             return False  # a weak tag can never validate a range
         if value.startswith('"'):
-            return value == etag
+            return bool(value == etag)
         when = _safe_date(value)
         return when is not None and when.timestamp() == mtime
 
