@@ -1,32 +1,41 @@
 """A plain-WSGI gallery: upload an image, see its resizes made on first request.
 
 Run it with ``make demo`` (or ``python examples/wsgi_app.py``) and open
-http://127.0.0.1:8000/.  Files go to ``./media`` through :class:`LocalStorage`
-and the middleware serves them, making each resize on its first request.
+http://127.0.0.1:8000/ (``HOST`` and ``PORT`` change that).  Files go to
+``./media`` through :class:`LocalStorage` and the middleware serves them,
+making each resize on its first request; the list of ids is ``./media.json``
+(or ``GALLERY_FILE``).
 
 With S3 instead, set ``S3MEDIA_STORAGE=s3``, ``S3MEDIA_BUCKET``, ``S3MEDIA_REGION``
 and ``S3MEDIA_BASE_URL`` (plus ``S3MEDIA_ENDPOINT_URL`` for an S3-compatible
 service); credentials come from boto3's usual places.  Every other setting
-(``S3MEDIA_PRESETS``, ``S3MEDIA_MAX_PIXELS``, ...) works the same way.
+(``S3MEDIA_PRESETS``, ``S3MEDIA_MAX_PIXELS``, ...) works the same way.  The
+secret and the list of ids come from ``gallery_common.py``, shared by all the
+examples.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import os
-import secrets
 import sys
-import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from socketserver import ThreadingMixIn
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from webob import Request, Response
 from webob.exc import HTTPBadRequest, HTTPMethodNotAllowed, HTTPNotFound, HTTPSeeOther
 
+from gallery_common import Uploads, dev_secret, listen_address, media_settings, uploads_file
 from s3media_wsgi import Media, MediaMiddleware
 from s3media_wsgi.errors import MediaError
+
+__all__ = ["VARIANTS", "Gallery", "dev_secret", "make_app", "media_from_env"]
+
+#: ``make demo`` runs from the repository root, so uploads land in ./media.
+DEFAULT_ROOT = Path("media")
 
 #: The resizes shown for every image: (label, size, options).
 VARIANTS = [
@@ -37,45 +46,20 @@ VARIANTS = [
 ]
 
 
-def dev_secret(path: str = ".dev-secret") -> str:
-    """The secret from ``S3MEDIA_SECRET_KEY``, else one generated once and kept in *path*."""
-    env = os.environ.get("S3MEDIA_SECRET_KEY")
-    if env:
-        return env
-    p = Path(path)
-    if not p.exists():
-        p.write_text(secrets.token_urlsafe(48) + "\n")
-        p.chmod(0o600)
-    return p.read_text().strip()
-
-
 def media_from_env() -> Media:
-    """Built by the shared settings parser from ``S3MEDIA_*`` variables; local ./media by default."""
-    settings = {k: v for k, v in os.environ.items() if k.startswith("S3MEDIA_")}
-    settings["S3MEDIA_SECRET_KEY"] = dev_secret()
-    return Media.from_settings(settings, prefix="S3MEDIA_")
+    """Built by the shared settings parser from ``S3MEDIA_*`` variables."""
+    settings = media_settings(os.environ, DEFAULT_ROOT)
+    return Media.from_settings({f"S3MEDIA_{key}": value for key, value in settings.items()}, prefix="S3MEDIA_")
 
 
 class Gallery:
     """The host application: knows nothing about serving media, only ids."""
 
-    def __init__(self, media: Media, index_file: str = ".gallery.json") -> None:
+    def __init__(self, media: Media, index_file: str | Path) -> None:
         self.media = media
-        self.index = Path(index_file)
-        self.lock = threading.Lock()
+        self.uploads = Uploads(Path(index_file))
 
-    def _load(self) -> list[dict]:
-        try:
-            return json.loads(self.index.read_text())
-        except (OSError, ValueError):
-            return []
-
-    def _save(self, items: list[dict]) -> None:
-        tmp = self.index.with_suffix(".tmp")
-        tmp.write_text(json.dumps(items, indent=1))
-        os.replace(tmp, self.index)
-
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         req = Request(environ)
         try:
             if req.path == "/":
@@ -88,7 +72,8 @@ class Gallery:
                 resp = HTTPNotFound()
         except MediaError as exc:
             resp = self.page(req, error=str(exc), status=400)
-        return resp(environ, start_response)
+        body: Iterable[bytes] = resp(environ, start_response)
+        return body
 
     def upload(self, req: Request) -> Response:
         if req.method != "POST":
@@ -97,27 +82,22 @@ class Gallery:
         if field is None or not hasattr(field, "file"):
             return self.page(req, error="Choose a file first.", status=400)
         media_id = self.media.put(field.file, filename=field.filename)
-        with self.lock:
-            items = self._load()
-            items.insert(0, {"id": media_id, "width": media_id.width, "height": media_id.height})
-            self._save(items)
+        self.uploads.add(media_id, field.filename)
         return HTTPSeeOther(location="/")
 
     def delete(self, req: Request) -> Response:
         if req.method != "POST":
             return HTTPMethodNotAllowed()
         media_id = req.POST.get("id", "")
-        with self.lock:
-            items = self._load()
-            if not any(item["id"] == media_id for item in items):
-                return HTTPBadRequest("unknown id")
-            self.media.delete(media_id)
-            self._save([item for item in items if item["id"] != media_id])
+        # Only ids of this gallery: the form must not delete anything else in storage.
+        if not self.uploads.remove(media_id):
+            return HTTPBadRequest("unknown id")
+        self.media.delete(media_id)
         return HTTPSeeOther(location="/")
 
     def page(self, req: Request, error: str | None = None, status: int = 200) -> Response:
         rows = []
-        for item in self._load():
+        for item in self.uploads.items():
             media_id = item["id"]
             cells = "".join(
                 f'<figure><img src="{html.escape(self.media.resize_url(media_id, size, **opts))}" '
@@ -154,10 +134,15 @@ section {{ border-top: 1px solid #ddd; padding: 1rem 0; }} h2 {{ font-size: 14px
 </body></html>"""
 
 
-def make_app(media: Media | None = None, index_file: str = ".gallery.json"):
-    """The gallery wrapped in the media middleware: what a server runs."""
+def make_app(media: Media | None = None, index_file: str | Path | None = None) -> MediaMiddleware:
+    """The gallery wrapped in the media middleware: what a server runs.
+
+    By default both come from the environment, as in the other examples.
+    """
     media = media or media_from_env()
-    return MediaMiddleware(Gallery(media, index_file), media, prefix="/media/")
+    local_root = os.environ.get("S3MEDIA_LOCAL_ROOT", DEFAULT_ROOT)
+    gallery = Gallery(media, index_file or uploads_file(os.environ, local_root))
+    return MediaMiddleware(gallery, media, prefix="/media/")
 
 
 class ThreadingServer(ThreadingMixIn, WSGIServer):
@@ -165,8 +150,7 @@ class ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 def main() -> None:
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "8000"))
+    host, port = listen_address(os.environ)
     server = make_server(host, port, make_app(), server_class=ThreadingServer, handler_class=WSGIRequestHandler)
     print(f"s3media_wsgi demo on http://{host}:{port}/  (Ctrl-C to stop)", file=sys.stderr)
     try:

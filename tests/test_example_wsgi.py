@@ -4,12 +4,19 @@ import importlib.util
 import re
 from pathlib import Path
 
+import pytest
 from webob import Request
 
 import images
 from s3media_wsgi import LocalStorage, Media
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "wsgi_app.py"
+
+
+@pytest.fixture(autouse=True)
+def examples_importable(monkeypatch):
+    """As when run as a script: the example imports gallery_common from its own folder."""
+    monkeypatch.syspath_prepend(str(EXAMPLE.parent))
 
 
 def load_example():

@@ -8,43 +8,33 @@ so S3 is::
         .venv/bin/python examples/django_project/manage.py runserver 127.0.0.1:8000
 
 The media secret is ``S3MEDIA_SECRET_KEY``, or a development secret kept in
-``.dev-secret`` in the working directory.  Django's own ``SECRET_KEY`` is
-``DJANGO_SECRET_KEY`` or, for this demo, derived from the media secret.
+``.dev-secret`` in the working directory (both through ``examples/gallery_common.py``,
+shared by all the examples).  Django's own ``SECRET_KEY`` is ``DJANGO_SECRET_KEY``
+or, for this demo, derived from the media secret.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import secrets
+import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = BASE_DIR.parent
 
+# gallery_common.py, shared by all the examples, is in the folder above this project.
+sys.path.append(str(EXAMPLES_DIR))
 
-def _media_secret() -> str:
-    if os.environ.get("S3MEDIA_SECRET_KEY"):
-        return os.environ["S3MEDIA_SECRET_KEY"]
-    path = Path(".dev-secret")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_urlsafe(48) + "\n")
-    return path.read_text().strip()
+from gallery_common import media_settings, uploads_file  # noqa: E402  (needs the line above)
 
+_DEFAULT_ROOT = EXAMPLES_DIR / "media" / "django"
 
-_DEFAULT_ROOT = str(EXAMPLES_DIR / "media" / "django")
-
-S3MEDIA = {k[len("S3MEDIA_"):]: v for k, v in os.environ.items() if k.startswith("S3MEDIA_")}
-S3MEDIA["SECRET_KEY"] = _media_secret()
-if S3MEDIA.get("STORAGE", "local").lower() == "local":
-    S3MEDIA.setdefault("LOCAL_ROOT", _DEFAULT_ROOT)
+#: Django's spelling: S3MEDIA_BUCKET is S3MEDIA["BUCKET"].
+S3MEDIA = media_settings(os.environ, _DEFAULT_ROOT)
 
 #: The gallery's list of ids: a JSON file next to the media folder.
-GALLERY_FILE = Path(os.environ.get("GALLERY_FILE") or S3MEDIA.get("LOCAL_ROOT", _DEFAULT_ROOT) + ".json")
+GALLERY_FILE = uploads_file(os.environ, S3MEDIA.get("LOCAL_ROOT", _DEFAULT_ROOT))
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or hashlib.sha256(
     f"django-example:{S3MEDIA['SECRET_KEY']}".encode()
