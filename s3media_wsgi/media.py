@@ -249,7 +249,9 @@ class Media:
         media_id = ids.parse_id(media_id)
         preset = self.presets.get(size)
         if preset is not None:
-            if self.strict_presets and options:
+            # Strict mode serves a preset in any format unless the preset fixes
+            # one (see verify_resize), so that, and only that, may be chosen.
+            if self.strict_presets and set(options) - ({"format"} if "format" not in preset else set()):
                 raise InvalidResize(f"strict_presets: preset {size!r} cannot be changed per call")
             merged = {**preset, **options}
             return self._spec(media_id, merged.pop("size"), **merged)

@@ -15,6 +15,9 @@ Sizes
 height follows the image.  ``mode="fill"`` crops to a box, so the height must be
 known: give widths plus ``aspect="16:9"``, or boxes ``["320x180", "640x360"]``.
 Boxes also work with ``fit`` (each rendition then fits inside its box).
+Preset names work too (``["thumb", "card"]``), and are the way to use
+``picture`` with ``strict_presets``: each preset keeps its own mode, quality
+and upscale, and takes the ``<source>``'s format unless it fixes one.
 
 Width and height
 ----------------
@@ -37,7 +40,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidResize
-from .variants import DEFAULT_QUALITY, FORMATS, MODES
+from .variants import DEFAULT_QUALITY, FORMATS, MODES, parse_size
 
 if TYPE_CHECKING:
     from .media import Media
@@ -73,9 +76,10 @@ class SafeHTML(str):
 
 @dataclass(frozen=True)
 class _Rendition:
-    size: str  # what resize_url is given: "640x" or "640x360"
+    size: str  # what resize_url is given: "640x", "640x360" or a preset name
     width: int  # the srcset descriptor
     height: int | None  # the box height, when there is one
+    preset: bool = False  # size is a preset name: its own options apply
 
 
 def _items(value: Iterable[Any] | str, name: str) -> list[Any]:
@@ -99,9 +103,24 @@ def _aspect(aspect: object) -> tuple[int, int] | None:
     return int(m[1]), int(m[2])
 
 
-def _renditions(sizes: Iterable[Any] | str, mode: str, aspect: tuple[int, int] | None) -> list[_Rendition]:
+def _preset(media: Media, name: str) -> _Rendition:
+    """A rendition for the preset *name*: its width is the srcset descriptor."""
+    options = media.presets[name]
+    w, h = parse_size(options["size"])
+    if w is None:
+        raise InvalidResize(f"preset {name!r} has no width ({options['size']!r}), so it cannot go in a srcset")
+    fill = options.get("mode", "fit") == "fill"
+    return _Rendition(name, w, h if fill else None, preset=True)
+
+
+def _renditions(
+    media: Media, sizes: Iterable[Any] | str, mode: str, aspect: tuple[int, int] | None
+) -> list[_Rendition]:
     out: list[_Rendition] = []
     for item in _items(sizes, "sizes"):
+        if isinstance(item, str) and item in media.presets:
+            out.append(_preset(media, item))
+            continue
         if isinstance(item, str) and item.isdigit():
             item = int(item)
         if isinstance(item, int) and not isinstance(item, bool) and item > 0:
@@ -139,6 +158,8 @@ def _cap_width(renditions: list[_Rendition], original_width: int | None, upscale
     """
     if upscale or original_width is None or renditions[-1].width <= original_width:
         return renditions
+    if any(r.preset for r in renditions):
+        return renditions  # presets are fixed sizes: nothing to replace them with
     kept = [r for r in renditions if r.width < original_width]
     widest = next(r for r in renditions if r.width >= original_width)
     if widest.height is None:
@@ -153,7 +174,7 @@ def _display_size(
     largest: _Rendition, mode: str, original: tuple[int, int] | None, upscale: bool
 ) -> tuple[int, int] | None:
     """Pixel size of the largest rendition: the ``<img>`` width/height attributes."""
-    if mode == "fill" and largest.height is not None:
+    if (mode == "fill" or largest.preset) and largest.height is not None:
         return largest.width, largest.height
     if original is None:
         return None
@@ -254,12 +275,14 @@ def picture(
         raise InvalidResize(f"loading must be 'lazy', 'eager' or None, not {loading!r}")
 
     original = _original_size(media_id, width, height)
-    renditions = _renditions(sizes, mode, _aspect(aspect))
+    renditions = _renditions(media, sizes, mode, _aspect(aspect))
     renditions = _cap_width(renditions, original[0] if original else None, upscale)
 
     def srcset(fmt: str) -> tuple[str, list[str]]:
         urls = [
-            media.resize_url(media_id, r.size, mode=mode, quality=quality, format=fmt, upscale=upscale)
+            media.resize_url(media_id, r.size, format=fmt)
+            if r.preset
+            else media.resize_url(media_id, r.size, mode=mode, quality=quality, format=fmt, upscale=upscale)
             for r in renditions
         ]
         return ", ".join(f"{url} {r.width}w" for url, r in zip(urls, renditions)), urls

@@ -204,6 +204,13 @@ def test_presets_and_strict_mode(local_storage):
         strict.resize_url(media_id, "300x300")
     with pytest.raises(InvalidResize):
         strict.resize_url(media_id, "thumb", quality=60)
+    # A preset that does not fix a format may be asked for in any format...
+    webp_thumb = rel(strict, strict.resize_url(media_id, "thumb", format="webp"))
+    assert webp_thumb.endswith(".webp")
+    strict.verify_resize(webp_thumb)
+    # ...but one that fixes it may not.
+    with pytest.raises(InvalidResize):
+        strict.resize_url(media_id, "hero", format="jpg")
     # A URL signed with the same key but outside the presets is not served in strict mode.
     rogue = rel(media, media.resize_url(media_id, "300x300"))
     with pytest.raises(InvalidSignature):

@@ -249,3 +249,24 @@ def test_result_is_safe_html_and_the_function_matches_the_method(media: Media, p
     assert isinstance(html, SafeHTML) and isinstance(html, str)
     assert html.__html__() == str(html)
     assert picture(media, photo, sizes=[320]) == html
+
+
+def test_preset_names_work_with_strict_presets(tmp_path):
+    presets = {
+        "small": {"size": "320x"},
+        "card": {"size": "640x360", "mode": "fill", "quality": 80},
+        "tall": {"size": "x900"},
+    }
+    strict = Media(LocalStorage(tmp_path / "m"), secret_key="p" * 32, presets=presets, strict_presets=True)
+    media_id = MediaId("3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg", 2000, 1500, "image/jpeg")
+    html = strict.picture(media_id, sizes=["small", "card"], formats=["webp", "jpg"])
+    urls = re.findall(r"(/media/\S+?) (\d+)w", html)
+    assert {w for _, w in urls} == {"320", "640"}
+    assert len(urls) == 4
+    for url, _ in urls:
+        strict.verify_resize(url[len("/media/"):])  # every URL is one strict mode serves
+    assert "-fill-80-" in html and 'width="640" height="360"' in html
+    with pytest.raises(InvalidResize, match="no width"):
+        strict.picture(media_id, sizes=["tall"])
+    with pytest.raises(InvalidResize):
+        strict.picture(media_id, sizes=[320, 640])  # plain widths are not presets
