@@ -27,7 +27,7 @@ from .errors import (
 from .imaging import ImageEngine, ImageLimits
 from .signing import ResizeSigner
 from .singleflight import SingleFlight
-from .sniff import DEFAULT_ALLOWED, SNIFF_BYTES, TYPES, sniff
+from .sniff import DEFAULT_ALLOWED, SNIFF_BYTES, TYPES, looks_like_markup, sniff
 from .storage.base import Storage
 from .variants import (
     DEFAULT_QUALITY,
@@ -197,6 +197,8 @@ class Media:
             raise UnsupportedMediaType(
                 f"refusing {found}; allowed types: {', '.join(sorted(self.allowed_types))}"
             )
+        if not ftype.is_image and ftype.kind != "pdf" and looks_like_markup(data):
+            raise UnsupportedMediaType(f"refusing {ftype.kind} that carries HTML markup")
         width = height = None
         if ftype.is_image and self.engine.can_read(ftype.kind):
             info = self.engine.probe(data)
@@ -263,10 +265,10 @@ class Media:
         self,
         media_id: str,
         size: str,
-        mode: str = "fit",
-        quality: int = DEFAULT_QUALITY,
+        mode: str | None = None,
+        quality: int | None = None,
         format: str | None = None,
-        upscale: bool = False,
+        upscale: bool | None = None,
     ) -> str:
         """Storage key of a resize (``<id>/<variant>``); see :meth:`resize_url`."""
         if not isinstance(media_id, str) or not ids.ID_RE.fullmatch(media_id):
@@ -276,16 +278,8 @@ class Media:
         cache_key = (size, mode, quality, format, upscale, ids.extension(media_id))
         spec = self._spec_cache.get(cache_key)
         if spec is None:
-            options: dict[str, Any] = {}
-            if mode != "fit":
-                options["mode"] = mode
-            if quality != DEFAULT_QUALITY:
-                options["quality"] = quality
-            if format is not None:
-                options["format"] = format
-            if upscale:
-                options["upscale"] = upscale
-            spec = self.resize_spec(media_id, size, **options)
+            given = {"mode": mode, "quality": quality, "format": format, "upscale": upscale}
+            spec = self.resize_spec(media_id, size, **{k: v for k, v in given.items() if v is not None})
             if len(self._spec_cache) < 4096:
                 self._spec_cache[cache_key] = spec
         return f"{media_id}/{spec.variant(self.signer.sign(spec.message(media_id)))}"
@@ -294,18 +288,20 @@ class Media:
         self,
         media_id: str,
         size: str,
-        mode: str = "fit",
-        quality: int = DEFAULT_QUALITY,
+        mode: str | None = None,
+        quality: int | None = None,
         format: str | None = None,
-        upscale: bool = False,
+        upscale: bool | None = None,
     ) -> str:
         """Signed URL of *media_id* resized to *size*; no network call.
 
         *size* is ``"WxH"``, ``"Wx"``, ``"xH"`` or a preset name.  *mode* is
-        ``fit`` (inside the box, aspect kept) or ``fill`` (cover the box,
-        centre-cropped).  *format* defaults to the original's when it is one of
-        jpg/png/webp/avif/gif, else jpg.  Without *upscale* a small source is
-        never enlarged.
+        ``fit`` (inside the box, aspect kept; the default) or ``fill`` (cover
+        the box, centre-cropped).  *quality* defaults to 85.  *format* defaults
+        to the original's when it is one of jpg/png/webp/avif/gif, else jpg.
+        Without *upscale* (the default) a small source is never enlarged.  For
+        a preset, the preset's options apply and any option given here
+        replaces its own.
         """
         # The key is made of a checked id and a canonical variant, so the
         # storage's own key check (the slow part of ``storage.url``) is skipped:

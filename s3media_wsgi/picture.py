@@ -113,6 +113,19 @@ def _preset(media: Media, name: str) -> _Rendition:
     return _Rendition(name, w, h if fill else None, preset=True)
 
 
+def _preset_url(media: Media, media_id: str, name: str, fmt: str) -> str:
+    """The preset's URL in *fmt*; a preset that fixes another format cannot give one."""
+    fixed = media.presets[name].get("format")
+    if fixed is None:
+        return media.resize_url(media_id, name, format=fmt)
+    if fixed != fmt:
+        raise InvalidResize(
+            f"preset {name!r} is always {fixed}, so it cannot fill the {fmt} source: "
+            f"give formats=[{fixed!r}] or use presets without a format"
+        )
+    return media.resize_url(media_id, name)
+
+
 def _renditions(
     media: Media, sizes: Iterable[Any] | str, mode: str, aspect: tuple[int, int] | None
 ) -> list[_Rendition]:
@@ -280,7 +293,7 @@ def picture(
 
     def srcset(fmt: str) -> tuple[str, list[str]]:
         urls = [
-            media.resize_url(media_id, r.size, format=fmt)
+            _preset_url(media, media_id, r.size, fmt)
             if r.preset
             else media.resize_url(media_id, r.size, mode=mode, quality=quality, format=fmt, upscale=upscale)
             for r in renditions

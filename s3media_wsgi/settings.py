@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -197,6 +198,13 @@ def as_str(value: object, name: str) -> str:
     return value.strip()
 
 
+def as_path(value: object, name: str) -> str:
+    """A folder: a non-empty string or a path object (``BASE_DIR / "media"``)."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    return as_str(value, name)
+
+
 def as_list(value: object, name: str) -> list[str]:
     """A list of strings; a string is split on newlines and commas.
 
@@ -261,7 +269,7 @@ def _secrets(value: object, name: str) -> tuple[str, ...]:
 
 _CONVERTERS: dict[str, Callable[[object, str], Any]] = {
     "storage": _storage,
-    "local_root": as_str,
+    "local_root": as_path,
     "base_url": _base_url,
     "bucket": as_str,
     "region": as_str,
@@ -359,4 +367,14 @@ def parse_settings(
     return MediaSettings(**values)
 
 
-__all__ = ["KNOWN_KEYS", "MediaSettings", "as_bool", "as_int", "as_list", "as_presets", "as_str", "parse_settings"]
+__all__ = [
+    "KNOWN_KEYS",
+    "MediaSettings",
+    "as_bool",
+    "as_int",
+    "as_list",
+    "as_path",
+    "as_presets",
+    "as_str",
+    "parse_settings",
+]

@@ -57,6 +57,17 @@ MIME_BY_EXT = {t.ext: t.mime for t in TYPES.values()}
 _AVIF_BRANDS = {b"avif", b"avis"}
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 _QT_BRANDS = {b"qt  "}
+# Major brands of MP4-family files; any other 'ftyp' file is refused.
+_MP4_BRANDS = {
+    *(b"iso" + bytes([c]) for c in b"m23456789"),
+    b"mp41", b"mp42", b"mp71", b"avc1", b"av01", b"dash", b"f4v ", b"mmp4", b"MSNV",
+    b"M4V ", b"M4VH", b"M4VP", b"M4A ", b"M4B ", b"3gp4", b"3gp5", b"3gp6", b"3g2a", b"3g2b",
+}  # fmt: skip
+# Markup that has no business near the start of an audio or video file: a
+# polyglot hoping some client will sniff it as a page.
+_MARKUP = (b"<html", b"<script", b"<svg", b"<!doctype", b"<body", b"<iframe", b"<object", b"<embed")
+#: How many leading bytes :func:`looks_like_markup` reads.
+MARKUP_BYTES = 1024
 
 
 def _iso_bmff(head: bytes) -> str | None:
@@ -78,7 +89,36 @@ def _iso_bmff(head: bytes) -> str | None:
         return "avif"
     if major in _HEIC_BRANDS or any(b in (b"heic", b"heix") for b in brands):
         return "heic"
-    return "mp4"
+    return "mp4" if major in _MP4_BRANDS else None
+
+
+def _id3(head: bytes) -> bool:
+    # "ID3", major version 2-4, revision, flags, then a size of four 7-bit bytes.
+    return len(head) >= 10 and head[:3] == b"ID3" and head[3] in (2, 3, 4) and all(b < 0x80 for b in head[6:10])
+
+
+def _mpeg_audio_frame(head: bytes) -> bool:
+    # An MPEG audio frame header: 11 sync bits, then no reserved version,
+    # layer, bitrate or sample rate (a UTF-16 byte-order mark fails here).
+    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return False
+    version, layer = (head[1] >> 3) & 3, (head[1] >> 1) & 3
+    bitrate, rate = head[2] >> 4, (head[2] >> 2) & 3
+    return version != 1 and layer != 0 and bitrate not in (0, 15) and rate != 3
+
+
+def looks_like_markup(data: bytes) -> bool:
+    """True when the first :data:`MARKUP_BYTES` of *data* hold an HTML/SVG tag.
+
+    Used for audio and video uploads, whose magic numbers are short enough to
+    put in front of a page.  (Images are decoded, and PDFs are PDFs.)  NULs are
+    dropped first, so UTF-16 markup is seen too.
+
+        >>> looks_like_markup(b"OggS...<HTML><body>")
+        True
+    """
+    text = data[:MARKUP_BYTES].replace(b"\x00", b"").lower()
+    return any(tag in text for tag in _MARKUP)
 
 
 def sniff(head: bytes) -> FileType | None:
@@ -100,11 +140,20 @@ def sniff(head: bytes) -> FileType | None:
         kind = "ogg"
     elif head.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in head[:SNIFF_BYTES]:
         kind = "webm"
-    elif head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+    elif _id3(head) or _mpeg_audio_frame(head):
         kind = "mp3"
     elif len(head) >= 12:
         kind = _iso_bmff(head)
     return TYPES.get(kind) if kind else None
 
 
-__all__ = ["DEFAULT_ALLOWED", "MIME_BY_EXT", "SNIFF_BYTES", "TYPES", "FileType", "sniff"]
+__all__ = [
+    "DEFAULT_ALLOWED",
+    "MARKUP_BYTES",
+    "MIME_BY_EXT",
+    "SNIFF_BYTES",
+    "TYPES",
+    "FileType",
+    "looks_like_markup",
+    "sniff",
+]

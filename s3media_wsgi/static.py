@@ -42,9 +42,17 @@ DEFAULT_CACHE_CONTROL = "public, max-age=3600"
 #: Types a browser may show inline; anything else is downloaded.
 _INLINE_TOP_TYPES = ("image/", "video/", "audio/")
 
-# One byte range with its unit, nothing else.  Digits are capped so a hostile
-# header never reaches int()'s 4300-digit limit (that would be a ValueError).
-_SINGLE_RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(\d{0,18})\s*-\s*(\d{0,18})\s*$", re.IGNORECASE)
+# One byte range with its unit, nothing else.  ASCII digits only (\d would
+# also take other scripts' digits).
+_SINGLE_RANGE_RE = re.compile(r"^[ \t]*bytes[ \t]*=[ \t]*([0-9]*)[ \t]*-[ \t]*([0-9]*)[ \t]*$", re.IGNORECASE)
+# Positions past any real file; longer numbers are clamped to it, so a hostile
+# header never reaches int()'s 4300-digit limit and still means "very far".
+_FAR = "9" * 18
+
+
+def _clamp(digits: str) -> str:
+    digits = digits.lstrip("0") or ("0" if digits else "")
+    return _FAR if len(digits) > len(_FAR) else digits
 
 _STATUS = {
     200: "200 OK",
@@ -253,7 +261,7 @@ class FileResponder:
         m = _SINGLE_RANGE_RE.match(header)
         if m is None or (not m[1] and not m[2]) or size == 0:
             return None
-        parsed = Range.parse(f"bytes={m[1]}-{m[2]}")
+        parsed = Range.parse(f"bytes={_clamp(m[1])}-{_clamp(m[2])}")
         if parsed is None:
             return None  # last < first: an invalid range-spec
         if not m[1]:

@@ -32,6 +32,7 @@ DEFAULT_QUALITY = 85
 MAX_QUALITY = 95
 
 _SIZE_RE = re.compile(r"^([1-9][0-9]{0,5})?x([1-9][0-9]{0,5})?$")
+_PRESET_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 VARIANT_RE = re.compile(
     r"^(?P<w>[1-9][0-9]{0,5})?x(?P<h>[1-9][0-9]{0,5})?"
     r"-(?P<mode>fit|fill)-(?P<q>[1-9][0-9]?)-(?P<up>upscale|noupscale)"
@@ -129,13 +130,17 @@ def load_presets(presets: Mapping[str, Any] | None, max_side: int) -> dict[str, 
     out: dict[str, dict[str, Any]] = {}
     allowed = {"size", "mode", "quality", "format", "upscale"}
     for name, options in (presets or {}).items():
-        if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", name):
-            raise ConfigError(f"preset name {name!r} must be a word such as 'thumb'")
+        if not isinstance(name, str) or not _PRESET_NAME_RE.fullmatch(name) or _SIZE_RE.fullmatch(name):
+            # A name that reads as a size ("x300") would shadow that size.
+            raise ConfigError(f"preset name {name!r} must be a word such as 'thumb', not a size")
         if not isinstance(options, Mapping) or "size" not in options:
             raise ConfigError(f"preset {name!r} must be a dict with at least a 'size' key")
         unknown = set(options) - allowed
         if unknown:
             raise ConfigError(f"preset {name!r} has unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+        if not isinstance(options.get("upscale", False), bool):
+            # bool("false") is True: a string here is a mistake, not a choice.
+            raise ConfigError(f"preset {name!r}: upscale must be true or false, not {options['upscale']!r}")
         try:
             w, h = parse_size(options["size"])
             ResizeSpec(
@@ -143,7 +148,7 @@ def load_presets(presets: Mapping[str, Any] | None, max_side: int) -> dict[str, 
                 h,
                 options.get("mode", "fit"),
                 options.get("quality", DEFAULT_QUALITY),
-                bool(options.get("upscale", False)),
+                options.get("upscale", False),
                 options.get("format") or "jpg",
             ).validate(max_side)
         except InvalidResize as exc:

@@ -343,3 +343,19 @@ def test_any_tampering_with_a_resize_url_is_rejected(local_media, data):
         return
     with pytest.raises(MediaError):
         local_media.verify_resize(tampered)
+
+
+def test_options_given_replace_a_presets_own_even_when_they_are_the_defaults(local_storage):
+    presets = {"thumb": {"size": "200x200", "mode": "fill", "quality": 60, "upscale": True}}
+    media = Media(local_storage, secret_key=SECRET, presets=presets)
+    media_id = ids_module.new_id("a.jpg")
+    variant = lambda url: url.rsplit("/", 1)[1].rsplit("-", 1)[0]  # noqa: E731
+    assert variant(media.resize_url(media_id, "thumb")) == "200x200-fill-60-upscale"
+    assert variant(media.resize_url(media_id, "thumb", mode="fit")) == "200x200-fit-60-upscale"
+    assert variant(media.resize_url(media_id, "thumb", quality=85)) == "200x200-fill-85-upscale"
+    assert variant(media.resize_url(media_id, "thumb", upscale=False)) == "200x200-fill-60-noupscale"
+    strict = Media(local_storage, secret_key=SECRET, presets=presets, strict_presets=True)
+    with pytest.raises(InvalidResize):
+        strict.resize_url(media_id, "thumb", mode="fit")
+    with pytest.raises(InvalidResize):
+        strict.resize_url(media_id, "thumb", mode="fill")

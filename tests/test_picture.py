@@ -270,3 +270,16 @@ def test_preset_names_work_with_strict_presets(tmp_path):
         strict.picture(media_id, sizes=["tall"])
     with pytest.raises(InvalidResize):
         strict.picture(media_id, sizes=[320, 640])  # plain widths are not presets
+
+
+def test_presets_that_fix_a_format(tmp_path):
+    presets = {"small": {"size": "320x", "format": "webp"}, "large": {"size": "960x", "format": "webp"}}
+    strict = Media(LocalStorage(tmp_path / "m"), secret_key="p" * 32, presets=presets, strict_presets=True)
+    media_id = MediaId("3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg", 2000, 1500, "image/jpeg")
+    html = strict.picture(media_id, sizes=["small", "large"], formats=["webp"])
+    urls = re.findall(r"(/media/\S+?) \d+w", html)
+    assert len(urls) == 2 and all(u.endswith(".webp") for u in urls)
+    for url in urls:
+        strict.verify_resize(url[len("/media/"):])
+    with pytest.raises(InvalidResize, match="always webp"):
+        strict.picture(media_id, sizes=["small"], formats=["avif", "webp"])

@@ -244,3 +244,12 @@ def test_from_settings_on_a_subclass_builds_the_subclass(tmp_path) -> None:
 
     media = MyMedia.from_settings({"secret_key": SECRET, "local_root": str(tmp_path)})
     assert type(media) is MyMedia
+
+
+def test_local_root_may_be_a_path_object(tmp_path):
+    from s3media_wsgi.settings import parse_settings
+
+    settings = parse_settings({"SECRET_KEY": "k" * 32, "LOCAL_ROOT": tmp_path / "media"}, upper=True, container="S3MEDIA")
+    assert settings.local_root == str(tmp_path / "media")
+    media = settings.build_media()
+    assert media.storage.root == (tmp_path / "media").resolve()

@@ -58,3 +58,48 @@ def test_sniff_refuses_everything_else(head):
 def test_no_scriptable_type_can_be_allowed():
     assert not {"html", "svg", "xml", "js"} & set(DEFAULT_ALLOWED)
     assert not any(m in MIME_BY_EXT.values() for m in ("text/html", "image/svg+xml", "application/javascript"))
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"\xff\xfe<\x00h\x00t\x00m\x00l\x00>\x00" + b"\0" * 40,  # UTF-16 HTML: not an MPEG frame
+        b"\xff\xfb\xf0\x64" + b"\0" * 40,  # bitrate index 15 is reserved
+        b"\xff\xfb\x9c\x64" + b"\0" * 40,  # sample rate 3 is reserved
+        b"ID3\x09\x00\x00\x00\x00\x00\x00" + b"\0" * 40,  # no ID3 version 9
+        b"ID3\x04\x00\x00\xff\x00\x00\x00" + b"\0" * 40,  # size bytes are 7-bit
+    ],
+)
+def test_malformed_audio_headers_are_refused(head):
+    assert sniff(head[:64]) is None
+
+
+def test_unknown_iso_brands_are_refused():
+    assert sniff(ftyp(b"evil")[:64]) is None
+    assert sniff(ftyp(b"mp42", b"isom")[:64]).kind == "mp4"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"ID3\x04\x00\x00\x00\x00\x00\x00<html><script>alert(1)</script>",
+        b"OggS\x00\x02" + b"\0" * 30 + b"<svg onload=alert(1)>",
+        b"\xff\xfb\x90\x64" + "<!DOCTYPE html>".encode("utf-16-le"),
+    ],
+)
+def test_markup_behind_an_audio_header_is_refused_by_put(tmp_path, data):
+    from s3media_wsgi import LocalStorage, Media
+    from s3media_wsgi.errors import UnsupportedMediaType
+    from s3media_wsgi.sniff import looks_like_markup
+
+    assert looks_like_markup(data)
+    media = Media(LocalStorage(tmp_path / "m"), secret_key="k" * 32)
+    with pytest.raises(UnsupportedMediaType, match="markup"):
+        media.put(data, filename="song.mp3")
+    assert not any(p.is_file() for p in (tmp_path / "m").rglob("*"))
+
+
+def test_real_audio_is_not_markup():
+    from s3media_wsgi.sniff import looks_like_markup
+
+    assert not looks_like_markup(b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 4)

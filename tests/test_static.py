@@ -154,7 +154,7 @@ def test_single_range_206(blob: Path, header: str, start: int, stop: int) -> Non
     assert res.headers["Content-Length"] == str(stop - start)
 
 
-@pytest.mark.parametrize("header", ["bytes=10240-", "bytes=99999-100000", "bytes=-0"])
+@pytest.mark.parametrize("header", ["bytes=10240-", "bytes=99999-100000", "bytes=-0", "bytes=" + "9" * 5000 + "-"])
 def test_unsatisfiable_range_416(blob: Path, header: str) -> None:
     res = get(blob, headers={"Range": header})
     assert res.status_int == 416
@@ -164,7 +164,7 @@ def test_unsatisfiable_range_416(blob: Path, header: str) -> None:
 
 @pytest.mark.parametrize(
     "header",
-    ["bytes=0-1,5-6", "bytes=0-1, 5-6", "items=0-9", "bytes=9-2", "bytes=abc", "bytes=-", "bytes=" + "9" * 5000 + "-"],
+    ["bytes=0-1,5-6", "bytes=0-1, 5-6", "items=0-9", "bytes=9-2", "bytes=abc", "bytes=-", "bytes=\u0661-2"],
 )
 def test_multi_or_malformed_range_is_whole_file(blob: Path, header: str) -> None:
     res = get(blob, headers={"Range": header})
@@ -328,3 +328,23 @@ def test_responses_pass_the_wsgi_validator(blob: Path, headers: dict[str, str], 
         body = res.body  # reading closes the iterator, which the validator checks
     assert res.status_int in (200, 206, 304, 416)
     assert (body == b"") == (method == "HEAD" or res.status_int in (304, 416))
+
+
+def test_range_takes_ascii_digits_only_and_far_starts_are_unsatisfiable(tmp_path):
+    from webob import Request as _Request
+
+    from s3media_wsgi.static import FileResponder as _Responder
+
+    path = tmp_path / "a.jpg"
+    path.write_bytes(b"0123456789")
+    responder = _Responder()
+
+    def get(range_header):
+        req = _Request.blank("/a.jpg", headers={"Range": range_header})
+        return req.get_response(lambda env, sr: responder.serve(env, sr, path))
+
+    assert get("bytes=\u0660-1").status_int == 200  # Arabic-Indic zero: not a range
+    assert get("bytes=" + "9" * 40 + "-").status_int == 416
+    assert get("bytes=" + "0" * 30 + "2-3").body == b"23"
+    resp = get("bytes=5-" + "9" * 40)
+    assert resp.status_int == 206 and resp.body == b"56789"

@@ -88,6 +88,9 @@ def test_presets_validated_once():
         {"thumb": {"size": "200x200", "colour": "red"}},
         {"thumb": {"size": "x200", "mode": "fill"}},
         {"thumb": "200x200"},
+        {"x300": {"size": "100x100"}},
+        {"400x": {"size": "100x100"}},
+        {"thumb": {"size": "100x100", "upscale": "false"}},
     ):
         with pytest.raises(ConfigError):
             load_presets(bad, 4096)
