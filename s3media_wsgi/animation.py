@@ -8,15 +8,25 @@ that turns one upright RGBA source frame into one output frame.
     >>> data = write([(red, 50), (blue, 50)], "gif", {}, loop=0)
     >>> Image.open(io.BytesIO(data)).n_frames
     2
+
+A GIF's header does not bound its frames: each frame says where it goes and
+how big it is, and Pillow grows the picture to hold a frame that reaches past
+the logical screen.  :func:`scan_gif` reads those frame descriptors without
+decoding anything, so the engine can check the real size before Pillow sees
+the file, and stops counting once the count no longer matters.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageSequence
+from PIL import Image
+
+from .errors import ImageTooLarge
 
 #: Formats whose animations we read frame by frame.
 ANIMATED_SOURCES = frozenset({"GIF", "WEBP"})
@@ -28,26 +38,111 @@ ANIMATED_OUTPUTS = frozenset({"gif", "webp"})
 _DEFAULT_DURATION_MS = 100
 
 
+#: The two GIF signatures (Pillow opens a file as GIF on the same test).
+GIF_SIGNATURES = (b"GIF87a", b"GIF89a")
+
+_EXTENSION, _IMAGE, _TRAILER = 0x21, 0x2C, 0x3B
+
+
+@dataclass(frozen=True)
+class GifLayout:
+    """What :func:`scan_gif` found: how many frames, and the canvas they need.
+
+    ``canvas`` is the logical screen grown to hold every frame walked, which
+    is the size Pillow would grow the picture to while decoding them.
+
+    >>> GifLayout(frames=3, canvas=(10, 10)).canvas
+    (10, 10)
+    """
+
+    frames: int
+    canvas: tuple[int, int]
+
+
+def scan_gif(data: bytes, limit: int) -> GifLayout:
+    """Walk the blocks of the GIF *data* up to frame ``limit + 1``; no pixel is decoded.
+
+    The walk follows Pillow's reader (unknown bytes are skipped, a missing
+    trailer ends the file) so both find the same frames.  It stops after
+    ``limit + 1`` frames: past any frame cap only the first frame is decoded,
+    so later frames never need to be read.
+
+    >>> screen = b"GIF89a" + (2).to_bytes(2, "little") + (1).to_bytes(2, "little") + bytes(3)
+    >>> scan_gif(screen + b";", 100)  # a 2 x 1 screen and no frame
+    GifLayout(frames=0, canvas=(2, 1))
+
+    Raises ``ValueError`` when *data* is not a GIF.
+    """
+    if len(data) < 13 or not data.startswith(GIF_SIGNATURES):
+        raise ValueError("not a GIF")
+    width, height = struct.unpack_from("<HH", data, 6)
+    pos = 13 + _colour_table_size(data[10])
+    end = len(data)
+    frames = 0
+    while pos < end and frames <= limit:
+        block = data[pos]
+        pos += 1
+        if block == _TRAILER:
+            break
+        if block == _EXTENSION:
+            pos = _skip_sub_blocks(data, pos + 1)  # past the label
+        elif block == _IMAGE:
+            if pos + 9 > end:
+                break  # a cut-off descriptor: Pillow cannot read that frame either
+            left, top, w, h = struct.unpack_from("<4H", data, pos)
+            width, height = max(width, left + w), max(height, top + h)
+            frames += 1
+            # Local colour table, then the LZW code size byte, then the data.
+            pos += 9 + _colour_table_size(data[pos + 8]) + 1
+            pos = _skip_sub_blocks(data, pos)
+    return GifLayout(frames, (width, height))
+
+
+def _colour_table_size(flags: int) -> int:
+    return 3 << ((flags & 7) + 1) if flags & 0x80 else 0
+
+
+def _skip_sub_blocks(data: bytes, pos: int) -> int:
+    # Each sub-block is a length byte and that many bytes; a zero length ends the chain.
+    end = len(data)
+    while pos < end:
+        size = data[pos]
+        pos += 1 + size
+        if size == 0:
+            break
+    return pos
+
+
 def frame_count(im: Image.Image) -> int:
     """Frames in *im* as its header (or frame index) says, without decoding pixels.
 
-    A JPEG's extra pictures (MPO: depth maps, previews) are not frames.
+    A JPEG's extra pictures (MPO: depth maps, previews) are not frames.  Not
+    for GIF: Pillow walks every frame to count them, use :func:`scan_gif`.
     """
     if im.format in ("JPEG", "MPO"):
         return 1
     return max(1, int(getattr(im, "n_frames", 1)))
 
 
-def frames(im: Image.Image, transform: Callable[[Image.Image], Image.Image]) -> Iterator[tuple[Image.Image, int]]:
-    """Yield ``(transform(frame as RGBA), duration_ms)`` for each frame of *im*.
+def frames(
+    im: Image.Image, count: int, transform: Callable[[Image.Image], Image.Image]
+) -> Iterator[tuple[Image.Image, int]]:
+    """Yield ``(transform(frame as RGBA), duration_ms)`` for the first *count* frames of *im*.
 
     Pillow composites GIF and WebP frames onto the canvas as it seeks, so each
-    frame converted to RGBA is the full picture a viewer would show.
+    frame converted to RGBA is the full picture a viewer would show.  Every
+    frame must keep the size *im* had when it was checked: a GIF frame can
+    make Pillow grow the picture, and :class:`ImageTooLarge` is raised before
+    such a frame is decoded.
     """
-    for frame in ImageSequence.Iterator(im):
-        rgba = frame.convert("RGBA")
+    size = im.size
+    for index in range(count):
+        im.seek(index)
+        if im.size != size:
+            raise ImageTooLarge(f"GIF frame {index} grows the image from {size} to {im.size}")
+        rgba = im.convert("RGBA")
         # WebP learns a frame's duration only when it decodes it: read it after.
-        duration = frame.info.get("duration")
+        duration = im.info.get("duration")
         if not isinstance(duration, (int, float)) or duration <= 10:
             duration = _DEFAULT_DURATION_MS
         yield transform(rgba), int(duration)
@@ -97,4 +192,13 @@ def _has_clear_pixels(im: Image.Image) -> bool:
     return isinstance(low, (int, float)) and low < 255
 
 
-__all__ = ["ANIMATED_OUTPUTS", "ANIMATED_SOURCES", "frame_count", "frames", "write"]
+__all__ = [
+    "ANIMATED_OUTPUTS",
+    "ANIMATED_SOURCES",
+    "GIF_SIGNATURES",
+    "GifLayout",
+    "frame_count",
+    "frames",
+    "scan_gif",
+    "write",
+]

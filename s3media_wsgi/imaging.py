@@ -2,7 +2,10 @@
 
 Every check that protects the server happens on the header, before any pixel
 is decoded: the decoder must be one we allow, the source must have at most
-``max_pixels`` pixels, the output at most ``max_side`` pixels a side.  Big
+``max_pixels`` pixels, the output at most ``max_side`` pixels a side.  A
+GIF's frames can be larger than its header says, so for GIF the header is
+every frame descriptor up to ``max_frames + 1`` (read before Pillow opens
+it), and a GIF whose frames outgrow the first keeps to the first.  Big
 JPEGs are never decoded at full size for a thumbnail: libjpeg scales the DCT
 while decoding (``draft``) to no less than twice the output, and one filtered
 pass (bicubic after a draft, Lanczos otherwise; cropping through ``box=`` for
@@ -33,7 +36,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from PIL import Image, ImageCms, features
 
@@ -95,6 +98,16 @@ _sRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 Box = tuple[float, float, float, float]
 
 
+class _Source(NamedTuple):
+    """An opened image whose size is within the limits."""
+
+    image: Image.Image
+    #: How many frames, counted up to ``max_frames + 1``.
+    frames: int
+    #: Every frame is as big as the image: frames may be decoded beyond the first.
+    animatable: bool
+
+
 @dataclass(frozen=True)
 class ImageLimits:
     """What a single image may cost.
@@ -131,6 +144,7 @@ class ImageInfo:
     format: str
     width: int
     height: int
+    #: Counted up to ``max_frames + 1``: past the cap the count makes no difference.
     frames: int
 
 
@@ -276,11 +290,12 @@ class ImageEngine:
         Raises :class:`NotAnImage` or :class:`ImageTooLarge` (over ``max_pixels``).
         """
         with _guard():
-            with self._open(data) as im:
+            source = self._open(data)
+            with source.image as im:
                 width, height = im.size
                 if orientation(im) >= 5:
                     width, height = height, width
-                return ImageInfo(_KIND[im.format or ""], width, height, animation.frame_count(im))
+                return ImageInfo(_KIND[im.format or ""], width, height, source.frames)
 
     def resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
         """Resize *data* to *spec* and encode it; metadata other than the ICC profile is dropped.
@@ -292,15 +307,28 @@ class ImageEngine:
         """
         spec.validate(self.limits.max_side)
         with _guard():
-            with self._open(data) as im:
+            source = self._open(data)
+            with source.image as im:
                 turn = orientation(im)
                 plan = layout(im.size[0], im.size[1], spec, turn)
                 if max(plan.size) > self.limits.max_side:
                     raise ImageTooLarge(f"output {plan.size} is over max_side={self.limits.max_side}")
                 with self._slots:
-                    return self._render(im, spec, plan, turn)
+                    return self._render(source, spec, plan, turn)
 
-    def _open(self, data: bytes) -> Image.Image:
+    def _open(self, data: bytes) -> _Source:
+        cap = self.limits.max_frames + 1
+        gif = None
+        if data.startswith(animation.GIF_SIGNATURES):
+            # Read the frame descriptors before Pillow does: opening a GIF whose
+            # first frame reaches past the logical screen already grows the
+            # picture and allocates a frame-sized background.
+            gif = animation.scan_gif(data, self.limits.max_frames)
+            if gif.frames == 0:
+                raise NotAnImage("GIF has no frames")
+            width, height = gif.canvas
+            if width * height > self.limits.max_pixels:
+                raise ImageTooLarge(f"GIF frames reach {width}x{height}, over max_pixels={self.limits.max_pixels}")
         im = Image.open(io.BytesIO(data), formats=self._formats)
         width, height = im.size
         if width < 1 or height < 1:
@@ -309,32 +337,39 @@ class ImageEngine:
         if width * height > self.limits.max_pixels:
             im.close()
             raise ImageTooLarge(f"{width}x{height} is over max_pixels={self.limits.max_pixels}")
-        return im
+        if gif is None:
+            return _Source(im, min(cap, animation.frame_count(im)), True)
+        # Later frames that reach past the first would make Pillow grow the
+        # picture while seeking; such a GIF keeps to its first frame.
+        return _Source(im, gif.frames, gif.canvas == im.size)
 
-    def _animate(self, im: Image.Image, spec: ResizeSpec, plan: Layout) -> bool:
+    def _animate(self, source: _Source, spec: ResizeSpec, plan: Layout) -> bool:
+        im, n = source.image, source.frames
         if spec.format not in animation.ANIMATED_OUTPUTS or im.format not in animation.ANIMATED_SOURCES:
             return False
-        n = animation.frame_count(im)
         lim = self.limits
         return (
-            1 < n <= lim.max_frames
+            source.animatable
+            and 1 < n <= lim.max_frames
             and plan.size[0] * plan.size[1] * n <= lim.max_animation_pixels
             and im.size[0] * im.size[1] * n <= lim.max_animation_source_pixels
         )
 
-    def _render(self, im: Image.Image, spec: ResizeSpec, plan: Layout, turn: int) -> Rendered:
+    def _render(self, source: _Source, spec: ResizeSpec, plan: Layout, turn: int) -> Rendered:
+        im = source.image
         icc = im.info.get("icc_profile") or None
 
         def finish(frame: Image.Image) -> Image.Image:
             return _upright(_scale(frame, plan.size, plan.box), turn)
 
-        if self._animate(im, spec, plan):
+        if self._animate(source, spec, plan):
             params = _encoder_params(spec.format, spec.quality, icc)
             loop = im.info.get("loop")
-            data = animation.write(animation.frames(im, finish), spec.format, params, loop)
+            data = animation.write(animation.frames(im, source.frames, finish), spec.format, params, loop)
             width, height = plan.size if turn < 5 else plan.size[::-1]
             return Rendered(data, CONTENT_TYPES[spec.format], width, height)
 
+        # Only the frame Pillow opened on, whose size _open checked, is decoded.
         box = plan.box
         drafted = False
         if im.format in ("JPEG", "MPO"):

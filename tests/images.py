@@ -205,6 +205,59 @@ def animated_webp(width: int = 120, height: int = 90, count: int = 4) -> bytes:
     )
 
 
+# GIFs put together block by block, to reach what no encoder writes on purpose.
+#: Palette entries of the hand-made GIFs below: index 0 red, index 1 blue.
+GIF_RED, GIF_BLUE = (255, 0, 0), (0, 0, 255)
+
+
+def _gif_parts(width: int, height: int, index: int) -> tuple[bytes, bytes]:
+    """``(header with global palette, image block)`` of a flat *width* × *height* GIF."""
+    img = Image.new("P", (width, height), index)
+    img.putpalette([*GIF_RED, *GIF_BLUE] + [0] * (254 * 3))
+    data = encode(img, "GIF", optimize=False)
+    flags = data[10]
+    start = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    assert data[start] == 0x2C and data[-1] == 0x3B, "Pillow wrote an extension before the image"
+    return data[:start], data[start:-1]
+
+
+def _gce(delay_cs: int = 10, disposal: int = 1) -> bytes:
+    """A graphic control extension: *delay_cs* hundredths of a second, then *disposal*."""
+    return b"\x21\xf9\x04" + bytes([disposal << 2]) + struct.pack("<H", delay_cs) + b"\x00\x00"
+
+
+def spliced_gif(screen: tuple[int, int], frames: list[tuple[int, int]], disposal: int = 2) -> bytes:
+    """A GIF whose header says *screen* and whose frames have the sizes in *frames*.
+
+    The first frame is red and the others blue, all at the top left.  Disposal
+    2 (restore background) makes Pillow allocate a frame-sized background as it seeks.
+    """
+    head, _ = _gif_parts(*screen, 0)
+    blocks: dict[tuple[int, int, int], bytes] = {}
+    out = [head]
+    for i, size in enumerate(frames):
+        key = (*size, 0 if i == 0 else 1)
+        if key not in blocks:
+            blocks[key] = _gif_parts(*key)[1]
+        out += [_gce(disposal=disposal), blocks[key]]
+    return b"".join(out) + b"\x3b"
+
+
+def growing_gif(
+    screen: tuple[int, int] = (10, 10), frame: tuple[int, int] = (8000, 8000), count: int = 3, first: bool = False
+) -> bytes:
+    """A GIF whose header says *screen* but whose *count* frames are *frame* big.
+
+    A screen-sized first frame comes before them unless *first*.
+    """
+    return spliced_gif(screen, [frame] * count if first else [screen] + [frame] * count)
+
+
+def many_frame_gif(count: int = 200_000) -> bytes:
+    """A GIF of *count* 1 × 1 frames, about 25 bytes each."""
+    return spliced_gif((1, 1), [(1, 1)] * count, disposal=1)
+
+
 # --- not allowed, not images ------------------------------------------------------
 
 

@@ -11,9 +11,11 @@ import tracemalloc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageChops, ImageFile, ImageOps, ImageSequence, ImageStat
+from PIL import GifImagePlugin, Image, ImageChops, ImageFile, ImageOps, ImageSequence, ImageStat
+from webob import Request
 
 import images
+from s3media_wsgi import LocalStorage, Media, MediaMiddleware, animation, ids
 from s3media_wsgi.errors import ConfigError, ImageTooLarge, InvalidResize, MediaError, NotAnImage
 from s3media_wsgi.imaging import ImageEngine, ImageInfo, ImageLimits, Rendered, layout
 from s3media_wsgi.variants import ResizeSpec
@@ -414,6 +416,135 @@ def test_over_max_pixels_refused_before_decoding(monkeypatch):
         small.resize(images.jpeg(640, 480), spec("100x100"))
     assert loads == []
     assert ImageEngine(ImageLimits(max_pixels=640 * 480)).probe(images.jpeg(640, 480)).width == 640
+
+
+# --- GIFs whose frames do not match their header ------------------------------------
+
+
+@pytest.fixture
+def decoded(monkeypatch) -> list[tuple[int, int]]:
+    """Sizes of every pixel buffer Pillow's decoders make: frame canvases, disposal backgrounds, loads."""
+    sizes: list[tuple[int, int]] = []
+    core = Image.core
+    real_new, real_fill, real_load = core.new, core.fill, ImageFile.ImageFile.load
+
+    def new(mode, size, *args):
+        sizes.append(tuple(size))
+        return real_new(mode, size, *args)
+
+    def fill(mode, size, *args):
+        sizes.append(tuple(size))
+        return real_fill(mode, size, *args)
+
+    def load(self):
+        sizes.append(self.size)
+        return real_load(self)
+
+    monkeypatch.setattr(core, "new", new)
+    monkeypatch.setattr(core, "fill", fill)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    return sizes
+
+
+def largest(sizes: list[tuple[int, int]]) -> int:
+    return max((w * h for w, h in sizes), default=0)
+
+
+@pytest.mark.parametrize("first", [False, True], ids=["later-frames", "first-frame"])
+def test_gif_frames_over_max_pixels_refused_before_decoding(decoded, first):
+    # The header says 10x10; the frames are 2000x2000 = 4 MP, over max_pixels.
+    engine = ImageEngine(ImageLimits(max_pixels=1_000_000))
+    bomb = images.growing_gif((10, 10), (2000, 2000), count=3, first=first)
+    decoded.clear()
+    with pytest.raises(ImageTooLarge):
+        engine.probe(bomb)
+    for fmt in ("gif", "png"):
+        with pytest.raises(ImageTooLarge):
+            engine.resize(bomb, spec("10x", "fit", fmt))
+    assert largest(decoded) <= 10 * 10
+
+
+@pytest.mark.parametrize("fmt", ["gif", "webp", "png"])
+def test_gif_frames_outside_the_canvas_give_the_first_frame(engine, decoded, fmt):
+    # Within max_pixels, so not refused; but only the first frame, whose size was checked, is decoded.
+    data = images.growing_gif((10, 10), (50, 40), count=3)
+    decoded.clear()
+    assert engine.probe(data) == ImageInfo("gif", 10, 10, 4)
+    out = engine.resize(data, spec("10x10", "fit", fmt))
+    im = decode(out)
+    assert (out.width, out.height) == im.size == (10, 10)
+    assert getattr(im, "n_frames", 1) == 1
+    assert close(im.convert("RGB").getpixel((5, 5)), images.GIF_RED, 12)
+    assert largest(decoded) <= 10 * 10
+
+
+def test_animation_stops_at_a_frame_that_outgrows_the_canvas(decoded):
+    # The engine never gets here with such a file; frames() checks again after every seek.
+    data = images.spliced_gif((10, 10), [(10, 10)] + [(50, 40)] * 3, disposal=1)
+    decoded.clear()
+    with Image.open(io.BytesIO(data)) as im:
+        out = animation.frames(im, 4, lambda frame: frame)
+        first, _ = next(out)
+        assert first.size == (10, 10)
+        with pytest.raises(ImageTooLarge):
+            next(out)
+    assert largest(decoded) <= 10 * 10
+
+
+def test_many_frames_counted_with_bounded_seeks(monkeypatch):
+    seeks: list[int] = []
+    real_seek = GifImagePlugin.GifImageFile._seek
+
+    def counting_seek(self, frame, update_image=True):
+        seeks.append(frame)
+        return real_seek(self, frame, update_image)
+
+    monkeypatch.setattr(GifImagePlugin.GifImageFile, "_seek", counting_seek)
+    data = images.many_frame_gif(5000)
+    engine = ImageEngine(ImageLimits(max_frames=10))
+    # More than max_frames is all that matters: the count stops at max_frames + 1.
+    assert engine.probe(data) == ImageInfo("gif", 1, 1, 11)
+    im = decode(engine.resize(data, spec("1x1", "fit", "gif")))
+    assert getattr(im, "n_frames", 1) == 1
+    assert len(seeks) <= 2 * 12
+    assert max(seeks) <= 11
+
+
+def test_frames_past_max_frames_are_never_read(decoded):
+    # 5 good frames and then a huge one: over max_frames=3, so only the first frame is decoded
+    # and the walk never reaches the huge frame.
+    engine = ImageEngine(ImageLimits(max_frames=3, max_pixels=1_000_000))
+    data = images.spliced_gif((1, 1), [(1, 1)] * 5 + [(2000, 2000)])
+    assert Image.open(io.BytesIO(data)).n_frames == 6
+    decoded.clear()
+    assert engine.probe(data) == ImageInfo("gif", 1, 1, 4)
+    assert decode(engine.resize(data, spec("1x1", "fit", "gif"))).size == (1, 1)
+    assert largest(decoded) <= 1
+
+
+def test_gif_scan_stops_after_the_limit():
+    data = images.many_frame_gif(1000)
+    assert animation.scan_gif(data, 10) == animation.GifLayout(frames=11, canvas=(1, 1))
+    assert animation.scan_gif(data, 1000) == animation.GifLayout(frames=1000, canvas=(1, 1))
+    grown = animation.scan_gif(images.growing_gif((10, 10), (50, 40), count=2), 100)
+    assert grown == animation.GifLayout(frames=3, canvas=(50, 40))
+
+
+def test_media_refuses_a_gif_whose_frames_outgrow_it(local_storage):
+    media = Media(local_storage, secret_key="s" * 40, max_pixels=1_000_000)
+    bomb = images.growing_gif((10, 10), (2000, 2000), count=3)
+    with pytest.raises(ImageTooLarge):
+        media.put(bomb, filename="bomb.gif")
+    assert not any(p.is_file() for p in local_storage.root.rglob("*"))
+    # An original stored before this check existed is refused when resized, in process and over HTTP.
+    media_id = ids.new_id("bomb.gif")
+    assert local_storage.put(ids.original_key(media_id), bomb, "image/gif")
+    url = media.resize_url(media_id, "10x")
+    with pytest.raises(ImageTooLarge):
+        media.create_resize(url[len(local_storage.base_url):])
+    app = MediaMiddleware(lambda environ, start_response: [], media, prefix="/media/")
+    assert Request.blank(url).get_response(app).status_code == 413
+    assert [p.name for p in local_storage.root.rglob("*") if p.is_file()] == ["bomb.gif"]
 
 
 def test_upscaled_output_over_max_side_refused(engine):
