@@ -38,6 +38,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.tweens import INGRESS
 
+from ..errors import ConfigError
 from ..media import Media
 from ..middleware import MediaMiddleware
 from ..settings import MediaSettings, parse_settings
@@ -118,11 +119,27 @@ def includeme(config: Configurator) -> None:
 
     Raises :class:`~s3media_wsgi.errors.ConfigError` for bad settings, at include time.
     """
-    settings = parse_settings(config.get_settings(), prefix=SETTINGS_PREFIX)
+    raw = config.get_settings()
+    settings = parse_settings(raw, prefix=SETTINGS_PREFIX)
+    explicit = raw.get("pyramid.tweens")
+    if settings.enabled and explicit and TWEEN not in _words(explicit):
+        # An explicit list replaces every tween added in code, ours included:
+        # media URLs would then all be 404s, with nothing to say why.
+        raise ConfigError(
+            f"pyramid.tweens is set and does not list {TWEEN}; add it first in that list "
+            "(so media requests skip the other tweens), or set s3media.enabled = false"
+        )
     config.registry[REGISTRY_KEY] = S3MediaState(settings.build_media(), settings)
     config.add_tween(TWEEN, under=INGRESS)
     config.add_request_method(_media, "media", reify=True)
     config.add_subscriber(_add_template_helpers, BeforeRender)
+
+
+def _words(value: object) -> list[str]:
+    """The names in a setting written as a list or as whitespace-separated text."""
+    if isinstance(value, str):
+        return value.split()
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
 
 
 def get_media(registry: Registry) -> Media:

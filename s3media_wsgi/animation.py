@@ -26,7 +26,7 @@ from typing import Any
 
 from PIL import Image
 
-from .errors import ImageTooLarge
+from .errors import ImageTooLarge, NotAnImage
 
 #: Formats whose animations we read frame by frame.
 ANIMATED_SOURCES = frozenset({"GIF", "WEBP"})
@@ -42,6 +42,7 @@ _DEFAULT_DURATION_MS = 100
 GIF_SIGNATURES = (b"GIF87a", b"GIF89a")
 
 _EXTENSION, _IMAGE, _TRAILER = 0x21, 0x2C, 0x3B
+_COMMENT, _APPLICATION = 0xFE, 0xFF
 
 
 @dataclass(frozen=True)
@@ -62,19 +63,23 @@ class GifLayout:
 def scan_gif(data: bytes, limit: int) -> GifLayout:
     """Walk the blocks of the GIF *data* up to frame ``limit + 1``; no pixel is decoded.
 
-    The walk follows Pillow's reader (unknown bytes are skipped, a missing
-    trailer ends the file) so both find the same frames.  It stops after
-    ``limit + 1`` frames: past any frame cap only the first frame is decoded,
-    so later frames never need to be read.
+    The walk is strict where Pillow's reader is lenient, so that the two can
+    never disagree about where the frames are: a byte between blocks that
+    starts no block, an extension whose data begins with an empty sub-block,
+    or a ``NETSCAPE2.0`` block without its loop sub-block make Pillow read the
+    following bytes differently (as sub-block lengths, or skip them), which a
+    crafted file uses to hide frames.  Such files are refused.  A missing
+    trailer ends the file, as for Pillow.  The walk stops after ``limit + 1``
+    frames: past any frame cap only the first frame is decoded.
 
     >>> screen = b"GIF89a" + (2).to_bytes(2, "little") + (1).to_bytes(2, "little") + bytes(3)
     >>> scan_gif(screen + b";", 100)  # a 2 x 1 screen and no frame
     GifLayout(frames=0, canvas=(2, 1))
 
-    Raises ``ValueError`` when *data* is not a GIF.
+    Raises :class:`NotAnImage` when *data* is not a GIF this walk can vouch for.
     """
     if len(data) < 13 or not data.startswith(GIF_SIGNATURES):
-        raise ValueError("not a GIF")
+        raise NotAnImage("not a GIF")
     width, height = struct.unpack_from("<HH", data, 6)
     pos = 13 + _colour_table_size(data[10])
     end = len(data)
@@ -85,7 +90,7 @@ def scan_gif(data: bytes, limit: int) -> GifLayout:
         if block == _TRAILER:
             break
         if block == _EXTENSION:
-            pos = _skip_sub_blocks(data, pos + 1)  # past the label
+            pos = _skip_extension(data, pos)
         elif block == _IMAGE:
             if pos + 9 > end:
                 break  # a cut-off descriptor: Pillow cannot read that frame either
@@ -95,7 +100,27 @@ def scan_gif(data: bytes, limit: int) -> GifLayout:
             # Local colour table, then the LZW code size byte, then the data.
             pos += 9 + _colour_table_size(data[pos + 8]) + 1
             pos = _skip_sub_blocks(data, pos)
+        else:
+            raise NotAnImage(f"GIF has a stray byte 0x{block:02x} at offset {pos - 1}")
     return GifLayout(frames, (width, height))
+
+
+def _skip_extension(data: bytes, pos: int) -> int:
+    """Skip the extension whose label is at *pos*; refuse the shapes Pillow reads differently."""
+    if pos + 1 >= len(data):
+        return len(data)
+    label, first = data[pos], data[pos + 1]
+    # Pillow reads one sub-block before looking for the end of the chain: an
+    # empty first sub-block (other than a comment's) makes it take the next
+    # byte as a length.
+    if first == 0 and label != _COMMENT:
+        raise NotAnImage(f"GIF extension 0x{label:02x} at offset {pos - 1} has no data")
+    if data[pos + 2 : pos + 13] == b"NETSCAPE2.0" and label == _APPLICATION:
+        loop_at = pos + 2 + first
+        # Likewise for the loop sub-block Pillow reads after the identifier.
+        if loop_at >= len(data) or data[loop_at] == 0:
+            raise NotAnImage(f"GIF NETSCAPE2.0 block at offset {pos - 1} has no loop data")
+    return _skip_sub_blocks(data, pos + 1)
 
 
 def _colour_table_size(flags: int) -> int:

@@ -57,6 +57,7 @@ MIME_BY_EXT = {t.ext: t.mime for t in TYPES.values()}
 _AVIF_BRANDS = {b"avif", b"avis"}
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 _QT_BRANDS = {b"qt  "}
+_HEIF_GENERIC = {b"mif1", b"msf1"}
 # Major brands of MP4-family files; any other 'ftyp' file is refused.
 _MP4_BRANDS = {
     *(b"iso" + bytes([c]) for c in b"m23456789"),
@@ -84,12 +85,19 @@ def _iso_bmff(head: bytes) -> str | None:
         return "avif"
     if major in _QT_BRANDS:
         return "quicktime"
-    # 'mif1'/'msf1' only say "some HEIF image"; the compatible brands tell which.
+    if major in _HEIC_BRANDS - _HEIF_GENERIC:
+        return "heic"
+    if major in _MP4_BRANDS:
+        return "mp4"
+    # A generic major brand ('mif1', or a camera maker's own such as 'XAVC'):
+    # the compatible brands say what the file is.
     if any(b in _AVIF_BRANDS for b in brands):
         return "avif"
-    if major in _HEIC_BRANDS or any(b in (b"heic", b"heix") for b in brands):
+    if any(b in (b"heic", b"heix") for b in brands):
         return "heic"
-    return "mp4" if major in _MP4_BRANDS else None
+    if any(b in _MP4_BRANDS for b in brands):
+        return "mp4"
+    return None
 
 
 def _id3(head: bytes) -> bool:

@@ -275,3 +275,31 @@ def truncated_jpeg(width: int = 640, height: int = 480) -> bytes:
 
 
 HTML = b"<!doctype html><html><script>alert(1)</script></html>"
+
+
+def smuggling_gif(hidden: tuple[int, int] = (13000, 13000), netscape_loop: bool = False) -> bytes:
+    """A GIF whose NETSCAPE2.0 block lacks its loop sub-block, hiding a frame of size *hidden*.
+
+    Pillow reads one more sub-block after the NETSCAPE2.0 identifier; without
+    one it takes the bytes after the chain's end as lengths and so finds frames
+    inside what a strict reader sees as the pixel data of a 4 x 4 frame.  With
+    *netscape_loop* the block is well formed and the file is a plain 2-frame GIF.
+    """
+    head, block = _gif_parts(4, 4, 0)
+    lzw = block[10:]  # code size, sub-blocks and terminator of a 4 x 4 frame
+
+    def descriptor(w: int, h: int) -> bytes:
+        return b"\x2c" + struct.pack("<4HB", 0, 0, w, h, 0)
+
+    hidden_frame = b"\x00" + _gce(disposal=2) + descriptor(*hidden) + lzw + b"\x3b"
+    smuggled = (b"\x01" * 33 + hidden_frame).ljust(60, b"\x01")
+    loop = b"\x03\x01\x00\x00" if netscape_loop else b""
+    netscape = b"\x21\xff\x0bNETSCAPE2.0" + loop + b"\x00"
+    carrier = descriptor(4, 4) + b"\x02" + bytes([len(smuggled)]) + smuggled + b"\x00"
+    return head + netscape + carrier + descriptor(4, 4) + lzw + b"\x3b"
+
+
+def gif_with_stray_bytes(count: int = 1000) -> bytes:
+    """A one-frame GIF whose trailer is replaced by *count* bytes that start no block."""
+    head, block = _gif_parts(2, 2, 0)
+    return head + block + b"\x00" * count

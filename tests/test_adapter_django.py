@@ -242,3 +242,12 @@ def test_asgi_request_without_a_wsgi_environ_is_served(client: Client) -> None:
     assert response.status_code == 206 and body(response) == b"\xff\xd8"  # a JPEG's first two bytes
     assert middleware(AsyncRequestFactory().get("/elsewhere")).content == b"inner"
     assert middleware(HttpRequest()).content == b"inner"  # built by hand: no path, passed on
+
+
+def test_system_check_warns_when_the_middleware_is_not_first(conf: dict[str, object]) -> None:
+    late = ["django.middleware.common.CommonMiddleware", *MIDDLEWARE]
+    with override_settings(MIDDLEWARE=late):
+        (warning,) = run_checks(tags=["s3media"])
+        assert warning.id == "s3media.W001"
+    with override_settings(MIDDLEWARE=MIDDLEWARE):
+        assert run_checks(tags=["s3media"]) == []

@@ -204,3 +204,17 @@ def test_enabled_tween_wraps_the_handler(app: webtest.TestApp) -> None:
         return Response("inner")
 
     assert tween_factory(handler, app.app.registry) is not handler
+
+
+def test_explicit_tween_list_without_ours_fails_fast(tmp_path: Path, secret: str) -> None:
+    with pytest.raises(ConfigError, match=r"pyramid\.tweens is set and does not list"):
+        make_app(tmp_path, secret, **{"pyramid.tweens": "pyramid.tweens.excview_tween_factory"})
+    # Listed (first), it is used: media URLs are answered.
+    app = make_app(
+        tmp_path,
+        secret,
+        **{"pyramid.tweens": "s3media_wsgi.adapters.pyramid.tween_factory\npyramid.tweens.excview_tween_factory"},
+    )
+    assert app.get("/media/not-an-id/x.jpg", status=404).content_type == "text/plain"
+    # Switched off, an explicit list without it is the user's choice.
+    make_app(tmp_path, secret, **{"pyramid.tweens": "pyramid.tweens.excview_tween_factory", "s3media.enabled": "false"})

@@ -741,3 +741,32 @@ def test_concurrent_decodes_capped(cap):
     assert errors == []
     assert state["calls"] == 6
     assert 1 <= state["peak"] <= cap
+
+
+@pytest.mark.parametrize("hidden", [(13000, 13000), (64, 64)])
+def test_gif_that_hides_frames_from_a_strict_reader_is_refused(engine, hidden):
+    data = images.smuggling_gif(hidden)
+    with pytest.raises(NotAnImage, match="NETSCAPE2.0"):
+        engine.probe(data)
+    with pytest.raises(NotAnImage):
+        engine.resize(data, spec("4x4", "fit", "gif"))
+    # The same file with its loop sub-block is an ordinary animation.
+    assert engine.probe(images.smuggling_gif(hidden, netscape_loop=True)).frames == 2
+
+
+def test_gif_extension_with_empty_data_is_refused():
+    head, block = images._gif_parts(4, 4, 0)
+    with pytest.raises(NotAnImage, match="no data"):
+        animation.scan_gif(head + b"\x21\xf9\x00" + block + b"\x3b", 10)
+    # An empty comment is fine: Pillow reads it the same way.
+    assert animation.scan_gif(head + b"\x21\xfe\x00" + block + b"\x3b", 10).frames == 1
+
+
+def test_gif_stray_bytes_are_refused_at_once(engine, monkeypatch):
+    data = images.gif_with_stray_bytes(5_000_000)
+    visited = []
+    real = animation._skip_sub_blocks
+    monkeypatch.setattr(animation, "_skip_sub_blocks", lambda d, p: visited.append(p) or real(d, p))
+    with pytest.raises(NotAnImage, match="stray byte"):
+        engine.probe(data)
+    assert len(visited) == 1  # the one frame's data, then the first stray byte ends the walk

@@ -103,3 +103,17 @@ def test_real_audio_is_not_markup():
     from s3media_wsgi.sniff import looks_like_markup
 
     assert not looks_like_markup(b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 4)
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (ftyp(b"XAVC", b"XAVC", b"mp42", b"iso2"), "mp4"),  # a camera's own major brand
+        (ftyp(b"CAEP", b"CAEP", b"isom", b"mp42"), "mp4"),
+        (ftyp(b"mp42", b"mp42", b"heic"), "mp4"),  # the major brand wins over a stray compatible one
+        (ftyp(b"heic", b"mif1", b"heic"), "heic"),
+        (ftyp(b"mif1", b"mif1", b"heic"), "heic"),
+    ],
+)
+def test_compatible_brands_decide_for_generic_majors(head, kind):
+    assert sniff(head[:64]).kind == kind

@@ -1,7 +1,10 @@
 """System check: ``manage.py check`` (and every ``runserver``) reports bad ``S3MEDIA`` settings.
 
 Ids: ``s3media.E001`` missing, ``s3media.E002`` not a dict, ``s3media.E003``
-a value is invalid.  Parsing only: the check does no I/O.
+a value is invalid; ``s3media.W001`` the middleware is not first in
+``MIDDLEWARE`` (others, such as GZip or CommonMiddleware's APPEND_SLASH, would
+then rewrite media responses or answer media URLs themselves).  Parsing only:
+the check does no I/O.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
 from ...errors import ConfigError
 from ...settings import parse_settings
@@ -43,13 +46,30 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         ]
     try:
-        parse_settings(raw, upper=True, container=SETTING_NAME)
+        parsed = parse_settings(raw, upper=True, container=SETTING_NAME)
     except ConfigError as exc:
         return [
             Error(
                 f"settings.{SETTING_NAME} is invalid: {exc}",
                 hint="Fix that key; see the s3media_wsgi.settings docs for every key and its type.",
                 id="s3media.E003",
+            )
+        ]
+    return _middleware_order() if parsed.enabled else []
+
+
+MIDDLEWARE_PATH = "s3media_wsgi.adapters.django.middleware.S3MediaMiddleware"
+
+
+def _middleware_order() -> list[CheckMessage]:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    if MIDDLEWARE_PATH in middleware and middleware[0] != MIDDLEWARE_PATH:
+        return [
+            Warning(
+                f"{MIDDLEWARE_PATH} is not first in MIDDLEWARE.",
+                hint="Move it to the top, so the middleware above it (GZip, APPEND_SLASH redirects, sessions) "
+                "does not rewrite media responses or answer media URLs itself.",
+                id="s3media.W001",
             )
         ]
     return []
