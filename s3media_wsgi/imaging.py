@@ -42,15 +42,11 @@ from PIL import Image, ImageCms, features
 
 from . import animation
 from .errors import ConfigError, ImageTooLarge, MediaError, NotAnImage
-from .variants import ResizeSpec
+from .sniff import MIME_BY_EXT
+from .variants import FORMATS, ResizeSpec
 
-CONTENT_TYPES = {
-    "jpg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "avif": "image/avif",
-    "gif": "image/gif",
-}
+#: Content-Type of each output format: the same table stored files are served with.
+CONTENT_TYPES = {fmt: MIME_BY_EXT[fmt] for fmt in FORMATS}
 
 # Sniff kind -> Pillow decoder, and back (MPO is how Pillow names a JPEG with extra pictures).
 _DECODER = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "avif": "AVIF", "heic": "HEIF"}

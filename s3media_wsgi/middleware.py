@@ -16,13 +16,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError, InvalidPath, MediaError, StorageError
 from .media import Media
-from .static import DEFAULT_CACHE_CONTROL, FileResponder
+from .static import DEFAULT_CACHE_CONTROL, FileResponder, status_line
 from .storage.local import LocalStorage
 
 log = logging.getLogger("s3media_wsgi")
@@ -43,13 +42,6 @@ REDIRECT_CACHE_CONTROL = "public, max-age=86400"
 _SAFE_REST = re.compile(r"[A-Za-z0-9_.\-/]+")
 
 _PLAIN = "text/plain; charset=utf-8"
-
-
-def _status_line(code: int) -> str:
-    try:
-        return f"{code} {HTTPStatus(code).phrase}"
-    except ValueError:
-        return f"{code} Error"
 
 
 class MediaMiddleware:
@@ -192,7 +184,7 @@ class MediaMiddleware:
             ("X-Content-Type-Options", "nosniff"),
             *extra,
         ]
-        start_response(_status_line(status), headers)
+        start_response(status_line(status), headers)
         return [] if head else [body]
 
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidResize
+from .sniff import MIME_BY_EXT
 from .variants import DEFAULT_QUALITY, FORMATS, MODES, parse_size
 
 if TYPE_CHECKING:
@@ -50,13 +51,11 @@ DEFAULT_SIZES = (320, 640, 1280)
 #: Formats tried in order; the last is the ``<img>`` fallback every browser reads.
 DEFAULT_FORMATS = ("avif", "webp", "jpg")
 
-_MIME = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif", "gif": "image/gif"}
 # Plain attribute names only (class, id, data-*, aria-*): nothing a template
 # could use to break out of the tag.
 _ATTR_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9]*(?:-[a-zA-Z0-9]+)*$")
 # Attributes this module writes itself; set them through the named arguments.
 _RESERVED = frozenset({"src", "srcset", "sizes", "width", "height", "alt", "loading", "decoding"})
-_BOX_RE = re.compile(r"^([1-9][0-9]{0,5})x([1-9][0-9]{0,5})$")
 _ASPECT_RE = re.compile(r"^\s*([1-9][0-9]{0,5})\s*[:/x]\s*([1-9][0-9]{0,5})\s*$")
 
 
@@ -103,6 +102,17 @@ def _aspect(aspect: object) -> tuple[int, int] | None:
     return int(m[1]), int(m[2])
 
 
+def _box(item: object) -> tuple[int, int]:
+    """``(width, height)`` of a box such as ``"640x360"``: both sides, as :func:`parse_size` reads them."""
+    try:
+        w, h = parse_size(item)  # type: ignore[arg-type]
+    except InvalidResize:
+        w = h = None
+    if w is None or h is None:
+        raise InvalidResize(f"each size must be a width (640) or a box ('640x360'), got {item!r}")
+    return w, h
+
+
 def _preset(media: Media, name: str) -> _Rendition:
     """A rendition for the preset *name*: its width is the srcset descriptor."""
     options = media.presets[name]
@@ -145,12 +155,10 @@ def _renditions(
             else:
                 out.append(_Rendition(f"{item}x", item, None))
             continue
-        m = _BOX_RE.match(item) if isinstance(item, str) else None
-        if not m:
-            raise InvalidResize(f"each size must be a width (640) or a box ('640x360'), got {item!r}")
+        box = _box(item)
         if aspect is not None:
             raise InvalidResize("give either aspect or boxes such as '640x360' in sizes, not both")
-        out.append(_Rendition(item, int(m[1]), int(m[2])))
+        out.append(_Rendition(item, *box))
     if not out:
         raise InvalidResize("sizes is empty: give at least one width")
     out.sort(key=lambda r: r.width)
@@ -302,7 +310,7 @@ def picture(
 
     parts = ["<picture>"]
     for fmt in fmts[:-1]:
-        attributes = _attr("type", _MIME[fmt]) + _attr("srcset", srcset(fmt)[0]) + _attr("sizes", sizes_attr)
+        attributes = _attr("type", MIME_BY_EXT[fmt]) + _attr("srcset", srcset(fmt)[0]) + _attr("sizes", sizes_attr)
         parts.append(f"<source{attributes}>")
 
     fallback_srcset, fallback_urls = srcset(fmts[-1])

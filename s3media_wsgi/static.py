@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from http import HTTPStatus
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any, Literal
@@ -54,13 +55,12 @@ def _clamp(digits: str) -> str:
     digits = digits.lstrip("0") or ("0" if digits else "")
     return _FAR if len(digits) > len(_FAR) else digits
 
-_STATUS = {
-    200: "200 OK",
-    206: "206 Partial Content",
-    304: "304 Not Modified",
-    405: "405 Method Not Allowed",
-    416: "416 Range Not Satisfiable",
-}
+def status_line(code: int) -> str:
+    """The WSGI status line for *code*, e.g. ``"206 Partial Content"``."""
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return f"{code} Error"
 
 
 def _safe_date(value: str | None) -> datetime | None:
@@ -139,7 +139,7 @@ class FileResponder:
         """
         method = environ.get("REQUEST_METHOD", "GET")
         if method not in ("GET", "HEAD"):
-            start_response(_STATUS[405], [("Allow", "GET, HEAD"), ("Content-Length", "0")])
+            start_response(status_line(405), [("Allow", "GET, HEAD"), ("Content-Length", "0")])
             return []
         try:
             fh = open(path, "rb")
@@ -168,7 +168,7 @@ class FileResponder:
             # no Content-Type (there is no content).  The 200's length is
             # allowed (8.6); without it wsgiref would add "Content-Length: 0".
             start_response(
-                _STATUS[304],
+                status_line(304),
                 [
                     ("ETag", etag),
                     ("Last-Modified", last_modified),
@@ -188,7 +188,7 @@ class FileResponder:
                 fh.close()
                 headers.append(("Content-Range", f"bytes */{size}"))
                 headers.append(("Content-Length", "0"))
-                start_response(_STATUS[416], headers)
+                start_response(status_line(416), headers)
                 return []
             if wanted is not None:
                 start, stop = wanted
@@ -197,7 +197,7 @@ class FileResponder:
                 headers.append(("Content-Range", f"bytes {start}-{stop - 1}/{size}"))
 
         headers.append(("Content-Length", str(length)))
-        start_response(_STATUS[status], headers)
+        start_response(status_line(status), headers)
         if head:
             fh.close()
             return []
