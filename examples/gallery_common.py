@@ -5,7 +5,7 @@ to themselves, and the Django project adds this folder to ``sys.path`` in its
 settings.  It needs nothing but the standard library and s3media_wsgi::
 
     >>> from gallery_common import media_settings
-    >>> media_settings({"S3MEDIA_SECRET_KEY": "k" * 32}, "media/demo")["LOCAL_ROOT"]
+    >>> media_settings({"S3MEDIA_SECRET_KEY": "demo-secret-0123456789-abcdefghijk"}, "media/demo")["LOCAL_ROOT"]
     'media/demo'
 """
 
@@ -54,7 +54,7 @@ def media_settings(environ: Mapping[str, str], default_root: str | Path) -> dict
     ``S3MEDIA_LOCAL_ROOT`` says otherwise.  Each example spells the keys its
     framework's way (``S3MEDIA_BUCKET``, ``s3media.bucket``, ``S3MEDIA["BUCKET"]``)::
 
-        >>> media_settings({"S3MEDIA_STORAGE": "s3", "S3MEDIA_SECRET_KEY": "k" * 32}, "media")
+        >>> media_settings({"S3MEDIA_STORAGE": "s3", "S3MEDIA_SECRET_KEY": "demo-secret-0123456789-abcdefghijk"}, "media")
         {'STORAGE': 's3', 'SECRET_KEY': 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk'}
     """
     settings = {key[len(PREFIX):]: value for key, value in environ.items() if key.startswith(PREFIX)}

@@ -1,7 +1,7 @@
 """The :class:`Media` object: store uploads, build signed resize URLs, make resizes.
 
     >>> from s3media_wsgi import Media, LocalStorage
-    >>> media = Media(LocalStorage("media", base_url="/media/"), secret_key="x" * 32)
+    >>> media = Media(LocalStorage("media", base_url="/media/"), secret_key="demo-secret-0123456789-abcdefghijk")
     >>> media_id = media.put(b"GIF89a...", filename="cat.gif")      # doctest: +SKIP
     >>> media.resize_url(media_id, "400x300", mode="fill")           # doctest: +SKIP
     '/media/3c72aedc/ba25/41e6/a569/406c8f413974/cat.gif/400x300-fill-85-noupscale-….gif'
@@ -25,7 +25,7 @@ from .errors import (
     UploadTooLarge,
 )
 from .imaging import ImageEngine, ImageLimits
-from .signing import ResizeSigner
+from .signing import ResizeSigner, Secret
 from .singleflight import SingleFlight
 from .sniff import DEFAULT_ALLOWED, SNIFF_BYTES, TYPES, looks_like_markup, sniff
 from .storage.base import Storage
@@ -94,8 +94,10 @@ class Media:
 
     :param storage: a :class:`~s3media_wsgi.LocalStorage`, :class:`~s3media_wsgi.S3Storage`
         or anything implementing :class:`~s3media_wsgi.storage.Storage`.
-    :param secret_key: a secret of 32+ characters, or a list of them: the first
-        signs, every one verifies (rotate by putting the new key first).
+    :param secret_key: a secret of 32+ characters (str) or bytes (e.g.
+        ``os.urandom(32)``), or a list of them: the first signs, every one
+        verifies (rotate by putting the new key first).  Guessable secrets
+        (``"a" * 32``, surrounding whitespace) are refused.
     :param presets: named sizes, e.g. ``{"thumb": {"size": "200x200", "mode": "fill"}}``.
     :param strict_presets: accept only preset sizes, both when building URLs and
         when serving them.
@@ -111,7 +113,7 @@ class Media:
     def __init__(
         self,
         storage: Storage,
-        secret_key: str | Sequence[str],
+        secret_key: Secret | Sequence[Secret],
         *,
         presets: Mapping[str, Mapping[str, Any]] | None = None,
         strict_presets: bool = False,

@@ -1,7 +1,7 @@
 """WSGI middleware: serve and make media under a URL prefix, pass everything else through.
 
     >>> from s3media_wsgi import Media, LocalStorage, MediaMiddleware
-    >>> media = Media(LocalStorage("media", base_url="/media/"), secret_key="k" * 32)  # doctest: +SKIP
+    >>> media = Media(LocalStorage("media", base_url="/media/"), secret_key="demo-secret-0123456789-abcdefghijk")  # doctest: +SKIP
     >>> app = MediaMiddleware(app, media, prefix="/media/")                            # doctest: +SKIP
 
 Under the prefix, in development (local storage), stored files are served from

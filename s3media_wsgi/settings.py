@@ -16,10 +16,10 @@ environment gives (``"true"``, ``"50000000"``, a JSON object for presets, one
 secret per line).  Every problem raises :class:`~s3media_wsgi.errors.ConfigError`
 naming the key as the user spelled it, at startup, not on the first request.
 
-    >>> s = parse_settings({"S3MEDIA_SECRET_KEY": "k" * 32, "S3MEDIA_MAX_PIXELS": "1000"}, prefix="S3MEDIA_")
+    >>> s = parse_settings({"S3MEDIA_SECRET_KEY": "demo-secret-0123456789-abcdefghijk", "S3MEDIA_MAX_PIXELS": "1000"}, prefix="S3MEDIA_")
     >>> s.storage, s.prefix, s.max_pixels
     ('local', '/media/', 1000)
-    >>> parse_settings({"S3MEDIA_SECRET_KEY": "k" * 32, "S3MEDIA_MAX_PIXELS": "abc"}, prefix="S3MEDIA_")
+    >>> parse_settings({"S3MEDIA_SECRET_KEY": "demo-secret-0123456789-abcdefghijk", "S3MEDIA_MAX_PIXELS": "abc"}, prefix="S3MEDIA_")
     Traceback (most recent call last):
     ...
     s3media_wsgi.errors.ConfigError: S3MEDIA_MAX_PIXELS must be an integer, got 'abc'
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
-from .signing import secret_keys
+from .signing import Secret, secret_keys
 from .variants import load_presets
 
 if TYPE_CHECKING:
@@ -82,12 +82,12 @@ class MediaSettings:
     when the storage is local); ``base_url`` None means the storage's default
     (the prefix for local storage, the bucket's URL for S3).
 
-        >>> s = parse_settings({"secret_key": "k" * 32})
+        >>> s = parse_settings({"secret_key": "demo-secret-0123456789-abcdefghijk"})
         >>> s.storage, s.local_root, s.prefix, s.serve_local is None
         ('local', 'media', '/media/', True)
     """
 
-    secret_key: tuple[str, ...]
+    secret_key: tuple[Secret, ...]
     storage: str = "local"
     local_root: str = "media"
     base_url: str | None = None
@@ -105,7 +105,7 @@ class MediaSettings:
     def build_storage(self) -> Storage:
         """The storage backend these settings describe.
 
-            >>> parse_settings({"secret_key": "k" * 32}).build_storage()   # doctest: +SKIP
+            >>> parse_settings({"secret_key": "demo-secret-0123456789-abcdefghijk"}).build_storage()   # doctest: +SKIP
             LocalStorage('/srv/app/media', base_url='/media/')
         """
         if self.storage == "s3":
@@ -123,7 +123,7 @@ class MediaSettings:
     def build_media(self, media_class: type[Media] | None = None) -> Media:
         """A new :class:`~s3media_wsgi.Media` (or *media_class*) with these settings.
 
-            >>> media = parse_settings({"secret_key": "k" * 32}).build_media()   # doctest: +SKIP
+            >>> media = parse_settings({"secret_key": "demo-secret-0123456789-abcdefghijk"}).build_media()   # doctest: +SKIP
         """
         from .media import Media
 
@@ -145,7 +145,7 @@ class MediaSettings:
     def wrap(self, app: Any, media: Media | None = None) -> MediaMiddleware:
         """Wrap the WSGI *app* in the media middleware (building *media* if not given).
 
-            >>> app = parse_settings({"secret_key": "k" * 32}).wrap(app)   # doctest: +SKIP
+            >>> app = parse_settings({"secret_key": "demo-secret-0123456789-abcdefghijk"}).wrap(app)   # doctest: +SKIP
         """
         from .middleware import MediaMiddleware
 
@@ -259,8 +259,9 @@ def _storage(value: object, name: str) -> str:
     return kind
 
 
-def _secrets(value: object, name: str) -> tuple[str, ...]:
-    keys = as_list(value, name)
+def _secrets(value: object, name: str) -> tuple[Secret, ...]:
+    # Bytes (os.urandom) are one secret, never split on newlines or commas.
+    keys: object = [value] if isinstance(value, bytes) else as_list(value, name)
     try:
         return tuple(secret_keys(keys))
     except ConfigError as exc:
@@ -308,10 +309,10 @@ def parse_settings(
 
     A value of ``None`` counts as not set.
 
-        >>> parse_settings({"s3media.secret_key": "k" * 32, "s3media.serve_local": "off"},
+        >>> parse_settings({"s3media.secret_key": "demo-secret-0123456789-abcdefghijk", "s3media.serve_local": "off"},
         ...                prefix="s3media.").serve_local
         False
-        >>> parse_settings({"SECRET_KEY": "k" * 32, "PREFIX": "/m/"}, upper=True, container="S3MEDIA").prefix
+        >>> parse_settings({"SECRET_KEY": "demo-secret-0123456789-abcdefghijk", "PREFIX": "/m/"}, upper=True, container="S3MEDIA").prefix
         '/m/'
     """
     if upper is None:

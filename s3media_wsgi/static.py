@@ -12,7 +12,6 @@ user's file as a page.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from http import HTTPStatus
 from collections.abc import Callable, Iterable, Iterator
@@ -43,9 +42,12 @@ DEFAULT_CACHE_CONTROL = "public, max-age=3600"
 #: Types a browser may show inline; anything else is downloaded.
 _INLINE_TOP_TYPES = ("image/", "video/", "audio/")
 
-# One byte range with its unit, nothing else.  ASCII digits only (\d would
-# also take other scripts' digits).
-_SINGLE_RANGE_RE = re.compile(r"^[ \t]*bytes[ \t]*=[ \t]*([0-9]*)[ \t]*-[ \t]*([0-9]*)[ \t]*$", re.IGNORECASE)
+#: Longest conditional or Range header we parse.  Real ones are a few dozen
+#: bytes; anything longer is treated as absent, so no parser ever runs over
+#: an attacker's megabyte (RFC 9110 lets a server ignore Range and answer 200).
+MAX_HEADER_CHARS = 4096
+
+_BLANKS = " \t"
 # Positions past any real file; longer numbers are clamped to it, so a hostile
 # header never reaches int()'s 4300-digit limit and still means "very far".
 _FAR = "9" * 18
@@ -55,12 +57,52 @@ def _clamp(digits: str) -> str:
     digits = digits.lstrip("0") or ("0" if digits else "")
     return _FAR if len(digits) > len(_FAR) else digits
 
+
+def _digits(text: str) -> str | None:
+    """*text* stripped of blanks if it is ASCII digits or empty, else None."""
+    text = text.strip(_BLANKS)
+    return text if text == "" or (text.isascii() and text.isdigit()) else None
+
+
+def parse_single_range(header: str) -> tuple[str, str] | None:
+    """``(first, last)`` digit strings of a one-range ``bytes=`` header, or None.
+
+    A hand-written split rather than a regular expression: every step is a
+    linear scan, so a hostile header costs time proportional to its length
+    (and the caller caps that).  Only ASCII digits count (``str.isdigit``
+    alone would take other scripts' digits).
+
+        >>> parse_single_range("bytes=0-99"), parse_single_range("bytes = -5")
+        (('0', '99'), ('', '5'))
+        >>> parse_single_range("bytes=0-1,5-6") is None
+        True
+    """
+    unit, eq, spec = header.partition("=")
+    if not eq or unit.strip(_BLANKS).lower() != "bytes":
+        return None
+    first, dash, last = spec.partition("-")
+    if not dash:
+        return None
+    first, last = _digits(first), _digits(last)  # type: ignore[assignment]
+    if first is None or last is None or not (first or last):
+        return None
+    return first, last
+
+
 def status_line(code: int) -> str:
     """The WSGI status line for *code*, e.g. ``"206 Partial Content"``."""
     try:
         return f"{code} {HTTPStatus(code).phrase}"
     except ValueError:
         return f"{code} Error"
+
+
+def _header(environ: dict[str, Any], name: str) -> str | None:
+    """The header *name* (a WSGI key), or None when absent or over :data:`MAX_HEADER_CHARS`."""
+    value = environ.get(name)
+    if not isinstance(value, str) or len(value) > MAX_HEADER_CHARS:
+        return None
+    return value
 
 
 def _safe_date(value: str | None) -> datetime | None:
@@ -182,8 +224,9 @@ class FileResponder:
 
         status = 200
         start, length = 0, size
-        if not head and "HTTP_RANGE" in environ and self._if_range_holds(environ, etag, mtime):
-            wanted = self._byte_range(environ["HTTP_RANGE"], size)
+        range_header = None if head else _header(environ, "HTTP_RANGE")
+        if range_header is not None and self._if_range_holds(environ, etag, mtime):
+            wanted = self._byte_range(range_header, size)
             if wanted == "unsatisfiable":
                 fh.close()
                 headers.append(("Content-Range", f"bytes */{size}"))
@@ -224,12 +267,12 @@ class FileResponder:
     @staticmethod
     def _not_modified(environ: dict[str, Any], etag: str, mtime: int) -> bool:
         """RFC 9110 13.2.2: If-None-Match (weak comparison) wins over If-Modified-Since."""
-        inm = environ.get("HTTP_IF_NONE_MATCH")
+        inm = _header(environ, "HTTP_IF_NONE_MATCH")
         if inm is not None:
             # webob's parser wants a space before each tag; clients may omit it.
             matcher = ETagMatcher.parse(inm.strip().replace(",", ", "), strong=False)
             return matcher is AnyETag or etag[1:-1] in matcher
-        since = _safe_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
+        since = _safe_date(_header(environ, "HTTP_IF_MODIFIED_SINCE"))
         return since is not None and mtime <= since.timestamp()
 
     @staticmethod
@@ -243,6 +286,8 @@ class FileResponder:
         value = environ.get("HTTP_IF_RANGE")
         if value is None:
             return True
+        if len(value) > MAX_HEADER_CHARS:
+            return False  # too long to be a validator of ours: send the whole file
         value = value.strip()
         if value.startswith("W/"):
             return False  # a weak tag can never validate a range
@@ -258,13 +303,16 @@ class FileResponder:
         Several ranges, other units and malformed headers all give None: RFC 9110
         lets a server ignore Range and answer 200 with the whole file.
         """
-        m = _SINGLE_RANGE_RE.match(header)
-        if m is None or (not m[1] and not m[2]) or size == 0:
+        if len(header) > MAX_HEADER_CHARS or size == 0:
             return None
-        parsed = Range.parse(f"bytes={_clamp(m[1])}-{_clamp(m[2])}")
+        found = parse_single_range(header)
+        if found is None:
+            return None
+        first, last = found
+        parsed = Range.parse(f"bytes={_clamp(first)}-{_clamp(last)}")
         if parsed is None:
             return None  # last < first: an invalid range-spec
-        if not m[1]:
+        if not first:
             # Suffix range: the last N bytes, the whole file if N >= size.
             if parsed.start == 0:
                 return "unsatisfiable"  # "bytes=-0" asks for nothing
@@ -275,4 +323,4 @@ class FileResponder:
         return parsed.start, stop
 
 
-__all__ = ["BLOCK_SIZE", "DEFAULT_CACHE_CONTROL", "FileBody", "FileResponder"]
+__all__ = ["BLOCK_SIZE", "DEFAULT_CACHE_CONTROL", "MAX_HEADER_CHARS", "FileBody", "FileResponder", "parse_single_range"]

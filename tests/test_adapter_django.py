@@ -127,7 +127,7 @@ def test_system_check_reports_missing_settings() -> None:
 def test_system_check_reports_a_non_dict_and_bad_values() -> None:
     with override_settings(S3MEDIA="secret"):
         assert [e.id for e in check_settings()] == ["s3media.E002"]
-    with override_settings(S3MEDIA={"SECRET_KEY": "k" * 40, "MAX_PIXELS": "abc"}):
+    with override_settings(S3MEDIA={"SECRET_KEY": "demo-secret-0123456789-abcdefghijk", "MAX_PIXELS": "abc"}):
         (error,) = run_checks(tags=["s3media"])
     assert error.id == "s3media.E003"
     assert 'S3MEDIA["MAX_PIXELS"] must be an integer, got \'abc\'' in error.msg

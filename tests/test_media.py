@@ -23,7 +23,7 @@ from s3media_wsgi.errors import (
     UploadTooLarge,
 )
 
-SECRET = "s" * 40
+SECRET = "s3media-test-secret-0123456789-abcdefgh"
 URL_RE = re.compile(
     r"^/media/[0-9a-f]{8}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{12}/photo\.jpg/"
     r"400x300-fit-85-noupscale-[0-9a-f]{32}\.jpg$"
@@ -245,7 +245,7 @@ def test_verify_resize_rejects_tampering(local_media):
 
 
 def test_key_rotation_keeps_old_urls_valid(local_storage):
-    old, new = "o" * 32, "n" * 32
+    old, new = "old-secret-0123456789-abcdefghijkl", "new-secret-0123456789-abcdefghijkl"
     media_id = ids_module.new_id("photo.jpg")
     before = Media(local_storage, secret_key=old)
     after = Media(local_storage, secret_key=[new, old])

@@ -257,7 +257,7 @@ def test_preset_names_work_with_strict_presets(tmp_path):
         "card": {"size": "640x360", "mode": "fill", "quality": 80},
         "tall": {"size": "x900"},
     }
-    strict = Media(LocalStorage(tmp_path / "m"), secret_key="p" * 32, presets=presets, strict_presets=True)
+    strict = Media(LocalStorage(tmp_path / "m"), secret_key="preset-secret-0123456789-abcdefghi", presets=presets, strict_presets=True)
     media_id = MediaId("3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg", 2000, 1500, "image/jpeg")
     html = strict.picture(media_id, sizes=["small", "card"], formats=["webp", "jpg"])
     urls = re.findall(r"(/media/\S+?) (\d+)w", html)
@@ -274,7 +274,7 @@ def test_preset_names_work_with_strict_presets(tmp_path):
 
 def test_presets_that_fix_a_format(tmp_path):
     presets = {"small": {"size": "320x", "format": "webp"}, "large": {"size": "960x", "format": "webp"}}
-    strict = Media(LocalStorage(tmp_path / "m"), secret_key="p" * 32, presets=presets, strict_presets=True)
+    strict = Media(LocalStorage(tmp_path / "m"), secret_key="preset-secret-0123456789-abcdefghi", presets=presets, strict_presets=True)
     media_id = MediaId("3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg", 2000, 1500, "image/jpeg")
     html = strict.picture(media_id, sizes=["small", "large"], formats=["webp"])
     urls = re.findall(r"(/media/\S+?) \d+w", html)

@@ -12,8 +12,8 @@ from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
 from s3media_wsgi.errors import ConfigError, UploadTooLarge
 from s3media_wsgi.settings import KNOWN_KEYS, MediaSettings, parse_settings
 
-SECRET = "s" * 40
-OTHER = "o" * 40
+SECRET = "s3media-test-secret-0123456789-abcdefgh"
+OTHER = "other-test-secret-0123456789-abcdefghij"
 
 
 def flask_style(**values: object) -> dict[str, object]:
@@ -249,7 +249,7 @@ def test_from_settings_on_a_subclass_builds_the_subclass(tmp_path) -> None:
 def test_local_root_may_be_a_path_object(tmp_path):
     from s3media_wsgi.settings import parse_settings
 
-    settings = parse_settings({"SECRET_KEY": "k" * 32, "LOCAL_ROOT": tmp_path / "media"}, upper=True, container="S3MEDIA")
+    settings = parse_settings({"SECRET_KEY": "demo-secret-0123456789-abcdefghijk", "LOCAL_ROOT": tmp_path / "media"}, upper=True, container="S3MEDIA")
     assert settings.local_root == str(tmp_path / "media")
     media = settings.build_media()
     assert media.storage.root == (tmp_path / "media").resolve()

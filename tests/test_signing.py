@@ -3,7 +3,7 @@ import pytest
 from s3media_wsgi.errors import ConfigError, InvalidSignature
 from s3media_wsgi.signing import ResizeSigner, secret_keys
 
-A, B = "a" * 32, "b" * 40
+A, B = "first-secret-0123456789-abcdefghij", "second-secret-0123456789-abcdefghijklmn"
 
 
 def test_sign_is_32_lowercase_hex_and_deterministic():
@@ -58,4 +58,37 @@ def test_weak_or_malformed_secret_refused_with_fix(bad):
 
 
 def test_secret_keys_accepts_bytes_and_tuples():
-    assert secret_keys((A, B.encode())) == [A, B]
+    assert secret_keys((A, B.encode())) == [A, B.encode()]
+
+
+def test_binary_secret_signs_like_its_text_and_random_bytes_work():
+    import os
+
+    # os.urandom(32) used to crash with UnicodeDecodeError.
+    raw = os.urandom(32)
+    signer = ResizeSigner(raw)
+    assert signer.verify("m", signer.sign("m"))
+    assert ResizeSigner(A.encode()).sign("m") == ResizeSigner(A).sign("m")
+    assert ResizeSigner([raw, A]).verify("m", ResizeSigner(A).sign("m"))
+
+
+@pytest.mark.parametrize(
+    "weak, why",
+    [
+        ("a" * 32, "different characters"),
+        ("ab" * 20, "different characters"),
+        (" " * 40, "whitespace"),
+        ("-" * 64, "different characters"),
+        (A + "\n", "whitespace"),
+        ("  " + A, "whitespace"),
+        (b"\0" * 32, "different bytes"),
+        (b"ab" * 16, "different bytes"),
+        (bytes(16), "16 bytes"),
+    ],
+)
+def test_guessable_secrets_refused_with_how_to_make_one(weak, why):
+    with pytest.raises(ConfigError) as info:
+        ResizeSigner([A, weak])
+    message = str(info.value)
+    assert "secret_key[1]" in message and why in message
+    assert "secrets.token_urlsafe" in message

@@ -93,7 +93,7 @@ def test_markup_behind_an_audio_header_is_refused_by_put(tmp_path, data):
     from s3media_wsgi.sniff import looks_like_markup
 
     assert looks_like_markup(data)
-    media = Media(LocalStorage(tmp_path / "m"), secret_key="k" * 32)
+    media = Media(LocalStorage(tmp_path / "m"), secret_key="demo-secret-0123456789-abcdefghijk")
     with pytest.raises(UnsupportedMediaType, match="markup"):
         media.put(data, filename="song.mp3")
     assert not any(p.is_file() for p in (tmp_path / "m").rglob("*"))
