@@ -106,10 +106,18 @@ class StorageError(MediaError):
 
     status_code = 503
     public_message = "Storage unavailable, try again shortly"
+    #: Seconds a client should wait (``Retry-After``); None: the middleware's default.
+    retry_after: int | None = None
 
 
 class StorageUnavailable(StorageError):
-    """Storage could not be reached or timed out."""
+    """Storage could not be reached, timed out, or is refused for now (open circuit)."""
+
+
+class StorageBusy(StorageUnavailable):
+    """Too many media requests are already waiting for storage; this one was not queued."""
+
+    retry_after = 1
 
 
 __all__ = [
@@ -123,6 +131,7 @@ __all__ = [
     "MediaError",
     "NotAnImage",
     "NotFound",
+    "StorageBusy",
     "StorageError",
     "StorageUnavailable",
     "UnsupportedMediaType",

@@ -25,6 +25,13 @@ from .errors import (
     UploadTooLarge,
 )
 from .imaging import ImageEngine, ImageLimits
+from .resilience import (
+    DEFAULT_BREAKER_COOLDOWN,
+    DEFAULT_BREAKER_THRESHOLD,
+    DEFAULT_MAX_STORAGE_REQUESTS,
+    DEFAULT_STORAGE_BUDGET,
+    StorageGuard,
+)
 from .signing import ResizeSigner, Secret
 from .singleflight import SingleFlight
 from .sniff import DEFAULT_ALLOWED, SNIFF_BYTES, TYPES, looks_like_markup, sniff
@@ -108,6 +115,17 @@ class Media:
     :param allowed_types: kinds :meth:`put` accepts (see :data:`s3media_wsgi.sniff.TYPES`).
     :param max_concurrent_decodes: images decoded at once in this process
         (default: the number of CPUs), which bounds memory under load.
+    :param storage_budget: seconds of storage time (retries included) one
+        resize request may use before it is answered 503 (default 10).
+    :param max_storage_requests: resize requests allowed to wait for storage at
+        once in this process (default 8); the next one is answered 503 at once,
+        so a hung storage cannot occupy every server thread.  Keep it below
+        your server's thread count.
+    :param breaker_threshold: storage failures in a row (timeouts, refused
+        connections, 5xx, throttling) after which every storage call fails at
+        once (default 5)...
+    :param breaker_cooldown: ...for this many seconds, before one trial call
+        (default 10).  See :mod:`s3media_wsgi.resilience`.
     """
 
     def __init__(
@@ -123,6 +141,10 @@ class Media:
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
         allowed_types: Iterable[str] | None = None,
         max_concurrent_decodes: int | None = None,
+        storage_budget: float = DEFAULT_STORAGE_BUDGET,
+        max_storage_requests: int = DEFAULT_MAX_STORAGE_REQUESTS,
+        breaker_threshold: int = DEFAULT_BREAKER_THRESHOLD,
+        breaker_cooldown: float = DEFAULT_BREAKER_COOLDOWN,
     ) -> None:
         if not isinstance(storage, Storage):
             raise ConfigError(f"storage must implement the Storage protocol, got {type(storage).__name__}")
@@ -135,6 +157,7 @@ class Media:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive int, not {value!r}")
         self.storage = storage
+        self.guard = StorageGuard(storage_budget, max_storage_requests, breaker_threshold, breaker_cooldown)
         self.signer = ResizeSigner(secret_key)
         self.max_side = max_side
         self.max_upload_bytes = max_upload_bytes
@@ -208,24 +231,32 @@ class Media:
         name = ids.normalise_filename(filename or hint or "")
         stem = name.rpartition(".")[0] if "." in name else name
         media_id = ids.new_id(f"{stem}.{ftype.ext}")
-        if not self.storage.put(ids.original_key(media_id), data, ftype.mime):
+        with self.guard.call():
+            written = self.storage.put(ids.original_key(media_id), data, ftype.mime)
+        if not written:
             raise AlreadyExists(f"refusing to overwrite {media_id}")
         log.info("stored %s (%s, %d bytes)", media_id, ftype.mime, len(data))
         return MediaId(media_id, width, height, ftype.mime)
 
     def exists(self, media_id: str) -> bool:
         """True when the original of *media_id* is stored."""
-        return self.storage.exists(ids.original_key(media_id))
+        key = ids.original_key(media_id)
+        with self.guard.call():
+            return self.storage.exists(key)
 
     def delete(self, media_id: str) -> int:
         """Delete the original and every resize of *media_id*; return how many objects went."""
-        count = self.storage.delete_prefix(ids.key_prefix(media_id))
+        prefix = ids.key_prefix(media_id)
+        with self.guard.call():
+            count = self.storage.delete_prefix(prefix)
         log.info("deleted %s (%d objects)", media_id, count)
         return count
 
     def get(self, media_id: str) -> bytes:
         """The original bytes of *media_id*."""
-        return self.storage.get(ids.original_key(media_id))
+        key = ids.original_key(media_id)
+        with self.guard.call():
+            return self.storage.get(key)
 
     # --- URLs (pure computation: no I/O) ---------------------------------------
 
@@ -351,12 +382,19 @@ class Media:
         return self._flight.do(path, lambda: self._make(path, media_id, spec))
 
     def _make(self, key: str, media_id: str, spec: ResizeSpec) -> str:
-        if self.storage.exists(key):
-            return key
-        started = time.perf_counter()
-        original = self.storage.get(ids.original_key(media_id))
-        rendered = self.engine.resize(original, spec)
-        written = self.storage.put(key, rendered.data, rendered.content_type)
+        # Only the leader of identical concurrent calls gets here; its three
+        # storage calls share one time budget, each needs a storage slot.
+        guard = self.guard
+        with guard.request():
+            with guard.call():
+                if self.storage.exists(key):
+                    return key
+            started = time.perf_counter()
+            with guard.call():
+                original = self.storage.get(ids.original_key(media_id))
+            rendered = self.engine.resize(original, spec)
+            with guard.call():
+                written = self.storage.put(key, rendered.data, rendered.content_type)
         ms = (time.perf_counter() - started) * 1000
         log.info(
             "resize %s %s in %.1f ms, %d bytes",

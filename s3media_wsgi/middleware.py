@@ -162,7 +162,8 @@ class MediaMiddleware:
         if isinstance(exc, MediaError):
             status, message = exc.status_code, exc.public_message
             if isinstance(exc, StorageError):
-                extra.append(("Retry-After", str(self.retry_after)))
+                retry_after = self.retry_after if exc.retry_after is None else exc.retry_after
+                extra.append(("Retry-After", str(retry_after)))
                 log.warning("storage failed for %r: %s", environ.get("PATH_INFO"), exc)
             elif status >= 500:
                 log.exception("media error for %r", environ.get("PATH_INFO"))

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+from .resilience import positive_number
 from .signing import Secret, secret_keys
 from .variants import load_presets
 
@@ -59,10 +60,26 @@ KNOWN_KEYS = (
     "strict_presets",
     "max_pixels",
     "max_upload_bytes",
+    "storage_budget",
+    "max_storage_requests",
+    "breaker_threshold",
+    "breaker_cooldown",
+    "connect_timeout",
+    "read_timeout",
+    "max_attempts",
     "enabled",
 )
 STORAGES = ("local", "s3")
-_S3_ONLY = ("bucket", "region", "endpoint_url")
+_S3_ONLY = ("bucket", "region", "endpoint_url", "connect_timeout", "read_timeout", "max_attempts")
+#: Settings passed to Media as they are, when set.
+_MEDIA_OPTIONS = (
+    "max_pixels",
+    "max_upload_bytes",
+    "storage_budget",
+    "max_storage_requests",
+    "breaker_threshold",
+    "breaker_cooldown",
+)
 _LOCAL_ONLY = ("local_root",)
 
 # The same words Pyramid's asbool accepts; anything else is refused, not False.
@@ -100,6 +117,13 @@ class MediaSettings:
     strict_presets: bool = False
     max_pixels: int | None = None
     max_upload_bytes: int | None = None
+    storage_budget: float | None = None
+    max_storage_requests: int | None = None
+    breaker_threshold: int | None = None
+    breaker_cooldown: float | None = None
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+    max_attempts: int | None = None
     enabled: bool = True
 
     def build_storage(self) -> Storage:
@@ -112,7 +136,7 @@ class MediaSettings:
             from .storage.s3 import S3Storage
 
             options: dict[str, Any] = {"bucket": self.bucket}
-            for name in ("region", "base_url", "endpoint_url"):
+            for name in ("region", "base_url", "endpoint_url", "connect_timeout", "read_timeout", "max_attempts"):
                 if getattr(self, name) is not None:
                     options[name] = getattr(self, name)
             return S3Storage(**options)
@@ -129,11 +153,9 @@ class MediaSettings:
 
         make = media_class or Media
 
-        options: dict[str, Any] = {}
-        if self.max_pixels is not None:
-            options["max_pixels"] = self.max_pixels
-        if self.max_upload_bytes is not None:
-            options["max_upload_bytes"] = self.max_upload_bytes
+        options: dict[str, Any] = {
+            name: getattr(self, name) for name in _MEDIA_OPTIONS if getattr(self, name) is not None
+        }
         return make(
             self.build_storage(),
             secret_key=list(self.secret_key),
@@ -189,6 +211,16 @@ def as_int(value: object, name: str) -> int:
     if value < 1:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
     return value
+
+
+def as_seconds(value: object, name: str) -> float:
+    """A number of seconds > 0, or a string of one (``"2.5"``)."""
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
+    return positive_number(value, name)
 
 
 def as_str(value: object, name: str) -> str:
@@ -282,6 +314,13 @@ _CONVERTERS: dict[str, Callable[[object, str], Any]] = {
     "strict_presets": as_bool,
     "max_pixels": as_int,
     "max_upload_bytes": as_int,
+    "storage_budget": as_seconds,
+    "max_storage_requests": as_int,
+    "breaker_threshold": as_int,
+    "breaker_cooldown": as_seconds,
+    "connect_timeout": as_seconds,
+    "read_timeout": as_seconds,
+    "max_attempts": as_int,
     "enabled": as_bool,
 }
 
@@ -376,6 +415,7 @@ __all__ = [
     "as_list",
     "as_path",
     "as_presets",
+    "as_seconds",
     "as_str",
     "parse_settings",
 ]

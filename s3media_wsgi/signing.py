@@ -86,7 +86,8 @@ class ResizeSigner:
     """Signs and verifies canonical resize messages with one or more secrets."""
 
     def __init__(self, secret_key: Secret | Sequence[Secret], salt: str = RESIZE_SALT) -> None:
-        keys = secret_keys(secret_key)
+        # As bytes: a str secret is its UTF-8 encoding (itsdangerous does the same).
+        keys = [k.encode("utf-8") if isinstance(k, str) else k for k in secret_keys(secret_key)]
         # itsdangerous does the key derivation (HMAC of the salt with the secret),
         # so our keys are bound to our salt exactly as its own signers' are.
         signer = Signer(keys, salt=salt, digest_method=hashlib.sha256, key_derivation="hmac")

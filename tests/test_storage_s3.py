@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from images import jpeg
 
 from s3media_wsgi.errors import ConfigError, NotFound, StorageError, StorageUnavailable
+from s3media_wsgi.resilience import StorageGuard
 from s3media_wsgi.storage import IMMUTABLE_CACHE_CONTROL, S3Storage
 
 OWNER_ONLY = "FULL_CONTROL"
@@ -249,6 +251,50 @@ def test_silent_endpoint_times_out_as_unavailable(silent_port: int) -> None:
     )
     with pytest.raises(StorageUnavailable, match="unreachable"):
         storage.get("a/b.jpg")
+
+
+def test_defaults_suit_a_request_path() -> None:
+    config = S3Storage("my-media", region="eu-west-1").client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (2, 5)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+
+
+def test_budget_stops_botocore_retries(silent_port: int) -> None:
+    # Ten attempts of 0.4 s would take 4 s and more with backoff; the budget
+    # is checked before every attempt, so the call ends soon after 0.6 s.
+    storage = S3Storage(
+        "my-media",
+        region="us-east-1",
+        endpoint_url=f"http://127.0.0.1:{silent_port}",
+        max_attempts=10,
+        connect_timeout=1,
+        read_timeout=0.4,
+    )
+    guard = StorageGuard(budget_seconds=0.6, threshold=100)
+    started = time.perf_counter()
+    with pytest.raises(StorageUnavailable, match="budget"):
+        with guard.request(), guard.call():
+            storage.exists("a/b.jpg")
+    assert time.perf_counter() - started < 2.5
+
+
+def test_budget_applies_to_a_client_given_ready(silent_port: int) -> None:
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{silent_port}",
+        region_name="us-east-1",
+        config=Config(read_timeout=0.4, retries={"mode": "standard", "total_max_attempts": 10}),
+    )
+    storage = S3Storage("my-media", region="us-east-1", client=client)
+    guard = StorageGuard(budget_seconds=0.6, threshold=100)
+    started = time.perf_counter()
+    with pytest.raises(StorageUnavailable, match="budget"):
+        with guard.request(), guard.call():
+            storage.get("a/b.jpg")
+    assert time.perf_counter() - started < 2.5
 
 
 def test_missing_bucket_is_a_storage_error(moto_endpoint: str) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AlreadyExists, ConfigError, NotFound, StorageError, StorageUnavailable
+from ..resilience import check_budget
 from .base import IMMUTABLE_CACHE_CONTROL
 from .keys import validate_key, validate_prefix
 
@@ -28,6 +29,17 @@ log = logging.getLogger("s3media_wsgi")
 
 #: S3 deletes at most this many keys per DeleteObjects request.
 DELETE_BATCH = 1000
+
+#: Client defaults for a request path: a browser is waiting.  botocore's own
+#: (60 s reads, several attempts) let one cold resize against an S3 that stopped
+#: answering hold a server thread for minutes.  With these, one call gives up
+#: after at most 3 x (2 + 5) s plus backoff, and the media request's storage
+#: budget (:mod:`s3media_wsgi.resilience`) stops it sooner.
+DEFAULT_CONNECT_TIMEOUT = 2.0
+DEFAULT_READ_TIMEOUT = 5.0
+DEFAULT_MAX_ATTEMPTS = 3
+#: Bytes read per chunk of a GET body; the storage budget is checked between chunks.
+READ_CHUNK = 256 * 1024
 
 CANNED_ACLS = frozenset(
     {
@@ -94,10 +106,12 @@ class S3Storage:
         configure a client are not used).
     :param acl: canned ACL sent with each object, e.g. ``"public-read"``; by
         default none is sent (buckets with ACLs disabled refuse any).
-    :param connect_timeout: seconds to open a connection.
-    :param read_timeout: seconds to wait for bytes from S3.
-    :param max_attempts: tries per request, first included (botocore
+    :param connect_timeout: seconds to open a connection (default 2).
+    :param read_timeout: seconds to wait for bytes from S3 (default 5).
+    :param max_attempts: tries per request, first included (default 3; botocore
         "standard" retries: backoff on throttling, 5xx and dropped connections).
+        Every attempt first checks the media request's storage budget, so
+        retries stop when the budget is used up.
     :param cache_control: ``Cache-Control`` stored with each object; None for none.
 
     One client is made per storage and shared by every thread (boto3 clients
@@ -122,9 +136,9 @@ class S3Storage:
         client: Any = None,
         *,
         acl: str | None = None,
-        connect_timeout: float = 5,
-        read_timeout: float = 30,
-        max_attempts: int = 5,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         cache_control: str | None = IMMUTABLE_CACHE_CONTROL,
     ) -> None:
         self.bucket = _check_bucket(bucket)
@@ -142,6 +156,11 @@ class S3Storage:
         if client is None:
             client = self._make_client(region, endpoint_url, connect_timeout, read_timeout, max_attempts)
         self.client = client
+        events = getattr(getattr(client, "meta", None), "events", None)
+        if events is not None:
+            # Before every attempt, retries included: an exception raised here
+            # is not retried by botocore, it ends the call at once.
+            events.register("before-send.s3", _check_budget_before_send, unique_id="s3media_wsgi.budget")
         self.region = region or getattr(getattr(client, "meta", None), "region_name", None)
         if base_url is None:
             if not self.region:
@@ -245,9 +264,17 @@ class S3Storage:
         key = validate_key(key)
         with self._errors("get", key):
             response = self.client.get_object(Bucket=self.bucket, Key=key)
-            with response["Body"] as body:
-                data: bytes = body.read()
-        return data
+            chunks = []
+            # Not "with Body as ...": that yields the raw urllib3 stream,
+            # which skips botocore's length check (a cut body must fail).
+            body = response["Body"]
+            try:
+                for chunk in body.iter_chunks(READ_CHUNK):
+                    check_budget(f"S3 get s3://{self.bucket}/{key}")
+                    chunks.append(chunk)
+            finally:
+                body.close()
+        return b"".join(chunks)
 
     def exists(self, key: str) -> bool:
         """True when *key* is stored (one HEAD).
@@ -329,4 +356,15 @@ class S3Storage:
         return len(keys)
 
 
-__all__ = ["CANNED_ACLS", "DELETE_BATCH", "S3Storage"]
+def _check_budget_before_send(request: Any = None, **kwargs: Any) -> None:
+    check_budget(f"S3 {getattr(request, 'method', 'request')} {getattr(request, 'url', '')}".rstrip())
+
+
+__all__ = [
+    "CANNED_ACLS",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_READ_TIMEOUT",
+    "DELETE_BATCH",
+    "S3Storage",
+]

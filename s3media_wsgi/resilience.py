@@ -1,0 +1,263 @@
+"""Keep a slow or broken storage from taking the host application down with it.
+
+A media request that reaches storage holds one of the web server's threads
+until storage answers.  If S3 stops answering, every such request waits for
+its timeouts, and a handful of them are enough to occupy every thread, so the
+host app's own pages stop too.  Three small guards, one :class:`StorageGuard`:
+
+- a **time budget** per media request (:func:`budget`): the total seconds its
+  storage calls may take, retries included.  Backends check it before every
+  attempt (:func:`check_budget`), so a request that used it up fails at once
+  instead of starting another attempt.  Time spent decoding or waiting for a
+  decode slot does not count: only time inside storage calls.
+- a **bound on requests waiting for storage** (``max_requests``): when that
+  many media requests are already inside a storage call, the next one is
+  answered 503 at once rather than joining them, so the other threads stay
+  free for the host app.  Requests decoding an image hold no slot.
+- a **circuit breaker**: after ``threshold`` storage failures in a row
+  (timeouts, refused connections, 5xx, throttling), every storage call fails
+  at once for ``cooldown`` seconds; then one trial call goes through, and its
+  success closes the circuit again.  No restart is needed.
+
+    >>> guard = StorageGuard(budget_seconds=10, max_requests=8, threshold=5, cooldown=10)
+    >>> with guard.request():
+    ...     with guard.call():
+    ...         pass   # one storage call, timed against the budget
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .errors import ConfigError, MediaError, StorageBusy, StorageUnavailable
+
+#: Seconds of storage time one media request may use, retries included.
+DEFAULT_STORAGE_BUDGET = 10.0
+#: Media requests allowed inside storage at once, per process.
+DEFAULT_MAX_STORAGE_REQUESTS = 8
+#: Storage failures in a row that open the circuit.
+DEFAULT_BREAKER_THRESHOLD = 5
+#: Seconds the circuit stays open before a trial call.
+DEFAULT_BREAKER_COOLDOWN = 10.0
+
+
+def positive_number(value: object, name: str) -> float:
+    """*value* as a float > 0, else :class:`ConfigError` naming *name*."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name} must be a number of seconds > 0, not {value!r}")
+    return float(value)
+
+
+def positive_int(value: object, name: str) -> int:
+    """*value* as an int >= 1, else :class:`ConfigError` naming *name*."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a positive int, not {value!r}")
+    return value
+
+
+# --- the time budget ------------------------------------------------------------------
+
+
+@dataclass
+class _Budget:
+    limit: float
+    spent: float = 0.0
+    #: When the storage call now running started (None between calls).
+    call_started: float | None = None
+
+    def used(self) -> float:
+        running = 0.0 if self.call_started is None else time.monotonic() - self.call_started
+        return self.spent + running
+
+
+_current: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("s3media_wsgi_budget", default=None)
+
+
+@contextmanager
+def budget(seconds: float) -> Iterator[None]:
+    """Give the storage calls made inside this block *seconds* in total.
+
+    Context variables are per thread (and per task), so concurrent requests
+    each have their own.  Nested blocks keep the outer budget.
+    """
+    if _current.get() is not None:
+        yield
+        return
+    token = _current.set(_Budget(seconds))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def remaining() -> float | None:
+    """Seconds left in the current budget; None outside any."""
+    current = _current.get()
+    return None if current is None else current.limit - current.used()
+
+
+def check_budget(action: str = "storage call") -> None:
+    """Raise :class:`StorageUnavailable` when the current budget is used up.
+
+    Storage backends call this before each attempt, retries included.
+    """
+    current = _current.get()
+    if current is not None and current.used() >= current.limit:
+        raise StorageUnavailable(f"{action}: the storage time budget of {current.limit:g} s is used up")
+
+
+@contextmanager
+def _timed() -> Iterator[None]:
+    current = _current.get()
+    if current is None or current.call_started is not None:
+        yield
+        return
+    current.call_started = time.monotonic()
+    try:
+        yield
+    finally:
+        current.spent += time.monotonic() - current.call_started
+        current.call_started = None
+
+
+# --- the circuit breaker ------------------------------------------------------------
+
+
+class CircuitBreaker:
+    """Fail fast after *threshold* failures in a row, for *cooldown* seconds.
+
+        >>> breaker = CircuitBreaker(threshold=2, cooldown=30)
+        >>> breaker.failure(); breaker.failure(); breaker.is_open
+        True
+    """
+
+    def __init__(self, threshold: int = DEFAULT_BREAKER_THRESHOLD, cooldown: float = DEFAULT_BREAKER_COOLDOWN) -> None:
+        self.threshold = positive_int(threshold, "breaker_threshold")
+        self.cooldown = positive_number(cooldown, "breaker_cooldown")
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._opened_at: float | None = None
+        #: While half-open: until when the one trial call holds the right to try.
+        self._trial_until = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        """True while calls are refused (half-open counts as open for everyone but the trial)."""
+        return self._opened_at is not None
+
+    def allow(self) -> None:
+        """Return if a call may go ahead; raise :class:`StorageUnavailable` if the circuit is open."""
+        if self._opened_at is None:  # the common case: no lock
+            return
+        with self._lock:
+            if self._opened_at is None:
+                return
+            now = time.monotonic()
+            wait = self._opened_at + self.cooldown - now
+            if wait <= 0 and now >= self._trial_until:
+                # Half-open: this caller tries; the others keep failing fast
+                # until it reports (or until it has had a cooldown to do so).
+                self._trial_until = now + self.cooldown
+                return
+        error = StorageUnavailable(
+            f"storage circuit open after {self.threshold} failures in a row; next try in {max(wait, 0):.1f} s"
+        )
+        error.retry_after = max(1, math.ceil(wait))
+        raise error
+
+    def success(self) -> None:
+        """Storage answered: close the circuit."""
+        if self._failures or self._opened_at is not None:
+            with self._lock:
+                self._failures = 0
+                self._opened_at = None
+                self._trial_until = 0.0
+
+    def failure(self) -> None:
+        """Storage failed: count it, and open (or reopen) the circuit at the threshold."""
+        with self._lock:
+            self._failures += 1
+            if self._failures >= self.threshold or self._opened_at is not None:
+                self._opened_at = time.monotonic()
+                self._trial_until = 0.0
+
+
+# --- the guard ------------------------------------------------------------------------
+
+
+class StorageGuard:
+    """The budget, the bound and the breaker, as :class:`~s3media_wsgi.Media` uses them.
+
+    :meth:`request` wraps the storage work of one media request (the
+    middleware's path); :meth:`call` wraps each storage call, from a request
+    or from the application (``put``, ``delete``...), so that the breaker sees
+    every failure and an open circuit fails every caller fast.
+    """
+
+    def __init__(
+        self,
+        budget_seconds: float = DEFAULT_STORAGE_BUDGET,
+        max_requests: int = DEFAULT_MAX_STORAGE_REQUESTS,
+        threshold: int = DEFAULT_BREAKER_THRESHOLD,
+        cooldown: float = DEFAULT_BREAKER_COOLDOWN,
+    ) -> None:
+        self.budget_seconds = positive_number(budget_seconds, "storage_budget")
+        self.max_requests = positive_int(max_requests, "max_storage_requests")
+        self.breaker = CircuitBreaker(threshold, cooldown)
+        self._slots = threading.BoundedSemaphore(self.max_requests)
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """One media request's storage work: a time budget shared by its calls."""
+        self.breaker.allow()
+        with budget(self.budget_seconds):
+            yield
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        """One storage call: refused while the circuit is open; its outcome is recorded.
+
+        Inside :meth:`request`, the call also needs one of ``max_requests``
+        slots, and is answered :class:`StorageBusy` at once when none is free:
+        only threads actually waiting for storage count, not those decoding.
+        """
+        self.breaker.allow()
+        check_budget()
+        in_request = _current.get() is not None
+        if in_request and not self._slots.acquire(blocking=False):
+            raise StorageBusy(f"{self.max_requests} media requests are already waiting for storage")
+        try:
+            with _timed():
+                yield
+        except StorageUnavailable:
+            self.breaker.failure()
+            raise
+        except MediaError:
+            # NotFound, AlreadyExists, even an access error: storage answered.
+            self.breaker.success()
+            raise
+        finally:
+            if in_request:
+                self._slots.release()
+        self.breaker.success()
+
+
+__all__ = [
+    "DEFAULT_BREAKER_COOLDOWN",
+    "DEFAULT_BREAKER_THRESHOLD",
+    "DEFAULT_MAX_STORAGE_REQUESTS",
+    "DEFAULT_STORAGE_BUDGET",
+    "CircuitBreaker",
+    "StorageGuard",
+    "budget",
+    "check_budget",
+    "positive_int",
+    "positive_number",
+    "remaining",
+]

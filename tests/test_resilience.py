@@ -1,0 +1,161 @@
+"""The storage guard's parts on their own: budget, breaker, bound.  (Against real S3 faults: tests/reliability/.)"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from s3media_wsgi.errors import ConfigError, NotFound, StorageBusy, StorageError, StorageUnavailable
+from s3media_wsgi.resilience import CircuitBreaker, StorageGuard, budget, check_budget, remaining
+
+
+def test_budget_counts_only_time_inside_storage_calls() -> None:
+    guard = StorageGuard(budget_seconds=0.2)
+    with guard.request():
+        time.sleep(0.3)  # decoding, waiting for a decode slot: not storage time
+        with guard.call():
+            pass
+        with guard.call():
+            time.sleep(0.25)
+        with pytest.raises(StorageUnavailable, match="budget of 0.2 s is used up"):
+            with guard.call():
+                pass
+
+
+def test_budget_is_checked_inside_a_running_call_and_is_per_thread() -> None:
+    seen: dict[str, object] = {}
+
+    def other_thread() -> None:
+        seen["other"] = remaining()
+
+    with budget(0.1):
+        assert remaining() is not None
+        worker = threading.Thread(target=other_thread)
+        worker.start()
+        worker.join()
+        check_budget()
+    assert seen["other"] is None
+    assert remaining() is None
+
+
+def test_nested_budget_keeps_the_outer_one() -> None:
+    with budget(5):
+        with budget(100):
+            left = remaining()
+    assert left is not None and left <= 5
+
+
+def test_breaker_opens_after_threshold_and_fails_fast() -> None:
+    breaker = CircuitBreaker(threshold=3, cooldown=60)
+    for _ in range(2):
+        breaker.failure()
+        breaker.allow()
+    breaker.failure()
+    assert breaker.is_open
+    started = time.perf_counter()
+    with pytest.raises(StorageUnavailable, match="circuit open") as info:
+        breaker.allow()
+    assert time.perf_counter() - started < 0.01
+    assert 1 <= info.value.retry_after <= 60
+
+
+def test_success_resets_the_count() -> None:
+    breaker = CircuitBreaker(threshold=2, cooldown=60)
+    breaker.failure()
+    breaker.success()
+    breaker.failure()
+    assert not breaker.is_open
+
+
+def test_half_open_lets_one_trial_through_then_closes_or_reopens() -> None:
+    breaker = CircuitBreaker(threshold=1, cooldown=0.1)
+    breaker.failure()
+    with pytest.raises(StorageUnavailable):
+        breaker.allow()
+    time.sleep(0.15)
+    breaker.allow()  # the trial
+    with pytest.raises(StorageUnavailable):
+        breaker.allow()  # everyone else still fails fast
+    breaker.failure()  # the trial failed: a new cooldown
+    with pytest.raises(StorageUnavailable):
+        breaker.allow()
+    time.sleep(0.15)
+    breaker.allow()
+    breaker.success()
+    assert not breaker.is_open
+    breaker.allow()
+
+
+def test_guard_records_answers_and_failures() -> None:
+    guard = StorageGuard(threshold=2, cooldown=60)
+    for error in (StorageUnavailable("timeout"), StorageUnavailable("timeout")):
+        with pytest.raises(StorageUnavailable):
+            with guard.call():
+                raise error
+    assert guard.breaker.is_open
+    with pytest.raises(StorageUnavailable, match="circuit open"):
+        with guard.call():
+            pytest.fail("an open circuit must not call storage")
+
+
+@pytest.mark.parametrize("answer", [NotFound("no such key"), StorageError("AccessDenied")])
+def test_an_error_answer_from_storage_is_not_an_outage(answer: Exception) -> None:
+    guard = StorageGuard(threshold=2, cooldown=60)
+    with pytest.raises(StorageUnavailable):
+        with guard.call():
+            raise StorageUnavailable("timeout")
+    with pytest.raises(type(answer)):
+        with guard.call():
+            raise answer
+    with pytest.raises(StorageUnavailable):
+        with guard.call():
+            raise StorageUnavailable("timeout")
+    assert not guard.breaker.is_open  # the answer in between reset the count
+
+
+def test_bound_refuses_at_once_when_full_and_frees_slots() -> None:
+    guard = StorageGuard(max_requests=2)
+    inside = threading.Barrier(3)
+    release = threading.Event()
+
+    def hold() -> None:
+        with guard.request(), guard.call():
+            inside.wait(timeout=5)
+            release.wait(timeout=5)
+
+    holders = [threading.Thread(target=hold) for _ in range(2)]
+    for t in holders:
+        t.start()
+    inside.wait(timeout=5)
+    started = time.perf_counter()
+    with pytest.raises(StorageBusy) as info:
+        with guard.request(), guard.call():
+            pass
+    assert time.perf_counter() - started < 0.05
+    assert info.value.retry_after == 1
+    with guard.call():  # outside a media request (the app's own put): no slot needed
+        pass
+    release.set()
+    for t in holders:
+        t.join(timeout=5)
+    with guard.request(), guard.call():
+        pass
+    assert not guard.breaker.is_open  # being busy is not a storage failure
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"budget_seconds": 0},
+        {"budget_seconds": float("inf")},
+        {"max_requests": 0},
+        {"max_requests": 1.5},
+        {"threshold": True},
+        {"cooldown": -1},
+    ],
+)
+def test_guard_settings_are_checked(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        StorageGuard(**kwargs)  # type: ignore[arg-type]
