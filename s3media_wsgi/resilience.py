@@ -215,7 +215,6 @@ class StorageGuard:
     @contextmanager
     def request(self) -> Iterator[None]:
         """One media request's storage work: a time budget shared by its calls."""
-        self.breaker.allow()
         with budget(self.budget_seconds):
             yield
 
