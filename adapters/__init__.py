@@ -11,4 +11,29 @@ exposes ``media_url``, ``resize_url`` and ``picture`` to templates.
   ``"s3media_wsgi.adapters.django.middleware.S3MediaMiddleware"`` in ``MIDDLEWARE``
 
 Importing this package imports no framework; each submodule imports only its own.
+
+One shared piece lives here: :class:`S3MediaState`, what the Flask and Pyramid
+adapters keep per application.
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..media import Media
+from ..settings import MediaSettings
+
+
+@dataclass(frozen=True)
+class S3MediaState:
+    """What an adapter keeps per application: its Media and the parsed settings.
+
+    Flask keeps it in ``app.extensions["s3media"]``, Pyramid in
+    ``registry["s3media"]``.
+    """
+
+    media: Media
+    settings: MediaSettings
+
+
+__all__ = ["S3MediaState"]

@@ -26,16 +26,13 @@ In a template: ``{{ picture(media_id, sizes=[320, 640], alt="") }}``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from flask import Flask, current_app
 from werkzeug.local import LocalProxy
 
 from ..errors import ConfigError
 from ..media import Media
-from ..picture import SafeHTML
-from ..settings import MediaSettings, parse_settings
+from ..settings import parse_settings
+from . import S3MediaState
 
 #: Key of the adapter's state in ``app.extensions``.
 EXTENSION_KEY = "s3media"
@@ -43,20 +40,12 @@ EXTENSION_KEY = "s3media"
 CONFIG_PREFIX = "S3MEDIA_"
 
 
-@dataclass(frozen=True)
-class S3MediaState:
-    """What ``app.extensions["s3media"]`` holds: the app's Media and its settings."""
-
-    media: Media
-    settings: MediaSettings
-
-
 class S3Media:
     """The Flask extension.  One instance may serve many apps; it keeps no app.
 
-        >>> s3media = S3Media()
-        >>> s3media.init_app(app)            # doctest: +SKIP
-        >>> s3media.get_media(app).url(id)   # doctest: +SKIP
+        s3media = S3Media()
+        s3media.init_app(app)
+        get_media(app).url(media_id)
     """
 
     def __init__(self, app: Flask | None = None, media: Media | None = None) -> None:
@@ -84,11 +73,6 @@ class S3Media:
         app.add_template_global(state.media.picture, "picture")
         return state
 
-    @staticmethod
-    def get_media(app: Flask | None = None) -> Media:
-        """The Media of *app* (default: the current app)."""
-        return get_media(app)
-
 
 def get_state(app: Flask | None = None) -> S3MediaState:
     """The adapter state of *app* (default: ``current_app``)."""
@@ -104,7 +88,7 @@ def get_state(app: Flask | None = None) -> S3MediaState:
 def get_media(app: Flask | None = None) -> Media:
     """The Media of *app* (default: ``current_app``).
 
-        >>> media_id = get_media().put(request.files["photo"])   # doctest: +SKIP
+        media_id = get_media().put(request.files["photo"])
     """
     return get_state(app).media
 
@@ -113,9 +97,4 @@ def get_media(app: Flask | None = None) -> Media:
 current_media: Media = LocalProxy(get_media)  # type: ignore[assignment]
 
 
-def picture(media_id: str, *args: Any, **kwargs: Any) -> SafeHTML:
-    """``<picture>`` markup from the current app's Media; see :func:`s3media_wsgi.picture.picture`."""
-    return get_media().picture(media_id, *args, **kwargs)
-
-
-__all__ = ["S3Media", "S3MediaState", "current_media", "get_media", "get_state", "picture"]
+__all__ = ["S3Media", "S3MediaState", "current_media", "get_media", "get_state"]

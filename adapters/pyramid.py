@@ -27,9 +27,7 @@ The include
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
 from pyramid.config import Configurator
 from pyramid.events import BeforeRender
@@ -40,8 +38,10 @@ from pyramid.tweens import INGRESS
 
 from ..errors import ConfigError
 from ..media import Media
-from ..middleware import MediaMiddleware
-from ..settings import MediaSettings, parse_settings
+from ..responder import MediaResponder
+from ..response import MediaResponse
+from ..settings import middleware_options, parse_settings
+from . import S3MediaState
 
 #: Key of the adapter's state in the registry.
 REGISTRY_KEY = "s3media"
@@ -50,25 +50,17 @@ SETTINGS_PREFIX = "s3media."
 #: Dotted name the tween is registered under.
 TWEEN = "s3media_wsgi.adapters.pyramid.tween_factory"
 
-# Set in the environ by the inner app: the core did not answer, Pyramid should.
-_PASS_THROUGH = "s3media_wsgi.pass_through"
-
 Handler = Callable[[Request], Response]
 
 
-@dataclass(frozen=True)
-class S3MediaState:
-    """What ``registry["s3media"]`` holds: the Media and the parsed settings."""
-
-    media: Media
-    settings: MediaSettings
-
-
-def _pass_through(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    """The app the core middleware wraps: it only records that it was reached."""
-    environ[_PASS_THROUGH] = True
-    start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "0")])
-    return [b""]
+def to_pyramid(answer: MediaResponse) -> Response:
+    """A Pyramid response with exactly the core's status, headers and body."""
+    response = Response(status=answer.status_line, headerlist=list(answer.headers))
+    if answer.file is not None:
+        response.app_iter = answer.file_body()
+    else:
+        response.app_iter = [answer.body] if answer.body else []
+    return response
 
 
 def tween_factory(handler: Handler, registry: Registry) -> Handler:
@@ -79,22 +71,15 @@ def tween_factory(handler: Handler, registry: Registry) -> Handler:
     state: S3MediaState = registry[REGISTRY_KEY]
     if not state.settings.enabled:
         return handler
-    core = MediaMiddleware(
-        _pass_through, state.media, prefix=state.settings.prefix, serve_local=state.settings.serve_local
-    )
+    core = MediaResponder(state.media, **middleware_options(state.settings))
+    prefix = core.prefix
 
     def s3media_tween(request: Request) -> Response:
-        # The core's own first test, made here too so that pages of the app
-        # don't pay for a round trip through WSGI.
-        if not request.path_info.startswith(core.prefix):
+        path = request.path_info
+        if not path.startswith(prefix):  # the hot path of every page
             return handler(request)
-        response = request.get_response(core)
-        if request.environ.pop(_PASS_THROUGH, False):
-            close = getattr(response.app_iter, "close", None)
-            if close is not None:
-                close()
-            return handler(request)
-        return response
+        answer = core.respond(request.method, path, request.headers)
+        return handler(request) if answer is None else to_pyramid(answer)
 
     return s3media_tween
 
@@ -147,4 +132,4 @@ def get_media(registry: Registry) -> Media:
     return registry[REGISTRY_KEY].media  # type: ignore[no-any-return]
 
 
-__all__ = ["S3MediaState", "get_media", "includeme", "tween_factory"]
+__all__ = ["S3MediaState", "get_media", "includeme", "to_pyramid", "tween_factory"]

@@ -102,16 +102,24 @@ class AlreadyExists(MediaError):
 
 
 class StorageError(MediaError):
-    """Storage answered with an error that is not the caller's fault."""
+    """Storage refused the request in a way retrying will not fix.
 
-    status_code = 503
-    public_message = "Storage unavailable, try again shortly"
+    A missing bucket, denied access, bad credentials, a full disk: the
+    message names what to fix.  Answered 500, not 503, so clients are not
+    told to retry something that needs an operator.
+    """
+
+    status_code = 500
+    public_message = "Storage error"
     #: Seconds a client should wait (``Retry-After``); None: the middleware's default.
     retry_after: int | None = None
 
 
 class StorageUnavailable(StorageError):
-    """Storage could not be reached, timed out, or is refused for now (open circuit)."""
+    """Storage could not be reached, timed out, failed (5xx), throttled, or is refused for now (open circuit)."""
+
+    status_code = 503
+    public_message = "Storage unavailable, try again shortly"
 
 
 class StorageBusy(StorageUnavailable):

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigError
 from .resilience import positive_number
 from .signing import Secret, secret_keys
+from .urls import check_base_url, check_prefix
 from .variants import load_presets
 
 if TYPE_CHECKING:
@@ -179,6 +180,15 @@ class MediaSettings:
         )
 
 
+def middleware_options(settings: MediaSettings) -> dict[str, Any]:
+    """The keyword arguments these settings give the middleware (or the core responder).
+
+        >>> middleware_options(parse_settings({"secret_key": "demo-secret-0123456789-abcdefghijk"}))
+        {'prefix': '/media/', 'serve_local': None}
+    """
+    return {"prefix": settings.prefix, "serve_local": settings.serve_local}
+
+
 # --- converters: strings as ini files and environment variables give them -----
 
 
@@ -271,17 +281,11 @@ def as_presets(value: object, name: str) -> dict[str, dict[str, Any]]:
 
 
 def _url_prefix(value: object, name: str) -> str:
-    prefix = as_str(value, name)
-    if not (prefix.startswith("/") and prefix.endswith("/")) or prefix == "/":
-        raise ConfigError(f"{name} must be a URL path starting and ending with '/', such as '/media/', got {prefix!r}")
-    return prefix
+    return check_prefix(as_str(value, name), name)
 
 
 def _base_url(value: object, name: str) -> str:
-    url = as_str(value, name)
-    if not url.endswith("/"):
-        raise ConfigError(f"{name} must end with '/', got {url!r}")
-    return url
+    return check_base_url(as_str(value, name), name)
 
 
 def _storage(value: object, name: str) -> str:
@@ -417,5 +421,6 @@ __all__ = [
     "as_presets",
     "as_seconds",
     "as_str",
+    "middleware_options",
     "parse_settings",
 ]

@@ -1,20 +1,25 @@
-"""Serve one file from local disk over WSGI, as a careful static server would.
+"""Answer for one file on local disk, as a careful static server would.
 
-Used by :class:`~s3media_wsgi.MediaMiddleware` in development, where stored
-files live in a folder.  It answers conditional requests (304), single byte
-ranges (206/416), HEAD, and marks every response so a browser never runs a
-user's file as a page.
+Used by the core responder in development, where stored files live in a
+folder.  It answers conditional requests (304), single byte ranges (206/416),
+HEAD, and marks every response so a browser never runs a user's file as a page.
+The answer is a :class:`~s3media_wsgi.response.MediaResponse`; :meth:`FileResponder.serve`
+sends it over WSGI.
 
-    >>> responder = FileResponder()
-    >>> body = responder.serve(environ, start_response, "media/ab/cd.jpg")  # doctest: +SKIP
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile(suffix=".jpg") as f:
+    ...     _ = f.write(b"0123456789"); f.flush()
+    ...     r = FileResponder().respond("GET", {"Range": "bytes=2-4"}, f.name)
+    ...     r.status, r.header("Content-Range"), r.length
+    ...     r.close()
+    (206, 'bytes 2-4/10', 3)
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from http import HTTPStatus
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import IO, Any, Literal
 
@@ -23,13 +28,12 @@ from webob.datetime_utils import parse_date, serialize_date
 from webob.etag import AnyETag, ETagMatcher
 
 from .errors import NotFound
+from .response import BLOCK_SIZE, FileBody, Headers, MediaResponse, status_line
 from .sniff import MIME_BY_EXT
+from .wsgi import StartResponse, WSGIHeaders, send
 
-StartResponse = Callable[..., Any]
-Headers = list[tuple[str, str]]
-
-#: Bytes read per chunk when streaming a file.
-BLOCK_SIZE = 64 * 1024
+#: Request headers, looked up by their HTTP names (``headers.get("Range")``).
+RequestHeaders = Mapping[str, str]
 
 #: Default ``Cache-Control`` for served files.  Keys never change content, so a
 #: year-long ``immutable`` policy would be correct; this responder serves the
@@ -89,17 +93,9 @@ def parse_single_range(header: str) -> tuple[str, str] | None:
     return first, last
 
 
-def status_line(code: int) -> str:
-    """The WSGI status line for *code*, e.g. ``"206 Partial Content"``."""
-    try:
-        return f"{code} {HTTPStatus(code).phrase}"
-    except ValueError:
-        return f"{code} Error"
-
-
-def _header(environ: dict[str, Any], name: str) -> str | None:
-    """The header *name* (a WSGI key), or None when absent or over :data:`MAX_HEADER_CHARS`."""
-    value = environ.get(name)
+def _header(headers: RequestHeaders, name: str) -> str | None:
+    """The header *name*, or None when absent or over :data:`MAX_HEADER_CHARS`."""
+    value = headers.get(name)
     if not isinstance(value, str) or len(value) > MAX_HEADER_CHARS:
         return None
     return value
@@ -113,41 +109,6 @@ def _safe_date(value: str | None) -> datetime | None:
         return parse_date(value)  # type: ignore[no-any-return]
     except (ValueError, OverflowError, OSError, IndexError, TypeError):
         return None
-
-
-class FileBody:
-    """Iterate over ``length`` bytes of an open file from ``start``; close it in :meth:`close`.
-
-    A class rather than a generator: a WSGI server may call ``close()`` without
-    ever iterating, and an unstarted generator would then never close the file.
-
-        >>> body = FileBody(open(__file__, "rb"), 0, 10)
-        >>> len(b"".join(body)); body.close()
-        10
-    """
-
-    __slots__ = ("_fh", "_start", "_length", "_block")
-
-    def __init__(self, fh: IO[bytes], start: int, length: int, block_size: int = BLOCK_SIZE) -> None:
-        self._fh = fh
-        self._start = start
-        self._length = length
-        self._block = block_size
-
-    def __iter__(self) -> Iterator[bytes]:
-        fh = self._fh
-        fh.seek(self._start)
-        remaining = self._length
-        while remaining > 0:
-            chunk = fh.read(min(self._block, remaining))
-            if not chunk:
-                # The file shrank under us: stop rather than loop forever.
-                break
-            remaining -= len(chunk)
-            yield chunk
-
-    def close(self) -> None:
-        self._fh.close()
 
 
 class FileResponder:
@@ -172,30 +133,38 @@ class FileResponder:
             ("Content-Security-Policy", "default-src 'none'; sandbox"),
         ]
 
-    def serve(self, environ: dict[str, Any], start_response: StartResponse, path: str | os.PathLike[str]) -> Iterable[bytes]:
-        """Send the file at *path*; raise :class:`~s3media_wsgi.errors.NotFound` if it is not a regular file.
-
-        The file is opened once and ``fstat``-ed on its descriptor, so what is
-        described in the headers is what is sent, even if the path is replaced
-        meanwhile.
-        """
+    def serve(
+        self, environ: dict[str, Any], start_response: StartResponse, path: str | os.PathLike[str]
+    ) -> Iterable[bytes]:
+        """:meth:`respond` to a WSGI request, and send the answer."""
         method = environ.get("REQUEST_METHOD", "GET")
+        return send(self.respond(method, WSGIHeaders(environ), path), environ, start_response, self.block_size)
+
+    def respond(self, method: str, headers: RequestHeaders, path: str | os.PathLike[str]) -> MediaResponse:
+        """The answer to *method* for the file at *path*, given the request's *headers*.
+
+        Raises :class:`~s3media_wsgi.errors.NotFound` if *path* is not a
+        regular file.  The file is opened once and ``fstat``-ed on its
+        descriptor, so what is described in the headers is what is sent, even
+        if the path is replaced meanwhile.  A response with a body owns the
+        open file.
+        """
         if method not in ("GET", "HEAD"):
-            start_response(status_line(405), [("Allow", "GET, HEAD"), ("Content-Length", "0")])
-            return []
+            return MediaResponse(405, [("Allow", "GET, HEAD"), ("Content-Length", "0")])
         try:
             fh = open(path, "rb")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise NotFound(f"no file at {os.fspath(path)!r}") from exc
         try:
-            return self._respond(environ, start_response, fh, os.fspath(path), method == "HEAD")
+            response = self._respond(headers, fh, os.fspath(path), method == "HEAD")
         except BaseException:
             fh.close()
             raise
+        if response.file is None:
+            fh.close()
+        return response
 
-    def _respond(
-        self, environ: dict[str, Any], start_response: StartResponse, fh: IO[bytes], name: str, head: bool
-    ) -> Iterable[bytes]:
+    def _respond(self, request: RequestHeaders, fh: IO[bytes], name: str, head: bool) -> MediaResponse:
         st = os.fstat(fh.fileno())
         if not stat.S_ISREG(st.st_mode):
             raise NotFound(f"not a regular file: {name!r}")
@@ -204,13 +173,12 @@ class FileResponder:
         etag = f'"{size:x}-{st.st_mtime_ns:x}"'
         last_modified = serialize_date(mtime)
 
-        if self._not_modified(environ, etag, mtime):
-            fh.close()
+        if self._not_modified(request, etag, mtime):
             # RFC 9110 15.4.5: the validators and caching headers of the 200,
             # no Content-Type (there is no content).  The 200's length is
             # allowed (8.6); without it wsgiref would add "Content-Length: 0".
-            start_response(
-                status_line(304),
+            return MediaResponse(
+                304,
                 [
                     ("ETag", etag),
                     ("Last-Modified", last_modified),
@@ -218,21 +186,18 @@ class FileResponder:
                     ("Content-Length", str(size)),
                 ],
             )
-            return []
 
         headers = self._headers(name, etag, last_modified)
 
         status = 200
         start, length = 0, size
-        range_header = None if head else _header(environ, "HTTP_RANGE")
-        if range_header is not None and self._if_range_holds(environ, etag, mtime):
+        range_header = None if head else _header(request, "Range")
+        if range_header is not None and self._if_range_holds(request, etag, mtime):
             wanted = self._byte_range(range_header, size)
             if wanted == "unsatisfiable":
-                fh.close()
                 headers.append(("Content-Range", f"bytes */{size}"))
                 headers.append(("Content-Length", "0"))
-                start_response(status_line(416), headers)
-                return []
+                return MediaResponse(416, headers)
             if wanted is not None:
                 start, stop = wanted
                 length = stop - start
@@ -240,16 +205,9 @@ class FileResponder:
                 headers.append(("Content-Range", f"bytes {start}-{stop - 1}/{size}"))
 
         headers.append(("Content-Length", str(length)))
-        start_response(status_line(status), headers)
         if head:
-            fh.close()
-            return []
-        wrapper = environ.get("wsgi.file_wrapper")
-        if status == 200 and wrapper is not None:
-            # The server may use sendfile(); it reads to EOF, which is exactly
-            # the whole file we described.
-            return wrapper(fh, self.block_size)  # type: ignore[no-any-return]
-        return FileBody(fh, start, length, self.block_size)
+            return MediaResponse(status, headers)
+        return MediaResponse(status, headers, file=fh, offset=start, length=length, file_size=size)
 
     def _headers(self, name: str, etag: str, last_modified: str) -> Headers:
         ext = name.rpartition(".")[2].lower() if "." in os.path.basename(name) else ""
@@ -265,25 +223,25 @@ class FileResponder:
         return headers
 
     @staticmethod
-    def _not_modified(environ: dict[str, Any], etag: str, mtime: int) -> bool:
+    def _not_modified(request: RequestHeaders, etag: str, mtime: int) -> bool:
         """RFC 9110 13.2.2: If-None-Match (weak comparison) wins over If-Modified-Since."""
-        inm = _header(environ, "HTTP_IF_NONE_MATCH")
+        inm = _header(request, "If-None-Match")
         if inm is not None:
             # webob's parser wants a space before each tag; clients may omit it.
             matcher = ETagMatcher.parse(inm.strip().replace(",", ", "), strong=False)
             return matcher is AnyETag or etag[1:-1] in matcher
-        since = _safe_date(_header(environ, "HTTP_IF_MODIFIED_SINCE"))
+        since = _safe_date(_header(request, "If-Modified-Since"))
         return since is not None and mtime <= since.timestamp()
 
     @staticmethod
-    def _if_range_holds(environ: dict[str, Any], etag: str, mtime: int) -> bool:
+    def _if_range_holds(request: RequestHeaders, etag: str, mtime: int) -> bool:
         """True when there is no If-Range, or it names this exact version (strong match).
 
         Written out rather than using webob's IfRange: RFC 9110 13.1.5 wants an
         exact date match (webob accepts any older date) and an unparseable
         date must simply not match (webob then compares with None).
         """
-        value = environ.get("HTTP_IF_RANGE")
+        value = request.get("If-Range")
         if value is None:
             return True
         if len(value) > MAX_HEADER_CHARS:
@@ -323,4 +281,13 @@ class FileResponder:
         return parsed.start, stop
 
 
-__all__ = ["BLOCK_SIZE", "DEFAULT_CACHE_CONTROL", "MAX_HEADER_CHARS", "FileBody", "FileResponder", "parse_single_range"]
+__all__ = [
+    "BLOCK_SIZE",
+    "DEFAULT_CACHE_CONTROL",
+    "MAX_HEADER_CHARS",
+    "FileBody",
+    "FileResponder",
+    "RequestHeaders",
+    "parse_single_range",
+    "status_line",
+]

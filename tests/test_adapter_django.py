@@ -244,6 +244,50 @@ def test_asgi_request_without_a_wsgi_environ_is_served(client: Client) -> None:
     assert middleware(HttpRequest()).content == b"inner"  # built by hand: no path, passed on
 
 
+def test_under_asgi_files_stream_from_an_async_iterator_without_warnings(client: Client) -> None:
+    import asyncio
+    import warnings
+
+    from django.test import AsyncClient
+
+    media_id = post_photo(client)
+    original = get_media().url(media_id)
+    resize = get_media().resize_url(media_id, "40x")
+
+    async def scenario() -> list[tuple[int, bytes, dict[str, str]]]:
+        async_client = AsyncClient()
+        out = []
+        for url, headers in ((original, {}), (resize, {"range": "bytes=0-1"}), ("/", {})):
+            response = await async_client.get(url, headers=headers)
+            if response.streaming:
+                content = b"".join([part async for part in response])
+            else:
+                content = response.content
+            out.append((response.status_code, content, dict(response.headers)))
+        return out
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="StreamingHttpResponse must consume")
+        (whole, part, page) = asyncio.run(scenario())
+    assert whole[0] == 200 and whole[1] == get_media().get(media_id)
+    assert whole[2]["Content-Type"] == "image/jpeg" and "Content-Disposition" not in whole[2]
+    assert part[0] == 206 and part[1] == b"\xff\xd8"
+    assert page[0] == 200 and page[1] == b"home"
+
+
+def test_under_wsgi_a_whole_file_is_a_file_response_and_a_range_stops_at_its_end(client: Client) -> None:
+    from django.http import FileResponse
+
+    media_id = post_photo(client)
+    data = get_media().get(media_id)
+    whole = client.get(get_media().url(media_id))
+    assert isinstance(whole, FileResponse) and body(whole) == data
+    assert whole["Content-Length"] == str(len(data))
+    assert "Content-Disposition" not in whole  # Django's inline guess is not the core's
+    part = client.get(get_media().url(media_id), headers={"range": "bytes=2-9"})
+    assert part.status_code == 206 and body(part) == data[2:10]
+
+
 def test_system_check_warns_when_the_middleware_is_not_first(conf: dict[str, object]) -> None:
     late = ["django.middleware.common.CommonMiddleware", *MIDDLEWARE]
     with override_settings(MIDDLEWARE=late):

@@ -78,7 +78,7 @@ def test_extension_keeps_no_app(tmp_path: Path, secret: str) -> None:
     app.config.update(S3MEDIA_SECRET_KEY=secret, S3MEDIA_LOCAL_ROOT=str(tmp_path))
     ext.init_app(app)
     assert not hasattr(ext, "app")
-    assert ext.get_media(app) is app.extensions["s3media"].media
+    assert get_media(app) is app.extensions["s3media"].media
 
 
 def test_bad_setting_named_as_flask_spells_it(tmp_path: Path, secret: str) -> None:

@@ -87,10 +87,45 @@ def count_resizes(media: Media, delay: float = 0.0) -> list[int]:
 # --- configuration -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("prefix", ["media/", "/media", "", "/mé/", "/a b/", 42])
+@pytest.mark.parametrize(
+    "prefix", ["media/", "/media", "", "/mé/", "/a b/", "/media files/", "/", "//", "/a//b/", "/../", 42]
+)
 def test_prefix_must_start_and_end_with_slash(host: Host, media: Media, prefix: Any) -> None:
+    from s3media_wsgi.settings import parse_settings
+
     with pytest.raises(ConfigError):
         MediaMiddleware(host, media, prefix=prefix)
+    # The settings parser applies the same rule (one home): what it accepts,
+    # the middleware accepts, so a Django system check never passes a prefix
+    # that then fails every request.
+    if isinstance(prefix, str) and prefix:
+        with pytest.raises(ConfigError, match="prefix"):
+            parse_settings({"secret_key": "demo-secret-0123456789-abcdefghijk", "prefix": prefix})
+
+
+def test_s3_base_url_under_the_prefix_is_refused_at_startup(
+    host: Host, moto_endpoint: str, s3_bucket: str, secret: str
+) -> None:
+    # Every resize would 301 to itself, forever.
+    for base_url in ("/media/", "http://app.example.com/media/"):
+        storage = S3Storage(s3_bucket, region="us-east-1", endpoint_url=moto_endpoint, base_url=base_url)
+        with pytest.raises(ConfigError, match="redirect to itself"):
+            MediaMiddleware(host, Media(storage, secret_key=secret), prefix="/media/")
+
+
+def test_missing_bucket_answers_500_naming_the_setting(
+    host: Host, moto_endpoint: str, secret: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = S3Storage("no-such-bucket-here", region="us-east-1", endpoint_url=moto_endpoint)
+    media = Media(storage, secret_key=secret)
+    app = MediaMiddleware(host, media)
+    media_id = "3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg"
+    with caplog.at_level(logging.WARNING, logger="s3media_wsgi"):
+        res = call(app, "/media/" + media.resize_key(media_id, "10x10"))
+    assert res.status_int == 500
+    assert "Retry-After" not in res.headers
+    logged = [r.getMessage() for r in caplog.records]
+    assert len(logged) == 1 and "check the bucket setting" in logged[0]
 
 
 def test_serve_local_defaults_from_storage(host: Host, media: Media, s3_storage: S3Storage, secret: str) -> None:
@@ -315,13 +350,13 @@ def test_decompression_bomb_is_413_not_decoded(host: Host, media: Media, secret:
     assert res.status_int == 413
 
 
-def test_storage_failure_is_503_with_retry_after(
+def test_storage_outage_is_503_with_retry_after(
     host: Host, media: Media, photo: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from s3media_wsgi.errors import StorageError
+    from s3media_wsgi.errors import StorageUnavailable
 
     def broken(key: str) -> bytes:
-        raise StorageError("disk on fire at /srv/secret/path")
+        raise StorageUnavailable("timed out reading /srv/secret/path")
 
     monkeypatch.setattr(media.storage, "get", broken)
     app = MediaMiddleware(host, media, retry_after=17)
@@ -329,8 +364,30 @@ def test_storage_failure_is_503_with_retry_after(
         res = call(app, path_of(media.resize_url(photo, "10x10")))
     assert res.status_int == 503
     assert res.headers["Retry-After"] == "17"
-    assert b"/srv" not in res.body and b"fire" not in res.body
-    assert any("disk on fire" in r.getMessage() for r in caplog.records)
+    assert b"/srv" not in res.body and b"timed out" not in res.body
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert "timed out reading" in caplog.records[0].getMessage()
+
+
+def test_storage_misconfiguration_is_500_logged_once_without_retry_after(
+    host: Host, media: Media, photo: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from s3media_wsgi.errors import StorageError
+
+    def broken(key: str) -> bytes:
+        raise StorageError("AccessDenied at /srv/secret/path; check the IAM policy")
+
+    monkeypatch.setattr(media.storage, "get", broken)
+    app = MediaMiddleware(host, media, retry_after=17)
+    with caplog.at_level(logging.DEBUG, logger="s3media_wsgi"):
+        res = call(app, path_of(media.resize_url(photo, "10x10")))
+    assert res.status_int == 500
+    assert "Retry-After" not in res.headers
+    assert b"/srv" not in res.body and b"IAM" not in res.body
+    errors = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(errors) == 1 and errors[0].levelno == logging.ERROR
+    assert "check the IAM policy" in errors[0].getMessage()
+    assert errors[0].exc_info is None  # one clear line, not a traceback
 
 
 def test_unexpected_error_is_a_plain_500(

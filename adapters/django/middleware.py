@@ -5,113 +5,142 @@ rest, and no other middleware rewrites their headers::
 
     MIDDLEWARE = ["s3media_wsgi.adapters.django.middleware.S3MediaMiddleware", ...]
 
-The core is WSGI; Django's request carries its WSGI environ (under ASGI, one
-is made from ``request.META``), so the core runs on it unchanged and its status,
-headers and body become a streaming Django response.
+It translates only: the core's :class:`~s3media_wsgi.responder.MediaResponder`
+decides, from the request's method, path and headers.  Files become a
+``FileResponse`` under WSGI (so the server may ``sendfile()`` them) and a
+response streamed from an asynchronous iterator under ASGI (so Django never
+has to consume a synchronous one); everything else is a plain ``HttpResponse``.
+The middleware works in both modes; the core's blocking work (storage,
+decoding) runs in a worker thread under ASGI.
 """
 
 from __future__ import annotations
 
-import io
-import sys
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import IO, Any
 
-import webob
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.core.exceptions import MiddlewareNotUsed
-from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 
 from ...media import Media
-from ...middleware import MediaMiddleware
+from ...responder import MediaResponder
+from ...response import BLOCK_SIZE, MediaResponse
+from ...settings import middleware_options
 from . import get_media, get_settings
-
-# Set in the environ by the inner app: the core did not answer, Django should.
-_PASS_THROUGH = "s3media_wsgi.pass_through"
-
-
-def _pass_through(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    """The app the core middleware wraps: it only records that it was reached."""
-    environ[_PASS_THROUGH] = True
-    start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "0")])
-    return [b""]
 
 
 class S3MediaMiddleware:
-    """Django middleware running the core :class:`~s3media_wsgi.MediaMiddleware`.
+    """Django middleware around the core :class:`~s3media_wsgi.responder.MediaResponder`.
 
-    Raises ``MiddlewareNotUsed`` when ``S3MEDIA["ENABLED"]`` is false.
+    Built once, at startup: bad settings fail there, not on the first
+    request.  Raises ``MiddlewareNotUsed`` when ``S3MEDIA["ENABLED"]`` is false.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         if not get_settings().enabled:
             raise MiddlewareNotUsed("S3MEDIA['ENABLED'] is false")
         self.get_response = get_response
-        self._core: tuple[Media, MediaMiddleware] | None = None
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+        self._core = self._build(get_media())
 
-    def _core_for(self, media: Media) -> MediaMiddleware:
-        # Rebuilt only when get_media() gives a new Media (override_settings in tests).
-        current = self._core
-        if current is None or current[0] is not media:
-            settings = get_settings()
-            core = MediaMiddleware(_pass_through, media, prefix=settings.prefix, serve_local=settings.serve_local)
-            current = (media, core)
-            self._core = current
-        return current[1]
+    @staticmethod
+    def _build(media: Media) -> tuple[Media, MediaResponder]:
+        return media, MediaResponder(media, **middleware_options(get_settings()))
 
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        core = self._core_for(get_media())
-        # The core's own first test, made here too so that pages of the app
-        # don't pay for a round trip through WSGI.
+    def _responder(self) -> MediaResponder:
+        media = get_media()
+        if media is not self._core[0]:
+            # The settings changed (override_settings in tests): follow them.
+            self._core = self._build(media)
+        return self._core[1]
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
+        if self.is_async:
+            return self._acall(request)
+        core = self._responder()
+        if not request.path_info.startswith(core.prefix):  # the hot path of every page
+            return self.get_response(request)  # type: ignore[no-any-return]
+        answer = core.respond(request.method or "GET", request.path_info, request.headers)
+        if answer is None:
+            return self.get_response(request)  # type: ignore[no-any-return]
+        return to_django(answer)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
+        core = self._responder()
         if not request.path_info.startswith(core.prefix):
-            return self.get_response(request)
-        environ = _environ(request)
-        status, headers, app_iter = webob.Request(environ).call_application(core)
-        if environ.pop(_PASS_THROUGH, False):
-            close = getattr(app_iter, "close", None)
-            if close is not None:
-                close()
-            return self.get_response(request)
-        return _to_django(status, headers, app_iter)
+            return await self.get_response(request)  # type: ignore[no-any-return]
+        # Storage calls and decoding block: keep them off the event loop.
+        respond = sync_to_async(core.respond, thread_sensitive=False)
+        answer = await respond(request.method or "GET", request.path_info, request.headers)
+        if answer is None:
+            return await self.get_response(request)  # type: ignore[no-any-return]
+        return to_django(answer, asynchronous=True)
 
 
-def _environ(request: HttpRequest) -> dict[str, Any]:
-    """The request's WSGI environ; under ASGI (no environ), one made from ``request.META``.
+class _FileRange:
+    """``length`` bytes of an open file from ``offset``, as a file-like for ``FileResponse``.
 
-    The core reads only the method, the path and request headers, all of
-    which ``META`` carries; a media request has no body to read.
+    It has ``read`` and ``close`` only: no ``fileno`` (a server's
+    ``sendfile()`` would send to the end of the file) and no ``name`` (Django
+    would guess headers from it).
     """
-    environ = getattr(request, "environ", None)
-    if environ is not None:
-        return environ  # type: ignore[no-any-return]
-    made = dict(request.META)
-    made.setdefault("REQUEST_METHOD", request.method or "GET")
-    made.setdefault("PATH_INFO", request.path_info)
-    made.setdefault("SCRIPT_NAME", "")
-    made.setdefault("QUERY_STRING", "")
-    made.setdefault("SERVER_NAME", "localhost")
-    made.setdefault("SERVER_PORT", "80")
-    made.setdefault("SERVER_PROTOCOL", "HTTP/1.1")
-    made.setdefault("wsgi.url_scheme", request.scheme or "http")
-    made.setdefault("wsgi.input", io.BytesIO())
-    made.setdefault("wsgi.errors", sys.stderr)
-    return made
+
+    def __init__(self, fh: IO[bytes], offset: int, length: int) -> None:
+        fh.seek(offset)
+        self._fh = fh
+        self._left = length
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        size = self._left if size is None or size < 0 else min(size, self._left)
+        chunk = self._fh.read(size)
+        self._left -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self._fh.close()
 
 
-def _to_django(status: str, headers: list[tuple[str, str]], app_iter: Iterable[bytes]) -> StreamingHttpResponse:
-    """A streaming Django response with exactly the core's status, headers and body."""
-    code, _, reason = status.partition(" ")
-    response = StreamingHttpResponse(app_iter, status=int(code), reason=reason or None)
-    # Django adds a default text/html Content-Type; the core's headers replace it,
-    # and a response the core sent without one (304, 301) must not gain one.
-    del response["Content-Type"]
-    seen: set[str] = set()
-    for name, value in headers:
-        key = name.lower()
+async def _aread(answer: MediaResponse) -> AsyncIterator[bytes]:
+    body = answer.file_body(BLOCK_SIZE)
+    chunks = iter(body)
+    read = sync_to_async(lambda: next(chunks, b""), thread_sensitive=False)
+    try:
+        while chunk := await read():
+            yield chunk
+    finally:
+        body.close()
+
+
+def to_django(answer: MediaResponse, *, asynchronous: bool = False) -> HttpResponseBase:
+    """A Django response with exactly the core's status, headers and body."""
+    response: HttpResponseBase
+    if answer.file is None:
+        response = HttpResponse(answer.body, status=answer.status)
+    elif asynchronous:
+        response = StreamingHttpResponse(_aread(answer), status=answer.status)
+    elif answer.whole_file:
+        response = FileResponse(answer.file, status=answer.status)
+    else:
+        response = FileResponse(_FileRange(answer.file, answer.offset, answer.length), status=answer.status)
+    # Django adds headers of its own (a default text/html Content-Type, a
+    # guessed one for files, inline Content-Disposition): the core's replace
+    # them all, and a response the core sent without one must not gain one.
+    for name in list(response.headers):
+        del response.headers[name]
+    for name, value in answer.headers:
         # Django keeps one value per header; a repeated one is joined, as HTTP
         # allows for list-valued headers (the core never sends Set-Cookie).
-        response[name] = f"{response[name]}, {value}" if key in seen else value
-        seen.add(key)
+        response.headers[name] = f"{response.headers[name]}, {value}" if name in response.headers else value
+    response.reason_phrase = answer.status_line.partition(" ")[2]
     return response
 
 
-__all__ = ["S3MediaMiddleware"]
+__all__ = ["S3MediaMiddleware", "to_django"]

@@ -52,7 +52,10 @@ class Storage(Protocol):
     def local_path(self, key: str) -> Path | None:
         """A file on this machine holding *key*, for serving in development.
 
-        Backends that are not on local disk return None.
+        Backends that are not on local disk return None.  A backend whose
+        objects are files here also declares it with a class attribute
+        ``local_files = True``: the middleware then serves them from disk by
+        default (optional; absent means False).
         """
         ...
 

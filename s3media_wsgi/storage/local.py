@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ConfigError, InvalidPath, NotFound, StorageError
+from ..urls import check_base_url
 from .keys import validate_key, validate_prefix
 
 # errno values meaning "this file system cannot hard-link", as opposed to a real failure.
@@ -43,10 +44,11 @@ class LocalStorage:
 
     root: Path
     base_url: str
+    #: Objects are files under :attr:`root`: the middleware may serve them from disk.
+    local_files = True
 
     def __init__(self, root: str | os.PathLike[str], base_url: str = "/media/") -> None:
-        if not isinstance(base_url, str) or not base_url.endswith("/"):
-            raise ConfigError(f"LocalStorage base_url must be a str ending in '/', got {base_url!r}")
+        check_base_url(base_url, "LocalStorage base_url")
         path = Path(root)
         try:
             path.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,6 @@ because a key never changes content.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,9 +22,8 @@ from typing import Any
 from ..errors import AlreadyExists, ConfigError, NotFound, StorageError, StorageUnavailable
 from ..resilience import check_budget
 from .base import IMMUTABLE_CACHE_CONTROL
+from ..urls import check_base_url
 from .keys import validate_key, validate_prefix
-
-log = logging.getLogger("s3media_wsgi")
 
 #: S3 deletes at most this many keys per DeleteObjects request.
 DELETE_BATCH = 1000
@@ -70,6 +68,9 @@ _TRANSIENT_CODES = frozenset(
     }
 )
 _MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
+_CREDENTIAL_CODES = frozenset(
+    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"}
+)
 _CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412"})
 
 
@@ -97,7 +98,8 @@ class S3Storage:
     :param region: AWS region; also used by the default *base_url*.  When None,
         boto3's usual lookup (``AWS_DEFAULT_REGION``, config file) applies.
     :param base_url: URL prefix ending in ``/``.  Default
-        ``https://<bucket>.s3.<region>.amazonaws.com/``, the REST endpoint,
+        ``https://<bucket>.s3.<region>.amazonaws.com/``, the REST endpoint
+        (with *endpoint_url*: ``<endpoint_url>/<bucket>/``, path style),
         which answers a missing resize with 403/404 XML.  For on-demand
         resizing, use the bucket's *website* endpoint (whose 404 redirect rule
         sends the browser to your app) or a CDN in front of it.
@@ -126,6 +128,8 @@ class S3Storage:
     base_url: str
     acl: str | None
     cache_control: str | None
+    #: Objects are not files on this machine: nothing is served from disk.
+    local_files = False
 
     def __init__(
         self,
@@ -163,12 +167,15 @@ class S3Storage:
             events.register("before-send.s3", _check_budget_before_send, unique_id="s3media_wsgi.budget")
         self.region = region or getattr(getattr(client, "meta", None), "region_name", None)
         if base_url is None:
-            if not self.region:
+            if endpoint_url:
+                # An S3-compatible service (MinIO, moto, R2...): its own host,
+                # path style, never an amazonaws.com name it does not answer.
+                base_url = f"{endpoint_url.rstrip('/')}/{self.bucket}/"
+            elif not self.region:
                 raise ConfigError("S3Storage needs region= (or base_url=) to build public URLs")
-            base_url = f"https://{self.bucket}.s3.{self.region}.amazonaws.com/"
-        if not isinstance(base_url, str) or not base_url.endswith("/"):
-            raise ConfigError(f"S3Storage base_url must be a str ending in '/', got {base_url!r}")
-        self.base_url = base_url
+            else:
+                base_url = f"https://{self.bucket}.s3.{self.region}.amazonaws.com/"
+        self.base_url = check_base_url(base_url, "S3Storage base_url")
 
     @staticmethod
     def _make_client(
@@ -202,9 +209,11 @@ class S3Storage:
     def _errors(self, action: str, key: str) -> Iterator[None]:
         """Turn botocore failures during *action* on *key* into s3media_wsgi errors.
 
-        404 -> NotFound, precondition failures -> AlreadyExists, unreachable,
-        timeouts, 5xx and throttling -> StorageUnavailable, anything else
-        (access denied, missing bucket...) -> StorageError.  The last two are logged.
+        404 -> NotFound, precondition failures -> AlreadyExists; unreachable,
+        timeouts, 5xx and throttling -> StorageUnavailable (503, retry);
+        anything else (access denied, missing bucket, bad credentials) ->
+        StorageError (500), whose message names the setting to fix.  Nothing
+        is logged here: the caller's boundary logs each failure once.
         """
         from botocore import exceptions as bx
 
@@ -217,29 +226,33 @@ class S3Storage:
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
             detail = f"S3 {action} {where}: {code or 'error'} (HTTP {status}) {error.get('Message', '')}".rstrip()
             if code == "NoSuchBucket":
-                failure: StorageError = StorageError(detail)
-            elif code in _MISSING_CODES or status == 404:
+                raise StorageError(f"{detail}; check the bucket setting ({self.bucket!r})") from exc
+            if code in _MISSING_CODES or status == 404:
                 raise NotFound(detail) from exc
-            elif code in _CONFLICT_CODES or status == 412:
+            if code in _CONFLICT_CODES or status == 412:
                 raise AlreadyExists(detail) from exc
-            elif code in _TRANSIENT_CODES or status >= 500 or status == 429:
-                failure = StorageUnavailable(detail)
-            else:
-                if status == 403:
-                    detail += " (without s3:ListBucket permission, S3 answers 403 for missing keys)"
-                failure = StorageError(detail)
-            log.error("%s", detail)
-            raise failure from exc
+            if code in _TRANSIENT_CODES or status >= 500 or status == 429:
+                raise StorageUnavailable(detail) from exc
+            if code in _CREDENTIAL_CODES:
+                raise StorageError(f"{detail}; check the app's AWS credentials (AWS_ACCESS_KEY_ID...)") from exc
+            if status == 403:
+                raise StorageError(
+                    f"{detail}; the app's IAM policy must allow s3:GetObject, s3:PutObject, s3:DeleteObject on "
+                    f"arn:aws:s3:::{self.bucket}/* and s3:ListBucket on arn:aws:s3:::{self.bucket} "
+                    "(without ListBucket, S3 answers 403 for missing keys)"
+                ) from exc
+            raise StorageError(detail) from exc
         except (bx.ConnectionError, bx.HTTPClientError, bx.ResponseStreamingError, bx.IncompleteReadError) as exc:
             # ConnectionError covers EndpointConnectionError and ConnectTimeoutError;
             # HTTPClientError covers ReadTimeoutError and ConnectionClosedError.
-            detail = f"S3 {action} {where}: unreachable: {exc}"
-            log.error("%s", detail)
-            raise StorageUnavailable(detail) from exc
-        except bx.BotoCoreError as exc:  # no credentials, bad parameters...
-            detail = f"S3 {action} {where}: {exc}"
-            log.error("%s", detail)
-            raise StorageError(detail) from exc
+            raise StorageUnavailable(f"S3 {action} {where}: unreachable: {exc}") from exc
+        except bx.NoCredentialsError as exc:
+            raise StorageError(
+                f"S3 {action} {where}: {exc}; give the app AWS credentials (an IAM role, or "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+            ) from exc
+        except bx.BotoCoreError as exc:  # bad parameters, a broken config file...
+            raise StorageError(f"S3 {action} {where}: {exc}") from exc
 
     # --- the protocol --------------------------------------------------------
 
@@ -347,12 +360,10 @@ class S3Storage:
         errors = response.get("Errors") or []
         if errors:
             first = errors[0]
-            detail = (
+            raise StorageError(
                 f"S3 delete s3://{self.bucket}/: {len(errors)} of {len(keys)} keys not deleted, "
                 f"first {first.get('Key')!r}: {first.get('Code')} {first.get('Message', '')}".rstrip()
             )
-            log.error("%s", detail)
-            raise StorageError(detail)
         return len(keys)
 
 

@@ -1,0 +1,185 @@
+"""The one framework-neutral entry point: a media request in, a :class:`MediaResponse` (or None) out.
+
+:meth:`MediaResponder.respond` owns every decision about a request under the
+prefix: serve a stored file from disk, make a resize and serve it, or make it
+and redirect to storage; and it owns the mapping from failure to status.  A
+request outside the prefix gets None: the caller hands it to its application.
+The WSGI middleware, the Pyramid tween and the Django middleware only
+translate requests in and responses out.
+
+    >>> from s3media_wsgi import Media, LocalStorage
+    >>> media = Media(LocalStorage("media"), secret_key=SECRET)          # doctest: +SKIP
+    >>> responder = MediaResponder(media, prefix="/media/")              # doctest: +SKIP
+    >>> responder.respond("GET", "/about/", {}) is None                  # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from .errors import ConfigError, MediaError, StorageError, StorageUnavailable
+from .media import Media
+from .response import MediaResponse
+from .static import DEFAULT_CACHE_CONTROL, FileResponder
+from .storage.keys import validate_key
+from .urls import check_prefix
+
+log = logging.getLogger("s3media_wsgi")
+
+#: Seconds a client is told to wait after a storage outage (``Retry-After``).
+DEFAULT_RETRY_AFTER = 5
+
+#: How long a browser may cache the 301 from a resize URL to its stored copy:
+#: from then on the resize exists, so the redirect stays right.
+REDIRECT_CACHE_CONTROL = "public, max-age=86400"
+
+_PLAIN = "text/plain; charset=utf-8"
+_NO_HEADERS: Mapping[str, str] = {}
+
+
+def serves_local_files(storage: object) -> bool:
+    """True when *storage* declares that its objects are files on this machine (``local_files``)."""
+    return bool(getattr(storage, "local_files", False))
+
+
+class MediaResponder:
+    """Answer media requests under *prefix* for *media*.
+
+    :param media: the :class:`~s3media_wsgi.Media` whose files and resizes are served.
+    :param prefix: URL path prefix, starting and ending with ``/``.
+    :param serve_local: serve stored files from disk; None means "when the
+        storage says its objects are local files" (``storage.local_files``).
+        When False, a resize request makes the resize and redirects to
+        ``storage.url(key)``.
+    :param cache_control: ``Cache-Control`` of files served from disk.
+    :param retry_after: seconds sent in ``Retry-After`` when storage is down.
+
+    Raises :class:`~s3media_wsgi.errors.ConfigError` at construction for a
+    bad prefix, or when redirects would point back at the prefix itself (a
+    remote storage such as S3 whose ``base_url`` is under it: every resize
+    would redirect to itself forever).
+    """
+
+    def __init__(
+        self,
+        media: Media,
+        prefix: str = "/media/",
+        serve_local: bool | None = None,
+        *,
+        cache_control: str = DEFAULT_CACHE_CONTROL,
+        retry_after: int = DEFAULT_RETRY_AFTER,
+    ) -> None:
+        if not isinstance(media, Media):
+            raise ConfigError(f"media must be a Media, got {type(media).__name__}")
+        self.prefix = check_prefix(prefix)
+        if isinstance(retry_after, bool) or not isinstance(retry_after, int) or retry_after < 0:
+            raise ConfigError(f"retry_after must be a non-negative int of seconds, not {retry_after!r}")
+        self.media = media
+        self.storage = media.storage
+        self.serve_local = serves_local_files(media.storage) if serve_local is None else bool(serve_local)
+        self.retry_after = retry_after
+        self._prefix_len = len(prefix)
+        self._files = FileResponder(cache_control=cache_control)
+        base_path = urlsplit(media.storage.base_url).path
+        if self.serve_local and not base_path.endswith(prefix):
+            log.warning(
+                "storage base_url %r does not end with the middleware prefix %r: "
+                "URLs the app builds will not reach the middleware",
+                media.storage.base_url,
+                prefix,
+            )
+        if not serves_local_files(media.storage) and base_path.startswith(prefix):
+            # (Local files under the prefix with serve_local=False are fine: a
+            # web server in front serves them and sends misses to the app.)
+            raise ConfigError(
+                f"storage base_url {media.storage.base_url!r} is under the middleware prefix {prefix!r}, "
+                "but files are not served from disk: every resize would redirect to itself. "
+                "Set base_url to the bucket's website endpoint or your CDN (e.g. https://media.example.com/)"
+            )
+
+    def respond(self, method: str, path: str, headers: Mapping[str, str] | None = None) -> MediaResponse | None:
+        """The answer to *method* on *path* (the request's path, %-decoded), or None outside the prefix.
+
+        *headers* are the request's headers, looked up by HTTP name
+        (``headers.get("Range")``); Django's ``request.headers``, webob's
+        ``request.headers`` and :class:`~s3media_wsgi.wsgi.WSGIHeaders` all
+        qualify.  Never raises for anything a client can send: every failure
+        is a response, and is logged once, here.
+        """
+        if not path.startswith(self.prefix):
+            return None
+        head = method == "HEAD"
+        try:
+            if method not in ("GET", "HEAD"):
+                return _plain(405, "Method not allowed", head, [("Allow", "GET, HEAD")])
+            return self._media(method, path, _NO_HEADERS if headers is None else headers)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one answer
+            return self._error(exc, path, head)
+
+    def _media(self, method: str, path: str, headers: Mapping[str, str]) -> MediaResponse:
+        # PATH_INFO is already %-decoded, so a "%" still in it means the
+        # client encoded twice: refused by the key rule, never decoded again.
+        key = validate_key(path[self._prefix_len :])
+        if self.serve_local:
+            local = self.storage.local_path(key)
+            if local is not None:
+                return self._files.respond(method, headers, local)
+        # Not a stored file: only a signed resize URL may go further.
+        # create_resize checks the signature before any I/O, and does the one
+        # existence check itself (for S3: HEAD, then GET + PUT if cold).
+        key = self.media.create_resize(key)
+        if self.serve_local:
+            local = self.storage.local_path(key)
+            if local is not None:
+                return self._files.respond(method, headers, local)
+        return _plain(
+            301,
+            "Moved Permanently",
+            method == "HEAD",
+            [("Location", self.storage.url(key)), ("Cache-Control", REDIRECT_CACHE_CONTROL)],
+        )
+
+    def _error(self, exc: Exception, path: str, head: bool) -> MediaResponse:
+        """The one place an exception becomes a response, and the one place it is logged.
+
+        A :class:`~s3media_wsgi.errors.MediaError` answers with its class's
+        ``status_code`` and ``public_message``: a storage outage 503 with
+        ``Retry-After`` (logged as a warning), a storage misconfiguration 500
+        (logged as an error naming what to fix), a client's mistake 4xx
+        (logged at debug level).  Anything else is a bug, logged with its
+        traceback and answered with a bare 500.
+        """
+        extra: list[tuple[str, str]] = [("Cache-Control", "no-store")]
+        if isinstance(exc, MediaError):
+            status, message = exc.status_code, exc.public_message
+            if isinstance(exc, StorageUnavailable):
+                retry_after = self.retry_after if exc.retry_after is None else exc.retry_after
+                extra.append(("Retry-After", str(retry_after)))
+                log.warning("storage unavailable for %r: %s", path, exc)
+            elif isinstance(exc, StorageError):
+                log.error("storage refused %r: %s", path, exc)
+            elif status >= 500:
+                log.exception("media error for %r", path)
+            else:
+                log.debug("media request %r refused (%d): %s", path, status, exc)
+        else:
+            status, message = 500, MediaError.public_message
+            log.exception("unexpected error for %r", path)
+        return _plain(status, message, head, extra)
+
+
+def _plain(status: int, text: str, head: bool, extra: list[tuple[str, str]]) -> MediaResponse:
+    body = text.encode("utf-8")
+    headers = [
+        ("Content-Type", _PLAIN),
+        ("Content-Length", str(len(body))),
+        ("X-Content-Type-Options", "nosniff"),
+        *extra,
+    ]
+    return MediaResponse(status, headers, b"" if head else body)
+
+
+__all__ = ["DEFAULT_RETRY_AFTER", "REDIRECT_CACHE_CONTROL", "MediaResponder", "serves_local_files"]
