@@ -30,7 +30,9 @@ from flask import Flask, current_app
 from werkzeug.local import LocalProxy
 
 from ..errors import ConfigError
+from ..factory import middleware_kwargs
 from ..media import Media
+from ..middleware import MediaMiddleware
 from ..settings import parse_settings
 from . import S3MediaState
 
@@ -62,10 +64,12 @@ class S3Media:
         if EXTENSION_KEY in app.extensions:
             raise ConfigError(f"S3Media is already initialised on app {app.name!r}")
         settings = parse_settings(app.config, prefix=CONFIG_PREFIX)
-        state = S3MediaState(media if media is not None else settings.build_media(), settings)
+        state = S3MediaState(media if media is not None else Media.from_settings(settings), settings)
         app.extensions[EXTENSION_KEY] = state
         if settings.enabled:
-            app.wsgi_app = settings.wrap(app.wsgi_app, state.media)  # type: ignore[method-assign]
+            app.wsgi_app = MediaMiddleware(  # type: ignore[method-assign]
+                app.wsgi_app, state.media, **middleware_kwargs(settings)
+            )
         # Bound to this app's Media (each app has its own Jinja environment),
         # so templates work outside a request too, e.g. when rendering e-mails.
         app.add_template_global(state.media.url, "media_url")

@@ -40,7 +40,8 @@ from ..errors import ConfigError
 from ..media import Media
 from ..responder import MediaResponder
 from ..response import MediaResponse
-from ..settings import middleware_options, parse_settings
+from ..factory import middleware_kwargs
+from ..settings import parse_settings
 from . import S3MediaState
 
 #: Key of the adapter's state in the registry.
@@ -71,7 +72,7 @@ def tween_factory(handler: Handler, registry: Registry) -> Handler:
     state: S3MediaState = registry[REGISTRY_KEY]
     if not state.settings.enabled:
         return handler
-    core = MediaResponder(state.media, **middleware_options(state.settings))
+    core = MediaResponder(state.media, **middleware_kwargs(state.settings))
     prefix = core.prefix
 
     def s3media_tween(request: Request) -> Response:
@@ -114,7 +115,7 @@ def includeme(config: Configurator) -> None:
             f"pyramid.tweens is set and does not list {TWEEN}; add it first in that list "
             "(so media requests skip the other tweens), or set s3media.enabled = false"
         )
-    config.registry[REGISTRY_KEY] = S3MediaState(settings.build_media(), settings)
+    config.registry[REGISTRY_KEY] = S3MediaState(Media.from_settings(settings), settings)
     config.add_tween(TWEEN, under=INGRESS)
     config.add_request_method(_media, "media", reify=True)
     config.add_subscriber(_add_template_helpers, BeforeRender)

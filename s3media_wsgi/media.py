@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any, Union
+from typing import IO, Any, Union
 
 from . import ids
 from .errors import (
@@ -24,7 +24,16 @@ from .errors import (
     UnsupportedMediaType,
     UploadTooLarge,
 )
+from .factory import build_storage, load_object, media_kwargs
+from .picture import SafeHTML, picture
 from .imaging import ImageEngine, ImageLimits
+from .limits import (
+    DEFAULT_MAX_FRAMES,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_SIDE,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    positive_int,
+)
 from .resilience import (
     DEFAULT_BREAKER_COOLDOWN,
     DEFAULT_BREAKER_THRESHOLD,
@@ -32,6 +41,7 @@ from .resilience import (
     DEFAULT_STORAGE_BUDGET,
     StorageGuard,
 )
+from .settings import MediaSettings, parse_settings
 from .signing import ResizeSigner, Secret
 from .singleflight import SingleFlight
 from .sniff import DEFAULT_ALLOWED, SNIFF_BYTES, TYPES, looks_like_markup, sniff
@@ -40,19 +50,14 @@ from .variants import (
     DEFAULT_QUALITY,
     ResizeSpec,
     default_format,
-    load_presets,
+    Presets,
     parse_size,
     parse_variant,
 )
 
-if TYPE_CHECKING:
-    from .picture import SafeHTML
-
 log = logging.getLogger("s3media_wsgi")
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
-
-DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 class MediaId(str):
@@ -135,9 +140,9 @@ class Media:
         *,
         presets: Mapping[str, Mapping[str, Any]] | None = None,
         strict_presets: bool = False,
-        max_pixels: int = 50_000_000,
-        max_side: int = 4096,
-        max_frames: int = 100,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_side: int = DEFAULT_MAX_SIDE,
+        max_frames: int = DEFAULT_MAX_FRAMES,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
         allowed_types: Iterable[str] | None = None,
         max_concurrent_decodes: int | None = None,
@@ -154,17 +159,14 @@ class Media:
             ("max_frames", max_frames),
             ("max_upload_bytes", max_upload_bytes),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive int, not {value!r}")
+            positive_int(value, name)
         self.storage = storage
         self.guard = StorageGuard(storage_budget, max_storage_requests, breaker_threshold, breaker_cooldown)
         self.signer = ResizeSigner(secret_key)
         self.max_side = max_side
         self.max_upload_bytes = max_upload_bytes
-        self.presets = load_presets(presets, max_side)
-        self.strict_presets = bool(strict_presets)
-        if self.strict_presets and not self.presets:
-            raise ConfigError("strict_presets=True needs at least one preset")
+        self.presets = Presets(presets, max_side, strict_presets)
+        self.strict_presets = self.presets.strict
         self.engine = ImageEngine(
             ImageLimits(max_pixels=max_pixels, max_side=max_side, max_frames=max_frames),
             max_concurrency=max_concurrent_decodes,
@@ -179,27 +181,32 @@ class Media:
             if unknown:
                 raise ConfigError(f"allowed_types has unknown kinds {sorted(unknown)}; known: {sorted(TYPES)}")
         self.allowed_types = frozenset(allowed)
-        # What strict mode lets through: each preset's stem, and its format when
-        # the preset fixes one (otherwise the format follows the original's).
-        self._preset_variants = {
-            (
-                self._spec(None, opts["size"], **{k: v for k, v in opts.items() if k != "size"}).stem,
-                opts.get("format"),
-            )
-            for opts in self.presets.values()
-        }
         self._flight: SingleFlight[str] = SingleFlight()
         self._spec_cache: dict[tuple[Any, ...], ResizeSpec] = {}
 
     @classmethod
-    def from_settings(cls, mapping: Mapping[str, Any], prefix: str = "") -> Media:
-        """Build storage and Media from flat settings; see :mod:`s3media_wsgi.settings`.
+    def from_settings(cls, settings: Mapping[str, Any] | MediaSettings, prefix: str = "") -> Media:
+        """Build storage and Media from flat settings (see :mod:`s3media_wsgi.settings`).
 
-            >>> media = Media.from_settings(app.config, prefix="S3MEDIA_")   # doctest: +SKIP
+        *settings* is a mapping of keys under *prefix* (parsed here) or an
+        already parsed :class:`~s3media_wsgi.settings.MediaSettings`.  With
+        ``media_factory`` set, the Media that factory returns.
+
+            >>> import tempfile
+            >>> settings = {"secret_key": "demo-secret-0123456789-abcdefghijk", "local_root": tempfile.mkdtemp()}
+            >>> Media.from_settings(settings).storage.base_url
+            '/media/'
         """
-        from .settings import parse_settings
-
-        return parse_settings(mapping, prefix=prefix).build_media(cls)
+        if not isinstance(settings, MediaSettings):
+            settings = parse_settings(settings, prefix=prefix)
+        if settings.media_factory:
+            media = load_object(settings.media_factory, "media_factory")()
+            if not isinstance(media, Media):
+                raise ConfigError(
+                    f"media_factory = {settings.media_factory!r} returned {type(media).__name__}, not a Media"
+                )
+            return media
+        return cls(build_storage(settings), **media_kwargs(settings))
 
     # --- storing -------------------------------------------------------------
 
@@ -282,17 +289,8 @@ class Media:
     def resize_spec(self, media_id: str, size: str, **options: Any) -> ResizeSpec:
         """Resolve *size* (``"400x300"`` or a preset name) and options to a spec."""
         media_id = ids.parse_id(media_id)
-        preset = self.presets.get(size)
-        if preset is not None:
-            # Strict mode serves a preset in any format unless the preset fixes
-            # one (see verify_resize), so that, and only that, may be chosen.
-            if self.strict_presets and set(options) - ({"format"} if "format" not in preset else set()):
-                raise InvalidResize(f"strict_presets: preset {size!r} cannot be changed per call")
-            merged = {**preset, **options}
-            return self._spec(media_id, merged.pop("size"), **merged)
-        if self.strict_presets:
-            raise InvalidResize(f"strict_presets: {size!r} is not a preset ({', '.join(self.presets)})")
-        return self._spec(media_id, size, **options)
+        size, resolved = self.presets.resolve(size, options)
+        return self._spec(media_id, size, **resolved)
 
     def resize_key(
         self,
@@ -336,18 +334,15 @@ class Media:
         a preset, the preset's options apply and any option given here
         replaces its own.
         """
-        # The key is made of a checked id and a canonical variant, so the
-        # storage's own key check (the slow part of ``storage.url``) is skipped:
-        # the protocol defines the URL of a key as ``base_url + key``.
-        return self.storage.base_url + self.resize_key(media_id, size, mode, quality, format, upscale)
+        # storage.url is the only way to a stored object's URL, so a backend
+        # that signs or rewrites URLs applies to resizes too.
+        return self.storage.url(self.resize_key(media_id, size, mode, quality, format, upscale))
 
     def picture(self, media_id: str, *args: Any, **kwargs: Any) -> SafeHTML:
         """Responsive ``<picture>`` markup of signed resize URLs; see :func:`s3media_wsgi.picture.picture`.
 
             >>> media.picture(media_id, sizes=[320, 640], alt="A cat")   # doctest: +SKIP
         """
-        from .picture import picture
-
         return picture(self, media_id, *args, **kwargs)
 
     # --- serving ---------------------------------------------------------------
@@ -364,9 +359,7 @@ class Media:
         spec, signature = parse_variant(variant)
         self.signer.check(spec.message(media_id), signature)
         spec.validate(self.max_side)
-        if self.strict_presets and not (
-            (spec.stem, None) in self._preset_variants or (spec.stem, spec.format) in self._preset_variants
-        ):
+        if not self.presets.admits(spec):
             raise InvalidSignature(f"strict_presets: {spec.stem} is not a preset size")
         return media_id, spec
 

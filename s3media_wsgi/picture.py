@@ -37,14 +37,27 @@ import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .errors import InvalidResize
 from .sniff import MIME_BY_EXT
-from .variants import DEFAULT_QUALITY, FORMATS, MODES, parse_size
+from .variants import DEFAULT_QUALITY, FORMATS, MODES, Presets, parse_size
 
-if TYPE_CHECKING:
-    from .media import Media
+
+class URLSource(Protocol):
+    """What :func:`picture` needs of a :class:`~s3media_wsgi.Media`: its presets and signed URLs."""
+
+    presets: Presets
+
+    def resize_url(
+        self,
+        media_id: str,
+        size: str,
+        mode: str | None = ...,
+        quality: int | None = ...,
+        format: str | None = ...,
+        upscale: bool | None = ...,
+    ) -> str: ...
 
 #: Widths used when the caller gives none.
 DEFAULT_SIZES = (320, 640, 1280)
@@ -113,19 +126,17 @@ def _box(item: object) -> tuple[int, int]:
     return w, h
 
 
-def _preset(media: Media, name: str) -> _Rendition:
+def _preset(presets: Presets, name: str) -> _Rendition:
     """A rendition for the preset *name*: its width is the srcset descriptor."""
-    options = media.presets[name]
-    w, h = parse_size(options["size"])
+    w, h = presets.box(name)
     if w is None:
-        raise InvalidResize(f"preset {name!r} has no width ({options['size']!r}), so it cannot go in a srcset")
-    fill = options.get("mode", "fit") == "fill"
-    return _Rendition(name, w, h if fill else None, preset=True)
+        raise InvalidResize(f"preset {name!r} has no width ({presets[name]['size']!r}), so it cannot go in a srcset")
+    return _Rendition(name, w, h if presets.mode(name) == "fill" else None, preset=True)
 
 
-def _preset_url(media: Media, media_id: str, name: str, fmt: str) -> str:
+def _preset_url(media: URLSource, media_id: str, name: str, fmt: str) -> str:
     """The preset's URL in *fmt*; a preset that fixes another format cannot give one."""
-    fixed = media.presets[name].get("format")
+    fixed = media.presets.fixed_format(name)
     if fixed is None:
         return media.resize_url(media_id, name, format=fmt)
     if fixed != fmt:
@@ -137,12 +148,12 @@ def _preset_url(media: Media, media_id: str, name: str, fmt: str) -> str:
 
 
 def _renditions(
-    media: Media, sizes: Iterable[Any] | str, mode: str, aspect: tuple[int, int] | None
+    presets: Presets, sizes: Iterable[Any] | str, mode: str, aspect: tuple[int, int] | None
 ) -> list[_Rendition]:
     out: list[_Rendition] = []
     for item in _items(sizes, "sizes"):
-        if isinstance(item, str) and item in media.presets:
-            out.append(_preset(media, item))
+        if isinstance(item, str) and item in presets:
+            out.append(_preset(presets, item))
             continue
         if isinstance(item, str) and item.isdigit():
             item = int(item)
@@ -245,7 +256,7 @@ def _user_attrs(attrs: Mapping[str, Any] | None) -> str:
 
 
 def picture(
-    media: Media,
+    media: URLSource,
     media_id: str,
     sizes: Iterable[int | str] | str = DEFAULT_SIZES,
     formats: Iterable[str] | str = DEFAULT_FORMATS,
@@ -296,7 +307,7 @@ def picture(
         raise InvalidResize(f"loading must be 'lazy', 'eager' or None, not {loading!r}")
 
     original = _original_size(media_id, width, height)
-    renditions = _renditions(media, sizes, mode, _aspect(aspect))
+    renditions = _renditions(media.presets, sizes, mode, _aspect(aspect))
     renditions = _cap_width(renditions, original[0] if original else None, upscale)
 
     def srcset(fmt: str) -> tuple[str, list[str]]:
@@ -331,4 +342,4 @@ def picture(
     return SafeHTML("".join(parts))
 
 
-__all__ = ["DEFAULT_FORMATS", "DEFAULT_SIZES", "SafeHTML", "picture"]
+__all__ = ["DEFAULT_FORMATS", "DEFAULT_SIZES", "SafeHTML", "URLSource", "picture"]

@@ -35,7 +35,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .errors import ConfigError, MediaError, StorageBusy, StorageUnavailable
+from .errors import MediaError, StorageBusy, StorageUnavailable
+from .limits import positive_int, positive_number
 
 #: Seconds of storage time one media request may use, retries included.
 DEFAULT_STORAGE_BUDGET = 10.0
@@ -45,20 +46,6 @@ DEFAULT_MAX_STORAGE_REQUESTS = 8
 DEFAULT_BREAKER_THRESHOLD = 5
 #: Seconds the circuit stays open before a trial call.
 DEFAULT_BREAKER_COOLDOWN = 10.0
-
-
-def positive_number(value: object, name: str) -> float:
-    """*value* as a float > 0, else :class:`ConfigError` naming *name*."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{name} must be a number of seconds > 0, not {value!r}")
-    return float(value)
-
-
-def positive_int(value: object, name: str) -> int:
-    """*value* as an int >= 1, else :class:`ConfigError` naming *name*."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, not {value!r}")
-    return value
 
 
 # --- the time budget ------------------------------------------------------------------
@@ -256,7 +243,5 @@ __all__ = [
     "StorageGuard",
     "budget",
     "check_budget",
-    "positive_int",
-    "positive_number",
     "remaining",
 ]

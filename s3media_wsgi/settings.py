@@ -33,160 +33,116 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import ConfigError
-from .resilience import positive_number
+from .limits import DEFAULT_MAX_SIDE, positive_int, positive_number
 from .signing import Secret, secret_keys
+from .sniff import TYPES
+from .storage.s3 import CANNED_ACLS
 from .urls import check_base_url, check_prefix
 from .variants import load_presets
 
-if TYPE_CHECKING:
-    from .media import Media
-    from .middleware import MediaMiddleware
-    from .storage.base import Storage
+#: Keys of the storage, by kind.  ``base_url`` belongs to both.
+LOCAL_KEYS = ("local_root", "base_url")
+S3_KEYS = (
+    "bucket",
+    "region",
+    "base_url",
+    "endpoint_url",
+    "acl",
+    "cache_control",
+    "connect_timeout",
+    "read_timeout",
+    "max_attempts",
+)
+#: Keys of :class:`~s3media_wsgi.Media`: each is the keyword of the same name.
+MEDIA_KEYS = (
+    "secret_key",
+    "presets",
+    "strict_presets",
+    "max_pixels",
+    "max_side",
+    "max_frames",
+    "max_upload_bytes",
+    "allowed_types",
+    "max_concurrent_decodes",
+    "storage_budget",
+    "max_storage_requests",
+    "breaker_threshold",
+    "breaker_cooldown",
+)
+#: Keys of the middleware (and of each framework adapter).  ``local_cache_control``
+#: is the middleware's ``cache_control`` (files served from disk), named apart
+#: from the S3 objects' ``cache_control``.
+MIDDLEWARE_KEYS = ("prefix", "serve_local", "retry_after", "local_cache_control", "enabled")
 
 #: Every key the parser knows, lower case, in the order the docs list them.
 KNOWN_KEYS = (
     "storage",
-    "local_root",
-    "base_url",
-    "bucket",
-    "region",
-    "endpoint_url",
-    "secret_key",
-    "prefix",
-    "serve_local",
-    "presets",
-    "strict_presets",
-    "max_pixels",
-    "max_upload_bytes",
-    "storage_budget",
-    "max_storage_requests",
-    "breaker_threshold",
-    "breaker_cooldown",
-    "connect_timeout",
-    "read_timeout",
-    "max_attempts",
-    "enabled",
+    *dict.fromkeys(LOCAL_KEYS + S3_KEYS),
+    *MEDIA_KEYS,
+    *MIDDLEWARE_KEYS,
+    "media_factory",
 )
+#: Built-in storages; any other value of ``storage`` is a dotted path to a factory.
 STORAGES = ("local", "s3")
-_S3_ONLY = ("bucket", "region", "endpoint_url", "connect_timeout", "read_timeout", "max_attempts")
-#: Settings passed to Media as they are, when set.
-_MEDIA_OPTIONS = (
-    "max_pixels",
-    "max_upload_bytes",
-    "storage_budget",
-    "max_storage_requests",
-    "breaker_threshold",
-    "breaker_cooldown",
-)
-_LOCAL_ONLY = ("local_root",)
 
 # The same words Pyramid's asbool accepts; anything else is refused, not False.
 _TRUE = frozenset({"true", "yes", "on", "y", "t", "1"})
 _FALSE = frozenset({"false", "no", "off", "n", "f", "0"})
-# Largest resize side Media accepts by default; presets are checked against it.
-_MAX_SIDE = 4096
+# "package.module:attribute" or "package.module.attribute".
+_DOTTED_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?::[A-Za-z_][A-Za-z0-9_.]*)?")
 
 
 @dataclass(frozen=True)
 class MediaSettings:
-    """Parsed, validated settings: everything needed to build the media layer.
+    """Parsed, validated settings: plain data, nothing built.
 
-    ``prefix``, ``serve_local`` and ``enabled`` are options of the middleware
-    (or the framework adapter), the rest configure storage and :class:`Media`.
+    :mod:`s3media_wsgi.factory` builds storage, :class:`~s3media_wsgi.Media`
+    and the middleware from them.  ``None`` means "the library's default":
     ``serve_local`` None lets the middleware decide (serve from disk exactly
-    when the storage is local); ``base_url`` None means the storage's default
-    (the prefix for local storage, the bucket's URL for S3).
+    when the storage's objects are local files); ``base_url`` None means the
+    storage's default (the prefix for local storage, the bucket's URL for S3).
+    ``storage`` is ``"local"``, ``"s3"`` or the dotted path of a callable that
+    returns a storage; ``media_factory`` the dotted path of a callable that
+    returns a ready Media (then no storage or Media key may be set).
 
         >>> s = parse_settings({"secret_key": "demo-secret-0123456789-abcdefghijk"})
         >>> s.storage, s.local_root, s.prefix, s.serve_local is None
         ('local', 'media', '/media/', True)
     """
 
-    secret_key: tuple[Secret, ...]
+    secret_key: tuple[Secret, ...] = ()
     storage: str = "local"
     local_root: str = "media"
     base_url: str | None = None
     bucket: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
-    prefix: str = "/media/"
-    serve_local: bool | None = None
+    acl: str | None = None
+    cache_control: str | None = None
+    connect_timeout: float | None = None
+    read_timeout: float | None = None
+    max_attempts: int | None = None
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     strict_presets: bool = False
     max_pixels: int | None = None
+    max_side: int | None = None
+    max_frames: int | None = None
     max_upload_bytes: int | None = None
+    allowed_types: tuple[str, ...] | None = None
+    max_concurrent_decodes: int | None = None
     storage_budget: float | None = None
     max_storage_requests: int | None = None
     breaker_threshold: int | None = None
     breaker_cooldown: float | None = None
-    connect_timeout: float | None = None
-    read_timeout: float | None = None
-    max_attempts: int | None = None
+    prefix: str = "/media/"
+    serve_local: bool | None = None
+    retry_after: int | None = None
+    local_cache_control: str | None = None
     enabled: bool = True
-
-    def build_storage(self) -> Storage:
-        """The storage backend these settings describe.
-
-            >>> parse_settings({"secret_key": "demo-secret-0123456789-abcdefghijk"}).build_storage()   # doctest: +SKIP
-            LocalStorage('/srv/app/media', base_url='/media/')
-        """
-        if self.storage == "s3":
-            from .storage.s3 import S3Storage
-
-            options: dict[str, Any] = {"bucket": self.bucket}
-            for name in ("region", "base_url", "endpoint_url", "connect_timeout", "read_timeout", "max_attempts"):
-                if getattr(self, name) is not None:
-                    options[name] = getattr(self, name)
-            return S3Storage(**options)
-        from .storage.local import LocalStorage
-
-        return LocalStorage(self.local_root, base_url=self.base_url or self.prefix)
-
-    def build_media(self, media_class: type[Media] | None = None) -> Media:
-        """A new :class:`~s3media_wsgi.Media` (or *media_class*) with these settings.
-
-            >>> media = parse_settings({"secret_key": "demo-secret-0123456789-abcdefghijk"}).build_media()   # doctest: +SKIP
-        """
-        from .media import Media
-
-        make = media_class or Media
-
-        options: dict[str, Any] = {
-            name: getattr(self, name) for name in _MEDIA_OPTIONS if getattr(self, name) is not None
-        }
-        return make(
-            self.build_storage(),
-            secret_key=list(self.secret_key),
-            presets={name: dict(opts) for name, opts in self.presets.items()},
-            strict_presets=self.strict_presets,
-            **options,
-        )
-
-    def wrap(self, app: Any, media: Media | None = None) -> MediaMiddleware:
-        """Wrap the WSGI *app* in the media middleware (building *media* if not given).
-
-            >>> app = parse_settings({"secret_key": "demo-secret-0123456789-abcdefghijk"}).wrap(app)   # doctest: +SKIP
-        """
-        from .middleware import MediaMiddleware
-
-        return MediaMiddleware(
-            app,
-            media if media is not None else self.build_media(),
-            prefix=self.prefix,
-            serve_local=self.serve_local,
-        )
-
-
-def middleware_options(settings: MediaSettings) -> dict[str, Any]:
-    """The keyword arguments these settings give the middleware (or the core responder).
-
-        >>> middleware_options(parse_settings({"secret_key": "demo-secret-0123456789-abcdefghijk"}))
-        {'prefix': '/media/', 'serve_local': None}
-    """
-    return {"prefix": settings.prefix, "serve_local": settings.serve_local}
+    media_factory: str | None = None
 
 
 # --- converters: strings as ini files and environment variables give them -----
@@ -218,9 +174,16 @@ def as_int(value: object, name: str) -> int:
             raise ConfigError(f"{name} must be an integer, got {value!r}") from None
     if not isinstance(value, int):
         raise ConfigError(f"{name} must be an integer, got {value!r}")
-    if value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    return positive_int(value, name)
+
+
+def as_count(value: object, name: str) -> int:
+    """An int >= 0, or a string of one (``"0"`` is fine)."""
+    if isinstance(value, str) and value.strip() == "0":
+        return 0
+    if value == 0 and not isinstance(value, bool):
+        return 0
+    return as_int(value, name)
 
 
 def as_seconds(value: object, name: str) -> float:
@@ -274,8 +237,12 @@ def as_presets(value: object, name: str) -> dict[str, dict[str, Any]]:
             f"{name} must be a dict such as {{\"thumb\": {{\"size\": \"200x200\", \"mode\": \"fill\"}}}}, "
             f"got {type(value).__name__}"
         )
+    return dict(value)
+
+
+def _presets_within(presets: Mapping[str, Any], max_side: int, name: str) -> dict[str, dict[str, Any]]:
     try:
-        return load_presets(value, _MAX_SIDE)
+        return load_presets(presets, max_side)
     except ConfigError as exc:
         raise ConfigError(f"{name}: {exc}") from None
 
@@ -289,10 +256,33 @@ def _base_url(value: object, name: str) -> str:
 
 
 def _storage(value: object, name: str) -> str:
-    kind = as_str(value, name).lower()
-    if kind not in STORAGES:
-        raise ConfigError(f"{name} must be one of {', '.join(STORAGES)}, got {value!r}")
-    return kind
+    kind = as_str(value, name)
+    if kind.lower() in STORAGES:
+        return kind.lower()
+    return as_dotted(kind, name, f"one of {', '.join(STORAGES)}, or the dotted path of a function returning a storage")
+
+
+def as_dotted(value: object, name: str, what: str = "a dotted path such as 'myapp.media:build'") -> str:
+    """A dotted path (``"pkg.module:attr"`` or ``"pkg.module.attr"``); nothing is imported here."""
+    text = as_str(value, name)
+    if not _DOTTED_RE.fullmatch(text) or ("." not in text and ":" not in text):
+        raise ConfigError(f"{name} must be {what}, got {value!r}")
+    return text
+
+
+def _allowed_types(value: object, name: str) -> tuple[str, ...]:
+    kinds = tuple(str(kind).strip().lower() for kind in as_list(value, name))
+    unknown = sorted(set(kinds) - set(TYPES))
+    if unknown or not kinds:
+        raise ConfigError(f"{name} must list kinds among {', '.join(sorted(TYPES))}; got {value!r}")
+    return kinds
+
+
+def _acl(value: object, name: str) -> str:
+    acl = as_str(value, name)
+    if acl not in CANNED_ACLS:
+        raise ConfigError(f"{name} must be a canned ACL ({', '.join(sorted(CANNED_ACLS))}), got {value!r}")
+    return acl
 
 
 def _secrets(value: object, name: str) -> tuple[Secret, ...]:
@@ -311,21 +301,30 @@ _CONVERTERS: dict[str, Callable[[object, str], Any]] = {
     "bucket": as_str,
     "region": as_str,
     "endpoint_url": as_str,
+    "acl": _acl,
+    "cache_control": as_str,
+    "connect_timeout": as_seconds,
+    "read_timeout": as_seconds,
+    "max_attempts": as_int,
     "secret_key": _secrets,
-    "prefix": _url_prefix,
-    "serve_local": as_bool,
     "presets": as_presets,
     "strict_presets": as_bool,
     "max_pixels": as_int,
+    "max_side": as_int,
+    "max_frames": as_int,
     "max_upload_bytes": as_int,
+    "allowed_types": _allowed_types,
+    "max_concurrent_decodes": as_int,
     "storage_budget": as_seconds,
     "max_storage_requests": as_int,
     "breaker_threshold": as_int,
     "breaker_cooldown": as_seconds,
-    "connect_timeout": as_seconds,
-    "read_timeout": as_seconds,
-    "max_attempts": as_int,
+    "prefix": _url_prefix,
+    "serve_local": as_bool,
+    "retry_after": as_count,
+    "local_cache_control": as_str,
     "enabled": as_bool,
+    "media_factory": as_dotted,
 }
 
 
@@ -387,17 +386,31 @@ def parse_settings(
         if value is not None:
             raw[key] = value
 
+    values = {key: _CONVERTERS[key](value, spell(key)) for key, value in raw.items()}
+    if "presets" in values:
+        values["presets"] = _presets_within(values["presets"], values.get("max_side", DEFAULT_MAX_SIDE), spell("presets"))
+
+    if "media_factory" in values:
+        # A ready Media: storage and Media keys would be silently ignored.
+        ignored = [k for k in values if k in MEDIA_KEYS or k in LOCAL_KEYS or k in S3_KEYS or k == "storage"]
+        if ignored:
+            names = ", ".join(spell(k) for k in ignored)
+            raise ConfigError(
+                f"{names} has no effect when {spell('media_factory')} is set (the factory builds the Media); "
+                "remove it, or pass it to Media in the factory"
+            )
+        return MediaSettings(**values)
+
     if "secret_key" not in raw:
         raise ConfigError(
             f"{spell('secret_key')} is required: set it to a secret of 32+ characters, e.g. the output of "
             "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` (never commit it)"
         )
-    values = {key: _CONVERTERS[key](value, spell(key)) for key, value in raw.items()}
-
     kind = values.get("storage", "local")
     if kind == "s3" and "bucket" not in values:
         raise ConfigError(f"{spell('bucket')} is required when {spell('storage')} is 's3'")
-    stray = [k for k in (_S3_ONLY if kind == "local" else _LOCAL_ONLY) if k in values]
+    own = {"local": LOCAL_KEYS, "s3": S3_KEYS}.get(kind, ())
+    stray = [k for k in dict.fromkeys(LOCAL_KEYS + S3_KEYS) if k in values and k not in own]
     if stray:
         # A bucket set while storage is still 'local' would quietly write
         # production uploads to the server's disk: refuse instead.
@@ -413,14 +426,20 @@ def parse_settings(
 
 __all__ = [
     "KNOWN_KEYS",
+    "LOCAL_KEYS",
+    "MEDIA_KEYS",
+    "MIDDLEWARE_KEYS",
+    "S3_KEYS",
+    "STORAGES",
     "MediaSettings",
     "as_bool",
+    "as_count",
+    "as_dotted",
     "as_int",
     "as_list",
     "as_path",
     "as_presets",
     "as_seconds",
     "as_str",
-    "middleware_options",
     "parse_settings",
 ]

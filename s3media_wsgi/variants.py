@@ -19,7 +19,7 @@ one spelling; :func:`parse_variant` refuses any other.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -157,10 +157,95 @@ def load_presets(presets: Mapping[str, Any] | None, max_side: int) -> dict[str, 
     return out
 
 
+class Presets(Mapping[str, Mapping[str, Any]]):
+    """Named sizes, and every rule about them: lookup, strict mode, fixed formats.
+
+    A read-only mapping of name to options (``size`` and optionally ``mode``,
+    ``quality``, ``format``, ``upscale``), validated once.  With *strict*,
+    only preset sizes are built or served, and a call may change a preset
+    only by choosing its format when the preset does not fix one.
+
+        >>> presets = Presets({"thumb": {"size": "200x200", "mode": "fill"}}, strict=True)
+        >>> presets.resolve("thumb", {"format": "webp"})
+        ('200x200', {'mode': 'fill', 'format': 'webp'})
+        >>> presets.box("thumb"), presets.fixed_format("thumb")
+        ((200, 200), None)
+    """
+
+    def __init__(
+        self, presets: Mapping[str, Any] | None = None, max_side: int = 4096, strict: bool = False
+    ) -> None:
+        self._presets = load_presets(presets, max_side)
+        self.strict = bool(strict)
+        if self.strict and not self._presets:
+            raise ConfigError("strict_presets=True needs at least one preset")
+        # What strict mode lets through: each preset's stem, with its format
+        # when the preset fixes one (otherwise any format goes).
+        self._admitted = {
+            (_stem(options), options.get("format")) for options in self._presets.values()
+        }
+
+    def __getitem__(self, name: str) -> Mapping[str, Any]:
+        return self._presets[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._presets)
+
+    def __len__(self) -> int:
+        return len(self._presets)
+
+    def __repr__(self) -> str:
+        return f"Presets({self._presets!r}, strict={self.strict})"
+
+    def resolve(self, size: str, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """``(size, options)`` for *size* (a preset name or ``"WxH"``) and a call's *options*.
+
+        A preset's options apply, and a call's replace them; in strict mode a
+        size that is no preset, or a change the preset does not allow, raises
+        :class:`~s3media_wsgi.errors.InvalidResize`.
+        """
+        preset = self._presets.get(size)
+        if preset is None:
+            if self.strict:
+                raise InvalidResize(f"strict_presets: {size!r} is not a preset ({', '.join(self._presets)})")
+            return size, dict(options)
+        if self.strict and set(options) - ({"format"} if "format" not in preset else set()):
+            raise InvalidResize(f"strict_presets: preset {size!r} cannot be changed per call")
+        merged = {**preset, **options}
+        return merged.pop("size"), merged
+
+    def admits(self, spec: ResizeSpec) -> bool:
+        """True when a signed *spec* may be served: always, unless strict and no preset gives it."""
+        if not self.strict:
+            return True
+        return (spec.stem, None) in self._admitted or (spec.stem, spec.format) in self._admitted
+
+    def box(self, name: str) -> tuple[int | None, int | None]:
+        """The ``(width, height)`` of preset *name*; either may be None (``"400x"``)."""
+        return parse_size(self._presets[name]["size"])
+
+    def mode(self, name: str) -> str:
+        """The mode of preset *name* (``fit`` unless it says ``fill``)."""
+        return str(self._presets[name].get("mode", "fit"))
+
+    def fixed_format(self, name: str) -> str | None:
+        """The format preset *name* always uses, or None when the caller (or the original) chooses."""
+        fmt = self._presets[name].get("format")
+        return None if fmt is None else str(fmt)
+
+
+def _stem(options: Mapping[str, Any]) -> str:
+    w, h = parse_size(options["size"])
+    return ResizeSpec(
+        w, h, options.get("mode", "fit"), options.get("quality", DEFAULT_QUALITY), options.get("upscale", False)
+    ).stem
+
+
 __all__ = [
     "DEFAULT_QUALITY",
     "FORMATS",
     "MODES",
+    "Presets",
     "ResizeSpec",
     "default_format",
     "load_presets",

@@ -35,7 +35,7 @@ from django.urls import path  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import images  # noqa: E402
-from s3media_wsgi import Media  # noqa: E402
+from s3media_wsgi import LocalStorage, Media  # noqa: E402
 from s3media_wsgi.adapters.django import get_media, get_settings  # noqa: E402
 from s3media_wsgi.adapters.django.checks import check_settings  # noqa: E402
 from s3media_wsgi.adapters.django.middleware import S3MediaMiddleware  # noqa: E402
@@ -286,6 +286,23 @@ def test_under_wsgi_a_whole_file_is_a_file_response_and_a_range_stops_at_its_end
     assert "Content-Disposition" not in whole  # Django's inline guess is not the core's
     part = client.get(get_media().url(media_id), headers={"range": "bytes=2-9"})
     assert part.status_code == 206 and body(part) == data[2:10]
+
+
+def make_media_for_factory() -> Media:
+    return Media(LocalStorage(_made["root"], base_url="/media/"), secret_key=_made["secret"], max_side=640)
+
+
+_made: dict[str, object] = {}
+
+
+def test_every_option_and_a_ready_media_reach_django(tmp_path: Path, secret: str) -> None:
+    _made.update(root=tmp_path / "made", secret=secret)
+    options = {"SECRET_KEY": secret, "LOCAL_ROOT": tmp_path, "ALLOWED_TYPES": ["gif"], "MAX_SIDE": 99}
+    with override_settings(S3MEDIA=options):
+        assert get_media().allowed_types == {"gif"} and get_media().max_side == 99
+    with override_settings(S3MEDIA={"MEDIA_FACTORY": f"{__name__}:make_media_for_factory"}):
+        assert get_media().max_side == 640
+        assert run_checks(tags=["s3media"]) == []
 
 
 def test_system_check_warns_when_the_middleware_is_not_first(conf: dict[str, object]) -> None:

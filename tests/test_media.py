@@ -359,3 +359,17 @@ def test_options_given_replace_a_presets_own_even_when_they_are_the_defaults(loc
         strict.resize_url(media_id, "thumb", mode="fit")
     with pytest.raises(InvalidResize):
         strict.resize_url(media_id, "thumb", mode="fill")
+
+
+def test_resize_urls_go_through_storage_url(tmp_path) -> None:
+    # A backend that signs or rewrites URLs (presigned GET, CDN signing) must
+    # apply to resizes as well as originals.
+    class SigningStorage(LocalStorage):
+        def url(self, key: str) -> str:
+            return "https://cdn.example/" + key + "?sig=1"
+
+    media = Media(SigningStorage(tmp_path / "m"), secret_key=SECRET)
+    media_id = "3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg"
+    assert media.url(media_id).endswith("cat.jpg/cat.jpg?sig=1")
+    url = media.resize_url(media_id, "40x40")
+    assert url.startswith("https://cdn.example/" + media_id + "/40x40-") and url.endswith(".jpg?sig=1")

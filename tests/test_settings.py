@@ -158,7 +158,7 @@ def test_strict_presets_needs_presets() -> None:
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        ({"storage": "ftp"}, r"^storage must be one of local, s3, got 'ftp'"),
+        ({"storage": "ftp"}, r"^storage must be one of local, s3, or the dotted path of a function returning a storage, got 'ftp'"),
         ({"storage": "s3"}, r"^bucket is required when storage is 's3'"),
         ({"bucket": "b"}, r"^bucket has no effect when storage is 'local'"),
         ({"storage": "s3", "bucket": "b", "local_root": "x"}, r"^local_root has no effect when storage is 's3'"),
@@ -227,10 +227,12 @@ def test_s3_media_against_a_real_s3_server(moto_endpoint, s3_bucket, s3_client) 
     assert media.url(media_id) == f"{moto_endpoint}/{s3_bucket}/{media_id}/cat.jpg"
 
 
-def test_wrap_serves_media_and_passes_the_rest_through(tmp_path) -> None:
+def test_factory_builds_media_and_middleware_that_serve_and_pass_the_rest_through(tmp_path) -> None:
+    from s3media_wsgi.factory import middleware_kwargs
+
     s = parse_settings({"secret_key": SECRET, "local_root": str(tmp_path)})
-    media = s.build_media()
-    app = s.wrap(hello_app, media)
+    media = Media.from_settings(s)
+    app = MediaMiddleware(hello_app, media, **middleware_kwargs(s))
     assert isinstance(app, MediaMiddleware)
     media_id = media.put(images.jpeg(64, 48), filename="a.jpg")
     assert Request.blank("/elsewhere").get_response(app).body == b"host app"
@@ -251,5 +253,5 @@ def test_local_root_may_be_a_path_object(tmp_path):
 
     settings = parse_settings({"SECRET_KEY": "demo-secret-0123456789-abcdefghijk", "LOCAL_ROOT": tmp_path / "media"}, upper=True, container="S3MEDIA")
     assert settings.local_root == str(tmp_path / "media")
-    media = settings.build_media()
+    media = Media.from_settings(settings)
     assert media.storage.root == (tmp_path / "media").resolve()

@@ -14,18 +14,18 @@ templates: ``{% load s3media %}`` then ``{% media_url id %}``,
 ``{% resize_url id "400x300" mode="fill" %}``, ``{% picture id sizes="320,640" alt="" %}``.
 In views: ``get_media().put(request.FILES["photo"])``.
 
-This module imports nothing from Django at import time, because Django imports
-it to find the app config before settings are ready.
+This module imports nothing from Django at import time (only the core), because
+Django imports it to find the app config before settings are ready.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ...media import Media
-    from ...settings import MediaSettings
+from ...errors import ConfigError
+from ...media import Media
+from ...settings import MediaSettings, parse_settings
 
 #: Name of the Django setting holding the media settings dict.
 SETTING_NAME = "S3MEDIA"
@@ -43,9 +43,6 @@ def get_settings() -> MediaSettings:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     from django.conf import settings
-
-    from ...errors import ConfigError
-    from ...settings import parse_settings
 
     _watch_settings()
     raw = getattr(settings, SETTING_NAME, None)
@@ -73,7 +70,7 @@ def get_media() -> Media:
         # Built under a lock: two threads racing here would make two storages
         # and two decode limits where the settings promise one.
         if "media" not in _cache:
-            _cache["media"] = get_settings().build_media()
+            _cache["media"] = Media.from_settings(get_settings())
         return _cache["media"]  # type: ignore[no-any-return]
 
 

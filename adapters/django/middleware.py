@@ -26,7 +26,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBas
 from ...media import Media
 from ...responder import MediaResponder
 from ...response import BLOCK_SIZE, MediaResponse
-from ...settings import middleware_options
+from ...factory import middleware_kwargs
 from . import get_media, get_settings
 
 
@@ -51,7 +51,7 @@ class S3MediaMiddleware:
 
     @staticmethod
     def _build(media: Media) -> tuple[Media, MediaResponder]:
-        return media, MediaResponder(media, **middleware_options(get_settings()))
+        return media, MediaResponder(media, **middleware_kwargs(get_settings()))
 
     def _responder(self) -> MediaResponder:
         media = get_media()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AlreadyExists, ConfigError, NotFound, StorageError, StorageUnavailable
+from ..limits import positive_int, positive_number
 from ..resilience import check_budget
 from .base import IMMUTABLE_CACHE_CONTROL
 from ..urls import check_base_url
@@ -148,11 +149,9 @@ class S3Storage:
         self.bucket = _check_bucket(bucket)
         if acl is not None and acl not in CANNED_ACLS:
             raise ConfigError(f"S3Storage acl={acl!r} is not a canned ACL; use one of {sorted(CANNED_ACLS)} or None")
-        if not isinstance(max_attempts, int) or max_attempts < 1:
-            raise ConfigError(f"S3Storage max_attempts must be an int >= 1, got {max_attempts!r}")
-        for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
-            if not isinstance(value, (int, float)) or value <= 0:
-                raise ConfigError(f"S3Storage {name} must be a number of seconds > 0, got {value!r}")
+        positive_int(max_attempts, "S3Storage max_attempts")
+        positive_number(connect_timeout, "S3Storage connect_timeout")
+        positive_number(read_timeout, "S3Storage read_timeout")
         if cache_control is not None and (not isinstance(cache_control, str) or not cache_control.strip()):
             raise ConfigError(f"S3Storage cache_control must be a non-empty str or None, got {cache_control!r}")
         self.acl = acl

@@ -1,0 +1,89 @@
+"""Build the media layer from parsed settings: the one place that turns settings into objects.
+
+:func:`~s3media_wsgi.settings.parse_settings` returns plain data; this module
+makes the storage from it and spells out the keyword arguments of
+:class:`~s3media_wsgi.Media` and the middleware, each option under the name
+it has in the settings.  ``Media.from_settings`` and every framework adapter
+build through it.
+
+    >>> from s3media_wsgi.settings import parse_settings
+    >>> settings = parse_settings({"secret_key": "demo-secret-0123456789-abcdefghijk", "max_side": "2048"})
+    >>> media_kwargs(settings)["max_side"], middleware_kwargs(settings)["prefix"]
+    (2048, '/media/')
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import ConfigError
+from .settings import MEDIA_KEYS, MediaSettings
+from .storage.base import Storage
+from .storage.local import LocalStorage
+from .storage.s3 import S3Storage
+
+#: Settings of S3Storage passed as they are, when set.
+_S3_OPTIONS = ("region", "base_url", "endpoint_url", "acl", "cache_control", "connect_timeout", "read_timeout", "max_attempts")
+
+
+def load_object(path: str, setting: str) -> Any:
+    """The object at *path* (``"pkg.module:attr"`` or ``"pkg.module.attr"``); *setting* names it in errors."""
+    module_name, colon, attribute = path.partition(":")
+    if not colon:
+        module_name, _, attribute = path.rpartition(".")
+    try:
+        found: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"{setting} = {path!r} cannot be loaded: {exc}") from exc
+    return found
+
+
+def build_storage(settings: MediaSettings) -> Storage:
+    """The storage the settings describe: local, S3, or what the ``storage`` factory returns."""
+    if settings.storage == "s3":
+        options = {name: getattr(settings, name) for name in _S3_OPTIONS if getattr(settings, name) is not None}
+        return S3Storage(settings.bucket or "", **options)
+    if settings.storage == "local":
+        return LocalStorage(settings.local_root, base_url=settings.base_url or settings.prefix)
+    factory = load_object(settings.storage, "storage")
+    storage = factory() if callable(factory) else factory
+    if not isinstance(storage, Storage):
+        raise ConfigError(f"storage = {settings.storage!r} gave {type(storage).__name__}, not a storage")
+    return storage
+
+
+def media_kwargs(settings: MediaSettings) -> dict[str, Any]:
+    """The keyword arguments of :class:`~s3media_wsgi.Media` (after the storage) these settings give.
+
+    Only the options that are set: the rest keep Media's own defaults.
+    """
+    kwargs: dict[str, Any] = {}
+    for name in MEDIA_KEYS:
+        value = getattr(settings, name)
+        if value is None or (name == "presets" and not value):
+            continue
+        if name == "secret_key":
+            value = list(value)
+        elif name == "presets":
+            value = {preset: dict(options) for preset, options in value.items()}
+        kwargs[name] = value
+    return kwargs
+
+
+def middleware_kwargs(settings: MediaSettings) -> dict[str, Any]:
+    """The keyword arguments of the middleware (and of the core responder) these settings give.
+
+    ``enabled`` is not among them: an adapter that is not enabled builds no middleware.
+    """
+    kwargs: dict[str, Any] = {"prefix": settings.prefix, "serve_local": settings.serve_local}
+    if settings.retry_after is not None:
+        kwargs["retry_after"] = settings.retry_after
+    if settings.local_cache_control is not None:
+        kwargs["cache_control"] = settings.local_cache_control
+    return kwargs
+
+
+__all__ = ["build_storage", "load_object", "media_kwargs", "middleware_kwargs"]

@@ -1,0 +1,51 @@
+"""Every limit's default, and the one check for a limit's value.
+
+``Media``, the image engine and the settings parser all take these limits;
+they take their defaults and their validation from here.
+
+    >>> positive_int(4096, "max_side")
+    4096
+    >>> positive_int(0, "max_side")
+    Traceback (most recent call last):
+    ...
+    s3media_wsgi.errors.ConfigError: max_side must be a positive int, not 0
+"""
+
+from __future__ import annotations
+
+import math
+
+from .errors import ConfigError
+
+#: Largest source image (width x height) ever decoded.
+DEFAULT_MAX_PIXELS = 50_000_000
+#: Largest side of a resize.
+DEFAULT_MAX_SIDE = 4096
+#: Most frames of an animation kept; longer ones give their first frame.
+DEFAULT_MAX_FRAMES = 100
+#: Largest upload ``Media.put`` accepts.
+DEFAULT_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+def positive_int(value: object, name: str) -> int:
+    """*value* if it is an int >= 1 (not a bool), else :class:`ConfigError` naming *name*."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a positive int, not {value!r}")
+    return value
+
+
+def positive_number(value: object, name: str) -> float:
+    """*value* as a finite float > 0, else :class:`ConfigError` naming *name* (a number of seconds)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name} must be a number of seconds > 0, not {value!r}")
+    return float(value)
+
+
+__all__ = [
+    "DEFAULT_MAX_FRAMES",
+    "DEFAULT_MAX_PIXELS",
+    "DEFAULT_MAX_SIDE",
+    "DEFAULT_MAX_UPLOAD_BYTES",
+    "positive_int",
+    "positive_number",
+]
