@@ -22,6 +22,7 @@ import unicodedata
 import uuid
 
 from .errors import InvalidId
+from .formats import EXT_ALIASES
 
 #: Longest stem (the part before the extension) a normalised filename keeps.
 MAX_STEM = 80
@@ -29,17 +30,9 @@ MAX_STEM = 80
 MAX_EXT = 8
 
 EXTENSION_ALIASES = {
-    "jpeg": "jpg",
-    "jpe": "jpg",
-    "jfif": "jpg",
-    "pjpeg": "jpg",
-    "pjp": "jpg",
+    **EXT_ALIASES,
+    # Types we never store, whose names still read better folded.
     "tiff": "tif",
-    "heif": "heic",
-    "mpeg4": "mp4",
-    "m4v": "mp4",
-    "qt": "mov",
-    "oga": "ogg",
 }
 
 _UUID_PART = r"[0-9a-f]{8}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{12}"

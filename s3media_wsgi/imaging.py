@@ -1,11 +1,17 @@
 """Decode, resize and encode images with Pillow, inside hard limits.
 
-Every check that protects the server happens on the header, before any pixel
-is decoded: the decoder must be one we allow, the source must have at most
-``max_pixels`` pixels, the output at most ``max_side`` pixels a side.  A
-GIF's frames can be larger than its header says, so for GIF the header is
-every frame descriptor up to ``max_frames + 1`` (read before Pillow opens
-it), and a GIF whose frames outgrow the first keeps to the first.  Big
+Every check that protects the server happens before any pixel is decoded.
+First :mod:`s3media_wsgi.structure` walks the file's container (segments,
+chunks, blocks, boxes) without a decoder: a file cut short, a flood of empty
+segments or sub-blocks, more than ``max_metadata_bytes`` of metadata or a
+JPEG of more than ``max_jpeg_scans`` scans is refused there, in time linear
+in the file.  Then the header: the decoder must be one we allow, the source
+must have at most ``max_pixels`` pixels, the output at most ``max_side``
+pixels a side and at most its format's output budget (``max_avif_pixels``
+and the like: what one encode may cost).  A GIF's frames can be larger than
+its header says, so for GIF the header is every frame descriptor up to
+``max_frames + 1`` (read by the same walk, before Pillow opens the file),
+and a GIF whose frames outgrow the first keeps to the first.  Big
 JPEGs are never decoded at full size for a thumbnail: libjpeg scales the DCT
 while decoding (``draft``) to no less than twice the output, and one filtered
 pass (bicubic after a draft, Lanczos otherwise; cropping through ``box=`` for
@@ -17,10 +23,13 @@ pass (bicubic after a draft, Lanczos otherwise; cropping through ``box=`` for
     >>> out.content_type, out.width <= 400  # doctest: +SKIP
     ('image/webp', True)
 
-Concurrency: decode, resize and encode run under a bounded semaphore: one
-shared by the whole process with a slot per CPU by default, or the engine's own
-with ``max_concurrency`` slots.  Pillow releases the GIL while it works, so without the cap a burst
-of first requests would decode every original at once and multiply peak memory.
+Concurrency: all the work on an image (the structure walk, opening the header
+in a probe, decoding, resizing and encoding) runs under a bounded semaphore:
+one shared by the whole process with a slot per CPU by default, or the
+engine's own with ``max_concurrency`` slots.  Pillow releases the GIL while it
+works, so without the cap a burst of first requests would decode every
+original at once and multiply peak memory; probes are inside it too, since
+reading a hostile header can cost as much as a decode.
 
 Nothing global is changed: not ``Image.MAX_IMAGE_PIXELS`` and not the warnings
 filters (``warnings.catch_warnings`` is not thread-safe).  Our own
@@ -40,17 +49,14 @@ from typing import Any, NamedTuple
 
 from PIL import Image, ImageCms, features
 
-from . import animation
-from .errors import ConfigError, ImageTooLarge, MediaError, NotAnImage
-from .sniff import MIME_BY_EXT
-from .variants import FORMATS, ResizeSpec
+from . import animation, structure
+from .errors import ImageTooLarge, MediaError, NotAnImage
+from .formats import KIND_BY_PILLOW, MIME_BY_EXT, OUTPUT_FORMATS, PILLOW_DECODER, PILLOW_WRITER
+from .limits import DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, positive_int
+from .variants import ResizeSpec
 
 #: Content-Type of each output format: the same table stored files are served with.
-CONTENT_TYPES = {fmt: MIME_BY_EXT[fmt] for fmt in FORMATS}
-
-# Sniff kind -> Pillow decoder, and back (MPO is how Pillow names a JPEG with extra pictures).
-_DECODER = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "avif": "AVIF", "heic": "HEIF"}
-_KIND = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "GIF": "gif", "WEBP": "webp", "AVIF": "avif", "HEIF": "heic"}
+CONTENT_TYPES = {fmt: MIME_BY_EXT[fmt] for fmt in OUTPUT_FORMATS}
 
 # EXIF orientation -> the transpose that makes the picture upright.
 _UPRIGHT = {
@@ -117,16 +123,58 @@ class ImageLimits:
     4096
     """
 
-    max_pixels: int = 50_000_000
-    max_side: int = 4096
-    max_frames: int = 100
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_side: int = DEFAULT_MAX_SIDE
+    max_frames: int = DEFAULT_MAX_FRAMES
     max_animation_pixels: int = 25_000_000
     max_animation_source_pixels: int = 500_000_000
+    #: Metadata a source may carry (JPEG APPn/COM segments, PNG ancillary
+    #: chunks, GIF comment and application extensions, WebP EXIF/XMP/ICCP).
+    #: Real files: EXIF <= 64 KiB, XMP usually < 100 KiB (a few MiB when
+    #: Photoshop piles up history, or a phone stores a depth map in extended
+    #: XMP), ICC profiles 3 KiB (sRGB) to ~2 MiB (print CMYK).  Held in
+    #: large segments it costs ~1x its size (8 MiB of APP2: +8 MiB peak,
+    #: 10 ms); the floods that cost 45x are stopped by the count caps of
+    #: :mod:`~s3media_wsgi.structure`.
+    max_metadata_bytes: int = 8 * 1024 * 1024
+    #: Scans of a progressive JPEG.  libjpeg runs each over every block of the
+    #: picture: 6.6 ms a scan at 7000x7000 here (64 scans 0.54 s, 2,000 scans
+    #: 13 s for one resize).  libjpeg/Pillow write 10, mozjpeg and Photoshop
+    #: <= ~20; 64 leaves room for custom scan scripts.
+    max_jpeg_scans: int = 64
+    #: Output budgets: the most pixels one still output of each format may
+    #: have, so that no encode costs more than ~1 s of CPU and ~150 MiB.  A
+    #: resize upscaled from a 400x400 photo, on 2 cores (CPU time, peak RSS growth):
+    #:
+    #: - jpg:  16.8 MP 0.36 s, 114 MiB: max_side x max_side is affordable;
+    #: - png:  6.0 MP 0.86-1.02 s, 30 MiB  (8.4 MP 1.2-1.3 s; 16.8 MP 2.2 s);
+    #: - webp: 8.0 MP 0.85 s, 83 MiB       (10.7 MP 1.1 s; 16.8 MP 1.6 s, 166 MiB);
+    #: - avif: 3.0 MP 0.86-0.95 s, 86 MiB  (4.2 MP 1.0-1.3 s; 16.8 MP 3.2 s, 452 MiB);
+    #: - gif:  1.0 MP 0.71-0.76 s, 38 MiB  (1.5 MP 0.9-1.2 s; 16.8 MP 5.7 s, 288 MiB).
+    #:
+    #: GIF gets 2 MP (about 1.5 s) so that a 1600x1200 still stays possible.
+    #: Animations are bounded by ``max_animation_pixels`` (all frames
+    #: together) and, in WebP and AVIF, by that format's budget too: libwebp
+    #: costs 0.24 s per MP of frames (25 MP of frames measured 5.9 s), GIF's
+    #: encoder 0.05 s.
+    max_jpg_pixels: int = 4096 * 4096
+    max_png_pixels: int = 6_000_000
+    max_webp_pixels: int = 8_000_000
+    max_avif_pixels: int = 3_000_000
+    max_gif_pixels: int = 2_000_000
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"ImageLimits.{name} must be a positive int, not {value!r}")
+            positive_int(value, f"ImageLimits.{name}")
+
+    def output_pixels(self, fmt: str) -> int:
+        """The most pixels a still output in *fmt* (``"jpg"``, ``"avif"``...) may have.
+
+        >>> ImageLimits().output_pixels("avif")
+        3000000
+        """
+        budget: int = getattr(self, f"max_{fmt}_pixels")
+        return budget
 
 
 @dataclass(frozen=True)
@@ -260,15 +308,14 @@ class ImageEngine:
             # several Media objects still decodes at most one image per CPU.
             self.max_concurrency = _PROCESS_SLOTS_SIZE
             self._slots = _PROCESS_SLOTS
-        elif isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
-            raise ConfigError(f"max_concurrency must be a positive int, not {max_concurrency!r}")
         else:
+            positive_int(max_concurrency, "max_concurrency")
             self.max_concurrency = max_concurrency
             self._slots = threading.BoundedSemaphore(max_concurrency)
         self.limits = limits
         Image.init()
-        self._readable = frozenset(kind for kind, dec in _DECODER.items() if self._decoder_works(kind, dec))
-        self._formats = [_DECODER[kind] for kind in _DECODER if kind in self._readable]
+        self._readable = frozenset(kind for kind, dec in PILLOW_DECODER.items() if self._decoder_works(kind, dec))
+        self._formats = [PILLOW_DECODER[kind] for kind in PILLOW_DECODER if kind in self._readable]
 
     @staticmethod
     def _decoder_works(kind: str, decoder: str) -> bool:
@@ -283,56 +330,70 @@ class ImageEngine:
     def probe(self, data: bytes) -> ImageInfo:
         """Read format, upright size and frame count from the header; never decodes pixels.
 
-        Raises :class:`NotAnImage` or :class:`ImageTooLarge` (over ``max_pixels``).
+        Raises :class:`NotAnImage` (not an image we read, cut short or
+        flooded with segments) or :class:`ImageTooLarge` (over ``max_pixels``,
+        ``max_metadata_bytes`` or ``max_jpeg_scans``).
         """
-        with _guard():
+        with self._slots, _guard():
             source = self._open(data)
             with source.image as im:
                 width, height = im.size
                 if orientation(im) >= 5:
                     width, height = height, width
-                return ImageInfo(_KIND[im.format or ""], width, height, source.frames)
+                return ImageInfo(KIND_BY_PILLOW[im.format or ""], width, height, source.frames)
 
     def resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
         """Resize *data* to *spec* and encode it; metadata other than the ICC profile is dropped.
 
         Raises :class:`NotAnImage`, :class:`ImageTooLarge` (source over
-        ``max_pixels``, or an output side over ``max_side``, as when a very
-        tall picture is asked for by width only) or, for a spec out of range,
-        :class:`~s3media_wsgi.errors.InvalidResize`.
+        ``max_pixels``, an output side over ``max_side``, as when a very
+        tall picture is asked for by width only, or an output over its
+        format's budget, see :meth:`ImageLimits.output_pixels`) or, for a
+        spec out of range, :class:`~s3media_wsgi.errors.InvalidResize`.
         """
         spec.validate(self.limits.max_side)
-        with _guard():
+        with self._slots, _guard():
             source = self._open(data)
             with source.image as im:
                 turn = orientation(im)
                 plan = layout(im.size[0], im.size[1], spec, turn)
                 if max(plan.size) > self.limits.max_side:
                     raise ImageTooLarge(f"output {plan.size} is over max_side={self.limits.max_side}")
-                with self._slots:
-                    return self._render(source, spec, plan, turn)
+                budget = self.limits.output_pixels(spec.format)
+                if plan.size[0] * plan.size[1] > budget:
+                    raise ImageTooLarge(
+                        f"output {plan.size[0]}x{plan.size[1]} is over max_{spec.format}_pixels={budget}"
+                    )
+                return self._render(source, spec, plan, turn)
 
     def _open(self, data: bytes) -> _Source:
-        cap = self.limits.max_frames + 1
+        lim = self.limits
+        cap = lim.max_frames + 1
         gif = None
-        if data.startswith(animation.GIF_SIGNATURES):
+        if data.startswith(structure.GIF_SIGNATURES):
             # Read the frame descriptors before Pillow does: opening a GIF whose
             # first frame reaches past the logical screen already grows the
-            # picture and allocates a frame-sized background.
-            gif = animation.scan_gif(data, self.limits.max_frames)
+            # picture and allocates a frame-sized background.  The same walk
+            # checks for truncation, floods and metadata.
+            gif = structure.scan_gif(data, lim.max_frames, lim.max_metadata_bytes)
             if gif.frames == 0:
                 raise NotAnImage("GIF has no frames")
             width, height = gif.canvas
-            if width * height > self.limits.max_pixels:
-                raise ImageTooLarge(f"GIF frames reach {width}x{height}, over max_pixels={self.limits.max_pixels}")
+            if width * height > lim.max_pixels:
+                raise ImageTooLarge(f"GIF frames reach {width}x{height}, over max_pixels={lim.max_pixels}")
+        else:
+            # Truncation, floods, metadata and scans: before any decoder reads a byte.
+            structure.check(
+                data, max_metadata_bytes=lim.max_metadata_bytes, max_jpeg_scans=lim.max_jpeg_scans
+            )
         im = Image.open(io.BytesIO(data), formats=self._formats)
         width, height = im.size
         if width < 1 or height < 1:
             im.close()
             raise NotAnImage(f"image has no pixels ({width}x{height})")
-        if width * height > self.limits.max_pixels:
+        if width * height > lim.max_pixels:
             im.close()
-            raise ImageTooLarge(f"{width}x{height} is over max_pixels={self.limits.max_pixels}")
+            raise ImageTooLarge(f"{width}x{height} is over max_pixels={lim.max_pixels}")
         if gif is None:
             return _Source(im, min(cap, animation.frame_count(im)), True)
         # Later frames that reach past the first would make Pillow grow the
@@ -344,10 +405,15 @@ class ImageEngine:
         if spec.format not in animation.ANIMATED_OUTPUTS or im.format not in animation.ANIMATED_SOURCES:
             return False
         lim = self.limits
+        output_budget = lim.max_animation_pixels
+        if spec.format in ("webp", "avif"):
+            # Their encoders cost per pixel of every frame: the still budget
+            # bounds the whole animation.
+            output_budget = min(output_budget, lim.output_pixels(spec.format))
         return (
             source.animatable
             and 1 < n <= lim.max_frames
-            and plan.size[0] * plan.size[1] * n <= lim.max_animation_pixels
+            and plan.size[0] * plan.size[1] * n <= output_budget
             and im.size[0] * im.size[1] * n <= lim.max_animation_source_pixels
         )
 
@@ -514,14 +580,11 @@ def _encoder_params(fmt: str, quality: int, icc: bytes | None) -> dict[str, Any]
     return params
 
 
-_PIL_WRITER = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF", "gif": "GIF"}
-
-
 def _encode(im: Image.Image, fmt: str, quality: int, icc: bytes | None) -> bytes:
     # Encoders read comments, EXIF, XMP and text chunks from info: start empty.
     im.info = {}
     buf = io.BytesIO()
-    im.save(buf, _PIL_WRITER[fmt], **_encoder_params(fmt, quality, icc))
+    im.save(buf, PILLOW_WRITER[fmt], **_encoder_params(fmt, quality, icc))
     return buf.getvalue()
 
 

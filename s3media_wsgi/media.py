@@ -44,7 +44,7 @@ from .resilience import (
 from .settings import MediaSettings, parse_settings
 from .signing import ResizeSigner, Secret
 from .singleflight import SingleFlight
-from .sniff import DEFAULT_ALLOWED, SNIFF_BYTES, TYPES, looks_like_markup, sniff
+from .sniff import DEFAULT_ALLOWED, MARKUP_BYTES, REFUSED, SNIFF_BYTES, TYPES, looks_like_markup, refused_kind, sniff
 from .storage.base import Storage
 from .variants import (
     DEFAULT_QUALITY,
@@ -181,6 +181,7 @@ class Media:
             if unknown:
                 raise ConfigError(f"allowed_types has unknown kinds {sorted(unknown)}; known: {sorted(TYPES)}")
         self.allowed_types = frozenset(allowed)
+        self._accepted_labels = ", ".join(TYPES[kind].label for kind in TYPES if kind in self.allowed_types)
         self._flight: SingleFlight[str] = SingleFlight()
         self._spec_cache: dict[tuple[Any, ...], ResizeSpec] = {}
 
@@ -225,12 +226,13 @@ class Media:
             raise UploadTooLarge(f"upload is larger than max_upload_bytes={self.max_upload_bytes}")
         ftype = sniff(data[:SNIFF_BYTES])
         if ftype is None or ftype.kind not in self.allowed_types:
-            found = ftype.kind if ftype else "unrecognised content"
-            raise UnsupportedMediaType(
-                f"refusing {found}; allowed types: {', '.join(sorted(self.allowed_types))}"
-            )
+            refused = None if ftype is not None else refused_kind(data[:MARKUP_BYTES])
+            if ftype is None and refused is None:
+                raise UnsupportedMediaType(f"File type not recognised. Accepted: {self._accepted_labels}.")
+            what = ftype.label if ftype is not None else REFUSED[refused or ""]
+            raise UnsupportedMediaType(f"File type not accepted: {what}. Accepted: {self._accepted_labels}.")
         if not ftype.is_image and ftype.kind != "pdf" and looks_like_markup(data):
-            raise UnsupportedMediaType(f"refusing {ftype.kind} that carries HTML markup")
+            raise UnsupportedMediaType(f"File type not accepted: {ftype.label} carrying HTML markup.")
         width = height = None
         if ftype.is_image and self.engine.can_read(ftype.kind):
             info = self.engine.probe(data)

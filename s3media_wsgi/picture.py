@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .errors import InvalidResize
-from .sniff import MIME_BY_EXT
-from .variants import DEFAULT_QUALITY, FORMATS, MODES, Presets, parse_size
+from .formats import MIME_BY_EXT, by_ext, output_format
+from .variants import DEFAULT_QUALITY, MODES, Presets, parse_size
 
 
 class URLSource(Protocol):
@@ -288,19 +288,25 @@ def picture(
     :param aspect: ``"16:9"``: make every width a box of that shape (needed by fill).
 
     Every URL is a signed resize URL, built without any I/O; every attribute
-    value is escaped.
+    value is escaped.  An id whose file is not an image (a PDF, a video) is
+    refused with :class:`~s3media_wsgi.errors.InvalidResize`: link to it
+    with ``media.url(id)`` instead.
 
         >>> picture(media, media_id, [320, 640], formats=["webp", "jpg"])   # doctest: +SKIP
     """
     if mode not in MODES:
         raise InvalidResize(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    fmts = [str(f).lower() for f in _items(formats, "formats")]
-    fmts = ["jpg" if f == "jpeg" else f for f in fmts]
+    stored = by_ext(str(media_id).rpartition(".")[2]) if "." in str(media_id).rsplit("/", 1)[-1] else None
+    if stored is not None and not stored.is_image:
+        raise InvalidResize(
+            f"{media_id} is a {stored.label}, not an image: it has no resizes; link to it with media.url(id)"
+        )
+    try:
+        fmts = [output_format(str(f)) for f in _items(formats, "formats")]
+    except ValueError as exc:
+        raise InvalidResize(f"formats: {exc}") from None
     if not fmts:
         raise InvalidResize("formats is empty: give at least the fallback format, e.g. ['jpg']")
-    for f in fmts:
-        if f not in FORMATS:
-            raise InvalidResize(f"formats must be among {', '.join(FORMATS)}, not {f!r}")
     if len(set(fmts)) != len(fmts):
         raise InvalidResize(f"formats lists a format twice: {fmts}")
     if loading not in (None, "lazy", "eager"):

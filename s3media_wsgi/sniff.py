@@ -1,8 +1,9 @@
 """Find a file's real type from its first bytes, never from its name.
 
-Only types on an allow-list are ever stored; anything that a browser could run
-(HTML, SVG, XML, JavaScript) has no entry here at all, so it cannot be allowed by
-accident.
+Only types on the table of :mod:`s3media_wsgi.formats` are ever stored;
+anything that a browser could run (HTML, SVG, XML, JavaScript) has no entry
+there at all, so it cannot be allowed by accident.  :func:`refused_kind` names
+such files, so that a refusal can say what it refused.
 
     >>> sniff(b"\\x89PNG\\r\\n\\x1a\\n" + b"\\0" * 24).kind
     'png'
@@ -12,47 +13,15 @@ accident.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .formats import MIME_BY_EXT, REFUSED, TYPES, FileType
 
 #: How many leading bytes :func:`sniff` needs.
 SNIFF_BYTES = 64
 
 
-@dataclass(frozen=True)
-class FileType:
-    """A recognised type: short name, MIME type, canonical extension, image or not."""
-
-    kind: str
-    mime: str
-    ext: str
-    is_image: bool = False
-
-
-TYPES: dict[str, FileType] = {
-    t.kind: t
-    for t in (
-        FileType("jpeg", "image/jpeg", "jpg", True),
-        FileType("png", "image/png", "png", True),
-        FileType("gif", "image/gif", "gif", True),
-        FileType("webp", "image/webp", "webp", True),
-        FileType("avif", "image/avif", "avif", True),
-        FileType("heic", "image/heic", "heic", True),
-        FileType("mp4", "video/mp4", "mp4"),
-        FileType("webm", "video/webm", "webm"),
-        FileType("quicktime", "video/quicktime", "mov"),
-        FileType("mp3", "audio/mpeg", "mp3"),
-        FileType("ogg", "audio/ogg", "ogg"),
-        FileType("wav", "audio/wav", "wav"),
-        FileType("pdf", "application/pdf", "pdf"),
-    )
-}
-
 #: Kinds :meth:`Media.put` accepts unless told otherwise.  ``heic`` is dropped at
 #: run time when Pillow cannot read it.
 DEFAULT_ALLOWED = frozenset(TYPES)
-
-#: Content-Type by extension, for serving stored files.
-MIME_BY_EXT = {t.ext: t.mime for t in TYPES.values()}
 
 _AVIF_BRANDS = {b"avif", b"avis"}
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
@@ -129,6 +98,34 @@ def looks_like_markup(data: bytes) -> bool:
     return any(tag in text for tag in _MARKUP)
 
 
+# Leading bytes that may come before markup: BOMs (UTF-8, UTF-16) and blanks.
+_SKIP = b"\xef\xbb\xbf\xff\xfe\xfe\xff\x00 \t\r\n"
+
+
+def refused_kind(head: bytes) -> str | None:
+    """The kind of a file we refuse by nature (a key of :data:`~s3media_wsgi.formats.REFUSED`), or None.
+
+        >>> refused_kind(b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg">')
+        'svg'
+        >>> refused_kind(b"GIF89a") is None
+        True
+    """
+    if head.startswith((b"MZ", b"\x7fELF", b"\xfe\xed\xfa", b"\xcf\xfa\xed\xfe", b"#!")):
+        return "executable"
+    text = head[:MARKUP_BYTES].lstrip(_SKIP).replace(b"\x00", b"").lower()
+    if not text.startswith(b"<"):
+        if text.startswith((b"function", b"var ", b"let ", b"const ", b"import ", b"(function", b"//", b"/*")):
+            return "javascript"
+        return None
+    if b"<svg" in text:
+        return "svg"
+    if any(tag in text for tag in (b"<!doctype html", b"<html", b"<script", b"<body", b"<head", b"<iframe")):
+        return "html"
+    if text.startswith(b"<?xml") or text.startswith(b"<!doctype"):
+        return "xml"
+    return "html"  # any other tag first: a browser would render it as a page
+
+
 def sniff(head: bytes) -> FileType | None:
     """Return the :class:`FileType` of a file starting with *head*, or None."""
     kind: str | None = None
@@ -159,9 +156,11 @@ __all__ = [
     "DEFAULT_ALLOWED",
     "MARKUP_BYTES",
     "MIME_BY_EXT",
+    "REFUSED",
     "SNIFF_BYTES",
     "TYPES",
     "FileType",
     "looks_like_markup",
+    "refused_kind",
     "sniff",
 ]

@@ -29,7 +29,7 @@ from webob.etag import AnyETag, ETagMatcher
 
 from .errors import NotFound
 from .response import BLOCK_SIZE, FileBody, Headers, MediaResponse, status_line
-from .sniff import MIME_BY_EXT
+from .formats import MIME_BY_EXT
 from .wsgi import StartResponse, WSGIHeaders, send
 
 #: Request headers, looked up by their HTTP names (``headers.get("Range")``).

@@ -25,9 +25,11 @@ from functools import cached_property
 from typing import Any
 
 from .errors import ConfigError, InvalidPath, InvalidResize
+from .formats import OUTPUT_FORMATS
 
 MODES = ("fit", "fill")
-FORMATS = ("jpg", "png", "webp", "avif", "gif")
+#: Resize formats: the table's output formats (see :mod:`s3media_wsgi.formats`).
+FORMATS = OUTPUT_FORMATS
 DEFAULT_QUALITY = 85
 MAX_QUALITY = 95
 
@@ -36,7 +38,7 @@ _PRESET_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 VARIANT_RE = re.compile(
     r"^(?P<w>[1-9][0-9]{0,5})?x(?P<h>[1-9][0-9]{0,5})?"
     r"-(?P<mode>fit|fill)-(?P<q>[1-9][0-9]?)-(?P<up>upscale|noupscale)"
-    r"-(?P<sig>[0-9a-f]{32})\.(?P<fmt>jpg|png|webp|avif|gif)$"
+    rf"-(?P<sig>[0-9a-f]{{32}})\.(?P<fmt>{'|'.join(OUTPUT_FORMATS)})$"
 )
 
 

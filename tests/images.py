@@ -50,13 +50,16 @@ def png(width: int = 640, height: int = 480, mode: str = "RGB") -> bytes:
     return encode(gradient(width, height, mode), "PNG")
 
 
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data and CRC."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     """A tiny PNG whose header claims a huge size (its data is not even there)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    idat = zlib.compress(b"\0" * 64)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
 
 # --- orientation ---------------------------------------------------------------
@@ -303,3 +306,107 @@ def gif_with_stray_bytes(count: int = 1000) -> bytes:
     """A one-frame GIF whose trailer is replaced by *count* bytes that start no block."""
     head, block = _gif_parts(2, 2, 0)
     return head + block + b"\x00" * count
+
+
+# --- hostile structure: floods, endless scans, cut-off files ---------------------------
+
+MiB = 1024 * 1024
+
+
+def gif_comment_flood(size: int = 20 * MiB) -> bytes:
+    """A one-frame GIF of about *size* bytes, nearly all a comment made of 1-byte sub-blocks.
+
+    Pillow keeps every sub-block as its own ``bytes`` before joining them:
+    about 45 bytes of memory for each 2 bytes of file.
+    """
+    head, block = _gif_parts(2, 2, 0)
+    count = max(1, (size - len(head) - len(block)) // 2)
+    return head + b"\x21\xfe" + b"\x01C" * count + b"\x00" + block + b"\x3b"
+
+
+def jpeg_app_flood(size: int = 20 * MiB, marker: int = 0xEF) -> bytes:
+    """A small real JPEG with about *size* bytes of empty APPn segments (``FF EF 00 02``) after SOI.
+
+    Pillow keeps a list entry for every APP segment: ~150 bytes of memory per 4 bytes of file.
+    """
+    real = jpeg(16, 16)
+    return real[:2] + bytes([0xFF, marker, 0, 2]) * max(1, size // 4) + real[2:]
+
+
+def jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
+    """``(marker, start, end)`` of each marker segment of the JPEG *data* up to its first SOS."""
+    out, pos = [], 2
+    while data[pos] == 0xFF:
+        marker, length = data[pos + 1], struct.unpack_from(">H", data, pos + 2)[0]
+        out.append((marker, pos, pos + 2 + length))
+        if marker == 0xDA:
+            break
+        pos += 2 + length
+    return out
+
+
+def with_jpeg_size(data: bytes, width: int, height: int) -> bytes:
+    """The JPEG *data* with the size in its SOF header replaced (its pixels stay as they were)."""
+    for marker, start, _ in jpeg_segments(data):
+        if marker in (0xC0, 0xC1, 0xC2):
+            return data[: start + 5] + struct.pack(">HH", height, width) + data[start + 9 :]
+    raise ValueError("no SOF segment")
+
+
+def jpeg_repeated_scans(scans: int = 2000, width: int = 7000, height: int = 7000) -> bytes:
+    """A progressive JPEG declaring *width* x *height* whose last scan is repeated to *scans* scans.
+
+    The pixels are those of a flat 16 x 16 picture, so the file stays small
+    (22 KB for 2,000 scans), but libjpeg runs every scan over every block the
+    header declares: seconds of CPU for each resize, while no real photo has
+    more than ~20 scans.
+    """
+    real = encode(Image.new("RGB", (16, 16), (120, 130, 140)), "JPEG", quality=90, progressive=True)
+    last_sos = real.rindex(b"\xff\xda")
+    body = real[last_sos:-2]  # the last SOS and its data, without EOI
+    have = real.count(b"\xff\xda")
+    head = with_jpeg_size(real[:last_sos], width, height)
+    return head + body * max(1, scans - have + 1) + b"\xff\xd9"
+
+
+#: Where a PNG's first chunk after IHDR starts: the signature (8 bytes) and IHDR (25).
+PNG_AFTER_IHDR = 8 + 25
+
+
+def png_text_flood(count: int = 100_000) -> bytes:
+    """A small real PNG with *count* tiny tEXt chunks (each a new key) before its pixels."""
+    texts = b"".join(png_chunk(b"tEXt", b"k%d\x00v" % i) for i in range(count))
+    return png_with_chunks(texts)
+
+
+def jpeg_with_app_segments(total: int, marker: int = 0xE1, chunk: int = 65_000) -> bytes:
+    """A real JPEG carrying *total* bytes of APPn payload in segments of at most *chunk* bytes."""
+    real = jpeg(64, 48)
+    segments = []
+    for start in range(0, total, chunk):
+        payload = b"M" * min(chunk, total - start)
+        segments.append(bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload)
+    return real[:2] + b"".join(segments) + real[2:]
+
+
+def png_with_chunks(chunks: bytes) -> bytes:
+    """A small real PNG with *chunks* (whole chunks, one after another) right after IHDR."""
+    real = png(16, 16)
+    return real[:PNG_AFTER_IHDR] + chunks + real[PNG_AFTER_IHDR:]
+
+
+def png_rechunked(data: bytes, size: int) -> bytes:
+    """The PNG *data* with its pixel data split into IDAT chunks of *size* bytes (same pixels)."""
+    pos, before, compressed, after = 8, b"", b"", b""
+    while pos < len(data):
+        length = struct.unpack_from(">I", data, pos)[0]
+        kind, chunk = data[pos + 4 : pos + 8], data[pos : pos + 12 + length]
+        if kind == b"IDAT":
+            compressed += chunk[8:-4]
+        elif compressed:
+            after += chunk
+        else:
+            before += chunk
+        pos += 12 + length
+    idats = b"".join(png_chunk(b"IDAT", compressed[i : i + size]) for i in range(0, len(compressed), size))
+    return data[:8] + before + idats + after

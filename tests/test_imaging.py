@@ -11,11 +11,11 @@ import tracemalloc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import GifImagePlugin, Image, ImageChops, ImageFile, ImageOps, ImageSequence, ImageStat
+from PIL import GifImagePlugin, Image, ImageChops, ImageFile, ImageOps, ImageSequence, ImageStat, features
 from webob import Request
 
 import images
-from s3media_wsgi import LocalStorage, Media, MediaMiddleware, animation, ids
+from s3media_wsgi import LocalStorage, Media, MediaMiddleware, animation, ids, structure
 from s3media_wsgi.errors import ConfigError, ImageTooLarge, InvalidResize, MediaError, NotAnImage
 from s3media_wsgi.imaging import ImageEngine, ImageInfo, ImageLimits, Rendered, layout
 from s3media_wsgi.variants import ResizeSpec
@@ -320,6 +320,19 @@ def test_animation_kept(engine, factory, fmt, size, mode, expected):
     assert im.info.get("loop") == 0
 
 
+@pytest.mark.skipif(not features.check("avif"), reason="Pillow built without AVIF")
+@pytest.mark.parametrize("factory", [images.animated_gif, images.animated_webp])
+def test_animation_kept_in_avif(engine, factory):
+    # picture() lists AVIF first: an animated GIF must not turn into a still there.
+    out = engine.resize(factory(), spec("60x60", "fit", "avif"))
+    im = decode(out)
+    assert im.n_frames == 4 and im.size == (60, 45)
+    frames = frame_info(im)
+    for (colour, duration), want_colour, want_duration in zip(frames, images.ANIMATION_COLOURS, images.ANIMATION_DURATIONS):
+        assert close(colour, want_colour, 16)
+        assert duration == want_duration
+
+
 def test_animation_without_loop_plays_once(engine):
     source = images.animated_gif(loop=None)
     assert "loop" not in Image.open(io.BytesIO(source)).info
@@ -346,7 +359,7 @@ def test_transparent_animation_stays_transparent(engine):
             assert close(rgba.getpixel((8, 10)), colour + (255,), 12)
 
 
-@pytest.mark.parametrize("fmt", ["jpg", "png", "avif"])
+@pytest.mark.parametrize("fmt", ["jpg", "png"])
 @pytest.mark.parametrize("factory", [images.animated_gif, images.animated_webp])
 def test_animation_to_still_format_uses_first_frame(engine, factory, fmt):
     im = decode(engine.resize(factory(), spec("60x60", "fit", fmt)))
@@ -522,16 +535,19 @@ def test_frames_past_max_frames_are_never_read(decoded):
     assert largest(decoded) <= 1
 
 
+META = ImageLimits().max_metadata_bytes
+
+
 def test_gif_scan_stops_after_the_limit():
     data = images.many_frame_gif(1000)
-    assert animation.scan_gif(data, 10) == animation.GifLayout(frames=11, canvas=(1, 1))
-    assert animation.scan_gif(data, 1000) == animation.GifLayout(frames=1000, canvas=(1, 1))
-    grown = animation.scan_gif(images.growing_gif((10, 10), (50, 40), count=2), 100)
-    assert grown == animation.GifLayout(frames=3, canvas=(50, 40))
+    assert structure.scan_gif(data, 10, META) == structure.GifLayout(frames=11, canvas=(1, 1))
+    assert structure.scan_gif(data, 1000, META) == structure.GifLayout(frames=1000, canvas=(1, 1))
+    grown = structure.scan_gif(images.growing_gif((10, 10), (50, 40), count=2), 100, META)
+    assert grown == structure.GifLayout(frames=3, canvas=(50, 40))
 
 
 def test_media_refuses_a_gif_whose_frames_outgrow_it(local_storage):
-    media = Media(local_storage, secret_key="s" * 40, max_pixels=1_000_000)
+    media = Media(local_storage, secret_key="s3media-test-secret-0123456789-abcdefgh", max_pixels=1_000_000)
     bomb = images.growing_gif((10, 10), (2000, 2000), count=3)
     with pytest.raises(ImageTooLarge):
         media.put(bomb, filename="bomb.gif")
@@ -553,6 +569,69 @@ def test_upscaled_output_over_max_side_refused(engine):
         engine.resize(tall, spec("4096x", "fit", "png", upscale=True))
     out = engine.resize(tall, spec("400x", "fit", "png", upscale=True))
     assert (out.width, out.height) == (400, 4000)
+
+
+@pytest.mark.skipif(not features.check("avif"), reason="Pillow has no AVIF support")
+def test_avif_upscale_over_its_budget_refused_before_decoding(monkeypatch):
+    # 4096x4096 AVIF cost 3-5 s of CPU and +450 MiB: over max_avif_pixels, refused from the header.
+    loads: list[object] = []
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: loads.append(self) or real_load(self))
+    engine = ImageEngine()
+    source = images.jpeg(400, 400)
+    started = time.process_time()
+    with pytest.raises(ImageTooLarge, match="max_avif_pixels"):
+        engine.resize(source, spec("4096x4096", "fit", "avif", upscale=True))
+    assert time.process_time() - started < 0.5
+    assert loads == []
+    # Under the budget it is made (the exact boundary: test_output_budget_per_format).
+    assert engine.resize(source, spec("800x800", "fit", "avif", upscale=True)).width == 800
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_output_budget_per_format(fmt):
+    limits = ImageLimits(**{f"max_{fmt}_pixels": 100 * 50})
+    assert limits.output_pixels(fmt) == 5000
+    engine = ImageEngine(limits)
+    assert (engine.resize(images.png(200, 100), spec("100x50", "fit", fmt)).width, fmt) == (100, fmt)
+    with pytest.raises(ImageTooLarge, match=f"max_{fmt}_pixels=5000"):
+        engine.resize(images.png(200, 100), spec("101x", "fit", fmt))
+    # Other formats keep their own budget.
+    other = "png" if fmt != "png" else "jpg"
+    assert engine.resize(images.png(200, 100), spec("200x100", "fit", other)).width == 200
+
+
+def test_default_output_budgets_allow_common_sizes():
+    from s3media_wsgi.variants import FORMATS as OUTPUT_FORMATS
+
+    limits = ImageLimits()
+    for fmt in OUTPUT_FORMATS:  # every output format has a budget
+        assert limits.output_pixels(fmt) >= 1000 * 1000, fmt
+    assert limits.output_pixels("jpg") >= limits.max_side**2
+
+
+def test_jpeg_of_thousands_of_scans_refused_before_decoding(engine, monkeypatch):
+    loads: list[object] = []
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: loads.append(self) or real_load(self))
+    data = images.jpeg_repeated_scans(2000)
+    started = time.perf_counter()
+    with pytest.raises(ImageTooLarge, match="max_jpeg_scans"):
+        engine.probe(data)
+    with pytest.raises(ImageTooLarge, match="max_jpeg_scans"):
+        engine.resize(data, spec("400x300", "fit", "jpg"))
+    assert time.perf_counter() - started < 1
+    assert loads == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [images.truncated_jpeg(), images.png()[:-20], images.animated_gif()[:-1]],
+    ids=["jpeg", "png", "gif"],
+)
+def test_truncated_images_refused_by_probe(engine, data):
+    with pytest.raises(NotAnImage, match="truncated|runs past"):
+        engine.probe(data)
 
 
 def test_spec_out_of_range_refused(engine):
@@ -682,7 +761,19 @@ def test_avif_source(engine):
     assert out.size == (150, 100)
 
 
-@pytest.mark.parametrize("bad", [{"max_pixels": 0}, {"max_side": -1}, {"max_frames": True}, {"max_animation_pixels": 1.5}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"max_pixels": 0},
+        {"max_side": -1},
+        {"max_frames": True},
+        {"max_animation_pixels": 1.5},
+        {"max_metadata_bytes": 0},
+        {"max_jpeg_scans": None},
+        {"max_avif_pixels": -1},
+        {"max_png_pixels": "big"},
+    ],
+)
 def test_limits_validated(bad):
     with pytest.raises(ConfigError):
         ImageLimits(**bad)
@@ -702,6 +793,46 @@ def test_default_concurrency_is_cpu_count_shared_by_the_process():
     assert a._slots is b._slots
     own = ImageEngine(max_concurrency=3)
     assert own._slots is not a._slots and own.max_concurrency == 3
+
+
+@pytest.mark.parametrize("cap", [1, 2])
+def test_probes_share_the_decode_slots(cap):
+    # Reading a hostile header can cost as much as a decode: probes wait for a slot too.
+    engine = ImageEngine(max_concurrency=cap)
+    lock = threading.Lock()
+    state = {"now": 0, "peak": 0, "calls": 0}
+    real_open = engine._open
+
+    def counting_open(data):
+        with lock:
+            state["now"] += 1
+            state["calls"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        try:
+            time.sleep(0.02)
+            return real_open(data)
+        finally:
+            with lock:
+                state["now"] -= 1
+
+    engine._open = counting_open  # type: ignore[method-assign]
+    data = images.jpeg(64, 48)
+    errors: list[BaseException] = []
+
+    def work(i):
+        try:
+            engine.probe(data) if i % 2 else engine.resize(data, spec("8x8"))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert state["calls"] == 6
+    assert 1 <= state["peak"] <= cap
 
 
 @pytest.mark.parametrize("cap", [1, 2])
@@ -757,16 +888,31 @@ def test_gif_that_hides_frames_from_a_strict_reader_is_refused(engine, hidden):
 def test_gif_extension_with_empty_data_is_refused():
     head, block = images._gif_parts(4, 4, 0)
     with pytest.raises(NotAnImage, match="no data"):
-        animation.scan_gif(head + b"\x21\xf9\x00" + block + b"\x3b", 10)
+        structure.scan_gif(head + b"\x21\xf9\x00" + block + b"\x3b", 10, META)
     # An empty comment is fine: Pillow reads it the same way.
-    assert animation.scan_gif(head + b"\x21\xfe\x00" + block + b"\x3b", 10).frames == 1
+    assert structure.scan_gif(head + b"\x21\xfe\x00" + block + b"\x3b", 10, META).frames == 1
 
 
 def test_gif_stray_bytes_are_refused_at_once(engine, monkeypatch):
     data = images.gif_with_stray_bytes(5_000_000)
     visited = []
-    real = animation._skip_sub_blocks
-    monkeypatch.setattr(animation, "_skip_sub_blocks", lambda d, p: visited.append(p) or real(d, p))
+    real = structure._skip_sub_blocks
+    monkeypatch.setattr(structure, "_skip_sub_blocks", lambda d, p, most: visited.append(p) or real(d, p, most))
     with pytest.raises(NotAnImage, match="stray byte"):
         engine.probe(data)
     assert len(visited) == 1  # the one frame's data, then the first stray byte ends the walk
+
+
+def test_animated_webp_output_is_bounded_by_the_webp_budget() -> None:
+    # libwebp costs ~0.24 s per megapixel of frames: an animation whose frames
+    # add up to more than max_webp_pixels comes out as its first frame in
+    # WebP, while GIF (whose encoder is ~5x cheaper) keeps it animated.
+    limits = ImageLimits(max_webp_pixels=500_000, max_animation_pixels=25_000_000)
+    engine = ImageEngine(limits)
+    source = images.animated_gif(400, 300, count=6)  # 6 x 120,000 = 720,000 pixels of frames
+    webp = engine.resize(source, ResizeSpec(400, 300, "fit", 80, False, "webp"))
+    gif = engine.resize(source, ResizeSpec(400, 300, "fit", 80, False, "gif"))
+    assert Image.open(io.BytesIO(webp.data)).n_frames == 1
+    assert Image.open(io.BytesIO(gif.data)).n_frames == 6
+    small = engine.resize(source, ResizeSpec(200, 150, "fit", 80, False, "webp"))  # 180,000: within
+    assert Image.open(io.BytesIO(small.data)).n_frames == 6

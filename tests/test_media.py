@@ -137,11 +137,30 @@ def test_put_refuses_image_bombs_and_broken_images(local_media):
 
 def test_put_allow_list_is_configurable(local_storage):
     media = Media(local_storage, secret_key=SECRET, allowed_types=["png"])
-    with pytest.raises(UnsupportedMediaType, match="allowed types: png"):
+    with pytest.raises(UnsupportedMediaType, match=r"^File type not accepted: JPEG image\. Accepted: PNG image\.$"):
         media.put(images.jpeg(10, 10))
     pdf = Media(local_storage, secret_key=SECRET)
     pdf_id = pdf.put(b"%PDF-1.4\n%...\n", filename="Report 2024.PDF")
     assert pdf_id.endswith("/report-2024.pdf") and pdf_id.width is None
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script>x()</script></svg>',
+         "File type not accepted: SVG image (it can carry scripts)."),
+        (b"\xef\xbb\xbf<!DOCTYPE html><html><body>hi", "File type not accepted: HTML page."),
+        (b"<?xml version='1.0'?><feed/>", "File type not accepted: XML document."),
+        (b"MZ\x90\x00\x03", "File type not accepted: program."),
+        (b"plain words, nothing else", "File type not recognised."),
+    ],
+)  # fmt: skip
+def test_put_says_what_it_refused(local_media, data, message):
+    # An SVG was recognised and refused, not "unrecognised": the message says which.
+    with pytest.raises(UnsupportedMediaType) as info:
+        local_media.put(data, filename="upload.jpg")
+    assert str(info.value).startswith(message + " Accepted: JPEG image, PNG image, ")
+    assert_empty(local_media)
 
 
 def test_put_refuses_text_mode_files(local_media):

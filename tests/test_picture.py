@@ -283,3 +283,11 @@ def test_presets_that_fix_a_format(tmp_path):
         strict.verify_resize(url[len("/media/"):])
     with pytest.raises(InvalidResize, match="always webp"):
         strict.picture(media_id, sizes=["small"], formats=["avif", "webp"])
+
+
+@pytest.mark.parametrize("name", ["report.pdf", "clip.mp4", "song.mp3"])
+def test_picture_of_a_file_that_is_not_an_image_is_a_clear_error(media, name: str) -> None:
+    # Four broken <img> would be worse: say what to do instead.
+    media_id = "3c72aedc/ba25/41e6/a569/406c8f413974/" + name
+    with pytest.raises(InvalidResize, match=r"not an image: .* media\.url\(id\)"):
+        media.picture(media_id, sizes=[320])
