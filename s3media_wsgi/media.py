@@ -123,9 +123,9 @@ class Media:
     :param storage_budget: seconds of storage time (retries included) one
         resize request may use before it is answered 503 (default 10).
     :param max_storage_requests: resize requests allowed to wait for storage at
-        once in this process (default 8); the next one is answered 503 at once,
-        so a hung storage cannot occupy every server thread.  Keep it below
-        your server's thread count.
+        once in this process (default 4); the next one waits half a second for
+        a slot, then is answered 503, so a hung storage cannot occupy every
+        server thread.  Keep it below your server's thread count.
     :param breaker_threshold: storage failures in a row (timeouts, refused
         connections, 5xx, throttling) after which every storage call fails at
         once (default 5)...

@@ -11,9 +11,10 @@ host app's own pages stop too.  Three small guards, one :class:`StorageGuard`:
   instead of starting another attempt.  Time spent decoding or waiting for a
   decode slot does not count: only time inside storage calls.
 - a **bound on requests waiting for storage** (``max_requests``): when that
-  many media requests are already inside a storage call, the next one is
-  answered 503 at once rather than joining them, so the other threads stay
-  free for the host app.  Requests decoding an image hold no slot.
+  many media requests are already inside a storage call, the next one waits
+  at most :data:`SLOT_WAIT` for a slot and is then answered 503, rather than
+  joining them, so the other threads stay free for the host app.  Requests
+  decoding an image hold no slot.
 - a **circuit breaker**: after ``threshold`` storage failures in a row
   (timeouts, refused connections, 5xx, throttling), every storage call fails
   at once for ``cooldown`` seconds; then one trial call goes through, and its
@@ -40,8 +41,14 @@ from .limits import positive_int, positive_number
 
 #: Seconds of storage time one media request may use, retries included.
 DEFAULT_STORAGE_BUDGET = 10.0
-#: Media requests allowed inside storage at once, per process.
-DEFAULT_MAX_STORAGE_REQUESTS = 8
+#: Media requests allowed inside storage at once, per process.  Half of an
+#: 8-thread server: a hung storage can hold at most these threads.
+DEFAULT_MAX_STORAGE_REQUESTS = 4
+#: Seconds a media request waits for a storage slot before it is answered
+#: 503.  Healthy storage frees a slot in milliseconds, so a burst of first
+#: views queues briefly instead of failing; a hung one holds every slot, so
+#: the wait ends in a fast 503.
+SLOT_WAIT = 0.5
 #: Storage failures in a row that open the circuit.
 DEFAULT_BREAKER_THRESHOLD = 5
 #: Seconds the circuit stays open before a trial call.
@@ -210,13 +217,14 @@ class StorageGuard:
         """One storage call: refused while the circuit is open; its outcome is recorded.
 
         Inside :meth:`request`, the call also needs one of ``max_requests``
-        slots, and is answered :class:`StorageBusy` at once when none is free:
-        only threads actually waiting for storage count, not those decoding.
+        slots, and is answered :class:`StorageBusy` when none frees up within
+        :data:`SLOT_WAIT`: only threads actually waiting for storage count,
+        not those decoding.
         """
         self.breaker.allow()
         check_budget()
         in_request = _current.get() is not None
-        if in_request and not self._slots.acquire(blocking=False):
+        if in_request and not self._slots.acquire(timeout=SLOT_WAIT):
             raise StorageBusy(f"{self.max_requests} media requests are already waiting for storage")
         try:
             with _timed():
@@ -239,6 +247,7 @@ __all__ = [
     "DEFAULT_BREAKER_THRESHOLD",
     "DEFAULT_MAX_STORAGE_REQUESTS",
     "DEFAULT_STORAGE_BUDGET",
+    "SLOT_WAIT",
     "CircuitBreaker",
     "StorageGuard",
     "budget",

@@ -130,7 +130,9 @@ def test_a_hung_s3_answers_503_within_the_default_budget(rig: Callable[..., Rig]
 
 
 def test_the_host_app_keeps_answering_while_s3_hangs(rig: Callable[..., Rig], serve_wsgi: Any) -> None:
-    r = rig(max_storage_requests=4, storage_budget=4, read_timeout=2, breaker_threshold=100)
+    # The default bound (4 requests inside storage) on an 8-thread server; a
+    # shorter budget only keeps the test short.
+    r = rig(storage_budget=4, read_timeout=2, breaker_threshold=100)
     r.proxy.set("hang")
     with serve_wsgi(MediaMiddleware(host_app, r.media), threads=8) as base:
         with ThreadPoolExecutor(8) as pool:
@@ -140,10 +142,11 @@ def test_the_host_app_keeps_answering_while_s3_hangs(rig: Callable[..., Rig], se
             replies = [f.result(timeout=30) for f in cold]
     assert all(p.status == 200 for p in passing)
     # Every host-app request answered promptly although eight media requests
-    # arrived while S3 hung: only four could wait for it.
+    # arrived while S3 hung: only four could wait for it, the others waited
+    # half a second for a slot and were answered 503.
     assert max(p.seconds for p in passing) < 1.0
     assert all(reply.status == 503 for reply in replies)
-    busy = [reply for reply in replies if reply.seconds < 1.0]
+    busy = [reply for reply in replies if reply.seconds < 1.5]
     assert len(busy) >= 4
     assert all(reply.headers["retry-after"] == "1" for reply in busy)
 
