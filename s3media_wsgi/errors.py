@@ -2,8 +2,13 @@
 
 Each class carries the HTTP status the middleware answers with, so the mapping
 from failure to response lives here and nowhere else.  ``public_message`` is the
-short plain-text body a client sees; the exception's own message (``str(exc)``)
-is for logs and developers and may name keys, paths or settings.
+short plain-text body a stranger's request gets.  The exception's own message
+(``str(exc)``) is for the people concerned: for what :meth:`Media.put
+<s3media_wsgi.Media.put>` refuses (:class:`UnsupportedMediaType`,
+:class:`UploadTooLarge`, :class:`ImageTooLarge`, :class:`NotAnImage`) it is
+written for the person who uploaded and names no key or path, so a page may
+show it; for everything else it is for logs and developers and may name keys,
+paths or settings.
 
     >>> from s3media_wsgi.errors import MediaError, InvalidSignature
     >>> issubclass(InvalidSignature, MediaError)

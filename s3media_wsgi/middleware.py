@@ -1,8 +1,8 @@
 """WSGI middleware: media requests under a URL prefix are answered by the core, the rest pass through.
 
     >>> from s3media_wsgi import Media, LocalStorage, MediaMiddleware
-    >>> media = Media(LocalStorage("media", base_url="/media/"), secret_key=SECRET)  # doctest: +SKIP
-    >>> app = MediaMiddleware(app, media, prefix="/media/")                         # doctest: +SKIP
+    >>> media = Media(LocalStorage("media", base_url="/media/"), secret_key=SECRET)
+    >>> app = MediaMiddleware(app, media, prefix="/media/")
 
 Every decision is :class:`~s3media_wsgi.responder.MediaResponder`'s: in
 development (local storage) stored files are served from disk and a signed
@@ -38,7 +38,12 @@ class MediaMiddleware:
     :param cache_control: ``Cache-Control`` of files served from disk.
     :param retry_after: seconds sent in ``Retry-After`` when storage is down.
 
-        >>> app = MediaMiddleware(app, media, prefix="/media/")   # doctest: +SKIP
+        >>> from webob import Request
+        >>> wrapped = MediaMiddleware(app, media, prefix="/media/")
+        >>> Request.blank("/about").get_response(wrapped).text
+        'host app'
+        >>> Request.blank(media.resize_url(media_id, "40x30")).get_response(wrapped).content_type
+        'image/jpeg'
     """
 
     def __init__(

@@ -7,11 +7,13 @@ request outside the prefix gets None: the caller hands it to its application.
 The WSGI middleware, the Pyramid tween and the Django middleware only
 translate requests in and responses out.
 
-    >>> from s3media_wsgi import Media, LocalStorage
-    >>> media = Media(LocalStorage("media"), secret_key=SECRET)          # doctest: +SKIP
-    >>> responder = MediaResponder(media, prefix="/media/")              # doctest: +SKIP
-    >>> responder.respond("GET", "/about/", {}) is None                  # doctest: +SKIP
+    >>> responder = MediaResponder(media, prefix="/media/")
+    >>> responder.respond("GET", "/about/", {}) is None
     True
+    >>> answer = responder.respond("GET", media.resize_url(media_id, "40x30"), {"Range": "bytes=0-1"})
+    >>> answer.status, answer.header("Content-Range"), answer.length
+    (206, 'bytes 0-1/...', 2)
+    >>> answer.close()
 """
 
 from __future__ import annotations

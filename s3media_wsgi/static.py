@@ -118,7 +118,10 @@ class FileResponder:
     :param block_size: bytes per chunk when streaming.
 
         >>> responder = FileResponder(cache_control="public, max-age=31536000, immutable")
-        >>> responder.serve(environ, start_response, path)  # doctest: +SKIP
+        >>> from webob import Request
+        >>> wsgi_app = lambda environ, start: responder.serve(environ, start, storage.local_path(media_id + "/cat.jpg"))
+        >>> Request.blank("/", headers={"Range": "bytes=0-1"}).get_response(wsgi_app).body
+        b'\xff\xd8'
     """
 
     def __init__(self, cache_control: str = DEFAULT_CACHE_CONTROL, block_size: int = BLOCK_SIZE) -> None:

@@ -1,9 +1,11 @@
 """Storage in a folder on local disk, for development and single-host setups.
 
-    >>> storage = LocalStorage("media", base_url="/media/")   # doctest: +SKIP
-    >>> storage.put("a/b.txt", b"hi", "text/plain")           # doctest: +SKIP
+    >>> storage = LocalStorage("files", base_url="/media/")
+    >>> storage.put("a/b.txt", b"hi", "text/plain")
     True
-    >>> storage.url("a/b.txt")                                 # doctest: +SKIP
+    >>> storage.put("a/b.txt", b"other", "text/plain")   # never overwritten
+    False
+    >>> storage.url("a/b.txt")
     '/media/a/b.txt'
 
 Writes are atomic and never overwrite: the bytes go to a hidden temporary file
@@ -38,7 +40,7 @@ class LocalStorage:
     :param base_url: URL prefix, must end with ``/``.  With the middleware in
         development this is its prefix, e.g. ``"/media/"``.
 
-    >>> LocalStorage("media", base_url="/media/").url("a/b.jpg")   # doctest: +SKIP
+    >>> LocalStorage("media", base_url="/media/").url("a/b.jpg")
     '/media/a/b.jpg'
     """
 
@@ -81,7 +83,7 @@ class LocalStorage:
         Never raises for bad input and never returns a path outside root: the
         development server calls this with raw request paths.
 
-        >>> LocalStorage("media").local_path("../etc/passwd") is None   # doctest: +SKIP
+        >>> LocalStorage("media").local_path("../etc/passwd") is None
         True
         """
         try:
@@ -93,7 +95,7 @@ class LocalStorage:
     def url(self, key: str) -> str:
         """``base_url + key``, after checking *key*.
 
-        >>> LocalStorage("media", base_url="/m/").url("a/b.png")   # doctest: +SKIP
+        >>> LocalStorage("media", base_url="/m/").url("a/b.png")
         '/m/a/b.png'
         """
         return self.base_url + validate_key(key)
@@ -103,7 +105,9 @@ class LocalStorage:
     def get(self, key: str) -> bytes:
         """The bytes of *key*; :class:`NotFound` when there is no such file.
 
-        >>> storage.get("a/b.txt")   # doctest: +SKIP
+        >>> storage.put("get/b.txt", b"hi", "text/plain")
+        True
+        >>> storage.get("get/b.txt")
         b'hi'
         """
         path = self._path(key)
@@ -117,8 +121,8 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         """True when *key* is a stored file (folders do not count).
 
-        >>> storage.exists("a/b.txt")   # doctest: +SKIP
-        True
+        >>> storage.exists("exists/b.txt"), storage.put("exists/b.txt", b"hi", "text/plain"), storage.exists("exists/b.txt")
+        (False, True, True)
         """
         return self._path(key).is_file()
 
@@ -130,7 +134,7 @@ class LocalStorage:
         Readers see the whole file or nothing, and a temporary file is never
         left behind, whatever fails.
 
-        >>> storage.put("a/b.txt", b"hi", "text/plain")   # doctest: +SKIP
+        >>> storage.put("put/b.txt", b"hi", "text/plain")
         True
         """
         path = self._path(key)
@@ -197,8 +201,8 @@ class LocalStorage:
         Folders left empty above it are removed too, up to the root.  A missing
         prefix deletes nothing and returns 0.
 
-        >>> storage.delete_prefix("a/")   # doctest: +SKIP
-        1
+        >>> storage.put("gone/b.txt", b"hi", "text/plain"), storage.delete_prefix("gone/")
+        (True, 1)
         """
         prefix = validate_prefix(prefix)
         folder = self._path(prefix[:-1])
