@@ -5,7 +5,8 @@ Run it (from the repository root) and open http://127.0.0.1:8000 (``HOST`` and
 
     .venv/bin/python examples/flask_app.py
 
-Local storage in ``examples/media/flask/`` by default.  Every ``S3MEDIA_*``
+Local storage in ``examples/media/flask/`` by default, images only (the
+``allowed_types`` setting; ``S3MEDIA_ALLOWED_TYPES`` changes it).  Every ``S3MEDIA_*``
 environment variable goes into ``app.config`` unchanged, so S3 is::
 
     S3MEDIA_STORAGE=s3 S3MEDIA_BUCKET=my-bucket S3MEDIA_REGION=eu-west-1 \\
@@ -25,7 +26,7 @@ from typing import Any
 
 from flask import Flask, redirect, render_template_string, request
 
-from gallery_common import PAGE, Uploads, listen_address, media_settings, uploads_file
+from gallery_common import NO_FILE, PAGE, Uploads, listen_address, media_settings, refusal_message, uploads_file
 from s3media_wsgi.adapters.flask import S3Media, current_media
 from s3media_wsgi.errors import MediaError
 
@@ -52,11 +53,11 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     def upload() -> Any:
         photo = request.files.get("photo")
         if photo is None or not photo.filename:
-            return page("Choose a file to upload.", 400)
+            return page(NO_FILE, 400)
         try:
             media_id = current_media.put(photo)
         except MediaError as exc:
-            return page(f"Upload refused: {exc.public_message}.", exc.status_code)
+            return page(refusal_message(exc), exc.status_code)
         uploads.add(media_id, photo.filename)
         return redirect("/", 303)
 

@@ -7,6 +7,8 @@ settings.  It needs nothing but the standard library and s3media_wsgi::
     >>> from gallery_common import media_settings
     >>> media_settings({"S3MEDIA_SECRET_KEY": "demo-secret-0123456789-abcdefghijk"}, "media/demo")["LOCAL_ROOT"]
     'media/demo'
+
+Its examples run as doctests (``tests/test_examples.py``).
 """
 
 from __future__ import annotations
@@ -21,17 +23,32 @@ from pathlib import Path
 from typing import Any
 
 from s3media_wsgi import MediaId
+from s3media_wsgi.errors import ImageTooLarge, MediaError, NotAnImage, UnsupportedMediaType, UploadTooLarge
+from s3media_wsgi.imaging import ImageEngine
+from s3media_wsgi.sniff import TYPES
 
 PREFIX = "S3MEDIA_"
+
+#: What every gallery says when the form was sent without a file.
+NO_FILE = "Choose a file to upload."
+
+# Refusals whose own message (str(exc)) is written for the person uploading:
+# it says what was wrong with the file.  Any other error shows its class's
+# public_message, which never names a key, a path or a setting.
+_TOLD_AS_IS = (UnsupportedMediaType, UploadTooLarge, ImageTooLarge, NotAnImage)
 
 
 def dev_secret(path: str | Path = ".dev-secret", environ: Mapping[str, str] | None = None) -> str:
     """``S3MEDIA_SECRET_KEY``, else a random development secret made once and kept in *path*.
 
-    The file is created readable by its owner only (it is git-ignored)::
+    The file is created readable by its owner only (it is git-ignored), and
+    later calls read it back::
 
-        >>> len(dev_secret(".dev-secret"))   # doctest: +SKIP
-        64
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / ".dev-secret"
+        ...     secret = dev_secret(path, environ={})
+        ...     len(secret), dev_secret(path, environ={}) == secret, oct(path.stat().st_mode & 0o777)
+        (64, True, '0o600')
     """
     environ = os.environ if environ is None else environ
     if environ.get("S3MEDIA_SECRET_KEY"):
@@ -47,21 +64,60 @@ def dev_secret(path: str | Path = ".dev-secret", environ: Mapping[str, str] | No
     return path.read_text().strip()
 
 
+def image_types() -> list[str]:
+    """The kinds a gallery accepts: images this machine can decode, nothing else.
+
+    A gallery shows every upload as resized ``<picture>``s, so a PDF, a video
+    or a sound (which the library would store) would only give broken images.
+    ``heic`` is in the list only when pillow-heif is installed::
+
+        >>> {"jpeg", "png", "gif", "webp"} <= set(image_types()) and "pdf" not in image_types()
+        True
+    """
+    engine = ImageEngine()
+    return [kind for kind, filetype in TYPES.items() if filetype.is_image and engine.can_read(kind)]
+
+
 def media_settings(environ: Mapping[str, str], default_root: str | Path) -> dict[str, str]:
     """Every ``S3MEDIA_*`` variable of *environ*, prefix removed, plus the secret.
 
     With local storage (the default) files go to *default_root* unless
-    ``S3MEDIA_LOCAL_ROOT`` says otherwise.  Each example spells the keys its
-    framework's way (``S3MEDIA_BUCKET``, ``s3media.bucket``, ``S3MEDIA["BUCKET"]``)::
+    ``S3MEDIA_LOCAL_ROOT`` says otherwise.  Uploads are limited to
+    :func:`image_types` unless ``S3MEDIA_ALLOWED_TYPES`` says otherwise.  Each
+    example spells the keys its framework's way (``S3MEDIA_BUCKET``,
+    ``s3media.bucket``, ``S3MEDIA["BUCKET"]``)::
 
-        >>> media_settings({"S3MEDIA_STORAGE": "s3", "S3MEDIA_SECRET_KEY": "demo-secret-0123456789-abcdefghijk"}, "media")
-        {'STORAGE': 's3', 'SECRET_KEY': 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk'}
+        >>> settings = media_settings({"S3MEDIA_STORAGE": "s3", "S3MEDIA_SECRET_KEY": "demo-secret-0123456789-abcdefghijk"}, "media")
+        >>> sorted(settings), settings["SECRET_KEY"], settings["STORAGE"]
+        (['ALLOWED_TYPES', 'SECRET_KEY', 'STORAGE'], 'demo-secret-0123456789-abcdefghijk', 's3')
+        >>> settings["ALLOWED_TYPES"].split(",") == image_types()
+        True
     """
     settings = {key[len(PREFIX):]: value for key, value in environ.items() if key.startswith(PREFIX)}
     settings["SECRET_KEY"] = dev_secret(environ=environ)
+    settings.setdefault("ALLOWED_TYPES", ",".join(image_types()))
     if settings.get("STORAGE", "local").lower() == "local":
         settings.setdefault("LOCAL_ROOT", str(default_root))
     return settings
+
+
+def refusal_message(exc: MediaError) -> str:
+    """The sentence a gallery page shows when :meth:`Media.put` refuses an upload.
+
+    The same in every example.  A refused file is described by the error's
+    own message, written for the person uploading; anything else (storage
+    trouble, say) by the short public message of its class, which gives
+    nothing away::
+
+        >>> from s3media_wsgi.errors import StorageUnavailable
+        >>> refusal_message(UnsupportedMediaType("File type not accepted: PDF document. Accepted: JPEG image."))
+        'Upload refused. File type not accepted: PDF document. Accepted: JPEG image.'
+        >>> refusal_message(StorageUnavailable("timed out after 2.0 s reaching bucket photos"))
+        'Upload refused. Storage unavailable, try again shortly.'
+    """
+    detail = str(exc).strip() if isinstance(exc, _TOLD_AS_IS) else ""
+    detail = (detail or exc.public_message).rstrip(".")
+    return f"Upload refused. {detail[:1].upper()}{detail[1:]}."
 
 
 def uploads_file(environ: Mapping[str, str], local_root: str | Path) -> Path:
@@ -88,10 +144,15 @@ class Uploads:
     Each entry keeps the id with its name and pixel size, so pages need no I/O.
     Writes replace the file atomically, one thread at a time::
 
-        >>> uploads = Uploads(Path("gallery.json"))          # doctest: +SKIP
-        >>> uploads.add(media.put(photo), "cat.jpg")         # doctest: +SKIP
-        >>> uploads.remove(media_id)                         # doctest: +SKIP
-        True
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> uploads = Uploads(Path(folder.name) / "gallery.json")
+        >>> media_id = MediaId("3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg", 800, 600)   # as Media.put returns it
+        >>> uploads.add(media_id, "Cat.JPG")
+        >>> uploads.items()
+        [{'id': '3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg', 'name': 'Cat.JPG', 'width': 800, 'height': 600}]
+        >>> uploads.remove(media_id), uploads.remove(media_id), uploads.items()
+        (True, False, [])
+        >>> folder.cleanup()
     """
 
     def __init__(self, path: Path) -> None:

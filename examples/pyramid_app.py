@@ -5,7 +5,8 @@ Run it (from the repository root) and open http://127.0.0.1:8000 (``HOST`` and
 
     .venv/bin/python examples/pyramid_app.py
 
-Local storage in ``examples/media/pyramid/`` by default.  Every ``S3MEDIA_*``
+Local storage in ``examples/media/pyramid/`` by default, images only (the
+``s3media.allowed_types`` setting; ``S3MEDIA_ALLOWED_TYPES`` changes it).  Every ``S3MEDIA_*``
 environment variable becomes the ``s3media.*`` setting of the same name
 (``S3MEDIA_BUCKET`` → ``s3media.bucket``), so S3 is::
 
@@ -35,7 +36,7 @@ from pyramid.config import Configurator
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 
-from gallery_common import PAGE, Uploads, listen_address, media_settings, uploads_file
+from gallery_common import NO_FILE, PAGE, Uploads, listen_address, media_settings, refusal_message, uploads_file
 from s3media_wsgi.errors import MediaError
 
 DEFAULT_ROOT = Path(__file__).resolve().parent / "media" / "pyramid"
@@ -67,11 +68,11 @@ def _refused(request: Request, message: str, status: int) -> dict[str, Any]:
 def upload(request: Request) -> Any:
     photo = request.POST.get("photo")
     if photo is None or not getattr(photo, "filename", ""):
-        return _refused(request, "Choose a file to upload.", 400)
+        return _refused(request, NO_FILE, 400)
     try:
         media_id = request.media.put(photo.file, filename=photo.filename)
     except MediaError as exc:
-        return _refused(request, f"Upload refused: {exc.public_message}.", exc.status_code)
+        return _refused(request, refusal_message(exc), exc.status_code)
     _uploads(request).add(media_id, photo.filename)
     return HTTPSeeOther("/")
 

@@ -4,7 +4,9 @@ Run it with ``make demo`` (or ``python examples/wsgi_app.py``) and open
 http://127.0.0.1:8000/ (``HOST`` and ``PORT`` change that).  Files go to
 ``./media`` through :class:`LocalStorage` and the middleware serves them,
 making each resize on its first request; the list of ids is ``./media.json``
-(or ``GALLERY_FILE``).
+(or ``GALLERY_FILE``).  It accepts images only (``S3MEDIA_ALLOWED_TYPES``
+changes that), and the library's log lines -- every upload stored, every
+resize made and how long it took -- print to the terminal.
 
 With S3 instead, set ``S3MEDIA_STORAGE=s3``, ``S3MEDIA_BUCKET``, ``S3MEDIA_REGION``
 and ``S3MEDIA_BASE_URL`` (plus ``S3MEDIA_ENDPOINT_URL`` for an S3-compatible
@@ -17,22 +19,23 @@ examples.
 from __future__ import annotations
 
 import html
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import IO, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from webob import Request, Response
 from webob.exc import HTTPBadRequest, HTTPMethodNotAllowed, HTTPNotFound, HTTPSeeOther
 
-from gallery_common import Uploads, dev_secret, listen_address, media_settings, uploads_file
+from gallery_common import NO_FILE, Uploads, dev_secret, listen_address, media_settings, refusal_message, uploads_file
 from s3media_wsgi import Media, MediaMiddleware
 from s3media_wsgi.errors import MediaError
 
-__all__ = ["VARIANTS", "Gallery", "dev_secret", "make_app", "media_from_env"]
+__all__ = ["VARIANTS", "Gallery", "dev_secret", "make_app", "media_from_env", "setup_logging"]
 
 #: ``make demo`` runs from the repository root, so uploads land in ./media.
 DEFAULT_ROOT = Path("media")
@@ -71,7 +74,8 @@ class Gallery:
             else:
                 resp = HTTPNotFound()
         except MediaError as exc:
-            resp = self.page(req, error=str(exc), status=400)
+            # Not an upload refusal (those are answered in upload()): say little.
+            resp = self.page(req, error=f"{exc.public_message}.", status=exc.status_code)
         body: Iterable[bytes] = resp(environ, start_response)
         return body
 
@@ -80,8 +84,11 @@ class Gallery:
             return HTTPMethodNotAllowed()
         field = req.POST.get("photo")
         if field is None or not hasattr(field, "file"):
-            return self.page(req, error="Choose a file first.", status=400)
-        media_id = self.media.put(field.file, filename=field.filename)
+            return self.page(req, error=NO_FILE, status=400)
+        try:
+            media_id = self.media.put(field.file, filename=field.filename)
+        except MediaError as exc:
+            return self.page(req, error=refusal_message(exc), status=exc.status_code)
         self.uploads.add(media_id, field.filename)
         return HTTPSeeOther(location="/")
 
@@ -145,11 +152,33 @@ def make_app(media: Media | None = None, index_file: str | Path | None = None) -
     return MediaMiddleware(gallery, media, prefix="/media/")
 
 
+#: The handler :func:`setup_logging` adds, found again by its name.
+LOG_HANDLER_NAME = "s3media-demo"
+
+
+def setup_logging(stream: IO[str] | None = None) -> logging.Handler:
+    """Print the library's INFO lines ("stored ...", "resize ... made in ... ms") to *stream* (stderr).
+
+    Only the ``s3media_wsgi`` logger is turned up, not boto3's or anyone
+    else's.  Calling it again replaces the handler rather than adding one.
+    """
+    logger = logging.getLogger("s3media_wsgi")
+    for old in [h for h in logger.handlers if h.name == LOG_HANDLER_NAME]:
+        logger.removeHandler(old)
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.name = LOG_HANDLER_NAME
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler
+
+
 class ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
 def main() -> None:
+    setup_logging()
     host, port = listen_address(os.environ)
     server = make_server(host, port, make_app(), server_class=ThreadingServer, handler_class=WSGIRequestHandler)
     print(f"s3media_wsgi demo on http://{host}:{port}/  (Ctrl-C to stop)", file=sys.stderr)

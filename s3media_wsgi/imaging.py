@@ -49,6 +49,13 @@ from typing import Any, NamedTuple
 
 from PIL import Image, ImageCms, features
 
+try:  # HEIC (iPhone photos) when the optional pillow-heif is installed: pip install 's3media-wsgi[heic]'
+    import pillow_heif
+except ImportError:  # pragma: no cover - depends on the environment
+    pass
+else:
+    pillow_heif.register_heif_opener()
+
 from . import animation, structure
 from .errors import ImageTooLarge, MediaError, NotAnImage
 from .formats import KIND_BY_PILLOW, MIME_BY_EXT, OUTPUT_FORMATS, PILLOW_DECODER, PILLOW_WRITER

@@ -1,7 +1,14 @@
-"""Smoke tests of the example galleries: upload a real JPEG, see resize URLs, fetch one, delete."""
+"""Smoke tests of the example galleries: upload a real JPEG, see resize URLs, fetch one, delete.
+
+And what they refuse: every gallery takes images only, and words a refusal the
+same way (``gallery_common.refusal_message``).
+"""
 
 from __future__ import annotations
 
+import doctest
+import html
+import importlib
 import importlib.util
 import io
 import json
@@ -12,6 +19,7 @@ import sys
 import textwrap
 from pathlib import Path
 from types import ModuleType
+from typing import NamedTuple
 
 import pytest
 from PIL import Image
@@ -20,6 +28,12 @@ import images
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RESIZE_URL = re.compile(r"/media/[0-9a-f/]+/[a-z0-9.-]+/\d*x\d*-fit-\d+-noupscale-[0-9a-f]{32}\.(?:avif|webp|jpg)")
+ERROR = re.compile(r'<p class="error">(.*?)</p>', re.S)
+#: A small but well-formed PDF: a kind the library stores by default, and no gallery should.
+PDF = (
+    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
+    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -94,8 +108,10 @@ def test_flask_example_refuses_a_non_image(env: dict[str, str], tmp_path: Path) 
     client = load("flask_app").create_app().test_client()
     response = client.post("/upload", data={"photo": (io.BytesIO(b"<html><script>x</script>"), "evil.html")},
                            content_type="multipart/form-data")
-    assert response.status_code == 415 and "Unsupported media type" in response.get_data(as_text=True)
-    assert not (tmp_path / "media.json").exists()
+    assert response.status_code == 415
+    error = error_of(response.get_data(as_text=True))
+    assert error == refusal_for(b"<html><script>x</script>", "evil.html", tmp_path) and "html" in error.lower()
+    assert nothing_stored(tmp_path)
 
 
 def test_examples_make_and_reuse_a_dev_secret(env: dict[str, str], tmp_path: Path,
@@ -223,3 +239,171 @@ def test_django_example(env: dict[str, str], tmp_path: Path) -> None:
     assert (out["item"]["width"], out["item"]["height"]) == (800, 600)
     assert out["delete"] == 303 and "No images yet." in out["after"]
     assert out["original_after"] == 404
+
+
+# --- Images only, one wording for refusals ---------------------------------------------------
+
+
+class Answer(NamedTuple):
+    """What a gallery answered to an upload: the status and the page's error line (unescaped)."""
+
+    status: int
+    error: str
+
+
+def error_of(page: str) -> str:
+    """The text of the page's one error paragraph."""
+    (found,) = ERROR.findall(page)
+    return html.unescape(found.strip())
+
+
+def refusal_for(data: bytes, filename: str, tmp_path: Path) -> str:
+    """What a gallery should say about *data*: the shared wording of what Media.put raises for it.
+
+    Computed, not written out, so the core may reword its messages; the
+    galleries must only all pass them on the same way.
+    """
+    from gallery_common import image_types, refusal_message
+    from s3media_wsgi import LocalStorage, Media
+    from s3media_wsgi.errors import MediaError
+
+    storage = LocalStorage(tmp_path / "reference", base_url="/media/")
+    reference = Media(storage, secret_key="reference-secret-0123456789-abcdefgh", allowed_types=image_types())
+    with pytest.raises(MediaError) as refused:
+        reference.put(data, filename=filename)
+    message = refusal_message(refused.value)
+    assert message.startswith("Upload refused. ") and len(message) > len("Upload refused. ") + 10
+    return message
+
+
+def nothing_stored(tmp_path: Path) -> bool:
+    """No file in the media folder, and no list of uploads."""
+    media = tmp_path / "media"
+    return not (tmp_path / "media.json").exists() and not any(p.is_file() for p in media.rglob("*"))
+
+
+def upload_to_flask(filename: str, data: bytes) -> Answer:
+    pytest.importorskip("flask")
+    client = load("flask_app").create_app().test_client()
+    r = client.post("/upload", data={"photo": (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+    return Answer(r.status_code, error_of(r.get_data(as_text=True)))
+
+
+def upload_to_pyramid(filename: str, data: bytes) -> Answer:
+    pytest.importorskip("pyramid")
+    webtest = pytest.importorskip("webtest")
+    r = webtest.TestApp(load("pyramid_app").main()).post("/upload", upload_files=[("photo", filename, data)],
+                                                         expect_errors=True)
+    return Answer(r.status_int, error_of(r.text))
+
+
+DJANGO_UPLOAD_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import django
+    django.setup()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    client = Client()
+    r = client.post("/upload", {"photo": SimpleUploadedFile(sys.argv[1], bytes.fromhex(sys.argv[2]))})
+    print(json.dumps({"status": r.status_code, "page": r.content.decode()}))
+    """
+)
+
+
+def upload_to_django(tmp_path: Path, env: dict[str, str], filename: str, data: bytes) -> Answer:
+    out = run_django(tmp_path, env, DJANGO_UPLOAD_SCRIPT, filename, data.hex())
+    return Answer(out["status"], error_of(out["page"]))
+
+
+def upload_to_wsgi_demo(filename: str, data: bytes) -> Answer:
+    from webob import Request
+
+    app = load("wsgi_app").make_app()  # its Media from the environment, as `make demo` builds it
+    r = Request.blank("/upload", POST={"photo": (filename, data)}).get_response(app)
+    return Answer(r.status_int, error_of(r.text))
+
+
+def upload(gallery: str, tmp_path: Path, env: dict[str, str], filename: str, data: bytes) -> Answer:
+    if gallery == "django":
+        return upload_to_django(tmp_path, env, filename, data)
+    return {"flask": upload_to_flask, "pyramid": upload_to_pyramid, "wsgi": upload_to_wsgi_demo}[gallery](
+        filename, data
+    )
+
+
+GALLERIES = ["flask", "pyramid", "django", "wsgi"]
+
+
+@pytest.mark.parametrize("gallery", GALLERIES)
+def test_gallery_refuses_a_pdf(gallery: str, env: dict[str, str], tmp_path: Path) -> None:
+    """A PDF is on the library's default list; a gallery of <picture>s must not take it."""
+    answer = upload(gallery, tmp_path, env, "report.pdf", PDF)
+    assert answer.status == 415
+    assert answer.error == refusal_for(PDF, "report.pdf", tmp_path)
+    # In words, not a bare status: it names the refused kind once (PDF is not among
+    # those it says are accepted) and the images that would do.
+    words = answer.error.lower()
+    assert words.count("pdf") == 1 and "jpeg" in words and "png" in words
+    assert nothing_stored(tmp_path)
+
+
+def test_galleries_word_a_refusal_the_same(env: dict[str, str], tmp_path: Path) -> None:
+    """The same refused file reads the same in all four galleries, through gallery_common.refusal_message."""
+    text = b"just some text, no image at all\n"
+    answers = {gallery: upload(gallery, tmp_path, env, "notes.txt", text) for gallery in GALLERIES}
+    assert len(set(answers.values())) == 1, answers
+    assert answers["flask"] == (415, refusal_for(text, "notes.txt", tmp_path))
+    assert nothing_stored(tmp_path)
+
+
+def test_refusal_message_tells_file_problems_and_hides_the_rest() -> None:
+    from gallery_common import refusal_message
+    from s3media_wsgi import errors
+
+    for told in (errors.UnsupportedMediaType, errors.UploadTooLarge, errors.ImageTooLarge, errors.NotAnImage):
+        assert refusal_message(told("JPEG is truncated: no EOI marker")) == "Upload refused. JPEG is truncated: no EOI marker."
+    # One sentence however the message ends or begins.
+    assert refusal_message(errors.UploadTooLarge("upload is larger than 50 MB.")) == (
+        "Upload refused. Upload is larger than 50 MB."
+    )
+    # Storage trouble may name a bucket or a path: only the public message is shown.
+    secret_detail = "access denied to s3://private-bucket/keys with role arn:aws:iam::123:role/x"
+    for hidden in (errors.StorageError, errors.StorageUnavailable, errors.AlreadyExists, errors.MediaError):
+        message = refusal_message(hidden(secret_detail))
+        assert message == f"Upload refused. {hidden.public_message}." and "bucket" not in message
+    # A told error without a message falls back on its public one.
+    assert refusal_message(errors.NotAnImage()) == "Upload refused. Not an image."
+
+
+def test_allowed_types_can_be_widened_through_the_environment(env: dict[str, str], tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """S3MEDIA_ALLOWED_TYPES overrides the images-only default, like every other setting."""
+    pytest.importorskip("flask")
+    monkeypatch.setenv("S3MEDIA_ALLOWED_TYPES", "jpeg,pdf")
+    client = load("flask_app").create_app().test_client()
+    r = client.post("/upload", data={"photo": (io.BytesIO(PDF), "report.pdf")}, content_type="multipart/form-data")
+    assert r.status_code == 303
+    (item,) = json.loads((tmp_path / "media.json").read_text())
+    assert item["id"].endswith("/report.pdf")
+
+
+def test_gallery_common_doctests() -> None:
+    """The examples in gallery_common's docstrings run (none is skipped) and say what they claim."""
+    module = importlib.import_module("gallery_common")
+    finder = doctest.DocTestFinder()
+    examples = [example for test in finder.find(module) for example in test.examples]
+    assert examples and not any(example.options.get(doctest.SKIP) for example in examples)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted == len(examples) and result.failed == 0
+
+
+def test_no_skipped_doctest_examples_in_examples_or_adapters() -> None:
+    """An example marked +SKIP is never checked and rots: in these folders each one runs or is not one."""
+    root = EXAMPLES.parent
+    skipped = [f"{path.relative_to(root)}:{number}"
+               for folder in ("examples", "adapters")
+               for path in sorted((root / folder).rglob("*.py")) if "media" not in path.relative_to(root).parts[1:2]
+               for number, line in enumerate(path.read_text().splitlines(), 1) if "doctest: +SKIP" in line]
+    assert not skipped, skipped

@@ -392,3 +392,14 @@ def test_resize_urls_go_through_storage_url(tmp_path) -> None:
     assert media.url(media_id).endswith("cat.jpg/cat.jpg?sig=1")
     url = media.resize_url(media_id, "40x40")
     assert url.startswith("https://cdn.example/" + media_id + "/40x40-") and url.endswith(".jpg?sig=1")
+
+
+def test_heic_from_a_phone_is_stored_and_resized_to_jpeg(local_media):
+    # pillow-heif is in the dev extra; with it installed, HEIC is an image like any other.
+    data = images.encode(images.photo(320, 240), "HEIF")
+    media_id = local_media.put(data, filename="IMG_0042.HEIC")
+    assert media_id.endswith("/img-0042.heic") and media_id.content_type == "image/heic"
+    assert (media_id.width, media_id.height) == (320, 240)
+    key = local_media.create_resize(local_media.resize_key(media_id, "160x"))
+    with Image.open(io.BytesIO(local_media.storage.get(key))) as im:
+        assert im.format == "JPEG" and im.size == (160, 120)

@@ -59,9 +59,9 @@ def get_media() -> Media:
     """The process's Media, built once from ``settings.S3MEDIA``.
 
     Rebuilt after ``override_settings(S3MEDIA=...)`` (on Django's
-    ``setting_changed`` signal), so tests can switch configurations.
+    ``setting_changed`` signal), so tests can switch configurations.  In a view::
 
-        >>> media_id = get_media().put(request.FILES["photo"])   # doctest: +SKIP
+        media_id = get_media().put(request.FILES["photo"])
     """
     cached = _cache.get("media")
     if cached is not None:

@@ -30,7 +30,8 @@ from gallery_common import media_settings, uploads_file  # noqa: E402  (needs th
 
 _DEFAULT_ROOT = EXAMPLES_DIR / "media" / "django"
 
-#: Django's spelling: S3MEDIA_BUCKET is S3MEDIA["BUCKET"].
+#: Django's spelling: S3MEDIA_BUCKET is S3MEDIA["BUCKET"].  It includes
+#: S3MEDIA["ALLOWED_TYPES"]: the gallery takes images only (gallery_common.image_types).
 S3MEDIA = media_settings(os.environ, _DEFAULT_ROOT)
 
 #: The gallery's list of ids: a JSON file next to the media folder.

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from gallery_common import Uploads  # on sys.path through settings.py
+from gallery_common import NO_FILE, Uploads, refusal_message  # on sys.path through settings.py
 from s3media_wsgi.adapters.django import get_media
 from s3media_wsgi.errors import MediaError
 
@@ -32,11 +32,11 @@ def index(request: HttpRequest) -> HttpResponse:
 def upload(request: HttpRequest) -> HttpResponse:
     photo = request.FILES.get("photo")
     if photo is None:
-        return _page(request, "Choose a file to upload.", 400)
+        return _page(request, NO_FILE, 400)
     try:
         media_id = get_media().put(photo)
     except MediaError as exc:
-        return _page(request, f"Upload refused: {exc.public_message}.", exc.status_code)
+        return _page(request, refusal_message(exc), exc.status_code)
     uploads.add(media_id, photo.name or "")
     return _see_other("/")
 
