@@ -45,9 +45,9 @@ CONFIG_PREFIX = "S3MEDIA_"
 class S3Media:
     """The Flask extension.  One instance may serve many apps; it keeps no app.
 
-        s3media = S3Media()
-        s3media.init_app(app)
-        get_media(app).url(media_id)
+    s3media = S3Media()
+    s3media.init_app(app)
+    get_media(app).url(media_id)
     """
 
     def __init__(self, app: Flask | None = None, media: Media | None = None) -> None:
@@ -92,7 +92,7 @@ def get_state(app: Flask | None = None) -> S3MediaState:
 def get_media(app: Flask | None = None) -> Media:
     """The Media of *app* (default: ``current_app``).
 
-        media_id = get_media().put(request.files["photo"])
+    media_id = get_media().put(request.files["photo"])
     """
     return get_state(app).media
 

@@ -37,10 +37,10 @@ from pyramid.response import Response
 from pyramid.tweens import INGRESS
 
 from ..errors import ConfigError
+from ..factory import middleware_kwargs
 from ..media import Media
 from ..responder import MediaResponder
 from ..response import MediaResponse
-from ..factory import middleware_kwargs
 from ..settings import parse_settings
 from . import S3MediaState
 

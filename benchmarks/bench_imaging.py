@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -198,7 +197,9 @@ def run(repeat: int = 5) -> list[dict[str, Any]]:
         )
         rows.append(row)
     rss = added_rss_mib(data["12MP"])
-    rows.append({"case": "12MP JPEG -> fit 400x300 jpg: added peak RSS", "added_rss_mib": rss, "met": rss <= TARGET_RSS_MIB})
+    rows.append(
+        {"case": "12MP JPEG -> fit 400x300 jpg: added peak RSS", "added_rss_mib": rss, "met": rss <= TARGET_RSS_MIB}
+    )
     return rows
 
 

@@ -64,7 +64,9 @@ def run() -> list[dict[str, Any]]:
         for _ in range(REPEAT):
             for name, app in candidates.items():
                 # A statement string, not a lambda: no extra call layer in the timing.
-                timer = timeit.Timer("app(environ, sr)", globals={"app": app, "environ": environ, "sr": _start_response})
+                timer = timeit.Timer(
+                    "app(environ, sr)", globals={"app": app, "environ": environ, "sr": _start_response}
+                )
                 best[name] = min(best[name], timer.timeit(number=NUMBER))
     ns = {name: best[name] / NUMBER * 1e9 for name in candidates}
     a, b, c = ns.values()

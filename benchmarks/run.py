@@ -12,9 +12,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import bench_imaging  # noqa: E402
-import bench_middleware  # noqa: E402
-import bench_urls  # noqa: E402
+import bench_imaging
+import bench_middleware
+import bench_urls
 
 
 def main() -> None:

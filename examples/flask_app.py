@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, redirect, render_template_string, request
-
 from gallery_common import NO_FILE, PAGE, Uploads, listen_address, media_settings, refusal_message, uploads_file
+
 from s3media_wsgi.adapters.flask import S3Media, current_media
 from s3media_wsgi.errors import MediaError
 

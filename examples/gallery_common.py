@@ -87,13 +87,14 @@ def media_settings(environ: Mapping[str, str], default_root: str | Path) -> dict
     example spells the keys its framework's way (``S3MEDIA_BUCKET``,
     ``s3media.bucket``, ``S3MEDIA["BUCKET"]``)::
 
-        >>> settings = media_settings({"S3MEDIA_STORAGE": "s3", "S3MEDIA_SECRET_KEY": "demo-secret-0123456789-abcdefghijk"}, "media")
+        >>> secret = "demo-secret-0123456789-abcdefghijk"
+        >>> settings = media_settings({"S3MEDIA_STORAGE": "s3", "S3MEDIA_SECRET_KEY": secret}, "media")
         >>> sorted(settings), settings["SECRET_KEY"], settings["STORAGE"]
         (['ALLOWED_TYPES', 'SECRET_KEY', 'STORAGE'], 'demo-secret-0123456789-abcdefghijk', 's3')
         >>> settings["ALLOWED_TYPES"].split(",") == image_types()
         True
     """
-    settings = {key[len(PREFIX):]: value for key, value in environ.items() if key.startswith(PREFIX)}
+    settings = {key[len(PREFIX) :]: value for key, value in environ.items() if key.startswith(PREFIX)}
     settings["SECRET_KEY"] = dev_secret(environ=environ)
     settings.setdefault("ALLOWED_TYPES", ",".join(image_types()))
     if settings.get("STORAGE", "local").lower() == "local":
@@ -123,8 +124,8 @@ def refusal_message(exc: MediaError) -> str:
 def uploads_file(environ: Mapping[str, str], local_root: str | Path) -> Path:
     """Where the list of uploads lives: ``GALLERY_FILE``, else next to the media folder.
 
-        >>> uploads_file({}, "examples/media/flask").name
-        'flask.json'
+    >>> uploads_file({}, "examples/media/flask").name
+    'flask.json'
     """
     return Path(environ.get("GALLERY_FILE") or f"{local_root}.json")
 
@@ -132,8 +133,8 @@ def uploads_file(environ: Mapping[str, str], local_root: str | Path) -> Path:
 def listen_address(environ: Mapping[str, str]) -> tuple[str, int]:
     """The ``HOST`` and ``PORT`` to serve on; 127.0.0.1:8000 by default.
 
-        >>> listen_address({"PORT": "8080"})
-        ('127.0.0.1', 8080)
+    >>> listen_address({"PORT": "8080"})
+    ('127.0.0.1', 8080)
     """
     return environ.get("HOST", "127.0.0.1"), int(environ.get("PORT", "8000"))
 
@@ -203,7 +204,8 @@ PAGE = """<!doctype html>
   <title>Gallery ({{ framework }})</title>
   <style>
     body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
-    ul { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); gap: 1rem; }
+    ul { list-style: none; padding: 0; display: grid; gap: 1rem;
+         grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); }
     img { width: 100%; height: auto; display: block; }
     .error { color: #a00; }
   </style>

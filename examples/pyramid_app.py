@@ -32,11 +32,11 @@ from typing import Any
 from wsgiref.simple_server import make_server
 
 import jinja2
+from gallery_common import NO_FILE, PAGE, Uploads, listen_address, media_settings, refusal_message, uploads_file
 from pyramid.config import Configurator
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 
-from gallery_common import NO_FILE, PAGE, Uploads, listen_address, media_settings, refusal_message, uploads_file
 from s3media_wsgi.errors import MediaError
 
 DEFAULT_ROOT = Path(__file__).resolve().parent / "media" / "pyramid"

@@ -28,10 +28,10 @@ from socketserver import ThreadingMixIn
 from typing import IO, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from gallery_common import NO_FILE, Uploads, dev_secret, listen_address, media_settings, refusal_message, uploads_file
 from webob import Request, Response
 from webob.exc import HTTPBadRequest, HTTPMethodNotAllowed, HTTPNotFound, HTTPSeeOther
 
-from gallery_common import NO_FILE, Uploads, dev_secret, listen_address, media_settings, refusal_message, uploads_file
 from s3media_wsgi import Media, MediaMiddleware
 from s3media_wsgi.errors import MediaError
 

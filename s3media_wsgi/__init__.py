@@ -10,6 +10,10 @@ later one is served by S3, a CDN, or (in development) the middleware from disk.
     app = MediaMiddleware(app, media, prefix="/media/")
     media_id = media.put(request.files["photo"])
     media.resize_url(media_id, "400x300", mode="fill")
+
+The public API is this package's ``__all__`` and the modules listed in
+:data:`PUBLIC_MODULES` (each with its own ``__all__``).  Every other module is
+internal: its names may change in any release.
 """
 
 from .errors import MediaError
@@ -18,6 +22,24 @@ from .middleware import MediaMiddleware
 from .storage import LocalStorage, S3Storage, Storage
 
 __version__ = "0.1.0"
+
+#: Modules whose ``__all__`` is public API; the rest of the package is internal.
+PUBLIC_MODULES = (
+    "s3media_wsgi.errors",
+    "s3media_wsgi.settings",
+    "s3media_wsgi.factory",
+    "s3media_wsgi.storage",
+    "s3media_wsgi.imaging",
+    "s3media_wsgi.picture",
+    "s3media_wsgi.responder",
+    "s3media_wsgi.response",
+    "s3media_wsgi.wsgi",
+    "s3media_wsgi.adapters.flask",
+    "s3media_wsgi.adapters.pyramid",
+    "s3media_wsgi.adapters.django",
+    "s3media_wsgi.adapters.django.middleware",
+    "s3media_wsgi.adapters.django.templatetags.s3media",
+)
 
 __all__ = [
     "LocalStorage",

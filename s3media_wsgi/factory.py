@@ -24,7 +24,16 @@ from .storage.local import LocalStorage
 from .storage.s3 import S3Storage
 
 #: Settings of S3Storage passed as they are, when set.
-_S3_OPTIONS = ("region", "base_url", "endpoint_url", "acl", "cache_control", "connect_timeout", "read_timeout", "max_attempts")
+_S3_OPTIONS = (
+    "region",
+    "base_url",
+    "endpoint_url",
+    "acl",
+    "cache_control",
+    "connect_timeout",
+    "read_timeout",
+    "max_attempts",
+)
 
 
 def load_object(path: str, setting: str) -> Any:

@@ -390,9 +390,7 @@ class ImageEngine:
                 raise ImageTooLarge(f"GIF frames reach {width}x{height}, over max_pixels={lim.max_pixels}")
         else:
             # Truncation, floods, metadata and scans: before any decoder reads a byte.
-            structure.check(
-                data, max_metadata_bytes=lim.max_metadata_bytes, max_jpeg_scans=lim.max_jpeg_scans
-            )
+            structure.check(data, max_metadata_bytes=lim.max_metadata_bytes, max_jpeg_scans=lim.max_jpeg_scans)
         im = Image.open(io.BytesIO(data), formats=self._formats)
         width, height = im.size
         if width < 1 or height < 1:

@@ -1,16 +1,17 @@
 """The :class:`Media` object: store uploads, build signed resize URLs, make resizes.
 
-    >>> from s3media_wsgi import Media, LocalStorage
-    >>> media = Media(LocalStorage("media", base_url="/media/"), secret_key="demo-secret-0123456789-abcdefghijk")
-    >>> media_id = media.put(photo_bytes, filename="My Cat.JPEG")
-    >>> media_id
-    '.../.../.../.../.../my-cat.jpg'
-    >>> media.resize_url(media_id, "400x300", mode="fill")
-    '/media/.../my-cat.jpg/400x300-fill-85-noupscale-....jpg'
+>>> from s3media_wsgi import Media, LocalStorage
+>>> media = Media(LocalStorage("media", base_url="/media/"), secret_key="demo-secret-0123456789-abcdefghijk")
+>>> media_id = media.put(photo_bytes, filename="My Cat.JPEG")
+>>> media_id
+'.../.../.../.../.../my-cat.jpg'
+>>> media.resize_url(media_id, "400x300", mode="fill")
+'/media/.../my-cat.jpg/400x300-fill-85-noupscale-....jpg'
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -21,13 +22,11 @@ from . import ids
 from .errors import (
     AlreadyExists,
     ConfigError,
-    InvalidResize,
     InvalidSignature,
     UnsupportedMediaType,
     UploadTooLarge,
 )
 from .factory import build_storage, load_object, media_kwargs
-from .picture import SafeHTML, picture
 from .imaging import ImageEngine, ImageLimits
 from .limits import (
     DEFAULT_MAX_FRAMES,
@@ -36,6 +35,7 @@ from .limits import (
     DEFAULT_MAX_UPLOAD_BYTES,
     positive_int,
 )
+from .picture import SafeHTML, picture
 from .resilience import (
     DEFAULT_BREAKER_COOLDOWN,
     DEFAULT_BREAKER_THRESHOLD,
@@ -50,9 +50,9 @@ from .sniff import DEFAULT_ALLOWED, MARKUP_BYTES, REFUSED, SNIFF_BYTES, TYPES, l
 from .storage.base import Storage
 from .variants import (
     DEFAULT_QUALITY,
+    Presets,
     ResizeSpec,
     default_format,
-    Presets,
     parse_size,
     parse_variant,
 )
@@ -122,6 +122,10 @@ class Media:
     :param allowed_types: kinds :meth:`put` accepts (see :data:`s3media_wsgi.sniff.TYPES`).
     :param max_concurrent_decodes: images decoded at once in this process
         (default: the number of CPUs), which bounds memory under load.
+    :param image_limits: an :class:`~s3media_wsgi.imaging.ImageLimits` for the
+        engine's other limits (metadata, JPEG scans, per-format output
+        budgets, animation budgets); ``max_pixels``, ``max_side`` and
+        ``max_frames`` above replace its fields of the same name.
     :param storage_budget: seconds of storage time (retries included) one
         resize request may use before it is answered 503 (default 10).
     :param max_storage_requests: resize requests allowed to wait for storage at
@@ -148,6 +152,7 @@ class Media:
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
         allowed_types: Iterable[str] | None = None,
         max_concurrent_decodes: int | None = None,
+        image_limits: ImageLimits | None = None,
         storage_budget: float = DEFAULT_STORAGE_BUDGET,
         max_storage_requests: int = DEFAULT_MAX_STORAGE_REQUESTS,
         breaker_threshold: int = DEFAULT_BREAKER_THRESHOLD,
@@ -169,10 +174,12 @@ class Media:
         self.max_upload_bytes = max_upload_bytes
         self.presets = Presets(presets, max_side, strict_presets)
         self.strict_presets = self.presets.strict
-        self.engine = ImageEngine(
-            ImageLimits(max_pixels=max_pixels, max_side=max_side, max_frames=max_frames),
-            max_concurrency=max_concurrent_decodes,
+        if image_limits is not None and not isinstance(image_limits, ImageLimits):
+            raise ConfigError(f"image_limits must be an ImageLimits, not {type(image_limits).__name__}")
+        limits = dataclasses.replace(
+            image_limits or ImageLimits(), max_pixels=max_pixels, max_side=max_side, max_frames=max_frames
         )
+        self.engine = ImageEngine(limits, max_concurrency=max_concurrent_decodes)
         if allowed_types is None:
             allowed = set(DEFAULT_ALLOWED)
             if not self.engine.can_read("heic"):
@@ -345,8 +352,8 @@ class Media:
     def picture(self, media_id: str, *args: Any, **kwargs: Any) -> SafeHTML:
         """Responsive ``<picture>`` markup of signed resize URLs; see :func:`s3media_wsgi.picture.picture`.
 
-            >>> media.picture(media_id, sizes=[320, 640], alt="A cat").startswith("<picture><source")
-            True
+        >>> media.picture(media_id, sizes=[320, 640], alt="A cat").startswith("<picture><source")
+        True
         """
         return picture(self, media_id, *args, **kwargs)
 

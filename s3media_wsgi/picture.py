@@ -7,8 +7,8 @@ the same function as a method.
     >>> html = media.picture(media_id, sizes=[320, 640], formats=["webp", "jpg"], alt="A cat")
     >>> for tag in html.split("><"): print(tag)
     <picture
-    source type="image/webp" srcset="/media/.../320x-fit-85-noupscale-....webp 320w, /media/.../640x-fit-...webp 640w" sizes="100vw"
-    img src="/media/.../640x-fit-85-noupscale-....jpg" srcset="... 320w, ... 640w" sizes="100vw" alt="A cat" width="640" height="480" loading="lazy" decoding="async"
+    source type="image/webp" srcset="/media/.../320x-fit-85-noupscale-....webp 320w, ....webp 640w" sizes="100vw"
+    img src="/media/.../640x-....jpg" srcset="... 320w, ... 640w" sizes="100vw" alt="A cat" width="640" height="480" ...
     /picture>
 
 Sizes
@@ -60,6 +60,7 @@ class URLSource(Protocol):
         format: str | None = ...,
         upscale: bool | None = ...,
     ) -> str: ...
+
 
 #: Widths used when the caller gives none.
 DEFAULT_SIZES = (320, 640, 1280)

@@ -126,9 +126,9 @@ def _timed() -> Iterator[None]:
 class CircuitBreaker:
     """Fail fast after *threshold* failures in a row, for *cooldown* seconds.
 
-        >>> breaker = CircuitBreaker(threshold=2, cooldown=30)
-        >>> breaker.failure(); breaker.failure(); breaker.is_open
-        True
+    >>> breaker = CircuitBreaker(threshold=2, cooldown=30)
+    >>> breaker.failure(); breaker.failure(); breaker.is_open
+    True
     """
 
     def __init__(self, threshold: int = DEFAULT_BREAKER_THRESHOLD, cooldown: float = DEFAULT_BREAKER_COOLDOWN) -> None:

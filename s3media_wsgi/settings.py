@@ -16,10 +16,11 @@ environment gives (``"true"``, ``"50000000"``, a JSON object for presets, one
 secret per line).  Every problem raises :class:`~s3media_wsgi.errors.ConfigError`
 naming the key as the user spelled it, at startup, not on the first request.
 
-    >>> s = parse_settings({"S3MEDIA_SECRET_KEY": "demo-secret-0123456789-abcdefghijk", "S3MEDIA_MAX_PIXELS": "1000"}, prefix="S3MEDIA_")
+    >>> SECRET = "demo-secret-0123456789-abcdefghijk"
+    >>> s = parse_settings({"S3MEDIA_SECRET_KEY": SECRET, "S3MEDIA_MAX_PIXELS": "1000"}, prefix="S3MEDIA_")
     >>> s.storage, s.prefix, s.max_pixels
     ('local', '/media/', 1000)
-    >>> parse_settings({"S3MEDIA_SECRET_KEY": "demo-secret-0123456789-abcdefghijk", "S3MEDIA_MAX_PIXELS": "abc"}, prefix="S3MEDIA_")
+    >>> parse_settings({"S3MEDIA_SECRET_KEY": SECRET, "S3MEDIA_MAX_PIXELS": "abc"}, prefix="S3MEDIA_")
     Traceback (most recent call last):
     ...
     s3media_wsgi.errors.ConfigError: S3MEDIA_MAX_PIXELS must be an integer, got 'abc'
@@ -27,6 +28,7 @@ naming the key as the user spelled it, at startup, not on the first request.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import os
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError
+from .imaging import ImageLimits
 from .limits import DEFAULT_MAX_SIDE, positive_int, positive_number
 from .signing import Secret, secret_keys
 from .sniff import TYPES
@@ -67,6 +70,7 @@ MEDIA_KEYS = (
     "max_upload_bytes",
     "allowed_types",
     "max_concurrent_decodes",
+    "image_limits",
     "storage_budget",
     "max_storage_requests",
     "breaker_threshold",
@@ -133,6 +137,7 @@ class MediaSettings:
     max_upload_bytes: int | None = None
     allowed_types: tuple[str, ...] | None = None
     max_concurrent_decodes: int | None = None
+    image_limits: ImageLimits | None = None
     storage_budget: float | None = None
     max_storage_requests: int | None = None
     breaker_threshold: int | None = None
@@ -234,7 +239,7 @@ def as_presets(value: object, name: str) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"{name} must be a JSON object of presets: {exc}") from None
     if not isinstance(value, Mapping):
         raise ConfigError(
-            f"{name} must be a dict such as {{\"thumb\": {{\"size\": \"200x200\", \"mode\": \"fill\"}}}}, "
+            f'{name} must be a dict such as {{"thumb": {{"size": "200x200", "mode": "fill"}}}}, '
             f"got {type(value).__name__}"
         )
     return dict(value)
@@ -278,6 +283,27 @@ def _allowed_types(value: object, name: str) -> tuple[str, ...]:
     return kinds
 
 
+def as_image_limits(value: object, name: str) -> ImageLimits:
+    """An :class:`~s3media_wsgi.imaging.ImageLimits`, or a dict (a JSON object in ini files) of its fields."""
+    if isinstance(value, ImageLimits):
+        return value
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a JSON object of image limits: {exc}") from None
+    if not isinstance(value, Mapping):
+        raise ConfigError(f'{name} must be a dict such as {{"max_avif_pixels": 4000000}}, got {type(value).__name__}')
+    fields = {f.name for f in dataclasses.fields(ImageLimits)}
+    unknown = sorted(set(value) - fields)
+    if unknown:
+        raise ConfigError(f"{name} has unknown limits {unknown}; known: {', '.join(sorted(fields))}")
+    try:
+        return ImageLimits(**{key: as_int(v, f"{name}[{key!r}]") for key, v in value.items()})
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
 def _acl(value: object, name: str) -> str:
     acl = as_str(value, name)
     if acl not in CANNED_ACLS:
@@ -315,6 +341,7 @@ _CONVERTERS: dict[str, Callable[[object, str], Any]] = {
     "max_upload_bytes": as_int,
     "allowed_types": _allowed_types,
     "max_concurrent_decodes": as_int,
+    "image_limits": as_image_limits,
     "storage_budget": as_seconds,
     "max_storage_requests": as_int,
     "breaker_threshold": as_int,
@@ -354,7 +381,7 @@ def parse_settings(
         >>> parse_settings({"s3media.secret_key": "demo-secret-0123456789-abcdefghijk", "s3media.serve_local": "off"},
         ...                prefix="s3media.").serve_local
         False
-        >>> parse_settings({"SECRET_KEY": "demo-secret-0123456789-abcdefghijk", "PREFIX": "/m/"}, upper=True, container="S3MEDIA").prefix
+        >>> parse_settings({"SECRET_KEY": SECRET, "PREFIX": "/m/"}, upper=True, container="S3MEDIA").prefix
         '/m/'
     """
     if upper is None:
@@ -388,7 +415,9 @@ def parse_settings(
 
     values = {key: _CONVERTERS[key](value, spell(key)) for key, value in raw.items()}
     if "presets" in values:
-        values["presets"] = _presets_within(values["presets"], values.get("max_side", DEFAULT_MAX_SIDE), spell("presets"))
+        values["presets"] = _presets_within(
+            values["presets"], values.get("max_side", DEFAULT_MAX_SIDE), spell("presets")
+        )
 
     if "media_factory" in values:
         # A ready Media: storage and Media keys would be silently ignored.

@@ -33,10 +33,7 @@ RESIZE_SALT = "s3media_wsgi.resize.v1"
 #: Hex characters kept from the HMAC (128 bits).
 SIGNATURE_HEX = 32
 
-_HOW = (
-    "make one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'` "
-    "(or pass os.urandom(32) as bytes)"
-)
+_HOW = "make one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'` (or pass os.urandom(32) as bytes)"
 
 Secret = str | bytes
 
@@ -52,9 +49,7 @@ def _check_secret(key: object, where: str) -> Secret:
         # would differ between the processes that strip it and those that don't.
         raise ConfigError(f"{where} starts or ends with whitespace; strip it, or {_HOW}")
     if len(set(key)) < MIN_DISTINCT:
-        raise ConfigError(
-            f"{where} is made of only {len(set(key))} different {unit}, which is guessable; {_HOW}"
-        )
+        raise ConfigError(f"{where} is made of only {len(set(key))} different {unit}, which is guessable; {_HOW}")
     return key
 
 
@@ -74,9 +69,7 @@ def secret_keys(secret_key: object) -> list[Secret]:
     elif isinstance(secret_key, Sequence):
         keys = list(secret_key)
     else:
-        raise ConfigError(
-            "secret_key must be a str or bytes, or a list of them (the first signs, all verify); " + _HOW
-        )
+        raise ConfigError("secret_key must be a str or bytes, or a list of them (the first signs, all verify); " + _HOW)
     if not keys:
         raise ConfigError(f"secret_key is empty: give at least one secret of {MIN_SECRET_LENGTH}+ characters; {_HOW}")
     return [_check_secret(key, f"secret_key[{i}]") for i, key in enumerate(keys)]

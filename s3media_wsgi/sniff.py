@@ -105,10 +105,10 @@ _SKIP = b"\xef\xbb\xbf\xff\xfe\xfe\xff\x00 \t\r\n"
 def refused_kind(head: bytes) -> str | None:
     """The kind of a file we refuse by nature (a key of :data:`~s3media_wsgi.formats.REFUSED`), or None.
 
-        >>> refused_kind(b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg">')
-        'svg'
-        >>> refused_kind(b"GIF89a") is None
-        True
+    >>> refused_kind(b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg">')
+    'svg'
+    >>> refused_kind(b"GIF89a") is None
+    True
     """
     if head.startswith((b"MZ", b"\x7fELF", b"\xfe\xed\xfa", b"\xcf\xfa\xed\xfe", b"#!")):
         return "executable"

@@ -28,8 +28,8 @@ from webob.datetime_utils import parse_date, serialize_date
 from webob.etag import AnyETag, ETagMatcher
 
 from .errors import NotFound
-from .response import BLOCK_SIZE, FileBody, Headers, MediaResponse, status_line
 from .formats import MIME_BY_EXT
+from .response import BLOCK_SIZE, FileBody, Headers, MediaResponse, status_line
 from .wsgi import StartResponse, WSGIHeaders, send
 
 #: Request headers, looked up by their HTTP names (``headers.get("Range")``).

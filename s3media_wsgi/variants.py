@@ -174,18 +174,14 @@ class Presets(Mapping[str, Mapping[str, Any]]):
         ((200, 200), None)
     """
 
-    def __init__(
-        self, presets: Mapping[str, Any] | None = None, max_side: int = 4096, strict: bool = False
-    ) -> None:
+    def __init__(self, presets: Mapping[str, Any] | None = None, max_side: int = 4096, strict: bool = False) -> None:
         self._presets = load_presets(presets, max_side)
         self.strict = bool(strict)
         if self.strict and not self._presets:
             raise ConfigError("strict_presets=True needs at least one preset")
         # What strict mode lets through: each preset's stem, with its format
         # when the preset fixes one (otherwise any format goes).
-        self._admitted = {
-            (_stem(options), options.get("format")) for options in self._presets.values()
-        }
+        self._admitted = {(_stem(options), options.get("format")) for options in self._presets.values()}
 
     def __getitem__(self, name: str) -> Mapping[str, Any]:
         return self._presets[name]

@@ -1,8 +1,8 @@
 """WSGI on both sides of a :class:`~s3media_wsgi.response.MediaResponse`: read request headers, send the answer.
 
-    >>> headers = WSGIHeaders({"HTTP_RANGE": "bytes=0-9", "CONTENT_TYPE": "image/png"})
-    >>> headers.get("Range"), headers.get("content-type"), headers.get("If-Range")
-    ('bytes=0-9', 'image/png', None)
+>>> headers = WSGIHeaders({"HTTP_RANGE": "bytes=0-9", "CONTENT_TYPE": "image/png"})
+>>> headers.get("Range"), headers.get("content-type"), headers.get("If-Range")
+('bytes=0-9', 'image/png', None)
 """
 
 from __future__ import annotations

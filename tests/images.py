@@ -69,7 +69,12 @@ def quadrants(width: int = 120, height: int = 80) -> Image.Image:
     """An upright picture whose four quadrants have the colours of QUADRANT_COLOURS."""
     img = Image.new("RGB", (width, height))
     half_w, half_h = width // 2, height // 2
-    boxes = ((0, 0, half_w, half_h), (half_w, 0, width, half_h), (0, half_h, half_w, height), (half_w, half_h, width, height))
+    boxes = (
+        (0, 0, half_w, half_h),
+        (half_w, 0, width, half_h),
+        (0, half_h, half_w, height),
+        (half_w, half_h, width, height),
+    )
     for box, colour in zip(boxes, QUADRANT_COLOURS):
         img.paste(colour, box)
     return img
@@ -203,9 +208,7 @@ def animated_gif(width: int = 120, height: int = 90, count: int = 4, loop: int |
 def animated_webp(width: int = 120, height: int = 90, count: int = 4) -> bytes:
     frames = _frames(width, height, count)
     durations = [ANIMATION_DURATIONS[i % len(ANIMATION_DURATIONS)] for i in range(count)]
-    return encode(
-        frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=durations, loop=0, lossless=True
-    )
+    return encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=durations, loop=0, lossless=True)
 
 
 # GIFs put together block by block, to reach what no encoder writes on purpose.

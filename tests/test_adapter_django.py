@@ -26,6 +26,7 @@ if not settings.configured:
     )
     django.setup()
 
+import images  # noqa: E402
 from django.core.checks import Error, run_checks  # noqa: E402
 from django.core.exceptions import MiddlewareNotUsed  # noqa: E402
 from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
@@ -34,7 +35,6 @@ from django.test import Client, override_settings  # noqa: E402
 from django.urls import path  # noqa: E402
 from PIL import Image  # noqa: E402
 
-import images  # noqa: E402
 from s3media_wsgi import LocalStorage, Media  # noqa: E402
 from s3media_wsgi.adapters.django import get_media, get_settings  # noqa: E402
 from s3media_wsgi.adapters.django.checks import check_settings  # noqa: E402
@@ -130,7 +130,7 @@ def test_system_check_reports_a_non_dict_and_bad_values() -> None:
     with override_settings(S3MEDIA={"SECRET_KEY": "demo-secret-0123456789-abcdefghijk", "MAX_PIXELS": "abc"}):
         (error,) = run_checks(tags=["s3media"])
     assert error.id == "s3media.E003"
-    assert 'S3MEDIA["MAX_PIXELS"] must be an integer, got \'abc\'' in error.msg
+    assert "S3MEDIA[\"MAX_PIXELS\"] must be an integer, got 'abc'" in error.msg
     with override_settings(S3MEDIA={"STORAGE": "s3"}):
         (error,) = check_settings()
     assert error.id == "s3media.E003" and 'S3MEDIA["SECRET_KEY"] is required' in error.msg
@@ -140,8 +140,9 @@ def test_system_check_passes_valid_settings(conf: dict[str, object]) -> None:
     assert run_checks(tags=["s3media"]) == []
 
 
-def test_get_media_is_cached_and_rebuilt_when_settings_change(conf: dict[str, object], tmp_path: Path,
-                                                               secret: str) -> None:
+def test_get_media_is_cached_and_rebuilt_when_settings_change(
+    conf: dict[str, object], tmp_path: Path, secret: str
+) -> None:
     first = get_media()
     assert isinstance(first, Media) and get_media() is first
     with override_settings(S3MEDIA={"SECRET_KEY": secret, "LOCAL_ROOT": str(tmp_path / "other"), "PREFIX": "/f/"}):
@@ -202,7 +203,7 @@ def test_template_tags_render_signed_urls_that_serve(client: Client) -> None:
     media = get_media()
     html = client.get(f"/page/{media_id}", {"alt": '"a" & <b>'}).content.decode()
     assert f'<a href="{media.url(media_id)}">{media.resize_url(media_id, "90x90", mode="fill")}</a>' in html
-    assert "<picture><source type=\"image/avif\"" in html and "&lt;picture" not in html
+    assert '<picture><source type="image/avif"' in html and "&lt;picture" not in html
     assert 'alt="&quot;a&quot; &amp; &lt;b&gt;"' in html
     assert 'class="photo"' in html and 'data-pk="7"' in html
     urls = set(re.findall(r'(/media/[^"\s<]+)', html))

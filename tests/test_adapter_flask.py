@@ -10,9 +10,9 @@ import pytest
 
 flask = pytest.importorskip("flask")
 
+import images  # noqa: E402
 from PIL import Image  # noqa: E402
 
-import images  # noqa: E402
 from s3media_wsgi import Media, MediaMiddleware, S3Storage  # noqa: E402
 from s3media_wsgi.adapters.flask import S3Media, current_media, get_media  # noqa: E402
 from s3media_wsgi.errors import ConfigError  # noqa: E402
@@ -196,12 +196,17 @@ def test_disabled_leaves_requests_to_flask_but_keeps_helpers(tmp_path: Path, sec
     assert f"/media/{media_id}/cat.jpg" in client.get(f"/page/{media_id}").get_data(as_text=True)
 
 
-def test_s3_storage_resize_redirects_to_the_bucket(tmp_path: Path, secret: str, moto_endpoint: str,
-                                                   s3_bucket: str, s3_client) -> None:
+def test_s3_storage_resize_redirects_to_the_bucket(
+    tmp_path: Path, secret: str, moto_endpoint: str, s3_bucket: str, s3_client
+) -> None:
     app = flask.Flask("s3app")
     app.config.update(
-        S3MEDIA_SECRET_KEY=secret, S3MEDIA_STORAGE="s3", S3MEDIA_BUCKET=s3_bucket, S3MEDIA_REGION="us-east-1",
-        S3MEDIA_ENDPOINT_URL=moto_endpoint, S3MEDIA_BASE_URL=f"{moto_endpoint}/{s3_bucket}/",
+        S3MEDIA_SECRET_KEY=secret,
+        S3MEDIA_STORAGE="s3",
+        S3MEDIA_BUCKET=s3_bucket,
+        S3MEDIA_REGION="us-east-1",
+        S3MEDIA_ENDPOINT_URL=moto_endpoint,
+        S3MEDIA_BASE_URL=f"{moto_endpoint}/{s3_bucket}/",
     )
     S3Media(app)
     media = app.extensions["s3media"].media

@@ -12,13 +12,13 @@ import pytest
 pytest.importorskip("pyramid")
 webtest = pytest.importorskip("webtest")
 
+import images  # noqa: E402
 from PIL import Image  # noqa: E402
 from pyramid.config import Configurator  # noqa: E402
 from pyramid.interfaces import ITweens  # noqa: E402
 from pyramid.response import Response  # noqa: E402
 from pyramid.tweens import MAIN  # noqa: E402
 
-import images  # noqa: E402
 from s3media_wsgi import Media  # noqa: E402
 from s3media_wsgi.adapters.pyramid import TWEEN, get_media, tween_factory  # noqa: E402
 from s3media_wsgi.errors import ConfigError  # noqa: E402
@@ -41,11 +41,13 @@ def helpers_renderer(info: Any):
 
     def render(value: dict[str, Any], system: dict[str, Any]) -> str:
         media_id = value["media_id"]
-        return "\n".join([
-            system["media_url"](media_id),
-            system["resize_url"](media_id, "90x90", mode="fill"),
-            str(system["picture"](media_id, sizes=[100, 200], alt=value["alt"])),
-        ])
+        return "\n".join(
+            [
+                system["media_url"](media_id),
+                system["resize_url"](media_id, "90x90", mode="fill"),
+                str(system["picture"](media_id, sizes=[100, 200], alt=value["alt"])),
+            ]
+        )
 
     return render
 
@@ -64,8 +66,12 @@ def echo_view(request):
 
 
 def make_app(tmp_path: Path, secret: str, **settings: Any) -> webtest.TestApp:
-    settings = {"s3media.secret_key": secret, "s3media.local_root": str(tmp_path / "media"),
-                "pyramid.includes": "", **settings}
+    settings = {
+        "s3media.secret_key": secret,
+        "s3media.local_root": str(tmp_path / "media"),
+        "pyramid.includes": "",
+        **settings,
+    }
     with Configurator(settings=settings) as config:
         config.include("s3media_wsgi.adapters.pyramid")
         config.add_tween(f"{__name__}.app_tween_factory", over=MAIN)
@@ -77,9 +83,11 @@ def make_app(tmp_path: Path, secret: str, **settings: Any) -> webtest.TestApp:
         config.add_route("upload", "/upload")
         config.add_view(upload_view, route_name="upload", request_method="POST")
         config.add_route("page", "/page/*media_id")
-        config.add_view(lambda request: {"media_id": "/".join(request.matchdict["media_id"]),
-                                         "alt": request.params.get("alt", "")},
-                        route_name="page", renderer="page.helpers")
+        config.add_view(
+            lambda request: {"media_id": "/".join(request.matchdict["media_id"]), "alt": request.params.get("alt", "")},
+            route_name="page",
+            renderer="page.helpers",
+        )
         # A route under the prefix: with the feature on, the tween answers first.
         config.add_route("shadow", "/media/*rest")
         config.add_view(lambda request: Response("routed"), route_name="shadow")
@@ -124,11 +132,15 @@ def test_bad_setting_named_as_pyramid_spells_it(tmp_path: Path, secret: str) -> 
 
 
 def test_ini_style_strings_are_converted(tmp_path: Path, secret: str) -> None:
-    app = make_app(tmp_path, f"{secret}\nsecond-secret-{'y' * 30}", **{
-        "s3media.presets": '{"thumb": {"size": "50x50", "mode": "fill"}}',
-        "s3media.max_upload_bytes": "2000000",
-        "s3media.serve_local": "true",
-    })
+    app = make_app(
+        tmp_path,
+        f"{secret}\nsecond-secret-{'y' * 30}",
+        **{
+            "s3media.presets": '{"thumb": {"size": "50x50", "mode": "fill"}}',
+            "s3media.max_upload_bytes": "2000000",
+            "s3media.serve_local": "true",
+        },
+    )
     state = app.app.registry["s3media"]
     assert state.settings.max_upload_bytes == 2_000_000 and state.settings.serve_local is True
     assert state.media.presets == {"thumb": {"size": "50x50", "mode": "fill"}}
@@ -179,7 +191,7 @@ def test_renderer_globals_give_signed_urls_that_serve(app: webtest.TestApp) -> N
     lines = body.split("\n")
     assert lines[0] == media.url(media_id)
     assert lines[1] == media.resize_url(media_id, "90x90", mode="fill")
-    assert lines[2].startswith("<picture><source type=\"image/avif\"")
+    assert lines[2].startswith('<picture><source type="image/avif"')
     assert 'alt="&quot;a&quot; &amp; &lt;b&gt;"' in lines[2]
     urls = set(re.findall(r'(/media/[^"\s<]+)', body))
     assert len(urls) == 8  # original, one fill, 2 widths x 3 formats

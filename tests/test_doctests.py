@@ -57,7 +57,9 @@ def test_docstring_examples(name: str, globs: dict[str, Any], request: pytest.Fi
     if name == "s3media_wsgi.storage.s3":
         endpoint = request.getfixturevalue("moto_endpoint")
         bucket = request.getfixturevalue("s3_bucket")
-        globs["storage"] = S3Storage(bucket, region="us-east-1", endpoint_url=endpoint, base_url="https://media.example.com/")
+        globs["storage"] = S3Storage(
+            bucket, region="us-east-1", endpoint_url=endpoint, base_url="https://media.example.com/"
+        )
     module = importlib.import_module(name)
     result = doctest.testmod(module, extraglobs=globs, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

@@ -8,10 +8,10 @@ import os
 import re
 from pathlib import Path
 
+import images
 import pytest
 from webob import Request
 
-import images
 from s3media_wsgi import LocalStorage, Media
 from s3media_wsgi.errors import MediaError
 
@@ -34,9 +34,13 @@ def load_example():
 def multipart(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
     boundary = "----s3mediatestboundary"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
-        f"Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -137,7 +141,9 @@ def test_demo_prints_the_librarys_info_lines(demo_env):
         assert [h.name for h in logger.handlers].count(example.LOG_HANDLER_NAME) == 1
         app = example.make_app()
         body, ctype = multipart("photo", "Holiday.jpg", images.jpeg(800, 600))
-        assert Request.blank("/upload", method="POST", body=body, content_type=ctype).get_response(app).status_int == 303
+        assert (
+            Request.blank("/upload", method="POST", body=body, content_type=ctype).get_response(app).status_int == 303
+        )
         url = re.findall(r'<img src="([^"]+)"', Request.blank("/").get_response(app).text)[0]
         assert Request.blank(html.unescape(url)).get_response(app).status_int == 200
     finally:
@@ -145,10 +151,14 @@ def test_demo_prints_the_librarys_info_lines(demo_env):
             logger.removeHandler(h)
         logger.setLevel(level_before)
     lines = terminal.getvalue().splitlines()
-    assert any(re.search(r" s3media_wsgi INFO stored [0-9a-f/]+/holiday\.jpg \(image/jpeg, \d+ bytes\)$", line)
-               for line in lines), lines
-    assert any(re.search(r" s3media_wsgi INFO resize \S+/400x300-fit-85-noupscale-[0-9a-f]{32}\.jpg made in [\d.]+ ms", line)
-               for line in lines), lines
+    assert any(
+        re.search(r" s3media_wsgi INFO stored [0-9a-f/]+/holiday\.jpg \(image/jpeg, \d+ bytes\)$", line)
+        for line in lines
+    ), lines
+    assert any(
+        re.search(r" s3media_wsgi INFO resize \S+/400x300-fit-85-noupscale-[0-9a-f]{32}\.jpg made in [\d.]+ ms", line)
+        for line in lines
+    ), lines
     assert len([line for line in lines if " INFO stored " in line]) == 1  # one handler: each line once
 
 

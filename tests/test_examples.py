@@ -21,10 +21,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import NamedTuple
 
+import images
 import pytest
 from PIL import Image
-
-import images
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RESIZE_URL = re.compile(r"/media/[0-9a-f/]+/[a-z0-9.-]+/\d*x\d*-fit-\d+-noupscale-[0-9a-f]{32}\.(?:avif|webp|jpg)")
@@ -66,7 +65,7 @@ def env(tmp_path: Path, secret: str, monkeypatch: pytest.MonkeyPatch) -> dict[st
 
 def check_gallery(html: str, fetch) -> list[str]:
     """The page lists signed resize URLs in <picture>s, and one of them serves an image."""
-    assert "<picture><source type=\"image/avif\"" in html
+    assert '<picture><source type="image/avif"' in html
     urls = sorted(set(RESIZE_URL.findall(html)))
     assert len(urls) == 9, urls  # 3 widths x 3 formats
     status, content_type, body = fetch(next(u for u in urls if u.endswith(".jpg") and "/640x-" in u))
@@ -83,8 +82,11 @@ def test_flask_example(env: dict[str, str], tmp_path: Path) -> None:
     app = load("flask_app").create_app()
     client = app.test_client()
     assert "No images yet." in client.get("/").get_data(as_text=True)
-    response = client.post("/upload", data={"photo": (io.BytesIO(images.jpeg(800, 600)), "Holiday.JPG")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/upload",
+        data={"photo": (io.BytesIO(images.jpeg(800, 600)), "Holiday.JPG")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 303
     html = client.get("/").get_data(as_text=True)
 
@@ -106,16 +108,20 @@ def test_flask_example(env: dict[str, str], tmp_path: Path) -> None:
 def test_flask_example_refuses_a_non_image(env: dict[str, str], tmp_path: Path) -> None:
     pytest.importorskip("flask")
     client = load("flask_app").create_app().test_client()
-    response = client.post("/upload", data={"photo": (io.BytesIO(b"<html><script>x</script>"), "evil.html")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/upload",
+        data={"photo": (io.BytesIO(b"<html><script>x</script>"), "evil.html")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 415
     error = error_of(response.get_data(as_text=True))
     assert error == refusal_for(b"<html><script>x</script>", "evil.html", tmp_path) and "html" in error.lower()
     assert nothing_stored(tmp_path)
 
 
-def test_examples_make_and_reuse_a_dev_secret(env: dict[str, str], tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_examples_make_and_reuse_a_dev_secret(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("flask")
     monkeypatch.delenv("S3MEDIA_SECRET_KEY")
     module = load("flask_app")
@@ -126,26 +132,33 @@ def test_examples_make_and_reuse_a_dev_secret(env: dict[str, str], tmp_path: Pat
     assert module.create_app().extensions["s3media"].settings.secret_key == first
 
 
-def test_flask_example_on_s3(env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                             moto_endpoint: str, s3_bucket: str, s3_client) -> None:
+def test_flask_example_on_s3(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moto_endpoint: str, s3_bucket: str, s3_client
+) -> None:
     pytest.importorskip("flask")
     monkeypatch.delenv("S3MEDIA_LOCAL_ROOT")
     base = f"{moto_endpoint}/{s3_bucket}/"
-    for name, value in {"S3MEDIA_STORAGE": "s3", "S3MEDIA_BUCKET": s3_bucket, "S3MEDIA_REGION": "us-east-1",
-                        "S3MEDIA_ENDPOINT_URL": moto_endpoint, "S3MEDIA_BASE_URL": base,
-                        "GALLERY_FILE": str(tmp_path / "gallery.json")}.items():
+    for name, value in {
+        "S3MEDIA_STORAGE": "s3",
+        "S3MEDIA_BUCKET": s3_bucket,
+        "S3MEDIA_REGION": "us-east-1",
+        "S3MEDIA_ENDPOINT_URL": moto_endpoint,
+        "S3MEDIA_BASE_URL": base,
+        "GALLERY_FILE": str(tmp_path / "gallery.json"),
+    }.items():
         monkeypatch.setenv(name, value)
     client = load("flask_app").create_app().test_client()
-    client.post("/upload", data={"photo": (io.BytesIO(images.jpeg(800, 600)), "cat.jpg")},
-                content_type="multipart/form-data")
+    client.post(
+        "/upload", data={"photo": (io.BytesIO(images.jpeg(800, 600)), "cat.jpg")}, content_type="multipart/form-data"
+    )
     html = client.get("/").get_data(as_text=True)
     url = next(u for u in re.findall(r'(http://[^"\s]+)', html) if "/640x-" in u and u.endswith(".jpg"))
     assert url.startswith(base)
     # The bucket's website 404 rule would send the browser here: the app makes it and redirects back.
-    response = client.get("/media/" + url[len(base):])
+    response = client.get("/media/" + url[len(base) :])
     assert response.status_code == 301 and response.headers["Location"] == url
     # The bucket is private here (no website policy), so read the stored resize with credentials.
-    stored = s3_client.get_object(Bucket=s3_bucket, Key=url[len(base):])
+    stored = s3_client.get_object(Bucket=s3_bucket, Key=url[len(base) :])
     assert stored["ContentType"] == "image/jpeg"
     assert Image.open(io.BytesIO(stored["Body"].read())).size == (640, 480)
 
@@ -176,6 +189,7 @@ def test_pyramid_example(env: dict[str, str], tmp_path: Path) -> None:
 
 # --- Django (own process: Django's settings are configured once per process) --------------------
 
+
 def run_django(tmp_path: Path, env: dict[str, str], script: str, *args: str) -> dict:
     pytest.importorskip("django")
     child_env = {
@@ -184,8 +198,9 @@ def run_django(tmp_path: Path, env: dict[str, str], script: str, *args: str) -> 
         "DJANGO_SETTINGS_MODULE": "gallery_site.settings",
         "PYTHONPATH": os.pathsep.join([str(EXAMPLES / "django_project"), str(Path(__file__).parent)]),
     }
-    done = subprocess.run([sys.executable, "-c", script, *args], cwd=tmp_path, env=child_env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=tmp_path, env=child_env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -264,6 +279,7 @@ def refusal_for(data: bytes, filename: str, tmp_path: Path) -> str:
     galleries must only all pass them on the same way.
     """
     from gallery_common import image_types, refusal_message
+
     from s3media_wsgi import LocalStorage, Media
     from s3media_wsgi.errors import MediaError
 
@@ -292,8 +308,9 @@ def upload_to_flask(filename: str, data: bytes) -> Answer:
 def upload_to_pyramid(filename: str, data: bytes) -> Answer:
     pytest.importorskip("pyramid")
     webtest = pytest.importorskip("webtest")
-    r = webtest.TestApp(load("pyramid_app").main()).post("/upload", upload_files=[("photo", filename, data)],
-                                                         expect_errors=True)
+    r = webtest.TestApp(load("pyramid_app").main()).post(
+        "/upload", upload_files=[("photo", filename, data)], expect_errors=True
+    )
     return Answer(r.status_int, error_of(r.text))
 
 
@@ -360,10 +377,14 @@ def test_galleries_word_a_refusal_the_same(env: dict[str, str], tmp_path: Path) 
 
 def test_refusal_message_tells_file_problems_and_hides_the_rest() -> None:
     from gallery_common import refusal_message
+
     from s3media_wsgi import errors
 
     for told in (errors.UnsupportedMediaType, errors.UploadTooLarge, errors.ImageTooLarge, errors.NotAnImage):
-        assert refusal_message(told("JPEG is truncated: no EOI marker")) == "Upload refused. JPEG is truncated: no EOI marker."
+        assert (
+            refusal_message(told("JPEG is truncated: no EOI marker"))
+            == "Upload refused. JPEG is truncated: no EOI marker."
+        )
     # One sentence however the message ends or begins.
     assert refusal_message(errors.UploadTooLarge("upload is larger than 50 MB.")) == (
         "Upload refused. Upload is larger than 50 MB."
@@ -377,8 +398,9 @@ def test_refusal_message_tells_file_problems_and_hides_the_rest() -> None:
     assert refusal_message(errors.NotAnImage()) == "Upload refused. Not an image."
 
 
-def test_allowed_types_can_be_widened_through_the_environment(env: dict[str, str], tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_allowed_types_can_be_widened_through_the_environment(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """S3MEDIA_ALLOWED_TYPES overrides the images-only default, like every other setting."""
     pytest.importorskip("flask")
     monkeypatch.setenv("S3MEDIA_ALLOWED_TYPES", "jpeg,pdf")
@@ -402,8 +424,12 @@ def test_gallery_common_doctests() -> None:
 def test_no_skipped_doctest_examples_in_examples_or_adapters() -> None:
     """An example marked +SKIP is never checked and rots: in these folders each one runs or is not one."""
     root = EXAMPLES.parent
-    skipped = [f"{path.relative_to(root)}:{number}"
-               for folder in ("examples", "adapters")
-               for path in sorted((root / folder).rglob("*.py")) if "media" not in path.relative_to(root).parts[1:2]
-               for number, line in enumerate(path.read_text().splitlines(), 1) if "doctest: +SKIP" in line]
+    skipped = [
+        f"{path.relative_to(root)}:{number}"
+        for folder in ("examples", "adapters")
+        for path in sorted((root / folder).rglob("*.py"))
+        if "media" not in path.relative_to(root).parts[1:2]
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "doctest: +SKIP" in line
+    ]
     assert not skipped, skipped

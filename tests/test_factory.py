@@ -10,7 +10,7 @@ import pytest
 
 from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
 from s3media_wsgi.errors import ConfigError
-from s3media_wsgi.factory import build_storage, media_kwargs, middleware_kwargs
+from s3media_wsgi.factory import build_storage, middleware_kwargs
 from s3media_wsgi.settings import KNOWN_KEYS, LOCAL_KEYS, MEDIA_KEYS, MIDDLEWARE_KEYS, S3_KEYS, parse_settings
 
 SECRET = "factory-secret-0123456789-abcdefghijk"
@@ -44,6 +44,7 @@ def test_media_settings_reach_media(tmp_path: Path) -> None:
             "max_upload_bytes": "2048",
             "allowed_types": "png, jpeg",
             "max_concurrent_decodes": "3",
+            "image_limits": '{"max_avif_pixels": 1000000, "max_jpeg_scans": 12}',
             "storage_budget": "2.5",
             "max_storage_requests": "2",
             "breaker_threshold": "9",
@@ -55,10 +56,20 @@ def test_media_settings_reach_media(tmp_path: Path) -> None:
     assert (limits.max_pixels, limits.max_side, limits.max_frames) == (1_000_000, 1024, 7)
     assert media.max_upload_bytes == 2048 and media.allowed_types == {"png", "jpeg"}
     assert media.engine.max_concurrency == 3
+    assert (limits.max_avif_pixels, limits.max_jpeg_scans) == (1_000_000, 12)
     assert media.presets.strict and list(media.presets) == ["thumb"]
     guard = media.guard
     assert (guard.budget_seconds, guard.max_requests) == (2.5, 2)
     assert (guard.breaker.threshold, guard.breaker.cooldown) == (9, 4.0)
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [('{"max_avif_pixel": 1}', "unknown limits"), ('{"max_jpeg_scans": 0}', "positive"), ("[1]", "must be a dict")],
+)
+def test_image_limits_setting_is_checked(value: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        parse_settings({"secret_key": SECRET, "image_limits": value})
 
 
 def test_s3_settings_reach_the_storage(moto_endpoint: str, s3_bucket: str) -> None:

@@ -11,14 +11,14 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from wsgiref.validate import validator
 
 import pytest
+from images import jpeg
 from PIL import Image
 
-from images import jpeg
 from s3media_wsgi import LocalStorage, Media, MediaMiddleware
 
 
 class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

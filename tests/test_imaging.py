@@ -8,14 +8,14 @@ import threading
 import time
 import tracemalloc
 
+import images
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import GifImagePlugin, Image, ImageChops, ImageFile, ImageOps, ImageSequence, ImageStat, features
 from webob import Request
 
-import images
-from s3media_wsgi import LocalStorage, Media, MediaMiddleware, animation, ids, structure
+from s3media_wsgi import Media, MediaMiddleware, animation, ids, structure
 from s3media_wsgi.errors import ConfigError, ImageTooLarge, InvalidResize, MediaError, NotAnImage
 from s3media_wsgi.imaging import ImageEngine, ImageInfo, ImageLimits, Rendered, layout
 from s3media_wsgi.variants import ResizeSpec
@@ -148,7 +148,10 @@ def test_fill_takes_the_centre(engine):
 def quadrant_colours(im: Image.Image) -> list[tuple[int, ...]]:
     im = im.convert("RGB")
     w, h = im.size
-    return [im.getpixel((x, y)) for x, y in ((w // 4, h // 4), (3 * w // 4, h // 4), (w // 4, 3 * h // 4), (3 * w // 4, 3 * h // 4))]
+    return [
+        im.getpixel((x, y))
+        for x, y in ((w // 4, h // 4), (3 * w // 4, h // 4), (w // 4, 3 * h // 4), (3 * w // 4, 3 * h // 4))
+    ]
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
@@ -301,12 +304,15 @@ def frame_info(im: Image.Image) -> list[tuple[tuple[int, ...], int]]:
     return out
 
 
-@pytest.mark.parametrize(("factory", "fmt"), [
-    (images.animated_gif, "gif"),
-    (images.animated_gif, "webp"),
-    (images.animated_webp, "webp"),
-    (images.animated_webp, "gif"),
-])
+@pytest.mark.parametrize(
+    ("factory", "fmt"),
+    [
+        (images.animated_gif, "gif"),
+        (images.animated_gif, "webp"),
+        (images.animated_webp, "webp"),
+        (images.animated_webp, "gif"),
+    ],
+)
 @pytest.mark.parametrize(("size", "mode", "expected"), [("60x60", "fit", (60, 45)), ("40x40", "fill", (40, 40))])
 def test_animation_kept(engine, factory, fmt, size, mode, expected):
     out = engine.resize(factory(), spec(size, mode, fmt))
@@ -314,7 +320,9 @@ def test_animation_kept(engine, factory, fmt, size, mode, expected):
     im = decode(out)
     assert im.size == expected and im.n_frames == 4
     frames = frame_info(im)
-    for (colour, duration), want_colour, want_duration in zip(frames, images.ANIMATION_COLOURS, images.ANIMATION_DURATIONS):
+    for (colour, duration), want_colour, want_duration in zip(
+        frames, images.ANIMATION_COLOURS, images.ANIMATION_DURATIONS
+    ):
         assert close(colour, want_colour, 12)
         assert duration == want_duration
     assert im.info.get("loop") == 0
@@ -328,7 +336,9 @@ def test_animation_kept_in_avif(engine, factory):
     im = decode(out)
     assert im.n_frames == 4 and im.size == (60, 45)
     frames = frame_info(im)
-    for (colour, duration), want_colour, want_duration in zip(frames, images.ANIMATION_COLOURS, images.ANIMATION_DURATIONS):
+    for (colour, duration), want_colour, want_duration in zip(
+        frames, images.ANIMATION_COLOURS, images.ANIMATION_DURATIONS
+    ):
         assert close(colour, want_colour, 16)
         assert duration == want_duration
 
@@ -557,7 +567,7 @@ def test_media_refuses_a_gif_whose_frames_outgrow_it(local_storage):
     assert local_storage.put(ids.original_key(media_id), bomb, "image/gif")
     url = media.resize_url(media_id, "10x")
     with pytest.raises(ImageTooLarge):
-        media.create_resize(url[len(local_storage.base_url):])
+        media.create_resize(url[len(local_storage.base_url) :])
     app = MediaMiddleware(lambda environ, start_response: [], media, prefix="/media/")
     assert Request.blank(url).get_response(app).status_code == 413
     assert [p.name for p in local_storage.root.rglob("*") if p.is_file()] == ["bomb.gif"]

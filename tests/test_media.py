@@ -2,12 +2,12 @@ import io
 import re
 import threading
 
+import images
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-import images
 from s3media_wsgi import LocalStorage, Media, MediaError, MediaId
 from s3media_wsgi import ids as ids_module
 from s3media_wsgi.errors import (
@@ -41,7 +41,7 @@ def local_media(local_storage):
 
 
 def rel(media, url):
-    return url[len(media.storage.base_url):]
+    return url[len(media.storage.base_url) :]
 
 
 # --- construction -------------------------------------------------------------
@@ -189,7 +189,13 @@ def test_resize_url_options_change_the_variant(local_media):
 
 @pytest.mark.parametrize(
     ("size", "opts"),
-    [("400", {}), ("400x", {"mode": "fill"}), ("9000x10", {}), ("10x10", {"quality": 99}), ("10x10", {"format": "bmp"})],
+    [
+        ("400", {}),
+        ("400x", {"mode": "fill"}),
+        ("9000x10", {}),
+        ("10x10", {"quality": 99}),
+        ("10x10", {"format": "bmp"}),
+    ],
 )
 def test_resize_url_refuses_bad_parameters(local_media, size, opts):
     with pytest.raises(InvalidResize):

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from images import jpeg, png_bomb
 from PIL import Image
 from webob import Request, Response
 
-from images import jpeg, png_bomb
 from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
 from s3media_wsgi.errors import ConfigError
 
@@ -40,7 +40,7 @@ def call(app: Any, path: str, method: str = "GET", **kwargs: Any) -> Response:
     req = Request.blank("/", method=method, **kwargs)
     req.environ["PATH_INFO"] = path
     res = req.get_response(app)
-    res.body  # read it all, which also closes the app_iter as a server would
+    _ = res.body  # read it all, which also closes the app_iter as a server would
     return res
 
 
@@ -289,7 +289,7 @@ def tamper(url: str) -> list[str]:
         f"{head}/{flipped}",  # one signature character changed
         f"{head}/{variant.replace(stem, '201x150', 1)}",  # size changed, signature kept
         f"{head}/{variant[:-4]}.png",  # format changed
-        f"{head}/{variant[: sig_at]}{'0' * 32}{variant[sig_at + 32 :]}",  # zeroed
+        f"{head}/{variant[:sig_at]}{'0' * 32}{variant[sig_at + 32 :]}",  # zeroed
     ]
 
 

@@ -25,8 +25,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Top-level entries of the checkout that are not the project's sources.
-NOT_SOURCES = {".git", ".venv", "build", "dist", "media", "media.json", ".dev-secret",
-               ".mypy_cache", ".pytest_cache", ".hypothesis"}
+NOT_SOURCES = {
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "media",
+    "media.json",
+    ".dev-secret",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".hypothesis",
+}
 
 
 def _skip_generated(directory: str, names: list[str]) -> set[str]:
@@ -50,9 +60,23 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[zipfile.ZipFile]
     # could end up in a later wheel, and would race with anyone else's build.
     shutil.copytree(ROOT, source, ignore=_skip_generated, symlinks=True)
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "--no-index",
-         "--disable-pip-version-check", "-q", "-w", str(out)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(source),
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "-q",
+            "-w",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     (built,) = out.glob("s3media_wsgi-*.whl")
@@ -93,11 +117,18 @@ print(json.dumps({"modules": sorted(modules), "data": sorted(data), "file": s3me
 def editable(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     """What ``import s3media_wsgi...`` finds in this environment: modules, and data files beside them."""
     # Run away from the checkout, so the imports go through the installed (editable) package.
-    done = subprocess.run([sys.executable, "-c", EDITABLE_SCRIPT], cwd=tmp_path_factory.mktemp("elsewhere"),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", EDITABLE_SCRIPT],
+        cwd=tmp_path_factory.mktemp("elsewhere"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     found: dict[str, list[str]] = json.loads(done.stdout)
-    assert Path(found["file"]).resolve() == ROOT / "s3media_wsgi" / "__init__.py", "not the editable install of this checkout"
+    assert Path(found["file"]).resolve() == ROOT / "s3media_wsgi" / "__init__.py", (
+        "not the editable install of this checkout"
+    )
     return found
 
 
@@ -110,15 +141,23 @@ def wheel_modules(archive: zipfile.ZipFile) -> set[str]:
     return names
 
 
-def test_wheel_has_the_modules_the_editable_install_imports(wheel: zipfile.ZipFile,
-                                                            editable: dict[str, list[str]]) -> None:
+def test_wheel_has_the_modules_the_editable_install_imports(
+    wheel: zipfile.ZipFile, editable: dict[str, list[str]]
+) -> None:
     in_wheel = wheel_modules(wheel)
     importable = set(editable["modules"])
-    assert in_wheel == importable, {"only in the wheel": sorted(in_wheel - importable),
-                                    "missing from the wheel": sorted(importable - in_wheel)}
+    assert in_wheel == importable, {
+        "only in the wheel": sorted(in_wheel - importable),
+        "missing from the wheel": sorted(importable - in_wheel),
+    }
     # The adapters, down to the template tags Django finds by module path.
-    assert {"s3media_wsgi.adapters", "s3media_wsgi.adapters.flask", "s3media_wsgi.adapters.pyramid",
-            "s3media_wsgi.adapters.django.middleware", "s3media_wsgi.adapters.django.templatetags.s3media"} <= in_wheel
+    assert {
+        "s3media_wsgi.adapters",
+        "s3media_wsgi.adapters.flask",
+        "s3media_wsgi.adapters.pyramid",
+        "s3media_wsgi.adapters.django.middleware",
+        "s3media_wsgi.adapters.django.templatetags.s3media",
+    } <= in_wheel
     assert "s3media_wsgi/adapters/django/templatetags/s3media.py" in wheel.namelist()
 
 

@@ -7,11 +7,11 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import images
 import pytest
 from PIL import Image
 from webob import Request
 
-import images
 from s3media_wsgi import LocalStorage, Media, MediaId, MediaMiddleware
 from s3media_wsgi.errors import InvalidId, InvalidResize
 from s3media_wsgi.picture import SafeHTML, picture
@@ -195,8 +195,9 @@ def test_attrs_sorted_booleans_and_omissions(media: Media, photo: MediaId) -> No
     assert "title" not in html and ' id="' not in html
 
 
-@pytest.mark.parametrize("name", ['x" onload="y', "on error", "a b", "", "1x", "data-", "onerror", "ONLOAD",
-                                  "src", "Width", "alt"])
+@pytest.mark.parametrize(
+    "name", ['x" onload="y', "on error", "a b", "", "1x", "data-", "onerror", "ONLOAD", "src", "Width", "alt"]
+)
 def test_unsafe_or_reserved_attribute_names_are_refused(media: Media, photo: MediaId, name: str) -> None:
     with pytest.raises(InvalidResize):
         media.picture(photo, attrs={name: "v"})
@@ -257,14 +258,19 @@ def test_preset_names_work_with_strict_presets(tmp_path):
         "card": {"size": "640x360", "mode": "fill", "quality": 80},
         "tall": {"size": "x900"},
     }
-    strict = Media(LocalStorage(tmp_path / "m"), secret_key="preset-secret-0123456789-abcdefghi", presets=presets, strict_presets=True)
+    strict = Media(
+        LocalStorage(tmp_path / "m"),
+        secret_key="preset-secret-0123456789-abcdefghi",
+        presets=presets,
+        strict_presets=True,
+    )
     media_id = MediaId("3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg", 2000, 1500, "image/jpeg")
     html = strict.picture(media_id, sizes=["small", "card"], formats=["webp", "jpg"])
     urls = re.findall(r"(/media/\S+?) (\d+)w", html)
     assert {w for _, w in urls} == {"320", "640"}
     assert len(urls) == 4
     for url, _ in urls:
-        strict.verify_resize(url[len("/media/"):])  # every URL is one strict mode serves
+        strict.verify_resize(url[len("/media/") :])  # every URL is one strict mode serves
     assert "-fill-80-" in html and 'width="640" height="360"' in html
     with pytest.raises(InvalidResize, match="no width"):
         strict.picture(media_id, sizes=["tall"])
@@ -274,13 +280,18 @@ def test_preset_names_work_with_strict_presets(tmp_path):
 
 def test_presets_that_fix_a_format(tmp_path):
     presets = {"small": {"size": "320x", "format": "webp"}, "large": {"size": "960x", "format": "webp"}}
-    strict = Media(LocalStorage(tmp_path / "m"), secret_key="preset-secret-0123456789-abcdefghi", presets=presets, strict_presets=True)
+    strict = Media(
+        LocalStorage(tmp_path / "m"),
+        secret_key="preset-secret-0123456789-abcdefghi",
+        presets=presets,
+        strict_presets=True,
+    )
     media_id = MediaId("3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg", 2000, 1500, "image/jpeg")
     html = strict.picture(media_id, sizes=["small", "large"], formats=["webp"])
     urls = re.findall(r"(/media/\S+?) \d+w", html)
     assert len(urls) == 2 and all(u.endswith(".webp") for u in urls)
     for url in urls:
-        strict.verify_resize(url[len("/media/"):])
+        strict.verify_resize(url[len("/media/") :])
     with pytest.raises(InvalidResize, match="always webp"):
         strict.picture(media_id, sizes=["small"], formats=["avif", "webp"])
 

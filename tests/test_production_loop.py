@@ -17,14 +17,14 @@ from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
+from images import jpeg
 from PIL import Image
 
-from images import jpeg
 from s3media_wsgi import Media, MediaMiddleware, S3Storage
 
 
 class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -77,7 +77,7 @@ def browse(url: str, media: Media, app_url: str) -> tuple[int, dict[str, str], b
     status, headers, body = get(url)
     if status == 404 and url.startswith(media.storage.base_url):
         # The routing rule: a 404 becomes a 302 to the app, key under /media/.
-        url = f"{app_url}/media/{url[len(media.storage.base_url):]}"
+        url = f"{app_url}/media/{url[len(media.storage.base_url) :]}"
         hops.append(url)
         status, headers, body = get(url)
     if status in (301, 302):

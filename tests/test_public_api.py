@@ -23,6 +23,35 @@ def test_exported_members():
     assert s3media_wsgi.__version__ == "0.1.0"
 
 
+def test_the_public_modules_are_pinned_and_each_says_what_it_exports():
+    # Changing this list is changing the public API: do it on purpose.
+    assert s3media_wsgi.PUBLIC_MODULES == (
+        "s3media_wsgi.errors",
+        "s3media_wsgi.settings",
+        "s3media_wsgi.factory",
+        "s3media_wsgi.storage",
+        "s3media_wsgi.imaging",
+        "s3media_wsgi.picture",
+        "s3media_wsgi.responder",
+        "s3media_wsgi.response",
+        "s3media_wsgi.wsgi",
+        "s3media_wsgi.adapters.flask",
+        "s3media_wsgi.adapters.pyramid",
+        "s3media_wsgi.adapters.django",
+        "s3media_wsgi.adapters.django.middleware",
+        "s3media_wsgi.adapters.django.templatetags.s3media",
+    )
+    import importlib
+
+    for name in s3media_wsgi.PUBLIC_MODULES:
+        module = importlib.import_module(name)
+        exported = getattr(module, "__all__", None)
+        assert exported, f"{name} has no __all__"
+        for attribute in exported:
+            assert hasattr(module, attribute), f"{name}.__all__ names {attribute}, which it lacks"
+    assert "PUBLIC_MODULES" in s3media_wsgi.__doc__
+
+
 def test_every_error_derives_from_the_one_root_and_has_a_status():
     for name in errors.__all__:
         cls = getattr(errors, name)
@@ -49,6 +78,9 @@ def test_adapters_are_a_subpackage_not_a_top_level_package():
     import importlib.util
 
     assert importlib.util.find_spec("s3media_wsgi.adapters") is not None
-    code = "import importlib.util, sys; sys.path = [p for p in sys.path if p not in ('', '.')]; print(importlib.util.find_spec('adapters'))"
+    code = (
+        "import importlib.util, sys; sys.path = [p for p in sys.path if p not in ('', '.')]; "
+        "print(importlib.util.find_spec('adapters'))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd="/")
     assert out.stdout.strip() == "None"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+import images
 import pytest
 from webob import Request
 
-import images
 from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
 from s3media_wsgi.errors import ConfigError, UploadTooLarge
 from s3media_wsgi.settings import KNOWN_KEYS, MediaSettings, parse_settings
@@ -50,8 +50,10 @@ def test_flask_spelling_reads_prefixed_upper_keys_and_ignores_the_rest() -> None
 
 
 def test_pyramid_spelling_reads_dotted_lower_keys() -> None:
-    settings = {**pyramid_style(secret_key=SECRET, strict_presets="true", presets='{"t": {"size": "10x10"}}'),
-                "pyramid.reload_templates": "true"}
+    settings = {
+        **pyramid_style(secret_key=SECRET, strict_presets="true", presets='{"t": {"size": "10x10"}}'),
+        "pyramid.reload_templates": "true",
+    }
     s = parse_settings(settings, prefix="s3media.")
     assert s.strict_presets is True and s.presets == {"t": {"size": "10x10"}}
 
@@ -66,8 +68,7 @@ def test_django_spelling_reads_upper_keys_of_a_dict() -> None:
     [
         (flask_style(secret_key=SECRET, max_pixels="abc"), {"prefix": "S3MEDIA_"}, "S3MEDIA_MAX_PIXELS"),
         (pyramid_style(secret_key=SECRET, max_pixels="abc"), {"prefix": "s3media."}, "s3media.max_pixels"),
-        ({"SECRET_KEY": SECRET, "MAX_PIXELS": "abc"}, {"upper": True, "container": "S3MEDIA"},
-         'S3MEDIA["MAX_PIXELS"]'),
+        ({"SECRET_KEY": SECRET, "MAX_PIXELS": "abc"}, {"upper": True, "container": "S3MEDIA"}, 'S3MEDIA["MAX_PIXELS"]'),
     ],
 )
 def test_a_bad_value_is_named_as_each_framework_spells_it(mapping, kwargs, name) -> None:
@@ -108,8 +109,19 @@ def test_lower_case_key_in_an_upper_case_dict_is_unknown() -> None:
         parse_settings({"secret_key": SECRET}, upper=True, container="S3MEDIA")
 
 
-@pytest.mark.parametrize(("word", "expected"), [("yes", True), ("On", True), ("1", True), (" false ", False),
-                                                ("off", False), ("0", False), (True, True), (0, False)])
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("yes", True),
+        ("On", True),
+        ("1", True),
+        (" false ", False),
+        ("off", False),
+        ("0", False),
+        (True, True),
+        (0, False),
+    ],
+)
 def test_booleans_like_pyramids_asbool(word, expected) -> None:
     assert parse_settings({"secret_key": SECRET, "serve_local": word}).serve_local is expected
 
@@ -158,7 +170,10 @@ def test_strict_presets_needs_presets() -> None:
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        ({"storage": "ftp"}, r"^storage must be one of local, s3, or the dotted path of a function returning a storage, got 'ftp'"),
+        (
+            {"storage": "ftp"},
+            r"^storage must be one of local, s3, or the dotted path of a function returning a storage, got 'ftp'",
+        ),
         ({"storage": "s3"}, r"^bucket is required when storage is 's3'"),
         ({"bucket": "b"}, r"^bucket has no effect when storage is 'local'"),
         ({"storage": "s3", "bucket": "b", "local_root": "x"}, r"^local_root has no effect when storage is 's3'"),
@@ -187,8 +202,9 @@ def test_not_a_mapping() -> None:
 
 
 def test_local_media_defaults_base_url_to_the_prefix(tmp_path) -> None:
-    media = Media.from_settings(flask_style(secret_key=SECRET, local_root=str(tmp_path / "m"), prefix="/files/"),
-                                prefix="S3MEDIA_")
+    media = Media.from_settings(
+        flask_style(secret_key=SECRET, local_root=str(tmp_path / "m"), prefix="/files/"), prefix="S3MEDIA_"
+    )
     assert isinstance(media.storage, LocalStorage)
     assert media.storage.root == (tmp_path / "m").resolve()
     media_id = media.put(images.jpeg(64, 48), filename="cat.jpg")
@@ -211,13 +227,18 @@ def test_first_secret_signs_every_one_verifies(tmp_path) -> None:
     assert rotated.verify_resize(old_key)[0] == media_id  # URLs already handed out keep working
     assert rotated.resize_key(media_id, "32x") != old_key  # new ones are signed by the first key
     assert rotated.resize_key(media_id, "32x") == Media.from_settings(
-        {"secret_key": SECRET, "local_root": str(tmp_path)}).resize_key(media_id, "32x")
+        {"secret_key": SECRET, "local_root": str(tmp_path)}
+    ).resize_key(media_id, "32x")
 
 
 def test_s3_media_against_a_real_s3_server(moto_endpoint, s3_bucket, s3_client) -> None:
     settings = pyramid_style(
-        secret_key=SECRET, storage="s3", bucket=s3_bucket, region="us-east-1",
-        endpoint_url=moto_endpoint, base_url=f"{moto_endpoint}/{s3_bucket}/",
+        secret_key=SECRET,
+        storage="s3",
+        bucket=s3_bucket,
+        region="us-east-1",
+        endpoint_url=moto_endpoint,
+        base_url=f"{moto_endpoint}/{s3_bucket}/",
     )
     media = Media.from_settings(settings, prefix="s3media.")
     assert isinstance(media.storage, S3Storage)
@@ -251,7 +272,11 @@ def test_from_settings_on_a_subclass_builds_the_subclass(tmp_path) -> None:
 def test_local_root_may_be_a_path_object(tmp_path):
     from s3media_wsgi.settings import parse_settings
 
-    settings = parse_settings({"SECRET_KEY": "demo-secret-0123456789-abcdefghijk", "LOCAL_ROOT": tmp_path / "media"}, upper=True, container="S3MEDIA")
+    settings = parse_settings(
+        {"SECRET_KEY": "demo-secret-0123456789-abcdefghijk", "LOCAL_ROOT": tmp_path / "media"},
+        upper=True,
+        container="S3MEDIA",
+    )
     assert settings.local_root == str(tmp_path / "media")
     media = Media.from_settings(settings)
     assert media.storage.root == (tmp_path / "media").resolve()

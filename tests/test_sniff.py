@@ -1,8 +1,7 @@
+import images
 import pytest
 
 from s3media_wsgi.sniff import DEFAULT_ALLOWED, MIME_BY_EXT, sniff
-
-import images
 
 
 def ftyp(major: bytes, *compat: bytes) -> bytes:

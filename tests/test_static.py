@@ -10,13 +10,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from images import jpeg
 from webob import Request, Response
 from webob.datetime_utils import serialize_date
 
 from s3media_wsgi.errors import NotFound
 from s3media_wsgi.static import DEFAULT_CACHE_CONTROL, FileBody, FileResponder
-
-from images import jpeg
 
 DATA = bytes(range(256)) * 40  # 10240 bytes, every offset distinguishable
 
@@ -32,7 +31,7 @@ def app_for(path: Path, responder: FileResponder | None = None):
 
 def get(path: Path, responder: FileResponder | None = None, **kwargs: Any) -> Response:
     res = Request.blank("/f", **kwargs).get_response(app_for(path, responder))
-    res.body  # read it all now: that also closes the file, as a server would
+    _ = res.body  # read it all now: that also closes the file, as a server would
     return res
 
 
@@ -98,7 +97,7 @@ def test_cache_control_option(blob: Path) -> None:
 
 @pytest.mark.parametrize(
     "inm",
-    ["{etag}", "W/{etag}", '"other", {etag}', '"other",{etag}', "*", ' {etag} '],
+    ["{etag}", "W/{etag}", '"other", {etag}', '"other",{etag}', "*", " {etag} "],
 )
 def test_if_none_match_304(blob: Path, inm: str) -> None:
     etag = get(blob).headers["ETag"]

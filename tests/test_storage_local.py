@@ -195,9 +195,7 @@ def test_failed_fsync_leaves_no_temp_file(local_storage: LocalStorage, monkeypat
     assert all_files(local_storage.root) == []
 
 
-def test_without_hard_links_falls_back_and_still_refuses_overwrite(
-    local_storage: LocalStorage, monkeypatch
-) -> None:
+def test_without_hard_links_falls_back_and_still_refuses_overwrite(local_storage: LocalStorage, monkeypatch) -> None:
     def unsupported(*args: Any, **kwargs: Any) -> None:
         raise OSError(errno.EPERM, "Operation not permitted")
 

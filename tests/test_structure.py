@@ -6,10 +6,10 @@ import io
 import struct
 import time
 
+import images
 import pytest
 from PIL import Image, PngImagePlugin, features
 
-import images
 from s3media_wsgi import LocalStorage, Media, structure
 from s3media_wsgi.errors import ImageTooLarge, NotAnImage
 from s3media_wsgi.imaging import ImageEngine, ImageLimits

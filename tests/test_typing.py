@@ -46,9 +46,7 @@ def link_adapters() -> None:
 def mypy(*args: str) -> subprocess.CompletedProcess[str]:
     link_adapters()
     # The default cache (.mypy_cache) keeps repeated runs to a second or two.
-    return subprocess.run(
-        [sys.executable, "-m", "mypy", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
+    return subprocess.run([sys.executable, "-m", "mypy", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
 def test_adapters_are_checked_where_python_imports_them() -> None:
@@ -76,10 +74,13 @@ def test_mypy_sees_the_adapters_real_types(tmp_path: Path) -> None:
     )
     out = mypy(str(probe))
     assert out.returncode == 1, out.stdout + out.stderr
-    assert re.search(r'probe.py:3: note: Revealed type is "def \(app: .*flask\.app\.Flask.*\) -> s3media_wsgi\.media\.Media"',
-                     out.stdout), out.stdout
-    assert re.search(r'probe.py:4: note: Revealed type is "def \(media_id: (builtins\.)?str\) -> (builtins\.)?str"',
-                     out.stdout), out.stdout
+    assert re.search(
+        r'probe.py:3: note: Revealed type is "def \(app: .*flask\.app\.Flask.*\) -> s3media_wsgi\.media\.Media"',
+        out.stdout,
+    ), out.stdout
+    assert re.search(
+        r'probe.py:4: note: Revealed type is "def \(media_id: (builtins\.)?str\) -> (builtins\.)?str"', out.stdout
+    ), out.stdout
     assert 'expression has type "Media", variable has type "int"' in out.stdout
     assert out.stdout.count(": error:") == 1, out.stdout
 

@@ -22,7 +22,9 @@ def test_parse_size(size, expected):
     assert parse_size(size) == expected
 
 
-@pytest.mark.parametrize("bad", ["x", "", "400", "0x300", "040x300", "400X300", "-1x2", "400x300x2", " 400x300", 400, None])
+@pytest.mark.parametrize(
+    "bad", ["x", "", "400", "0x300", "040x300", "400X300", "-1x2", "400x300x2", " 400x300", 400, None]
+)
 def test_parse_size_refuses(bad):
     with pytest.raises(InvalidResize):
         parse_size(bad)
@@ -76,7 +78,14 @@ def test_validate_refuses(spec):
 
 def test_default_format():
     assert [default_format(e) for e in ("png", "gif", "webp", "avif", "jpg", "heic", "pdf", "")] == [
-        "png", "gif", "webp", "avif", "jpg", "jpg", "jpg", "jpg",
+        "png",
+        "gif",
+        "webp",
+        "avif",
+        "jpg",
+        "jpg",
+        "jpg",
+        "jpg",
     ]
 
 

@@ -48,7 +48,7 @@ def get_settings() -> MediaSettings:
     raw = getattr(settings, SETTING_NAME, None)
     if raw is None:
         raise ConfigError(
-            f"settings.{SETTING_NAME} is missing: add {SETTING_NAME} = {{\"SECRET_KEY\": ...}} to your settings"
+            f'settings.{SETTING_NAME} is missing: add {SETTING_NAME} = {{"SECRET_KEY": ...}} to your settings'
         )
     parsed = parse_settings(raw, upper=True, container=SETTING_NAME)
     _cache.setdefault("settings", parsed)

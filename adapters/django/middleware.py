@@ -23,10 +23,10 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.core.exceptions import MiddlewareNotUsed
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 
+from ...factory import middleware_kwargs
 from ...media import Media
 from ...responder import MediaResponder
 from ...response import BLOCK_SIZE, MediaResponse
-from ...factory import middleware_kwargs
 from . import get_media, get_settings
 
 

@@ -121,7 +121,8 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         """True when *key* is a stored file (folders do not count).
 
-        >>> storage.exists("exists/b.txt"), storage.put("exists/b.txt", b"hi", "text/plain"), storage.exists("exists/b.txt")
+        >>> before = storage.exists("exists/b.txt")
+        >>> before, storage.put("exists/b.txt", b"hi", "text/plain"), storage.exists("exists/b.txt")
         (False, True, True)
         """
         return self._path(key).is_file()
@@ -167,9 +168,7 @@ class LocalStorage:
                 # it is never served, listed or counted.
                 return tempfile.mkstemp(prefix=".tmp-", dir=folder)
             except (FileExistsError, NotADirectoryError):
-                raise InvalidPath(
-                    f"cannot store {key!r}: a parent of it is a file in {self.root}"
-                ) from None
+                raise InvalidPath(f"cannot store {key!r}: a parent of it is a file in {self.root}") from None
             except FileNotFoundError:
                 if attempt == _MKDIR_ATTEMPTS - 1:
                     raise StorageError(f"folder for {key!r} keeps disappearing in {self.root}") from None

@@ -24,8 +24,8 @@ from typing import Any
 from ..errors import AlreadyExists, ConfigError, NotFound, StorageError, StorageUnavailable
 from ..limits import positive_int, positive_number
 from ..resilience import check_budget
-from .base import IMMUTABLE_CACHE_CONTROL
 from ..urls import check_base_url
+from .base import IMMUTABLE_CACHE_CONTROL
 from .keys import validate_key, validate_prefix
 
 #: S3 deletes at most this many keys per DeleteObjects request.
@@ -293,7 +293,8 @@ class S3Storage:
     def exists(self, key: str) -> bool:
         """True when *key* is stored (one HEAD).
 
-        >>> storage.exists("exists/b.jpg"), storage.put("exists/b.jpg", data, "image/jpeg"), storage.exists("exists/b.jpg")
+        >>> before = storage.exists("exists/b.jpg")
+        >>> before, storage.put("exists/b.jpg", data, "image/jpeg"), storage.exists("exists/b.jpg")
         (False, True, True)
         """
         key = validate_key(key)

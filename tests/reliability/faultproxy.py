@@ -151,7 +151,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         # An idle keep-alive connection must not pin a thread forever.
         self.connection.settimeout(self.server.proxy.idle_timeout)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Silence the per-request log lines on stderr."""
 
     def do_GET(self) -> None:

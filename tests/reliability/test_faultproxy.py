@@ -194,7 +194,7 @@ def test_stop_releases_hung_requests_promptly_and_leaves_no_thread(
     def hung_get() -> None:
         try:
             patient.get_object(Bucket=bucket, Key=key)
-        except Exception as exc:  # noqa: BLE001 - recorded for the assertion below
+        except Exception as exc:
             errors.append(exc)
 
     proxy.set("hang")
@@ -275,7 +275,9 @@ def test_cut_of_a_bodiless_answer_is_harmless_to_the_next_request(
 # --- drop --------------------------------------------------------------------------
 
 
-def test_drop_is_a_connection_closed_error(fault_proxy: FaultProxy, client: Any, stored: tuple[str, str, bytes]) -> None:
+def test_drop_is_a_connection_closed_error(
+    fault_proxy: FaultProxy, client: Any, stored: tuple[str, str, bytes]
+) -> None:
     bucket, key, data = stored
     fault_proxy.set("drop")
     calls: list[Callable[[], Any]] = [

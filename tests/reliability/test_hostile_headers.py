@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import http.client
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -50,9 +51,7 @@ def get(base: str, path: str, headers: dict[str, str] | None = None) -> tuple[in
 
 
 @pytest.mark.parametrize("name", sorted(BOMBS))
-def test_hostile_header_neither_slows_its_request_nor_the_host_app(
-    tmp_path: Path, serve_wsgi: Any, name: str
-) -> None:
+def test_hostile_header_neither_slows_its_request_nor_the_host_app(tmp_path: Path, serve_wsgi: Any, name: str) -> None:
     media = Media(LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=SECRET)
     data = jpeg(400, 300)
     media_id = media.put(data, filename="photo.jpg")

@@ -209,9 +209,7 @@ def test_a_slow_but_working_s3_still_serves(rig: Callable[..., Rig], serve_wsgi:
     assert 1.5 <= reply.seconds < 10
 
 
-def test_racers_for_one_cold_resize_make_it_once_while_s3_is_slow(
-    rig: Callable[..., Rig], serve_wsgi: Any
-) -> None:
+def test_racers_for_one_cold_resize_make_it_once_while_s3_is_slow(rig: Callable[..., Rig], serve_wsgi: Any) -> None:
     r = rig(max_storage_requests=2)
     r.proxy.set("delay", seconds=0.3)
     path = r.cold_path()

@@ -44,4 +44,7 @@ def picture(media_id: str, **kwargs: Any) -> SafeString:
     options = {k: v for k, v in kwargs.items() if k in _PICTURE_ARGS}
     attrs = dict(kwargs.get("attrs") or {})  # a dict from the context: attrs=photo_attrs
     attrs.update({k.replace("_", "-"): v for k, v in kwargs.items() if k not in _PICTURE_ARGS and k != "attrs"})
-    return mark_safe(get_media().picture(media_id, attrs=attrs, **options))  # noqa: S308  (escaped by picture())
+    return mark_safe(get_media().picture(media_id, attrs=attrs, **options))
+
+
+__all__ = ["media_url", "picture", "register", "resize_url"]

@@ -37,9 +37,10 @@ S3MEDIA = media_settings(os.environ, _DEFAULT_ROOT)
 #: The gallery's list of ids: a JSON file next to the media folder.
 GALLERY_FILE = uploads_file(os.environ, S3MEDIA.get("LOCAL_ROOT", _DEFAULT_ROOT))
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or hashlib.sha256(
-    f"django-example:{S3MEDIA['SECRET_KEY']}".encode()
-).hexdigest()
+SECRET_KEY = (
+    os.environ.get("DJANGO_SECRET_KEY")
+    or hashlib.sha256(f"django-example:{S3MEDIA['SECRET_KEY']}".encode()).hexdigest()
+)
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 

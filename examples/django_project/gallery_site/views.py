@@ -6,8 +6,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
-
 from gallery_common import NO_FILE, Uploads, refusal_message  # on sys.path through settings.py
+
 from s3media_wsgi.adapters.django import get_media
 from s3media_wsgi.errors import MediaError
 
