@@ -96,6 +96,13 @@ class NotAnImage(MediaError, ValueError):
     public_message = "Not an image"
 
 
+class InvalidUpload(MediaError, ValueError):
+    """A direct upload's key, upload id, part or signed form is not one this app issued, or has expired."""
+
+    status_code = 403
+    public_message = "Upload refused"
+
+
 class AlreadyExists(MediaError):
     """A write would have replaced an existing object; nothing was written."""
 
@@ -141,6 +148,7 @@ __all__ = [
     "InvalidPath",
     "InvalidResize",
     "InvalidSignature",
+    "InvalidUpload",
     "MediaError",
     "NotAnImage",
     "NotFound",

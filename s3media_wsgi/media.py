@@ -23,10 +23,15 @@ from .errors import (
     AlreadyExists,
     ConfigError,
     InvalidSignature,
+    InvalidUpload,
+    MediaError,
+    NotFound,
+    StorageError,
     UnsupportedMediaType,
     UploadTooLarge,
 )
 from .factory import build_storage, load_object, media_kwargs
+from .formats import FileType
 from .imaging import ImageEngine, ImageLimits
 from .limits import (
     DEFAULT_MAX_FRAMES,
@@ -47,7 +52,18 @@ from .settings import MediaSettings, parse_settings
 from .signing import ResizeSigner, Secret
 from .singleflight import SingleFlight
 from .sniff import DEFAULT_ALLOWED, MARKUP_BYTES, REFUSED, SNIFF_BYTES, TYPES, looks_like_markup, refused_kind, sniff
-from .storage.base import Storage
+from .storage.base import ObjectStorage, Storage, UploadStorage
+from .storage.local import LocalStorage
+from .uploads import (
+    DEFAULT_UPLOAD_EXPIRES,
+    MIN_PART_SIZE,
+    LocalUploads,
+    check_part_number,
+    check_parts,
+    check_upload_id,
+    media_id_of,
+    pending_key,
+)
 from .variants import (
     DEFAULT_QUALITY,
     Presets,
@@ -84,6 +100,14 @@ class MediaId(str):
         self = super().__new__(cls, value)
         self.width, self.height, self.content_type = width, height, content_type
         return self
+
+
+def _size(n: int) -> str:
+    """*n* bytes for a person: ``"50 MiB"``, ``"1.5 KiB"``, ``"12 bytes"``."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{n} bytes"
 
 
 def _read_source(src: Source, limit: int) -> tuple[bytes, str | None]:
@@ -126,6 +150,7 @@ class Media:
         engine's other limits (metadata, JPEG scans, per-format output
         budgets, animation budgets); ``max_pixels``, ``max_side`` and
         ``max_frames`` above replace its fields of the same name.
+    :param upload_expires: seconds a signed direct upload stays valid (default 600).
     :param storage_budget: seconds of storage time (retries included) one
         resize request may use before it is answered 503 (default 10).
     :param max_storage_requests: resize requests allowed to wait for storage at
@@ -153,6 +178,7 @@ class Media:
         allowed_types: Iterable[str] | None = None,
         max_concurrent_decodes: int | None = None,
         image_limits: ImageLimits | None = None,
+        upload_expires: int = DEFAULT_UPLOAD_EXPIRES,
         storage_budget: float = DEFAULT_STORAGE_BUDGET,
         max_storage_requests: int = DEFAULT_MAX_STORAGE_REQUESTS,
         breaker_threshold: int = DEFAULT_BREAKER_THRESHOLD,
@@ -192,6 +218,13 @@ class Media:
         self.allowed_types = frozenset(allowed)
         self._accepted_labels = ", ".join(TYPES[kind].label for kind in TYPES if kind in self.allowed_types)
         self._flight: SingleFlight[str] = SingleFlight()
+        self._confirms: SingleFlight[MediaId] = SingleFlight()
+        self.upload_expires = positive_int(upload_expires, "upload_expires")
+        self._uploads: UploadStorage | LocalUploads | None = None
+        if isinstance(storage, UploadStorage):
+            self._uploads = storage
+        elif isinstance(storage, LocalStorage):
+            self._uploads = LocalUploads(storage, secret_key)
         self._spec_cache: dict[tuple[Any, ...], ResizeSpec] = {}
 
     @classmethod
@@ -232,7 +265,25 @@ class Media:
         """
         data, hint = _read_source(src, self.max_upload_bytes)
         if len(data) > self.max_upload_bytes:
-            raise UploadTooLarge(f"upload is larger than max_upload_bytes={self.max_upload_bytes}")
+            raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
+        ftype, width, height = self._check_content(data)
+        name = ids.normalise_filename(filename or hint or "")
+        stem = name.rpartition(".")[0] if "." in name else name
+        media_id = ids.new_id(f"{stem}.{ftype.ext}")
+        with self.guard.call():
+            written = self.storage.put(ids.original_key(media_id), data, ftype.mime)
+        if not written:
+            raise AlreadyExists(f"refusing to overwrite {media_id}")
+        log.info("stored %s (%s, %d bytes)", media_id, ftype.mime, len(data))
+        return MediaId(media_id, width, height, ftype.mime)
+
+    def _check_content(self, data: bytes) -> tuple[FileType, int | None, int | None]:
+        """The type, width and height of *data* (an upload's bytes, or its first bytes when not an image).
+
+        Every check ``put`` and ``confirm_upload`` share: the real type is
+        sniffed and must be allowed, audio and video must carry no markup,
+        an image must pass the structure walk and the header limits.
+        """
         ftype = sniff(data[:SNIFF_BYTES])
         if ftype is None or ftype.kind not in self.allowed_types:
             refused = None if ftype is not None else refused_kind(data[:MARKUP_BYTES])
@@ -246,15 +297,205 @@ class Media:
         if ftype.is_image and self.engine.can_read(ftype.kind):
             info = self.engine.probe(data)
             width, height = info.width, info.height
-        name = ids.normalise_filename(filename or hint or "")
+        return ftype, width, height
+
+    # --- direct uploads (see s3media_wsgi.uploads) ----------------------------------
+
+    def _upload_target(self) -> UploadStorage | LocalUploads:
+        if self._uploads is None:
+            raise ConfigError(
+                f"{type(self.storage).__name__} takes no direct uploads: use S3Storage or LocalStorage, "
+                "or a storage implementing s3media_wsgi.storage.UploadStorage"
+            )
+        return self._uploads
+
+    def _declared(self, filename: object, content_type: object, size: object) -> tuple[str, FileType, int]:
+        """A new media id, the declared type and the most bytes the upload may have."""
+        mime = content_type.split(";", 1)[0].strip().lower() if isinstance(content_type, str) else ""
+        ftype = next((t for t in TYPES.values() if t.mime == mime and t.kind in self.allowed_types), None)
+        if ftype is None:
+            raise UnsupportedMediaType(
+                f"File type not accepted: {mime or 'no type'}. Accepted: {self._accepted_labels}."
+            )
+        limit = self.max_upload_bytes
+        if size is not None:
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise InvalidUpload(f"size must be a positive number of bytes, not {size!r}")
+            if size > limit:
+                raise UploadTooLarge(f"File too large: the limit is {_size(limit)}.")
+            limit = size
+        name = ids.normalise_filename(filename if isinstance(filename, str) else "")
         stem = name.rpartition(".")[0] if "." in name else name
-        media_id = ids.new_id(f"{stem}.{ftype.ext}")
+        return ids.new_id(f"{stem}.{ftype.ext}"), ftype, limit
+
+    def presign_upload(self, filename: str, content_type: str, *, size: int | None = None) -> dict[str, Any]:
+        """Sign a browser's form upload (POST) of one file, straight to storage.
+
+        The key is chosen here (a fresh id with the normalised *filename* and
+        the extension of *content_type*, under ``uploads/``), never by the
+        client; what is signed binds that key, *content_type* (which must be
+        allowed), 1 to ``max_upload_bytes`` bytes (or *size*), the
+        ``Cache-Control`` of stored objects, and expires after
+        ``upload_expires`` seconds.  No request is made.
+
+        Returns ``{"id", "key", "method": "POST", "url", "fields", "expires"}``:
+        the browser POSTs a form with *fields*, then the file, to *url*, and
+        the app then calls :meth:`confirm_upload`.
+
+            >>> upload = media.presign_upload("Holiday.JPG", "image/jpeg")
+            >>> upload["method"], upload["key"] == "uploads/" + upload["id"], upload["id"].endswith("/holiday.jpg")
+            ('POST', True, True)
+        """
+        media_id, ftype, limit = self._declared(filename, content_type, size)
+        key = pending_key(media_id)
         with self.guard.call():
-            written = self.storage.put(ids.original_key(media_id), data, ftype.mime)
-        if not written:
-            raise AlreadyExists(f"refusing to overwrite {media_id}")
-        log.info("stored %s (%s, %d bytes)", media_id, ftype.mime, len(data))
+            target = self._upload_target().presign_post(
+                key, content_type=ftype.mime, min_bytes=1, max_bytes=limit, expires_in=self.upload_expires
+            )
+        return {
+            "id": media_id,
+            "key": key,
+            "method": "POST",
+            "url": target.url,
+            "fields": dict(target.fields),
+            "expires": int(time.time()) + self.upload_expires,
+        }
+
+    def create_multipart_upload(self, filename: str, content_type: str, *, size: int | None = None) -> dict[str, str]:
+        """Start a multipart upload (for big files); ``{"id", "key", "upload_id"}``.
+
+        The key is chosen as by :meth:`presign_upload`.  A part's size cannot
+        be bound by a signature, so the total is checked by
+        :meth:`complete_multipart_upload` and again by :meth:`confirm_upload`.
+        """
+        media_id, ftype, _ = self._declared(filename, content_type, size)
+        key = pending_key(media_id)
+        with self.guard.call():
+            upload_id = self._upload_target().create_multipart_upload(key, ftype.mime)
+        return {"id": media_id, "key": key, "upload_id": upload_id}
+
+    def sign_upload_part(self, key: str, upload_id: str, part_number: int) -> str:
+        """A URL the browser PUTs part *part_number* (1..10,000) to, valid ``upload_expires`` seconds.
+
+        A key or upload id this app could not have issued is refused before
+        any storage call, and so is a part number that would take the upload
+        past ``max_upload_bytes`` in parts of S3's 5 MiB minimum.
+        """
+        key = pending_key(media_id_of(key))
+        upload_id = check_upload_id(upload_id)
+        number = check_part_number(part_number)
+        if (number - 1) * MIN_PART_SIZE >= self.max_upload_bytes:
+            raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
+        with self.guard.call():
+            return self._upload_target().presign_upload_part(key, upload_id, number, self.upload_expires)
+
+    def list_upload_parts(self, key: str, upload_id: str) -> list[dict[str, object]]:
+        """The parts uploaded so far: ``[{"PartNumber", "ETag", "Size"}]`` (to resume an upload)."""
+        key = pending_key(media_id_of(key))
+        upload_id = check_upload_id(upload_id)
+        with self.guard.call():
+            return self._upload_target().list_parts(key, upload_id)
+
+    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict[str, object]]) -> str:
+        """Assemble the uploaded *parts*; the pending object's location.
+
+        The parts' total must be within ``max_upload_bytes``, or the upload
+        is aborted and :class:`~s3media_wsgi.errors.UploadTooLarge` raised.
+        """
+        key = pending_key(media_id_of(key))
+        upload_id = check_upload_id(upload_id)
+        wanted = check_parts(parts)
+        target = self._upload_target()
+        with self.guard.call():
+            uploaded = {int(str(p["PartNumber"])): p for p in target.list_parts(key, upload_id)}
+        total = sum(
+            int(str(uploaded[int(str(p["PartNumber"]))]["Size"]))
+            for p in wanted
+            if int(str(p["PartNumber"])) in uploaded
+        )
+        if total > self.max_upload_bytes:
+            with self.guard.call():
+                target.abort_multipart_upload(key, upload_id)
+            raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
+        with self.guard.call():
+            return target.complete_multipart_upload(key, upload_id, wanted)
+
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        """Drop a multipart upload and its parts."""
+        key = pending_key(media_id_of(key))
+        upload_id = check_upload_id(upload_id)
+        with self.guard.call():
+            self._upload_target().abort_multipart_upload(key, upload_id)
+
+    def confirm_upload(self, key_or_id: str) -> MediaId:
+        """Check what a direct upload delivered and make it media; its :class:`MediaId`.
+
+        The pending object must exist, be within ``max_upload_bytes``, sniff
+        to an allowed type equal to the declared one, carry no markup (audio,
+        video) and pass the image limits (checked as :meth:`put` does).  Then
+        it is copied to its media key (server-side on S3) and the pending
+        object deleted.  Otherwise the pending object is deleted and a
+        :class:`~s3media_wsgi.errors.MediaError` says why.  Confirming twice
+        gives the same id.  Until this returns, the upload has no URL and no
+        resize.
+        """
+        media_id = media_id_of(key_or_id)
+        return self._confirms.do(media_id, lambda: self._confirm(media_id))
+
+    def _confirm(self, media_id: str) -> MediaId:
+        key, final = pending_key(media_id), ids.original_key(media_id)
+        target = self._upload_target()
+        objects = self._object_storage()
+        try:
+            with self.guard.call():
+                info = target.head(key)
+        except NotFound:
+            with self.guard.call():
+                done = self.storage.exists(final)
+            if not done:
+                raise NotFound(f"no upload at {key}: it was never sent, expired, or was refused") from None
+            with self.guard.call():
+                data = self.storage.get(final)
+            ftype, width, height = self._check_content(data)
+            return MediaId(media_id, width, height, ftype.mime)
+        try:
+            if info.size > self.max_upload_bytes:
+                raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
+            if info.size == 0:
+                raise UnsupportedMediaType("The file is empty.")
+            extension = ids.extension(media_id)
+            declared = next((t for t in TYPES.values() if t.mime == info.content_type), None)
+            if declared is None or declared.ext != extension:
+                raise UnsupportedMediaType(f"File type not accepted: {info.content_type or 'no type'}.")
+            head_only = not (declared.is_image and self.engine.can_read(declared.kind))
+            with self.guard.call():
+                data = objects.read(key, MARKUP_BYTES if head_only else info.size)
+            ftype, width, height = self._check_content(data)
+            if ftype.mime != declared.mime:
+                raise UnsupportedMediaType(
+                    f"File type not accepted: declared as {declared.label} but it is {ftype.label}."
+                )
+            with self.guard.call():
+                objects.copy(key, final)
+        except MediaError as exc:
+            if not isinstance(exc, StorageError):
+                self._drop_pending(target, objects, key)
+                log.info("upload %s refused: %s", key, exc)
+            raise
+        self._drop_pending(target, objects, key)
+        log.info("confirmed %s (%s, %d bytes)", media_id, ftype.mime, info.size)
         return MediaId(media_id, width, height, ftype.mime)
+
+    def _object_storage(self) -> ObjectStorage:
+        if not isinstance(self.storage, ObjectStorage):
+            raise ConfigError(f"{type(self.storage).__name__} cannot head, read, copy and delete single objects")
+        return self.storage
+
+    def _drop_pending(self, target: UploadStorage | LocalUploads, objects: ObjectStorage, key: str) -> None:
+        with self.guard.call():
+            objects.delete(key)
+        if isinstance(target, LocalUploads):
+            target.forget(key)
 
     def exists(self, media_id: str) -> bool:
         """True when the original of *media_id* is stored."""

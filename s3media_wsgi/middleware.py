@@ -17,9 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from webob import Request
+
 from .media import Media
 from .responder import DEFAULT_RETRY_AFTER, REDIRECT_CACHE_CONTROL, MediaResponder
 from .static import DEFAULT_CACHE_CONTROL
+from .upload_api import Authorize
 from .wsgi import StartResponse, WSGIHeaders, send
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -37,6 +40,9 @@ class MediaMiddleware:
         ``storage.url(key)``.
     :param cache_control: ``Cache-Control`` of files served from disk.
     :param retry_after: seconds sent in ``Retry-After`` when storage is down.
+    :param uploads: turns the upload routes on: a function of the request
+        (a :class:`webob.Request` here) returning whether this user may upload.
+    :param cors_origins: origins allowed to call the upload routes cross-origin.
 
         >>> from webob import Request
         >>> wrapped = MediaMiddleware(app, media, prefix="/media/")
@@ -55,10 +61,18 @@ class MediaMiddleware:
         *,
         cache_control: str = DEFAULT_CACHE_CONTROL,
         retry_after: int = DEFAULT_RETRY_AFTER,
+        uploads: Authorize | None = None,
+        cors_origins: Iterable[str] = (),
     ) -> None:
         self.app = app
         self.responder = MediaResponder(
-            media, prefix, serve_local, cache_control=cache_control, retry_after=retry_after
+            media,
+            prefix,
+            serve_local,
+            cache_control=cache_control,
+            retry_after=retry_after,
+            uploads=uploads,
+            cors_origins=cors_origins,
         )
         self.media = media
         self.prefix = self.responder.prefix
@@ -70,7 +84,14 @@ class MediaMiddleware:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(self.prefix):
             return self.app(environ, start_response)
-        response = self.responder.respond(environ.get("REQUEST_METHOD", "GET"), path, WSGIHeaders(environ))
+        response = self.responder.respond(
+            environ.get("REQUEST_METHOD", "GET"),
+            path,
+            WSGIHeaders(environ),
+            query=environ.get("QUERY_STRING", ""),
+            body=environ.get("wsgi.input"),
+            request=Request(environ),
+        )
         assert response is not None  # under the prefix, the responder always answers
         return send(response, environ, start_response)
 

@@ -19,14 +19,17 @@ translate requests in and responses out.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
 from urllib.parse import urlsplit
 
-from .errors import ConfigError, MediaError, StorageError, StorageUnavailable
+from .errors import ConfigError, MediaError, NotFound, StorageError, StorageUnavailable
 from .media import Media
 from .response import MediaResponse
 from .static import DEFAULT_CACHE_CONTROL, FileResponder
 from .storage.keys import validate_key
+from .upload_api import Authorize, UploadAPI
+from .uploads import PENDING_PREFIX
 from .urls import check_prefix
 
 log = logging.getLogger("s3media_wsgi")
@@ -58,6 +61,11 @@ class MediaResponder:
         ``storage.url(key)``.
     :param cache_control: ``Cache-Control`` of files served from disk.
     :param retry_after: seconds sent in ``Retry-After`` when storage is down.
+    :param uploads: the authorisation hook that turns the upload routes on
+        (see :mod:`s3media_wsgi.upload_api`): called with the framework's
+        request, it returns whether this user may upload.
+    :param cors_origins: origins allowed to call the upload routes from
+        another origin.
 
     Raises :class:`~s3media_wsgi.errors.ConfigError` at construction for a
     bad prefix, or when redirects would point back at the prefix itself (a
@@ -73,6 +81,8 @@ class MediaResponder:
         *,
         cache_control: str = DEFAULT_CACHE_CONTROL,
         retry_after: int = DEFAULT_RETRY_AFTER,
+        uploads: Authorize | None = None,
+        cors_origins: Iterable[str] = (),
     ) -> None:
         if not isinstance(media, Media):
             raise ConfigError(f"media must be a Media, got {type(media).__name__}")
@@ -85,6 +95,7 @@ class MediaResponder:
         self.retry_after = retry_after
         self._prefix_len = len(prefix)
         self._files = FileResponder(cache_control=cache_control)
+        self.uploads = UploadAPI(media, uploads, cors_origins)
         base_path = urlsplit(media.storage.base_url).path
         if self.serve_local and not base_path.endswith(prefix):
             log.warning(
@@ -102,17 +113,34 @@ class MediaResponder:
                 "Set base_url to the bucket's website endpoint or your CDN (e.g. https://media.example.com/)"
             )
 
-    def respond(self, method: str, path: str, headers: Mapping[str, str] | None = None) -> MediaResponse | None:
+    def respond(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        query: str = "",
+        body: IO[bytes] | None = None,
+        request: Any = None,
+    ) -> MediaResponse | None:
         """The answer to *method* on *path* (the request's path, %-decoded), or None outside the prefix.
 
         *headers* are the request's headers, looked up by HTTP name
         (``headers.get("Range")``); Django's ``request.headers``, webob's
         ``request.headers`` and :class:`~s3media_wsgi.wsgi.WSGIHeaders` all
-        qualify.  Never raises for anything a client can send: every failure
-        is a response, and is logged once, here.
+        qualify.  The upload routes also read *query* (the raw query string),
+        *body* (the request body, a binary stream) and hand *request* (the
+        framework's own request object) to the authorisation hook.  Never
+        raises for anything a client can send: every failure is a response,
+        and is logged once, here.
         """
         if not path.startswith(self.prefix):
             return None
+        route = path[self._prefix_len :]
+        if route.startswith("s3/"):
+            return self.uploads.respond(
+                method, route, _NO_HEADERS if headers is None else headers, query, body, request
+            )
         head = method == "HEAD"
         try:
             if method not in ("GET", "HEAD"):
@@ -125,6 +153,9 @@ class MediaResponder:
         # PATH_INFO is already %-decoded, so a "%" still in it means the
         # client encoded twice: refused by the key rule, never decoded again.
         key = validate_key(path[self._prefix_len :])
+        if key.startswith(PENDING_PREFIX):
+            # A direct upload not yet confirmed is not media: never served.
+            raise NotFound(f"{key} is a pending upload")
         if self.serve_local:
             local = self.storage.local_path(key)
             if local is not None:

@@ -71,6 +71,7 @@ MEDIA_KEYS = (
     "allowed_types",
     "max_concurrent_decodes",
     "image_limits",
+    "upload_expires",
     "storage_budget",
     "max_storage_requests",
     "breaker_threshold",
@@ -138,6 +139,7 @@ class MediaSettings:
     allowed_types: tuple[str, ...] | None = None
     max_concurrent_decodes: int | None = None
     image_limits: ImageLimits | None = None
+    upload_expires: int | None = None
     storage_budget: float | None = None
     max_storage_requests: int | None = None
     breaker_threshold: int | None = None
@@ -342,6 +344,7 @@ _CONVERTERS: dict[str, Callable[[object, str], Any]] = {
     "allowed_types": _allowed_types,
     "max_concurrent_decodes": as_int,
     "image_limits": as_image_limits,
+    "upload_expires": as_int,
     "storage_budget": as_seconds,
     "max_storage_requests": as_int,
     "breaker_threshold": as_int,

@@ -8,6 +8,7 @@ file system or the bucket.  One contract test suite
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -60,4 +61,80 @@ class Storage(Protocol):
         ...
 
 
-__all__ = ["IMMUTABLE_CACHE_CONTROL", "Storage"]
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What :meth:`UploadStorage.head` learns of an object without reading it."""
+
+    size: int
+    #: The stored ``Content-Type``, when the backend keeps one.
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class PostTarget:
+    """Where a browser POSTs a file, and the form fields it must send with it (before the file)."""
+
+    url: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class ObjectStorage(Storage, Protocol):
+    """A storage whose objects can be looked at, read in part, copied and deleted one by one.
+
+    Confirming a direct upload needs these; both built-in backends have them.
+    """
+
+    def head(self, key: str) -> ObjectInfo:
+        """Size and type of *key*; :class:`~s3media_wsgi.errors.NotFound` if absent."""
+        ...
+
+    def read(self, key: str, length: int) -> bytes:
+        """The first *length* bytes of *key* (all of it when shorter)."""
+        ...
+
+    def copy(self, source: str, key: str) -> bool:
+        """Copy *source* to *key* unless *key* exists; True when copied."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Delete *key* (nothing happens when it is absent)."""
+        ...
+
+
+@runtime_checkable
+class UploadStorage(ObjectStorage, Protocol):
+    """A storage browsers upload to directly: S3 (presigned POST and multipart uploads).
+
+    Keys passed here are pending keys made by :mod:`s3media_wsgi.uploads`;
+    conditions are bound into what is signed, so the browser cannot change them.
+    """
+
+    def presign_post(
+        self, key: str, *, content_type: str, min_bytes: int, max_bytes: int, expires_in: int
+    ) -> PostTarget:
+        """A form upload of exactly *key*, of *content_type*, between *min_bytes* and *max_bytes*."""
+        ...
+
+    def create_multipart_upload(self, key: str, content_type: str) -> str:
+        """Start a multipart upload of *key*; its upload id."""
+        ...
+
+    def presign_upload_part(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
+        """A URL the browser PUTs one part to."""
+        ...
+
+    def list_parts(self, key: str, upload_id: str) -> list[dict[str, object]]:
+        """The parts uploaded so far: ``[{"PartNumber", "ETag", "Size"}]``."""
+        ...
+
+    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict[str, object]]) -> str:
+        """Assemble the parts into *key*; its location (URL)."""
+        ...
+
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        """Drop the upload and its parts."""
+        ...
+
+
+__all__ = ["IMMUTABLE_CACHE_CONTROL", "ObjectInfo", "ObjectStorage", "PostTarget", "Storage", "UploadStorage"]

@@ -23,7 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ConfigError, InvalidPath, NotFound, StorageError
+from ..formats import MIME_BY_EXT
 from ..urls import check_base_url
+from .base import ObjectInfo
 from .keys import validate_key, validate_prefix
 
 # errno values meaning "this file system cannot hard-link", as opposed to a real failure.
@@ -193,6 +195,52 @@ class LocalStorage:
             return False
         os.replace(tmp, path)
         return True
+
+    # --- objects one by one (ObjectStorage) -------------------------------------
+
+    def head(self, key: str) -> ObjectInfo:
+        """Size of *key*, and the type its extension names (files keep no type).
+
+        >>> storage.put("head/b.png", b"1234", "image/png"), storage.head("head/b.png")
+        (True, ObjectInfo(size=4, content_type='image/png'))
+        """
+        path = self._path(key)
+        try:
+            size = path.stat().st_size if path.is_file() else -1
+        except OSError as exc:
+            raise StorageError(f"reading {key!r} in {self.root} failed: {exc}") from exc
+        if size < 0:
+            raise NotFound(f"no object at {key!r} in {self.root}")
+        ext = key.rpartition(".")[2].lower() if "." in key.rsplit("/", 1)[-1] else ""
+        return ObjectInfo(size, MIME_BY_EXT.get(ext))
+
+    def read(self, key: str, length: int) -> bytes:
+        """The first *length* bytes of *key*."""
+        path = self._path(key)
+        try:
+            with open(path, "rb") as fh:
+                return fh.read(length)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFound(f"no object at {key!r} in {self.root}") from None
+        except OSError as exc:
+            raise StorageError(f"reading {key!r} from {self.root} failed: {exc}") from exc
+
+    def copy(self, source: str, key: str) -> bool:
+        """Copy *source* to *key* unless *key* exists (atomic, as :meth:`put`); True when copied."""
+        return self.put(key, self.get(source), "application/octet-stream")
+
+    def delete(self, key: str) -> None:
+        """Delete the file *key* (absent is fine); folders left empty go too."""
+        path = self._path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        except IsADirectoryError:
+            raise InvalidPath(f"cannot delete {key!r}: it is a folder in {self.root}") from None
+        except OSError as exc:
+            raise StorageError(f"deleting {key!r} in {self.root} failed: {exc}") from exc
+        self._prune(path.parent)
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete the folder *prefix* (ending in ``/``) and all in it; return files deleted.

@@ -25,7 +25,7 @@ from ..errors import AlreadyExists, ConfigError, NotFound, StorageError, Storage
 from ..limits import positive_int, positive_number
 from ..resilience import check_budget
 from ..urls import check_base_url
-from .base import IMMUTABLE_CACHE_CONTROL
+from .base import IMMUTABLE_CACHE_CONTROL, ObjectInfo, PostTarget
 from .keys import validate_key, validate_prefix
 
 #: S3 deletes at most this many keys per DeleteObjects request.
@@ -39,6 +39,8 @@ DELETE_BATCH = 1000
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 5.0
 DEFAULT_MAX_ATTEMPTS = 3
+#: Largest object one CopyObject copies (S3's limit); larger ones use a multipart copy.
+COPY_LIMIT = 5 * 1024**3
 #: Bytes read per chunk of a GET body; the storage budget is checked between chunks.
 READ_CHUNK = 256 * 1024
 
@@ -70,7 +72,7 @@ _TRANSIENT_CODES = frozenset(
         "InternalError",
     }
 )
-_MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
+_MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404", "NoSuchUpload"})
 _CREDENTIAL_CODES = frozenset(
     {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"}
 )
@@ -355,6 +357,134 @@ class S3Storage:
             if batch:
                 count += self._delete_batch(batch)
         return count
+
+    # --- objects one by one, and direct uploads (UploadStorage) -----------------
+
+    def head(self, key: str) -> ObjectInfo:
+        """Size and ``Content-Type`` of *key* (one HEAD); :class:`NotFound` when absent."""
+        key = validate_key(key)
+        with self._errors("head", key):
+            response = self.client.head_object(Bucket=self.bucket, Key=key)
+        return ObjectInfo(int(response.get("ContentLength", 0)), response.get("ContentType"))
+
+    def read(self, key: str, length: int) -> bytes:
+        """The first *length* bytes of *key* (one ranged GET)."""
+        key = validate_key(key)
+        with self._errors("get", key):
+            response = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{max(0, length - 1)}")
+            body = response["Body"]
+            try:
+                data: bytes = body.read()
+            finally:
+                body.close()
+        return data[:length]
+
+    def copy(self, source: str, key: str) -> bool:
+        """Copy *source* to *key* inside the bucket unless *key* exists; True when copied.
+
+        Server-side: the bytes never pass through the app.  Up to 5 GB a
+        single CopyObject, above that boto3's managed multipart copy.
+        """
+        source, key = validate_key(source), validate_key(key)
+        if self.exists(key):
+            return False
+        info = self.head(source)
+        extra: dict[str, Any] = {"MetadataDirective": "COPY"}
+        if self.acl:
+            extra["ACL"] = self.acl
+        with self._errors("copy", key):
+            if info.size <= COPY_LIMIT:
+                self.client.copy_object(
+                    Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source}, **extra
+                )
+            else:  # pragma: no cover - needs an object over 5 GB
+                self.client.copy({"Bucket": self.bucket, "Key": source}, self.bucket, key, ExtraArgs=extra)
+        return True
+
+    def delete(self, key: str) -> None:
+        """Delete *key* (one DELETE; absent keys are fine)."""
+        key = validate_key(key)
+        with self._errors("delete", key):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def presign_post(
+        self, key: str, *, content_type: str, min_bytes: int, max_bytes: int, expires_in: int
+    ) -> PostTarget:
+        """A presigned POST (SigV4 policy, signed here: no request) bound to *key* and its conditions.
+
+        The policy binds the exact key, ``Content-Type``, ``Cache-Control``
+        (that of stored objects), the ACL when one is configured, and the
+        size range; S3 refuses any form that differs.
+        """
+        key = validate_key(key)
+        fields: dict[str, str] = {"Content-Type": content_type}
+        conditions: list[Any] = [
+            {"Content-Type": content_type},
+            ["content-length-range", min_bytes, max_bytes],
+        ]
+        if self.cache_control:
+            fields["Cache-Control"] = self.cache_control
+            conditions.append({"Cache-Control": self.cache_control})
+        if self.acl:
+            fields["acl"] = self.acl
+            conditions.append({"acl": self.acl})
+        with self._errors("presign", key):
+            post = self.client.generate_presigned_post(
+                self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
+            )
+        return PostTarget(post["url"], dict(post["fields"]))
+
+    def create_multipart_upload(self, key: str, content_type: str) -> str:
+        """Start a multipart upload of *key* (one request); its upload id."""
+        key = validate_key(key)
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "ContentType": content_type}
+        if self.cache_control:
+            params["CacheControl"] = self.cache_control
+        if self.acl:
+            params["ACL"] = self.acl
+        with self._errors("create multipart upload", key):
+            response = self.client.create_multipart_upload(**params)
+        return str(response["UploadId"])
+
+    def presign_upload_part(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
+        """A presigned PUT URL for one part (signed here: no request)."""
+        key = validate_key(key)
+        with self._errors("presign part", key):
+            url: str = self.client.generate_presigned_url(
+                "upload_part",
+                Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number},
+                ExpiresIn=expires_in,
+            )
+        return url
+
+    def list_parts(self, key: str, upload_id: str) -> list[dict[str, object]]:
+        """The parts uploaded so far (every page)."""
+        key = validate_key(key)
+        parts: list[dict[str, object]] = []
+        with self._errors("list parts", key):
+            paginator = self.client.get_paginator("list_parts")
+            for page in paginator.paginate(Bucket=self.bucket, Key=key, UploadId=upload_id):
+                for part in page.get("Parts", ()):
+                    parts.append({"PartNumber": part["PartNumber"], "ETag": part["ETag"], "Size": part["Size"]})
+        return parts
+
+    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict[str, object]]) -> str:
+        """Assemble *parts* into *key*; its URL."""
+        key = validate_key(key)
+        with self._errors("complete multipart upload", key):
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]},
+            )
+        return self.url(key)
+
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        """Drop the upload and its parts."""
+        key = validate_key(key)
+        with self._errors("abort multipart upload", key):
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
 
     def _delete_batch(self, keys: list[str]) -> int:
         response = self.client.delete_objects(

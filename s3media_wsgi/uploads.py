@@ -1,0 +1,318 @@
+"""Direct uploads: the browser sends a file to storage itself; the app signs, then confirms.
+
+The server chooses every key.  A direct upload lands at a *pending* key,
+``uploads/<id>`` (``<id>`` a fresh media id with the normalised filename),
+never at the key of any media: nothing a client sends can overwrite a stored
+file, and until :meth:`Media.confirm_upload <s3media_wsgi.Media.confirm_upload>`
+has checked what arrived (size, real type against the declared one, image
+limits) and copied it to ``<id>/<filename>``, the upload is not media: no URL
+or resize of it exists.  Abandoned uploads stay under ``uploads/``, which an S3
+lifecycle rule expires (see the README); in development they stay in the
+folder until deleted.
+
+With :class:`~s3media_wsgi.LocalStorage` the browser posts to the
+middleware instead of S3 (:class:`LocalUploads`): the same form fields and
+multipart calls, signed with the app's secret, so the same browser code works
+with no S3 at all.
+
+    >>> pending_key("3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg")
+    'uploads/3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg'
+    >>> media_id_of("uploads/3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg")
+    '3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg'
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlencode
+
+from itsdangerous import Signer
+
+from . import ids
+from .errors import AlreadyExists, InvalidUpload, NotFound, UploadTooLarge
+from .signing import Secret, secret_keys
+from .storage.base import ObjectInfo, PostTarget
+from .storage.local import LocalStorage
+
+#: Where pending uploads live.  No media id starts with it (ids start with 8 hex digits).
+PENDING_PREFIX = "uploads/"
+#: Seconds a signed upload (form or part URL) stays valid.
+DEFAULT_UPLOAD_EXPIRES = 600
+#: S3's limits on multipart uploads: part numbers, and the smallest part but the last.
+MAX_PARTS = 10_000
+MIN_PART_SIZE = 5 * 1024 * 1024
+#: Salt separating upload signatures from resize signatures made with the same secret.
+UPLOAD_SALT = "s3media_wsgi.upload.v1"
+
+# S3 upload ids are long URL-safe strings; ours (local) are hex.
+_UPLOAD_ID_RE = re.compile(r"[A-Za-z0-9._~+=/-]{1,1024}")
+_ETAG_RE = re.compile(r'"?[A-Za-z0-9-]{1,128}"?')
+
+
+def pending_key(media_id: str) -> str:
+    """The key a direct upload of *media_id* is made to."""
+    return PENDING_PREFIX + ids.parse_id(media_id)
+
+
+def media_id_of(key_or_id: object) -> str:
+    """The media id of a pending key (or of an id itself); :class:`InvalidUpload` for anything else.
+
+    Only shapes the library issues pass: a key outside ``uploads/``, or with
+    anything but an id after it, is refused before any storage call.
+    """
+    if isinstance(key_or_id, str):
+        candidate = key_or_id[len(PENDING_PREFIX) :] if key_or_id.startswith(PENDING_PREFIX) else key_or_id
+        if ids.is_id(candidate):
+            return candidate
+    raise InvalidUpload(f"not an upload key this app issued: {key_or_id!r}")
+
+
+def check_upload_id(upload_id: object) -> str:
+    """*upload_id* if it has the shape of an upload id, else :class:`InvalidUpload`."""
+    if isinstance(upload_id, str) and _UPLOAD_ID_RE.fullmatch(upload_id):
+        return upload_id
+    raise InvalidUpload(f"not an upload id: {upload_id!r}")
+
+
+def check_part_number(part_number: object) -> int:
+    """*part_number* as an int in 1..10,000, else :class:`InvalidUpload`."""
+    if isinstance(part_number, str) and part_number.isascii() and part_number.isdigit() and len(part_number) < 6:
+        part_number = int(part_number)
+    if isinstance(part_number, int) and not isinstance(part_number, bool) and 1 <= part_number <= MAX_PARTS:
+        return part_number
+    raise InvalidUpload(f"part number must be 1..{MAX_PARTS}, not {part_number!r}")
+
+
+def check_parts(parts: object) -> list[dict[str, object]]:
+    """A completion's part list: ``[{"PartNumber": int, "ETag": str}]``, numbers unique and ascending."""
+    if not isinstance(parts, list) or not parts or len(parts) > MAX_PARTS:
+        raise InvalidUpload("parts must be a non-empty list of {PartNumber, ETag}")
+    out: list[dict[str, object]] = []
+    for part in parts:
+        if not isinstance(part, Mapping):
+            raise InvalidUpload("each part must be an object {PartNumber, ETag}")
+        number = check_part_number(part.get("PartNumber"))
+        etag = part.get("ETag")
+        if not isinstance(etag, str) or not _ETAG_RE.fullmatch(etag):
+            raise InvalidUpload(f"part {number} has no valid ETag")
+        if out and number <= int(str(out[-1]["PartNumber"])):
+            raise InvalidUpload("parts must be listed once each, in ascending PartNumber order")
+        out.append({"PartNumber": number, "ETag": etag})
+    return out
+
+
+# --- development: the middleware stands in for S3 -----------------------------------------
+
+
+class LocalUploads:
+    """Direct uploads to a :class:`~s3media_wsgi.LocalStorage`, through routes of the middleware.
+
+    It signs what S3 would sign (the form's policy: key, type, size range,
+    expiry; each part URL: key, upload id, part number, expiry) with the app's
+    secret under its own salt, and checks it when the browser sends the file,
+    answering as S3 does (204 for a form, an ``ETag`` for a part).  Multipart
+    state lives in ``<root>/.uploads/``, which no key can reach.
+    """
+
+    def __init__(self, storage: LocalStorage, secret_key: Secret | Iterable[Secret]) -> None:
+        self.storage = storage
+        checked = secret_keys(list(secret_key) if not isinstance(secret_key, (str, bytes)) else secret_key)
+        keys = [k.encode("utf-8") if isinstance(k, str) else k for k in checked]
+        signer = Signer(keys, salt=UPLOAD_SALT, digest_method=hashlib.sha256, key_derivation="hmac")
+        self._keys = [signer.derive_key(k) for k in keys]
+        self.post_url = storage.base_url + "s3/local/upload"
+        self.part_url = storage.base_url + "s3/local/part"
+        self._state = storage.root / ".uploads"
+
+    # --- signing ----------------------------------------------------------------
+
+    def _sign(self, message: bytes, key_index: int = 0) -> str:
+        return hmac.new(self._keys[key_index], message, hashlib.sha256).hexdigest()
+
+    def _verify(self, message: bytes, signature: str) -> bool:
+        given = signature.encode("ascii", "replace")
+        ok = False
+        for index in range(len(self._keys)):
+            ok |= hmac.compare_digest(self._sign(message, index).encode("ascii"), given)
+        return ok
+
+    # --- the form upload ----------------------------------------------------------------
+
+    def presign_post(
+        self, key: str, *, content_type: str, min_bytes: int, max_bytes: int, expires_in: int
+    ) -> PostTarget:
+        policy = {
+            "key": key,
+            "content_type": content_type,
+            "min": min_bytes,
+            "max": max_bytes,
+            "expires": int(time.time()) + expires_in,
+        }
+        encoded = base64.b64encode(json.dumps(policy, sort_keys=True).encode()).decode("ascii")
+        fields = {
+            "key": key,
+            "Content-Type": content_type,
+            "policy": encoded,
+            "signature": self._sign(encoded.encode("ascii")),
+        }
+        return PostTarget(self.post_url, fields)
+
+    def receive_post(self, fields: Mapping[str, str], file: IO[bytes], size: int) -> str:
+        """Check a posted form against its signed policy and store the file; the key stored.
+
+        Raises :class:`InvalidUpload` (403) for a missing, forged or expired
+        policy or a field that differs from it, :class:`UploadTooLarge` (413)
+        outside the size range, :class:`AlreadyExists` when the key is taken.
+        """
+        encoded, signature = fields.get("policy", ""), fields.get("signature", "")
+        if not encoded or not signature or not self._verify(encoded.encode("ascii", "replace"), signature):
+            raise InvalidUpload("the upload form's policy is missing or its signature does not verify")
+        try:
+            policy = json.loads(base64.b64decode(encoded, validate=True))
+        except ValueError:
+            raise InvalidUpload("the upload form's policy cannot be read") from None
+        if not isinstance(policy, dict) or int(policy.get("expires", 0)) < time.time():
+            raise InvalidUpload("the upload form has expired: ask for a new one")
+        if fields.get("key") != policy.get("key") or fields.get("Content-Type") != policy.get("content_type"):
+            raise InvalidUpload("the upload form's key or Content-Type differs from what was signed")
+        if not int(policy["min"]) <= size <= int(policy["max"]):
+            raise UploadTooLarge(f"the file is {size} bytes; this upload allows {policy['min']}..{policy['max']}")
+        key = media_id_of(policy["key"]) and str(policy["key"])
+        data = file.read(size + 1)
+        if len(data) != size:
+            raise InvalidUpload("the file is shorter or longer than the request said")
+        if not self.storage.put(key, data, str(policy["content_type"])):
+            raise AlreadyExists(f"{key} was uploaded already")
+        self._write_type(key, str(policy["content_type"]))
+        return key
+
+    # --- multipart ----------------------------------------------------------------
+
+    def create_multipart_upload(self, key: str, content_type: str) -> str:
+        upload_id = secrets.token_hex(16)
+        folder = self._state / upload_id
+        folder.mkdir(parents=True)
+        (folder / "upload.json").write_text(json.dumps({"key": key, "content_type": content_type}))
+        return upload_id
+
+    def _upload(self, key: str, upload_id: str) -> Path:
+        folder = self._state / check_upload_id(upload_id)
+        try:
+            state = json.loads((folder / "upload.json").read_text())
+        except (OSError, ValueError):
+            raise NotFound(f"no upload {upload_id!r}") from None
+        if state.get("key") != key:
+            raise InvalidUpload(f"upload {upload_id!r} is not an upload of {key!r}")
+        return folder
+
+    def presign_upload_part(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
+        expires = int(time.time()) + expires_in
+        message = f"{key}\n{upload_id}\n{part_number}\n{expires}".encode()
+        query = {
+            "key": key,
+            "uploadId": upload_id,
+            "partNumber": str(part_number),
+            "expires": str(expires),
+            "signature": self._sign(message),
+        }
+        return f"{self.part_url}?{urlencode(query)}"
+
+    def receive_part(self, query: Mapping[str, str], body: IO[bytes], size: int, max_bytes: int) -> str:
+        """Store one part PUT to a signed part URL; its ETag (quoted, as S3 sends it)."""
+        key, upload_id = query.get("key", ""), query.get("uploadId", "")
+        part_number, expires = query.get("partNumber", ""), query.get("expires", "")
+        message = f"{key}\n{upload_id}\n{part_number}\n{expires}".encode()
+        if not self._verify(message, query.get("signature", "")):
+            raise InvalidUpload("the part URL's signature does not verify")
+        if not expires.isdigit() or int(expires) < time.time():
+            raise InvalidUpload("the part URL has expired: ask for a new one")
+        number = check_part_number(part_number)
+        folder = self._upload(key, upload_id)
+        if size > max_bytes:
+            raise UploadTooLarge(f"a part of {size} bytes is over the upload limit of {max_bytes}")
+        data = body.read(size + 1)
+        if len(data) != size:
+            raise InvalidUpload("the part is shorter or longer than the request said")
+        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        temporary = folder / f".part-{number}-{secrets.token_hex(4)}"
+        temporary.write_bytes(data)
+        os.replace(temporary, folder / f"part-{number:05d}-{etag}")
+        for old in folder.glob(f"part-{number:05d}-*"):
+            if not old.name.endswith(etag):
+                old.unlink(missing_ok=True)  # a part uploaded again replaces the first
+        return f'"{etag}"'
+
+    def list_parts(self, key: str, upload_id: str) -> list[dict[str, object]]:
+        folder = self._upload(key, upload_id)
+        parts = []
+        for path in sorted(folder.glob("part-*")):
+            _, number, etag = path.name.split("-")
+            parts.append({"PartNumber": int(number), "ETag": f'"{etag}"', "Size": path.stat().st_size})
+        return parts
+
+    def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict[str, object]]) -> str:
+        folder = self._upload(key, upload_id)
+        state = json.loads((folder / "upload.json").read_text())
+        chunks = []
+        for part in parts:
+            etag = str(part["ETag"]).strip('"')
+            path = folder / f"part-{int(str(part['PartNumber'])):05d}-{etag}"
+            if not path.is_file():
+                raise InvalidUpload(f"part {part['PartNumber']} with ETag {part['ETag']} was not uploaded")
+            chunks.append(path.read_bytes())
+        if not self.storage.put(key, b"".join(chunks), state["content_type"]):
+            raise AlreadyExists(f"{key} was uploaded already")
+        self._write_type(key, state["content_type"])
+        shutil.rmtree(folder, ignore_errors=True)
+        return self.storage.url(key)
+
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        shutil.rmtree(self._upload(key, upload_id), ignore_errors=True)
+
+    # --- what arrived ---------------------------------------------------------------
+
+    def _type_path(self, key: str) -> Path:
+        return self._state / "types" / hashlib.sha256(key.encode()).hexdigest()
+
+    def _write_type(self, key: str, content_type: str) -> None:
+        path = self._type_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content_type)
+
+    def head(self, key: str) -> ObjectInfo:
+        """The pending file's size and the type declared when it was uploaded."""
+        info = self.storage.head(key)
+        try:
+            declared = self._type_path(key).read_text()
+        except OSError:
+            declared = None
+        return ObjectInfo(info.size, declared)
+
+    def forget(self, key: str) -> None:
+        """Drop what is kept about a pending upload (its declared type)."""
+        self._type_path(key).unlink(missing_ok=True)
+
+
+__all__ = [
+    "DEFAULT_UPLOAD_EXPIRES",
+    "MAX_PARTS",
+    "MIN_PART_SIZE",
+    "PENDING_PREFIX",
+    "LocalUploads",
+    "check_part_number",
+    "check_parts",
+    "check_upload_id",
+    "media_id_of",
+    "pending_key",
+]
