@@ -26,6 +26,8 @@ In a template: ``{{ picture(media_id, sizes=[320, 640], alt="") }}``.
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask, current_app
 from werkzeug.local import LocalProxy
 
@@ -33,6 +35,7 @@ from ..errors import ConfigError
 from ..factory import middleware_kwargs
 from ..media import Media
 from ..middleware import MediaMiddleware
+from ..responder import uploader_url
 from ..settings import parse_settings
 from . import S3MediaState
 
@@ -75,6 +78,7 @@ class S3Media:
         app.add_template_global(state.media.url, "media_url")
         app.add_template_global(state.media.resize_url, "resize_url")
         app.add_template_global(state.media.picture, "picture")
+        app.add_template_global(functools.partial(uploader_url, settings.prefix), "uploader_url")
         return state
 
 

@@ -27,6 +27,7 @@ The include
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from pyramid.config import Configurator
@@ -39,7 +40,7 @@ from pyramid.tweens import INGRESS
 from ..errors import ConfigError
 from ..factory import middleware_kwargs
 from ..media import Media
-from ..responder import MediaResponder
+from ..responder import MediaResponder, uploader_url
 from ..response import MediaResponse
 from ..settings import parse_settings
 from . import S3MediaState
@@ -79,7 +80,14 @@ def tween_factory(handler: Handler, registry: Registry) -> Handler:
         path = request.path_info
         if not path.startswith(prefix):  # the hot path of every page
             return handler(request)
-        answer = core.respond(request.method, path, request.headers)
+        answer = core.respond(
+            request.method,
+            path,
+            request.headers,
+            query=request.query_string,
+            body=request.body_file,
+            request=request,
+        )
         return handler(request) if answer is None else to_pyramid(answer)
 
     return s3media_tween
@@ -93,8 +101,15 @@ def _add_template_helpers(event: BeforeRender) -> None:
     request = event.get("request")
     if request is None:  # render() called without a request: no registry to read
         return
-    media: Media = request.registry[REGISTRY_KEY].media
-    for name, helper in (("media_url", media.url), ("resize_url", media.resize_url), ("picture", media.picture)):
+    state: S3MediaState = request.registry[REGISTRY_KEY]
+    media = state.media
+    helpers = (
+        ("media_url", media.url),
+        ("resize_url", media.resize_url),
+        ("picture", media.picture),
+        ("uploader_url", functools.partial(uploader_url, state.settings.prefix)),
+    )
+    for name, helper in helpers:
         # Never replace a global another subscriber set, as Pyramid asks of
         # BeforeRender subscribers (they run in no fixed order).
         event.setdefault(name, helper)

@@ -92,6 +92,13 @@ def middleware_kwargs(settings: MediaSettings) -> dict[str, Any]:
         kwargs["retry_after"] = settings.retry_after
     if settings.local_cache_control is not None:
         kwargs["cache_control"] = settings.local_cache_control
+    if settings.uploads is not None:
+        hook = load_object(settings.uploads, "uploads")
+        if not callable(hook):
+            raise ConfigError(f"uploads = {settings.uploads!r} is not a function of the request")
+        kwargs["uploads"] = hook
+    if settings.cors_origins:
+        kwargs["cors_origins"] = settings.cors_origins
     return kwargs
 
 

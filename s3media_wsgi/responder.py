@@ -18,8 +18,10 @@ translate requests in and responses out.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Mapping
+from importlib import resources
 from typing import IO, Any
 from urllib.parse import urlsplit
 
@@ -42,7 +44,22 @@ DEFAULT_RETRY_AFTER = 5
 REDIRECT_CACHE_CONTROL = "public, max-age=86400"
 
 _PLAIN = "text/plain; charset=utf-8"
+
+#: The uploader's unversioned name (answered with ``no-cache``); pages should use
+#: :attr:`MediaResponder.uploader_url`, whose name carries a hash of the content.
+UPLOADER = "uploader.js"
+_UPLOADER_JS = (resources.files(__package__) / "assets" / UPLOADER).read_bytes()
+_UPLOADER_HASH = hashlib.sha256(_UPLOADER_JS).hexdigest()[:12]
 _NO_HEADERS: Mapping[str, str] = {}
+
+
+def uploader_url(prefix: str) -> str:
+    """Where a middleware under *prefix* serves ``uploader.js`` (a name that changes with its content).
+
+    >>> uploader_url("/media/")
+    '/media/uploader....js'
+    """
+    return f"{prefix}uploader.{_UPLOADER_HASH}.js"
 
 
 def serves_local_files(storage: object) -> bool:
@@ -96,6 +113,7 @@ class MediaResponder:
         self._prefix_len = len(prefix)
         self._files = FileResponder(cache_control=cache_control)
         self.uploads = UploadAPI(media, uploads, cors_origins)
+        self.uploader_name = f"uploader.{_UPLOADER_HASH}.js"
         base_path = urlsplit(media.storage.base_url).path
         if self.serve_local and not base_path.endswith(prefix):
             log.warning(
@@ -137,6 +155,8 @@ class MediaResponder:
         if not path.startswith(self.prefix):
             return None
         route = path[self._prefix_len :]
+        if route == self.uploader_name or route == UPLOADER:
+            return self._uploader(method, route)
         if route.startswith("s3/"):
             return self.uploads.respond(
                 method, route, _NO_HEADERS if headers is None else headers, query, body, request
@@ -148,6 +168,27 @@ class MediaResponder:
             return self._media(method, path, _NO_HEADERS if headers is None else headers)
         except Exception as exc:
             return self._error(exc, path, head)
+
+    @property
+    def uploader_url(self) -> str:
+        """Where the middleware serves ``uploader.js``, under a name that changes with its content.
+
+        Pages import it from here; it may be cached for a year.
+        """
+        return uploader_url(self.prefix)
+
+    def _uploader(self, method: str, route: str) -> MediaResponse:
+        if method not in ("GET", "HEAD"):
+            return _plain(405, "Method not allowed", method == "HEAD", [("Allow", "GET, HEAD")])
+        versioned = route == self.uploader_name
+        headers = [
+            ("Content-Type", "text/javascript; charset=utf-8"),
+            ("Content-Length", str(len(_UPLOADER_JS))),
+            ("Cache-Control", "public, max-age=31536000, immutable" if versioned else "no-cache"),
+            ("ETag", f'"{_UPLOADER_HASH}"'),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+        return MediaResponse(200, headers, b"" if method == "HEAD" else _UPLOADER_JS)
 
     def _media(self, method: str, path: str, headers: Mapping[str, str]) -> MediaResponse:
         # PATH_INFO is already %-decoded, so a "%" still in it means the
@@ -215,4 +256,11 @@ def _plain(status: int, text: str, head: bool, extra: list[tuple[str, str]]) -> 
     return MediaResponse(status, headers, b"" if head else body)
 
 
-__all__ = ["DEFAULT_RETRY_AFTER", "REDIRECT_CACHE_CONTROL", "MediaResponder", "serves_local_files"]
+__all__ = [
+    "DEFAULT_RETRY_AFTER",
+    "REDIRECT_CACHE_CONTROL",
+    "UPLOADER",
+    "MediaResponder",
+    "serves_local_files",
+    "uploader_url",
+]

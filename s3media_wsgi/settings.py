@@ -80,7 +80,15 @@ MEDIA_KEYS = (
 #: Keys of the middleware (and of each framework adapter).  ``local_cache_control``
 #: is the middleware's ``cache_control`` (files served from disk), named apart
 #: from the S3 objects' ``cache_control``.
-MIDDLEWARE_KEYS = ("prefix", "serve_local", "retry_after", "local_cache_control", "enabled")
+MIDDLEWARE_KEYS = (
+    "prefix",
+    "serve_local",
+    "retry_after",
+    "local_cache_control",
+    "uploads",
+    "cors_origins",
+    "enabled",
+)
 
 #: Every key the parser knows, lower case, in the order the docs list them.
 KNOWN_KEYS = (
@@ -148,6 +156,8 @@ class MediaSettings:
     serve_local: bool | None = None
     retry_after: int | None = None
     local_cache_control: str | None = None
+    uploads: str | None = None
+    cors_origins: tuple[str, ...] = ()
     enabled: bool = True
     media_factory: str | None = None
 
@@ -306,6 +316,14 @@ def as_image_limits(value: object, name: str) -> ImageLimits:
         raise ConfigError(f"{name}: {exc}") from None
 
 
+def _origins(value: object, name: str) -> tuple[str, ...]:
+    origins = tuple(str(o).strip().rstrip("/") for o in as_list(value, name))
+    for origin in origins:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?", origin):
+            raise ConfigError(f"{name} must list origins such as 'https://app.example.com', got {origin!r}")
+    return origins
+
+
 def _acl(value: object, name: str) -> str:
     acl = as_str(value, name)
     if acl not in CANNED_ACLS:
@@ -353,6 +371,8 @@ _CONVERTERS: dict[str, Callable[[object, str], Any]] = {
     "serve_local": as_bool,
     "retry_after": as_count,
     "local_cache_control": as_str,
+    "uploads": as_dotted,
+    "cors_origins": _origins,
     "enabled": as_bool,
     "media_factory": as_dotted,
 }

@@ -109,6 +109,9 @@ for name, paths in packages.items():
             full = os.path.join(folder, entry)
             if os.path.isfile(full) and not entry.endswith((".py", ".pyc")):
                 data.add(name.replace(".", "/") + "/" + entry)
+            elif entry == "assets" and os.path.isdir(full):  # data folders that are not packages
+                for asset in os.listdir(full):
+                    data.add(name.replace(".", "/") + "/assets/" + asset)
 print(json.dumps({"modules": sorted(modules), "data": sorted(data), "file": s3media_wsgi.__file__}))
 """
 

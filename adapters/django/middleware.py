@@ -66,7 +66,7 @@ class S3MediaMiddleware:
         core = self._responder()
         if not request.path_info.startswith(core.prefix):  # the hot path of every page
             return self.get_response(request)  # type: ignore[no-any-return]
-        answer = core.respond(request.method or "GET", request.path_info, request.headers)
+        answer = core.respond(request.method or "GET", request.path_info, request.headers, **_extras(request))
         if answer is None:
             return self.get_response(request)  # type: ignore[no-any-return]
         return to_django(answer)
@@ -77,10 +77,15 @@ class S3MediaMiddleware:
             return await self.get_response(request)  # type: ignore[no-any-return]
         # Storage calls and decoding block: keep them off the event loop.
         respond = sync_to_async(core.respond, thread_sensitive=False)
-        answer = await respond(request.method or "GET", request.path_info, request.headers)
+        answer = await respond(request.method or "GET", request.path_info, request.headers, **_extras(request))
         if answer is None:
             return await self.get_response(request)  # type: ignore[no-any-return]
         return to_django(answer, asynchronous=True)
+
+
+def _extras(request: HttpRequest) -> dict[str, Any]:
+    """What the upload routes read: the query string, the body (the request is a file), the request."""
+    return {"query": request.META.get("QUERY_STRING", ""), "body": request, "request": request}
 
 
 class _FileRange:

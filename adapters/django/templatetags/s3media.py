@@ -18,7 +18,8 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from ....picture import picture as _picture
-from .. import get_media
+from ....responder import uploader_url as _uploader_url
+from .. import get_media, get_settings
 
 register = template.Library()
 
@@ -39,6 +40,12 @@ def resize_url(media_id: str, size: str, **options: Any) -> str:
 
 
 @register.simple_tag
+def uploader_url() -> str:
+    """Where the middleware serves ``uploader.js``: ``import {upload} from "{% uploader_url %}"``."""
+    return _uploader_url(get_settings().prefix)
+
+
+@register.simple_tag
 def picture(media_id: str, **kwargs: Any) -> SafeString:
     """Responsive ``<picture>`` markup (already escaped by the core)."""
     options = {k: v for k, v in kwargs.items() if k in _PICTURE_ARGS}
@@ -47,4 +54,4 @@ def picture(media_id: str, **kwargs: Any) -> SafeString:
     return mark_safe(get_media().picture(media_id, attrs=attrs, **options))
 
 
-__all__ = ["media_url", "picture", "register", "resize_url"]
+__all__ = ["media_url", "picture", "register", "resize_url", "uploader_url"]
