@@ -33,6 +33,8 @@ _S3_OPTIONS = (
     "connect_timeout",
     "read_timeout",
     "max_attempts",
+    "private",
+    "url_expires",
 )
 
 
@@ -79,6 +81,8 @@ def media_kwargs(settings: MediaSettings) -> dict[str, Any]:
         elif name == "presets":
             value = {preset: dict(options) for preset, options in value.items()}
         kwargs[name] = value
+    if "resize_base_url" not in kwargs and (settings.private or settings.delivery == "private"):
+        kwargs["resize_base_url"] = settings.prefix  # the app answers a private bucket's resize URLs
     return kwargs
 
 
@@ -99,6 +103,8 @@ def middleware_kwargs(settings: MediaSettings) -> dict[str, Any]:
         kwargs["uploads"] = hook
     if settings.cors_origins:
         kwargs["cors_origins"] = settings.cors_origins
+    if settings.delivery is not None:
+        kwargs["delivery"] = settings.delivery
     return kwargs
 
 

@@ -32,7 +32,7 @@ from .errors import (
 )
 from .factory import build_storage, load_object, media_kwargs
 from .formats import FileType
-from .imaging import ImageEngine, ImageLimits
+from .imaging import CONTENT_TYPES, ImageEngine, ImageLimits
 from .limits import (
     DEFAULT_MAX_FRAMES,
     DEFAULT_MAX_PIXELS,
@@ -64,6 +64,7 @@ from .uploads import (
     media_id_of,
     pending_key,
 )
+from .urls import check_base_url
 from .variants import (
     DEFAULT_QUALITY,
     Presets,
@@ -151,6 +152,10 @@ class Media:
         budgets, animation budgets); ``max_pixels``, ``max_side`` and
         ``max_frames`` above replace its fields of the same name.
     :param upload_expires: seconds a signed direct upload stays valid (default 600).
+    :param resize_base_url: where resize URLs point instead of the storage
+        (``base + key``).  A private bucket's resizes are answered by the app,
+        so for one it defaults to ``"/media/"``: set it to the middleware's
+        prefix (the settings do).
     :param storage_budget: seconds of storage time (retries included) one
         resize request may use before it is answered 503 (default 10).
     :param max_storage_requests: resize requests allowed to wait for storage at
@@ -179,6 +184,7 @@ class Media:
         max_concurrent_decodes: int | None = None,
         image_limits: ImageLimits | None = None,
         upload_expires: int = DEFAULT_UPLOAD_EXPIRES,
+        resize_base_url: str | None = None,
         storage_budget: float = DEFAULT_STORAGE_BUDGET,
         max_storage_requests: int = DEFAULT_MAX_STORAGE_REQUESTS,
         breaker_threshold: int = DEFAULT_BREAKER_THRESHOLD,
@@ -194,6 +200,9 @@ class Media:
         ):
             positive_int(value, name)
         self.storage = storage
+        if resize_base_url is None and getattr(storage, "private", False):
+            resize_base_url = "/media/"
+        self.resize_base_url = None if resize_base_url is None else check_base_url(resize_base_url, "resize_base_url")
         self.guard = StorageGuard(storage_budget, max_storage_requests, breaker_threshold, breaker_cooldown)
         self.signer = ResizeSigner(secret_key)
         self.max_side = max_side
@@ -219,6 +228,7 @@ class Media:
         self._accepted_labels = ", ".join(TYPES[kind].label for kind in TYPES if kind in self.allowed_types)
         self._flight: SingleFlight[str] = SingleFlight()
         self._confirms: SingleFlight[MediaId] = SingleFlight()
+        self._fetches: SingleFlight[tuple[str, bytes, str]] = SingleFlight()
         self.upload_expires = positive_int(upload_expires, "upload_expires")
         self._uploads: UploadStorage | LocalUploads | None = None
         if isinstance(storage, UploadStorage):
@@ -519,9 +529,18 @@ class Media:
 
     # --- URLs (pure computation: no I/O) ---------------------------------------
 
-    def url(self, media_id: str) -> str:
-        """URL of the original."""
-        return self.storage.url(ids.original_key(media_id))
+    def url(self, media_id: str, *, download_name: str | None = None) -> str:
+        """URL of the original; with a private bucket, a presigned GET.
+
+        *download_name* (private buckets only) makes the browser save the file
+        under that name, sanitised.
+        """
+        key = ids.original_key(media_id)
+        if download_name is None:
+            return self.storage.url(key)
+        if not getattr(self.storage, "private", False):
+            raise ConfigError("download_name needs a private bucket (S3Storage(private=True))")
+        return self.storage.url(key, download_name=download_name)  # type: ignore[call-arg]
 
     def _spec(
         self,
@@ -586,9 +605,13 @@ class Media:
         a preset, the preset's options apply and any option given here
         replaces its own.
         """
+        key = self.resize_key(media_id, size, mode, quality, format, upscale)
+        if self.resize_base_url is not None:
+            # Private buckets: the app answers resize URLs (302 to a presigned GET).
+            return self.resize_base_url + key
         # storage.url is the only way to a stored object's URL, so a backend
         # that signs or rewrites URLs applies to resizes too.
-        return self.storage.url(self.resize_key(media_id, size, mode, quality, format, upscale))
+        return self.storage.url(key)
 
     def picture(self, media_id: str, *args: Any, **kwargs: Any) -> SafeHTML:
         """Responsive ``<picture>`` markup of signed resize URLs; see :func:`s3media_wsgi.picture.picture`.
@@ -626,6 +649,34 @@ class Media:
         """
         media_id, spec = self.verify_resize(path)
         return self._flight.do(path, lambda: self._make(path, media_id, spec))
+
+    def fetch_resize(self, path: str) -> tuple[str, bytes, str]:
+        """The resize at *path*, made and stored if missing: ``(key, bytes, content type)``.
+
+        For the ``serve`` delivery mode, where the app answers with the image
+        itself: one storage call when the resize exists (GET), three when it
+        is made (GET, GET of the original, conditional PUT).  Identical
+        concurrent calls share one computation, as :meth:`create_resize`.
+        """
+        media_id, spec = self.verify_resize(path)
+        return self._fetches.do(path, lambda: self._fetch(path, media_id, spec))
+
+    def _fetch(self, key: str, media_id: str, spec: ResizeSpec) -> tuple[str, bytes, str]:
+        guard = self.guard
+        with guard.request():
+            try:
+                with guard.call():
+                    return key, self.storage.get(key), CONTENT_TYPES[spec.format]
+            except NotFound:
+                pass
+            started = time.perf_counter()
+            with guard.call():
+                original = self.storage.get(ids.original_key(media_id))
+            rendered = self.engine.resize(original, spec)
+            with guard.call():
+                self.storage.put(key, rendered.data, rendered.content_type)
+        log.info("resize %s made in %.1f ms, %d bytes", key, (time.perf_counter() - started) * 1000, len(rendered.data))
+        return key, rendered.data, rendered.content_type
 
     def _make(self, key: str, media_id: str, spec: ResizeSpec) -> str:
         # Only the leader of identical concurrent calls gets here; its three

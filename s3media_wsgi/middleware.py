@@ -43,6 +43,8 @@ class MediaMiddleware:
     :param uploads: turns the upload routes on: a function of the request
         (a :class:`webob.Request` here) returning whether this user may upload.
     :param cors_origins: origins allowed to call the upload routes cross-origin.
+    :param delivery: ``"website"``, ``"serve"`` or ``"private"``; see
+        :class:`~s3media_wsgi.responder.MediaResponder`.
 
         >>> from webob import Request
         >>> wrapped = MediaMiddleware(app, media, prefix="/media/")
@@ -63,6 +65,7 @@ class MediaMiddleware:
         retry_after: int = DEFAULT_RETRY_AFTER,
         uploads: Authorize | None = None,
         cors_origins: Iterable[str] = (),
+        delivery: str | None = None,
     ) -> None:
         self.app = app
         self.responder = MediaResponder(
@@ -73,6 +76,7 @@ class MediaMiddleware:
             retry_after=retry_after,
             uploads=uploads,
             cors_origins=cors_origins,
+            delivery=delivery,
         )
         self.media = media
         self.prefix = self.responder.prefix

@@ -29,6 +29,7 @@ from .errors import ConfigError, MediaError, NotFound, StorageError, StorageUnav
 from .media import Media
 from .response import MediaResponse
 from .static import DEFAULT_CACHE_CONTROL, FileResponder
+from .storage.base import IMMUTABLE_CACHE_CONTROL
 from .storage.keys import validate_key
 from .upload_api import Authorize, UploadAPI
 from .uploads import PENDING_PREFIX
@@ -44,6 +45,13 @@ DEFAULT_RETRY_AFTER = 5
 REDIRECT_CACHE_CONTROL = "public, max-age=86400"
 
 _PLAIN = "text/plain; charset=utf-8"
+
+#: How resize requests that reach the app are answered when the storage is not local:
+#: ``website`` (301 to the bucket or CDN, the S3-website 404 loop), ``serve`` (the
+#: image itself, for a CDN's origin failover), ``private`` (302 to a presigned GET).
+DELIVERIES = ("website", "serve", "private")
+#: Seconds a private redirect's ``max-age`` stays below its URL's remaining life.
+PRIVATE_REDIRECT_MARGIN = 60
 
 #: The uploader's unversioned name (answered with ``no-cache``); pages should use
 #: :attr:`MediaResponder.uploader_url`, whose name carries a hash of the content.
@@ -83,6 +91,13 @@ class MediaResponder:
         request, it returns whether this user may upload.
     :param cors_origins: origins allowed to call the upload routes from
         another origin.
+    :param delivery: how a resize request is answered when files are not
+        served from disk: ``"website"`` (301 back to the bucket's website or
+        CDN; the default for a public bucket), ``"serve"`` (the image bytes,
+        with the immutable ``Cache-Control``: what a CDN's origin failover
+        needs), ``"private"`` (302 to a presigned GET with
+        ``Cache-Control: private, max-age`` below its life; the default, and
+        the only other choice besides ``serve``, for a private bucket).
 
     Raises :class:`~s3media_wsgi.errors.ConfigError` at construction for a
     bad prefix, or when redirects would point back at the prefix itself (a
@@ -100,6 +115,7 @@ class MediaResponder:
         retry_after: int = DEFAULT_RETRY_AFTER,
         uploads: Authorize | None = None,
         cors_origins: Iterable[str] = (),
+        delivery: str | None = None,
     ) -> None:
         if not isinstance(media, Media):
             raise ConfigError(f"media must be a Media, got {type(media).__name__}")
@@ -109,6 +125,17 @@ class MediaResponder:
         self.media = media
         self.storage = media.storage
         self.serve_local = serves_local_files(media.storage) if serve_local is None else bool(serve_local)
+        private = bool(getattr(media.storage, "private", False))
+        self.delivery = delivery or ("private" if private else "website")
+        if self.delivery not in DELIVERIES:
+            raise ConfigError(f"delivery must be one of {', '.join(DELIVERIES)}, not {delivery!r}")
+        if self.delivery == "private" and not private and not self.serve_local:
+            raise ConfigError("delivery='private' needs a private bucket: S3Storage(..., private=True)")
+        if self.delivery == "website" and private:
+            raise ConfigError(
+                "a private bucket has no website endpoint: use delivery='private' (302 to presigned URLs) "
+                "or 'serve' (the app answers with the image)"
+            )
         self.retry_after = retry_after
         self._prefix_len = len(prefix)
         self._files = FileResponder(cache_control=cache_control)
@@ -204,15 +231,35 @@ class MediaResponder:
         # Not a stored file: only a signed resize URL may go further.
         # create_resize checks the signature before any I/O, and does the one
         # existence check itself (for S3: HEAD, then GET + PUT if cold).
+        head = method == "HEAD"
+        if self.delivery == "serve" and not self.serve_local:
+            key, data, content_type = self.media.fetch_resize(key)
+            return MediaResponse(
+                200,
+                [
+                    ("Content-Type", content_type),
+                    ("Content-Length", str(len(data))),
+                    ("Cache-Control", getattr(self.storage, "cache_control", None) or IMMUTABLE_CACHE_CONTROL),
+                    ("ETag", '"' + key.rsplit("-", 1)[-1].partition(".")[0] + '"'),
+                    ("X-Content-Type-Options", "nosniff"),
+                ],
+                b"" if head else data,
+            )
         key = self.media.create_resize(key)
         if self.serve_local:
             local = self.storage.local_path(key)
             if local is not None:
                 return self._files.respond(method, headers, local)
+        if self.delivery == "private":
+            signer = getattr(self.storage, "signer", None)
+            life = signer.remaining() if signer is not None else 0
+            # Cached by the browser only, and never beyond the URL's own life.
+            cache = f"private, max-age={max(0, life - PRIVATE_REDIRECT_MARGIN)}"
+            return _plain(302, "Found", head, [("Location", self.storage.url(key)), ("Cache-Control", cache)])
         return _plain(
             301,
             "Moved Permanently",
-            method == "HEAD",
+            head,
             [("Location", self.storage.url(key)), ("Cache-Control", REDIRECT_CACHE_CONTROL)],
         )
 

@@ -58,6 +58,8 @@ S3_KEYS = (
     "connect_timeout",
     "read_timeout",
     "max_attempts",
+    "private",
+    "url_expires",
 )
 #: Keys of :class:`~s3media_wsgi.Media`: each is the keyword of the same name.
 MEDIA_KEYS = (
@@ -72,6 +74,7 @@ MEDIA_KEYS = (
     "max_concurrent_decodes",
     "image_limits",
     "upload_expires",
+    "resize_base_url",
     "storage_budget",
     "max_storage_requests",
     "breaker_threshold",
@@ -87,6 +90,7 @@ MIDDLEWARE_KEYS = (
     "local_cache_control",
     "uploads",
     "cors_origins",
+    "delivery",
     "enabled",
 )
 
@@ -138,6 +142,8 @@ class MediaSettings:
     connect_timeout: float | None = None
     read_timeout: float | None = None
     max_attempts: int | None = None
+    private: bool | None = None
+    url_expires: int | None = None
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     strict_presets: bool = False
     max_pixels: int | None = None
@@ -148,6 +154,7 @@ class MediaSettings:
     max_concurrent_decodes: int | None = None
     image_limits: ImageLimits | None = None
     upload_expires: int | None = None
+    resize_base_url: str | None = None
     storage_budget: float | None = None
     max_storage_requests: int | None = None
     breaker_threshold: int | None = None
@@ -158,6 +165,7 @@ class MediaSettings:
     local_cache_control: str | None = None
     uploads: str | None = None
     cors_origins: tuple[str, ...] = ()
+    delivery: str | None = None
     enabled: bool = True
     media_factory: str | None = None
 
@@ -324,6 +332,16 @@ def _origins(value: object, name: str) -> tuple[str, ...]:
     return origins
 
 
+DELIVERIES = ("website", "serve", "private")
+
+
+def _delivery(value: object, name: str) -> str:
+    mode = as_str(value, name).lower()
+    if mode not in DELIVERIES:
+        raise ConfigError(f"{name} must be one of {', '.join(DELIVERIES)}, got {value!r}")
+    return mode
+
+
 def _acl(value: object, name: str) -> str:
     acl = as_str(value, name)
     if acl not in CANNED_ACLS:
@@ -352,6 +370,8 @@ _CONVERTERS: dict[str, Callable[[object, str], Any]] = {
     "connect_timeout": as_seconds,
     "read_timeout": as_seconds,
     "max_attempts": as_int,
+    "private": as_bool,
+    "url_expires": as_int,
     "secret_key": _secrets,
     "presets": as_presets,
     "strict_presets": as_bool,
@@ -363,6 +383,7 @@ _CONVERTERS: dict[str, Callable[[object, str], Any]] = {
     "max_concurrent_decodes": as_int,
     "image_limits": as_image_limits,
     "upload_expires": as_int,
+    "resize_base_url": _base_url,
     "storage_budget": as_seconds,
     "max_storage_requests": as_int,
     "breaker_threshold": as_int,
@@ -373,6 +394,7 @@ _CONVERTERS: dict[str, Callable[[object, str], Any]] = {
     "local_cache_control": as_str,
     "uploads": as_dotted,
     "cors_origins": _origins,
+    "delivery": _delivery,
     "enabled": as_bool,
     "media_factory": as_dotted,
 }

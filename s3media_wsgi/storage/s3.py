@@ -27,6 +27,7 @@ from ..resilience import check_budget
 from ..urls import check_base_url
 from .base import IMMUTABLE_CACHE_CONTROL, ObjectInfo, PostTarget
 from .keys import validate_key, validate_prefix
+from .presign import Credentials, GetSigner
 
 #: S3 deletes at most this many keys per DeleteObjects request.
 DELETE_BATCH = 1000
@@ -39,6 +40,8 @@ DELETE_BATCH = 1000
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 5.0
 DEFAULT_MAX_ATTEMPTS = 3
+#: Least life of a private bucket's presigned URLs, in seconds.
+DEFAULT_URL_EXPIRES = 3600
 #: Largest object one CopyObject copies (S3's limit); larger ones use a multipart copy.
 COPY_LIMIT = 5 * 1024**3
 #: Bytes read per chunk of a GET body; the storage budget is checked between chunks.
@@ -120,6 +123,11 @@ class S3Storage:
         Every attempt first checks the media request's storage budget, so
         retries stop when the budget is used up.
     :param cache_control: ``Cache-Control`` stored with each object; None for none.
+    :param private: the bucket is private: :meth:`url` gives presigned GET
+        URLs (signed locally, the same within a time window), and resizes are
+        served through the app (see the ``private`` delivery mode).
+    :param url_expires: least life of a presigned URL, in seconds (default
+        3600, at most 7 days less the window).
 
     One client is made per storage and shared by every thread (boto3 clients
     are thread-safe; sessions are not, so one is made here, not per request).
@@ -149,6 +157,8 @@ class S3Storage:
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         cache_control: str | None = IMMUTABLE_CACHE_CONTROL,
+        private: bool = False,
+        url_expires: int = DEFAULT_URL_EXPIRES,
     ) -> None:
         self.bucket = _check_bucket(bucket)
         if acl is not None and acl not in CANNED_ACLS:
@@ -160,6 +170,7 @@ class S3Storage:
             raise ConfigError(f"S3Storage cache_control must be a non-empty str or None, got {cache_control!r}")
         self.acl = acl
         self.cache_control = cache_control
+        self._session: Any = None
         if client is None:
             client = self._make_client(region, endpoint_url, connect_timeout, read_timeout, max_attempts)
         self.client = client
@@ -178,10 +189,26 @@ class S3Storage:
                 raise ConfigError("S3Storage needs region= (or base_url=) to build public URLs")
             else:
                 base_url = f"https://{self.bucket}.s3.{self.region}.amazonaws.com/"
+        self.private = bool(private)
+        self.signer: GetSigner | None = None
+        if self.private:
+            if acl is not None and acl.startswith("public"):
+                raise ConfigError(f"S3Storage private=True cannot send acl={acl!r}")
+            if not self.region:
+                raise ConfigError("S3Storage private=True needs region= to sign URLs")
+            # Presigned URLs address S3 itself, whatever base_url says (a CDN
+            # in front of a private bucket needs its own signing).
+            rest = (
+                f"{endpoint_url.rstrip('/')}/{self.bucket}/"
+                if endpoint_url
+                else f"https://{self.bucket}.s3.{self.region}.amazonaws.com/"
+            )
+            self.signer = GetSigner(rest, self.region, self._credentials, url_expires)
+            base_url = rest
         self.base_url = check_base_url(base_url, "S3Storage base_url")
 
-    @staticmethod
     def _make_client(
+        self,
         region: str | None,
         endpoint_url: str | None,
         connect_timeout: float,
@@ -201,7 +228,18 @@ class S3Storage:
             region_name=region,
         )
         # A private session: boto3's default session is not safe to share.
-        return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+        self._session = boto3.session.Session()
+        return self._session.client("s3", endpoint_url=endpoint_url, config=config)
+
+    def _credentials(self) -> Credentials:
+        """The current credentials (refreshed when temporary), for signing URLs locally."""
+        source = self._session.get_credentials() if self._session is not None else None
+        if source is None:  # a client given ready: its signer holds them
+            source = getattr(getattr(self.client, "_request_signer", None), "_credentials", None)
+        if source is None:
+            raise StorageError("S3 has no credentials to sign URLs with: give the app AWS credentials")
+        frozen = source.get_frozen_credentials()
+        return frozen.access_key, frozen.secret_key, frozen.token
 
     def __repr__(self) -> str:
         return f"S3Storage({self.bucket!r}, region={self.region!r}, base_url={self.base_url!r})"
@@ -259,13 +297,25 @@ class S3Storage:
 
     # --- the protocol --------------------------------------------------------
 
-    def url(self, key: str) -> str:
-        """``base_url + key``, after checking *key* (no I/O).
+    def url(self, key: str, *, download_name: str | None = None) -> str:
+        """``base_url + key``, after checking *key* (no I/O); for a private bucket, a presigned GET.
+
+        A presigned URL is the same string for every call within a time
+        window (see :class:`~s3media_wsgi.storage.presign.GetSigner`), valid at
+        least ``url_expires`` seconds; *download_name* makes the browser save
+        it under that (sanitised) name.
 
         >>> storage.url("a/b.jpg")
         'https://media.example.com/a/b.jpg'
         """
-        return self.base_url + validate_key(key)
+        key = validate_key(key)
+        if self.signer is not None:
+            return self.signer.url(key, download_name=download_name)
+        if download_name is not None:
+            raise ConfigError(
+                "download_name needs a private bucket (S3Storage(private=True)): public URLs are not signed"
+            )
+        return self.base_url + key
 
     def local_path(self, key: str) -> Path | None:
         """Always None: objects are not on this machine."""
