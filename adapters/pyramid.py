@@ -77,7 +77,9 @@ def tween_factory(handler: Handler, registry: Registry) -> Handler:
     prefix = core.prefix
 
     def s3media_tween(request: Request) -> Response:
-        path = request.path_info
+        # The raw WSGI path: request.path_info would decode it as UTF-8 and raise
+        # on bytes that are not, before the app's own error views could answer.
+        path = request.environ.get("PATH_INFO", "")
         if not path.startswith(prefix):  # the hot path of every page
             return handler(request)
         answer = core.respond(
@@ -87,6 +89,7 @@ def tween_factory(handler: Handler, registry: Registry) -> Handler:
             query=request.query_string,
             body=request.body_file,
             request=request,
+            origin=request.host_url,
         )
         return handler(request) if answer is None else to_pyramid(answer)
 

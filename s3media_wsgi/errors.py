@@ -27,6 +27,9 @@ class MediaError(Exception):
     status_code: int = 500
     #: Body of that response: short, plain text, never a detail a stranger can use.
     public_message: str = "Internal error"
+    #: Seconds a client should wait (``Retry-After``) when the failure is temporary;
+    #: None: not temporary, or the middleware's default for storage outages.
+    retry_after: int | None = None
 
 
 class ConfigError(MediaError, ValueError):
@@ -123,8 +126,6 @@ class StorageError(MediaError):
 
     status_code = 500
     public_message = "Storage error"
-    #: Seconds a client should wait (``Retry-After``); None: the middleware's default.
-    retry_after: int | None = None
 
 
 class StorageUnavailable(StorageError):
@@ -132,6 +133,14 @@ class StorageUnavailable(StorageError):
 
     status_code = 503
     public_message = "Storage unavailable, try again shortly"
+
+
+class Busy(MediaError):
+    """Too much image work is waiting already: this request was not queued behind it."""
+
+    status_code = 503
+    public_message = "Busy, try again shortly"
+    retry_after = 1
 
 
 class StorageBusy(StorageUnavailable):
@@ -142,6 +151,7 @@ class StorageBusy(StorageUnavailable):
 
 __all__ = [
     "AlreadyExists",
+    "Busy",
     "ConfigError",
     "ImageTooLarge",
     "InvalidId",

@@ -57,7 +57,7 @@ else:
     pillow_heif.register_heif_opener()
 
 from . import animation, structure
-from .errors import ImageTooLarge, MediaError, NotAnImage
+from .errors import Busy, ImageTooLarge, MediaError, NotAnImage
 from .formats import KIND_BY_PILLOW, MIME_BY_EXT, OUTPUT_FORMATS, PILLOW_DECODER, PILLOW_WRITER
 from .limits import DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, positive_int
 from .variants import ResizeSpec
@@ -76,20 +76,26 @@ _UPRIGHT = {
     8: Image.Transpose.ROTATE_90,
 }
 
-#: libjpeg decodes at 1/2, 1/4 or 1/8 scale; ask for no less than this many
-#: times the output so the filter still has real pixels to work on (PSNR >= 39 dB).
-DRAFT_FACTOR = 2
-#: Filter for the last 2-4x after a JPEG draft.  The DCT scaling has already
-#: done the heavy anti-aliasing, so bicubic measures within 0.6 dB of Lanczos
-#: on photos (46-48 dB against a full decode + Lanczos, benchmarks/) for 10-20%
-#: less time; line art loses ~1.3 dB, still far above visible.  Sources that
-#: were not drafted (PNG, WebP, small JPEGs) keep Lanczos.
-AFTER_DRAFT_FILTER = Image.Resampling.BICUBIC
-#: Before Lanczos, average blocks with ``reduce()`` while the remaining scale
-#: is at least this.  2.0 halves the filter work of 3.0 on big PNG/WebP
-#: sources and still measures > 43 dB against a full Lanczos pass; after a
-#: JPEG draft the remaining scale is under 4, so it rarely applies there.
-REDUCING_GAP = 2.0
+
+class Resampling(NamedTuple):
+    """How the pixels of a resize to one output format are made."""
+
+    #: JPEG sources: libjpeg decodes at the smallest of 1/2, 1/4 and 1/8
+    #: scale that keeps at least this many times the output's pixels a side
+    #: (None: always at full size).
+    draft: float | None
+    #: The filter for what remains after a draft.
+    after_draft: Image.Resampling
+    #: ``reducing_gap`` of :meth:`PIL.Image.Image.resize` for sources that
+    #: were not drafted: average blocks with ``reduce()`` while the remaining
+    #: scale is at least this, then Lanczos (None: Lanczos all the way).
+    reducing_gap: float | None
+
+
+#: The resampling policy of each output format (PLACEHOLDER: old policy).
+RESAMPLING: dict[str, Resampling] = {
+    fmt: Resampling(2.0, Image.Resampling.BICUBIC, 2.0) for fmt in ("jpg", "webp", "avif", "png", "gif")
+}
 #: Encoder settings chosen for thumbnails (see benchmarks/bench_imaging.py):
 #: JPEG with optimised Huffman tables is ~11% smaller for ~0.4 ms at 400x300,
 #: while progressive costs 4x the encode time for about the same size.  WebP
@@ -134,7 +140,8 @@ class ImageLimits:
     max_side: int = DEFAULT_MAX_SIDE
     max_frames: int = DEFAULT_MAX_FRAMES
     max_animation_pixels: int = 25_000_000
-    max_animation_source_pixels: int = 500_000_000
+    #: 150 MP of source frames is about 2.5 s of decoding here (500 MP took 8 s).
+    max_animation_source_pixels: int = 150_000_000
     #: Metadata a source may carry (JPEG APPn/COM segments, PNG ancillary
     #: chunks, GIF comment and application extensions, WebP EXIF/XMP/ICCP).
     #: Real files: EXIF <= 64 KiB, XMP usually < 100 KiB (a few MiB when
@@ -297,6 +304,11 @@ def orientation(im: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
+#: Seconds a request waits for a decode slot before it is answered 503.  A burst
+#: of ordinary first views (tens of milliseconds each) queues well within it;
+#: a queue behind expensive images does not.
+DECODE_WAIT = 2.0
+
 _PROCESS_SLOTS_SIZE = os.cpu_count() or 1
 _PROCESS_SLOTS = threading.BoundedSemaphore(_PROCESS_SLOTS_SIZE)
 
@@ -330,6 +342,21 @@ class ImageEngine:
             return False
         return kind not in ("webp", "avif") or bool(features.check(kind))
 
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        """One of the decode slots, waited for at most :data:`DECODE_WAIT` seconds.
+
+        A request that cannot get one in time is answered :class:`Busy` (503)
+        rather than holding a server thread in the queue behind expensive
+        images: the host app's pages keep their threads.
+        """
+        if not self._slots.acquire(timeout=DECODE_WAIT):
+            raise Busy(f"all {self.max_concurrency} decode slots stayed busy for {DECODE_WAIT:g} s")
+        try:
+            yield
+        finally:
+            self._slots.release()
+
     def can_read(self, kind: str) -> bool:
         """True when *kind* (a sniff kind such as ``"jpeg"``) can be decoded here."""
         return kind in self._readable
@@ -341,7 +368,7 @@ class ImageEngine:
         flooded with segments) or :class:`ImageTooLarge` (over ``max_pixels``,
         ``max_metadata_bytes`` or ``max_jpeg_scans``).
         """
-        with self._slots, _guard():
+        with self._slot(), _guard():
             source = self._open(data)
             with source.image as im:
                 width, height = im.size
@@ -359,7 +386,7 @@ class ImageEngine:
         spec out of range, :class:`~s3media_wsgi.errors.InvalidResize`.
         """
         spec.validate(self.limits.max_side)
-        with self._slots, _guard():
+        with self._slot(), _guard():
             source = self._open(data)
             with source.image as im:
                 turn = orientation(im)
@@ -427,7 +454,7 @@ class ImageEngine:
         icc = im.info.get("icc_profile") or None
 
         def finish(frame: Image.Image) -> Image.Image:
-            return _upright(_scale(frame, plan.size, plan.box), turn)
+            return _upright(_scale(frame, plan.size, plan.box, reducing_gap=RESAMPLING[spec.format].reducing_gap), turn)
 
         if self._animate(source, spec, plan):
             params = _encoder_params(spec.format, spec.quality, icc)
@@ -437,13 +464,17 @@ class ImageEngine:
             return Rendered(data, CONTENT_TYPES[spec.format], width, height)
 
         # Only the frame Pillow opened on, whose size _open checked, is decoded.
+        policy = RESAMPLING[spec.format]
         box = plan.box
         drafted = False
-        if im.format in ("JPEG", "MPO"):
-            box, drafted = _draft(im, plan)
+        if policy.draft is not None and im.format in ("JPEG", "MPO"):
+            box, drafted = _draft(im, plan, policy.draft)
         frame = _resizable(im)
-        resample = AFTER_DRAFT_FILTER if drafted else Image.Resampling.LANCZOS
-        frame = _upright(_scale(frame, plan.size, box, resample), turn)
+        if drafted:
+            frame = _scale(frame, plan.size, box, policy.after_draft, None)
+        else:
+            frame = _scale(frame, plan.size, box, Image.Resampling.LANCZOS, policy.reducing_gap)
+        frame = _upright(frame, turn)
         frame, icc = _for_output(frame, spec.format, icc)
         return Rendered(_encode(frame, spec.format, spec.quality, icc), CONTENT_TYPES[spec.format], *frame.size)
 
@@ -467,20 +498,20 @@ def _guard() -> Iterator[None]:
         raise NotAnImage(f"cannot decode image: {type(exc).__name__}: {exc}") from exc
 
 
-def _draft(im: Image.Image, plan: Layout) -> tuple[Box, bool]:
-    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale.
+def _draft(im: Image.Image, plan: Layout, factor: float) -> tuple[Box, bool]:
+    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale, keeping at least *factor* times the output.
 
     Returns *plan*'s box in the drafted pixels, and whether a draft was made.
     """
     box = plan.box
     out_w, out_h = plan.size
     box_w, box_h = box[2] - box[0], box[3] - box[1]
-    if out_w * DRAFT_FACTOR > box_w or out_h * DRAFT_FACTOR > box_h:
-        return box, False
+    if out_w * factor * 2 > box_w or out_h * factor * 2 > box_h:
+        return box, False  # not even 1/2 scale would do
     src_w, src_h = im.size
     wanted = (
-        max(1, math.ceil(src_w * DRAFT_FACTOR * out_w / box_w)),
-        max(1, math.ceil(src_h * DRAFT_FACTOR * out_h / box_h)),
+        max(1, math.ceil(src_w * factor * out_w / box_w)),
+        max(1, math.ceil(src_h * factor * out_h / box_h)),
     )
     drafted = im.draft(im.mode, wanted)
     if drafted is None:
@@ -510,13 +541,17 @@ def _resizable(im: Image.Image) -> Image.Image:
 
 
 def _scale(
-    im: Image.Image, size: tuple[int, int], box: Box, resample: Image.Resampling = Image.Resampling.LANCZOS
+    im: Image.Image,
+    size: tuple[int, int],
+    box: Box,
+    resample: Image.Resampling = Image.Resampling.LANCZOS,
+    reducing_gap: float | None = None,
 ) -> Image.Image:
     if size == (box[2] - box[0], box[3] - box[1]) and all(float(v).is_integer() for v in box):
         if box == (0, 0, *im.size):
             return im
         return im.crop(box)
-    return im.resize(size, resample, box=box, reducing_gap=REDUCING_GAP)
+    return im.resize(size, resample, box=box, reducing_gap=reducing_gap)
 
 
 def _upright(im: Image.Image, turn: int) -> Image.Image:

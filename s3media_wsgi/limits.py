@@ -34,10 +34,19 @@ def positive_int(value: object, name: str) -> int:
     return value
 
 
+#: Longest time setting accepted: anything longer is a mistake (or a unit mix-up).
+MAX_SECONDS = 24 * 3600
+
+
 def positive_number(value: object, name: str) -> float:
-    """*value* as a finite float > 0, else :class:`ConfigError` naming *name* (a number of seconds)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{name} must be a number of seconds > 0, not {value!r}")
+    """*value* as a float in (0, :data:`MAX_SECONDS`], else :class:`ConfigError` naming *name* (seconds)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not 0 < value <= MAX_SECONDS
+    ):
+        raise ConfigError(f"{name} must be a number of seconds > 0 and <= {MAX_SECONDS}, not {value!r}")
     return float(value)
 
 

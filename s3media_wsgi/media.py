@@ -27,6 +27,7 @@ from .errors import (
     MediaError,
     NotFound,
     StorageError,
+    StorageUnavailable,
     UnsupportedMediaType,
     UploadTooLarge,
 )
@@ -75,6 +76,11 @@ from .variants import (
 )
 
 log = logging.getLogger("s3media_wsgi")
+
+#: Seconds a request for a resize another request is already making waits for
+#: it, before a 503: identical requests must not hold every server thread
+#: while storage hangs.  A resize takes milliseconds to a second or two.
+FOLLOWER_WAIT = 3.0
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
@@ -199,21 +205,26 @@ class Media:
             ("max_upload_bytes", max_upload_bytes),
         ):
             positive_int(value, name)
+        if image_limits is not None and not isinstance(image_limits, ImageLimits):
+            raise ConfigError(f"image_limits must be an ImageLimits, not {type(image_limits).__name__}")
+        # A keyword given here wins; left at its default, image_limits' own value stays.
+        base = image_limits or ImageLimits()
+        limits = dataclasses.replace(
+            base,
+            max_pixels=base.max_pixels if max_pixels == DEFAULT_MAX_PIXELS else max_pixels,
+            max_side=base.max_side if max_side == DEFAULT_MAX_SIDE else max_side,
+            max_frames=base.max_frames if max_frames == DEFAULT_MAX_FRAMES else max_frames,
+        )
         self.storage = storage
         if resize_base_url is None and getattr(storage, "private", False):
             resize_base_url = "/media/"
         self.resize_base_url = None if resize_base_url is None else check_base_url(resize_base_url, "resize_base_url")
         self.guard = StorageGuard(storage_budget, max_storage_requests, breaker_threshold, breaker_cooldown)
         self.signer = ResizeSigner(secret_key)
-        self.max_side = max_side
+        self.max_side = limits.max_side
         self.max_upload_bytes = max_upload_bytes
-        self.presets = Presets(presets, max_side, strict_presets)
+        self.presets = Presets(presets, limits.max_side, strict_presets)
         self.strict_presets = self.presets.strict
-        if image_limits is not None and not isinstance(image_limits, ImageLimits):
-            raise ConfigError(f"image_limits must be an ImageLimits, not {type(image_limits).__name__}")
-        limits = dataclasses.replace(
-            image_limits or ImageLimits(), max_pixels=max_pixels, max_side=max_side, max_frames=max_frames
-        )
         self.engine = ImageEngine(limits, max_concurrency=max_concurrent_decodes)
         if allowed_types is None:
             allowed = set(DEFAULT_ALLOWED)
@@ -280,12 +291,42 @@ class Media:
         name = ids.normalise_filename(filename or hint or "")
         stem = name.rpartition(".")[0] if "." in name else name
         media_id = ids.new_id(f"{stem}.{ftype.ext}")
-        with self.guard.call():
-            written = self.storage.put(ids.original_key(media_id), data, ftype.mime)
-        if not written:
+        key = ids.original_key(media_id)
+        try:
+            with self.guard.call():
+                written = self.storage.put(key, data, ftype.mime)
+        except StorageUnavailable:
+            # The write may have landed anyway (a reply lost in a timeout):
+            # remove it, so a failed put leaves nothing behind.
+            self._forget_failed_put(key)
+            raise
+        if not written and not self._is_our_write(key, len(data)):
             raise AlreadyExists(f"refusing to overwrite {media_id}")
         log.info("stored %s (%s, %d bytes)", media_id, ftype.mime, len(data))
         return MediaId(media_id, width, height, ftype.mime)
+
+    def _is_our_write(self, key: str, size: int) -> bool:
+        """True when the object a conditional put found at a fresh key is our own.
+
+        The key holds a new uuid4, so the only writer that can have been first
+        is this very put: a retried attempt whose first try landed and whose
+        answer was lost (S3 then answers the retry 412).
+        """
+        if not isinstance(self.storage, ObjectStorage):
+            return True
+        try:
+            with self.guard.call():
+                return self.storage.head(key).size == size
+        except MediaError:
+            return False
+
+    def _forget_failed_put(self, key: str) -> None:
+        if isinstance(self.storage, ObjectStorage):
+            try:
+                with self.guard.call():
+                    self.storage.delete(key)
+            except MediaError:
+                log.warning("a failed put may have left %s behind", key)
 
     def _check_content(self, data: bytes) -> tuple[FileType, int | None, int | None]:
         """The type, width and height of *data* (an upload's bytes, or its first bytes when not an image).
@@ -648,7 +689,7 @@ class Media:
         other one succeed without overwriting.
         """
         media_id, spec = self.verify_resize(path)
-        return self._flight.do(path, lambda: self._make(path, media_id, spec))
+        return self._flight.do(path, lambda: self._make(path, media_id, spec), wait=FOLLOWER_WAIT)
 
     def fetch_resize(self, path: str) -> tuple[str, bytes, str]:
         """The resize at *path*, made and stored if missing: ``(key, bytes, content type)``.
@@ -659,7 +700,7 @@ class Media:
         concurrent calls share one computation, as :meth:`create_resize`.
         """
         media_id, spec = self.verify_resize(path)
-        return self._fetches.do(path, lambda: self._fetch(path, media_id, spec))
+        return self._fetches.do(path, lambda: self._fetch(path, media_id, spec), wait=FOLLOWER_WAIT)
 
     def _fetch(self, key: str, media_id: str, spec: ResizeSpec) -> tuple[str, bytes, str]:
         guard = self.guard

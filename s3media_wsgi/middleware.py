@@ -88,13 +88,15 @@ class MediaMiddleware:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(self.prefix):
             return self.app(environ, start_response)
+        request = Request(environ)
         response = self.responder.respond(
             environ.get("REQUEST_METHOD", "GET"),
             path,
             WSGIHeaders(environ),
             query=environ.get("QUERY_STRING", ""),
             body=environ.get("wsgi.input"),
-            request=Request(environ),
+            request=request,
+            origin=request.host_url,
         )
         assert response is not None  # under the prefix, the responder always answers
         return send(response, environ, start_response)

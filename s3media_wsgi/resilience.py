@@ -15,10 +15,11 @@ host app's own pages stop too.  Three small guards, one :class:`StorageGuard`:
   at most :data:`SLOT_WAIT` for a slot and is then answered 503, rather than
   joining them, so the other threads stay free for the host app.  Requests
   decoding an image hold no slot.
-- a **circuit breaker**: after ``threshold`` storage failures in a row
-  (timeouts, refused connections, 5xx, throttling), every storage call fails
-  at once for ``cooldown`` seconds; then one trial call goes through, and its
-  success closes the circuit again.  No restart is needed.
+- a **circuit breaker**: after ``threshold`` storage failures within
+  :data:`BREAKER_WINDOW` seconds (timeouts, refused connections, 5xx,
+  throttling), every storage call fails at once for ``cooldown`` seconds;
+  then one trial call goes through, and its success closes the circuit
+  again.  No restart is needed.
 
     >>> guard = StorageGuard(budget_seconds=10, max_requests=8, threshold=5, cooldown=10)
     >>> with guard.request():
@@ -28,6 +29,7 @@ host app's own pages stop too.  Three small guards, one :class:`StorageGuard`:
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import math
 import threading
@@ -53,6 +55,8 @@ SLOT_WAIT = 0.5
 DEFAULT_BREAKER_THRESHOLD = 5
 #: Seconds the circuit stays open before a trial call.
 DEFAULT_BREAKER_COOLDOWN = 10.0
+#: Failures count toward the threshold for this many seconds (or the cooldown, if longer).
+BREAKER_WINDOW = 30.0
 
 
 # --- the time budget ------------------------------------------------------------------
@@ -124,18 +128,23 @@ def _timed() -> Iterator[None]:
 
 
 class CircuitBreaker:
-    """Fail fast after *threshold* failures in a row, for *cooldown* seconds.
+    """Fail fast for *cooldown* seconds after *threshold* failures within :data:`BREAKER_WINDOW` seconds.
+
+    Failures are counted in a rolling window rather than "in a row": a
+    storage whose HEADs answer while every GET times out is failing, even
+    though its answers and its failures alternate.
 
     >>> breaker = CircuitBreaker(threshold=2, cooldown=30)
-    >>> breaker.failure(); breaker.failure(); breaker.is_open
+    >>> breaker.failure(); breaker.success(); breaker.failure(); breaker.is_open
     True
     """
 
     def __init__(self, threshold: int = DEFAULT_BREAKER_THRESHOLD, cooldown: float = DEFAULT_BREAKER_COOLDOWN) -> None:
         self.threshold = positive_int(threshold, "breaker_threshold")
         self.cooldown = positive_number(cooldown, "breaker_cooldown")
+        self.window = max(BREAKER_WINDOW, self.cooldown)
         self._lock = threading.Lock()
-        self._failures = 0
+        self._failures: collections.deque[float] = collections.deque()
         self._opened_at: float | None = None
         #: While half-open: until when the one trial call holds the right to try.
         self._trial_until = 0.0
@@ -160,25 +169,29 @@ class CircuitBreaker:
                 self._trial_until = now + self.cooldown
                 return
         error = StorageUnavailable(
-            f"storage circuit open after {self.threshold} failures in a row; next try in {max(wait, 0):.1f} s"
+            f"storage circuit open after {self.threshold} failures within {self.window:g} s; "
+            f"next try in {max(wait, 0):.1f} s"
         )
         error.retry_after = max(1, math.ceil(wait))
         raise error
 
     def success(self) -> None:
-        """Storage answered: close the circuit."""
-        if self._failures or self._opened_at is not None:
+        """Storage answered: an open (half-open) circuit closes; counted failures stay until they age out."""
+        if self._opened_at is not None:
             with self._lock:
-                self._failures = 0
+                self._failures.clear()
                 self._opened_at = None
                 self._trial_until = 0.0
 
     def failure(self) -> None:
         """Storage failed: count it, and open (or reopen) the circuit at the threshold."""
         with self._lock:
-            self._failures += 1
-            if self._failures >= self.threshold or self._opened_at is not None:
-                self._opened_at = time.monotonic()
+            now = time.monotonic()
+            self._failures.append(now)
+            while self._failures and self._failures[0] < now - self.window:
+                self._failures.popleft()
+            if len(self._failures) >= self.threshold or self._opened_at is not None:
+                self._opened_at = now
                 self._trial_until = 0.0
 
 

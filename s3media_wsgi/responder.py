@@ -167,6 +167,7 @@ class MediaResponder:
         query: str = "",
         body: IO[bytes] | None = None,
         request: Any = None,
+        origin: str | None = None,
     ) -> MediaResponse | None:
         """The answer to *method* on *path* (the request's path, %-decoded), or None outside the prefix.
 
@@ -175,7 +176,9 @@ class MediaResponder:
         ``request.headers`` and :class:`~s3media_wsgi.wsgi.WSGIHeaders` all
         qualify.  The upload routes also read *query* (the raw query string),
         *body* (the request body, a binary stream) and hand *request* (the
-        framework's own request object) to the authorisation hook.  Never
+        framework's own request object) to the authorisation hook, and use
+        *origin* (``scheme://host`` of the request) to make the URLs they hand
+        out absolute, as browser upload libraries expect.  Never
         raises for anything a client can send: every failure is a response,
         and is logged once, here.
         """
@@ -186,7 +189,7 @@ class MediaResponder:
             return self._uploader(method, route)
         if route.startswith("s3/"):
             return self.uploads.respond(
-                method, route, _NO_HEADERS if headers is None else headers, query, body, request
+                method, route, _NO_HEADERS if headers is None else headers, query, body, request, origin
             )
         head = method == "HEAD"
         try:
@@ -280,6 +283,9 @@ class MediaResponder:
                 retry_after = self.retry_after if exc.retry_after is None else exc.retry_after
                 extra.append(("Retry-After", str(retry_after)))
                 log.warning("storage unavailable for %r: %s", path, exc)
+            elif exc.retry_after is not None:
+                extra.append(("Retry-After", str(exc.retry_after)))
+                log.warning("media request %r not served now: %s", path, exc)
             elif isinstance(exc, StorageError):
                 log.error("storage refused %r: %s", path, exc)
             elif status >= 500:

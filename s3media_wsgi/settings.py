@@ -222,9 +222,11 @@ def as_seconds(value: object, name: str) -> float:
 
 
 def as_str(value: object, name: str) -> str:
-    """A non-empty string, stripped."""
+    """A non-empty string, stripped, without control characters (they would end up in headers)."""
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{name} must be a non-empty string, got {value!r}")
+    if not value.strip().isprintable():
+        raise ConfigError(f"{name} must not contain control characters (such as a line break), got {value!r}")
     return value.strip()
 
 

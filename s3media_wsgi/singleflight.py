@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from .errors import Busy
+
 T = TypeVar("T")
 
 
@@ -34,15 +36,21 @@ class SingleFlight(Generic[T]):
         self._lock = threading.Lock()
         self._calls: dict[str, _Call[T]] = {}
 
-    def do(self, key: str, fn: Callable[[], T]) -> T:
-        """Return ``fn()``, or the result of an identical call already running."""
+    def do(self, key: str, fn: Callable[[], T], wait: float | None = None) -> T:
+        """Return ``fn()``, or the result of an identical call already running.
+
+        A caller that joins a running call waits at most *wait* seconds (None:
+        as long as it takes), then gets :class:`~s3media_wsgi.errors.Busy`:
+        the leader keeps its work, the follower gives its thread back.
+        """
         with self._lock:
             call = self._calls.get(key)
             leader = call is None
             if call is None:
                 call = self._calls[key] = _Call()
         if not leader:
-            call.done.wait()
+            if not call.done.wait(wait):
+                raise Busy(f"an identical request has been at work for over {wait:g} s")
             if call.error is not None:
                 raise call.error
             return call.result  # type: ignore[no-any-return]

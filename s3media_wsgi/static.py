@@ -27,7 +27,7 @@ from webob.byterange import Range
 from webob.datetime_utils import parse_date, serialize_date
 from webob.etag import AnyETag, ETagMatcher
 
-from .errors import NotFound
+from .errors import ConfigError, NotFound
 from .formats import MIME_BY_EXT
 from .response import BLOCK_SIZE, FileBody, Headers, MediaResponse, status_line
 from .wsgi import StartResponse, WSGIHeaders, send
@@ -125,6 +125,8 @@ class FileResponder:
     """
 
     def __init__(self, cache_control: str = DEFAULT_CACHE_CONTROL, block_size: int = BLOCK_SIZE) -> None:
+        if not isinstance(cache_control, str) or not cache_control.strip() or not cache_control.isprintable():
+            raise ConfigError(f"cache_control must be a header value on one line, got {cache_control!r}")
         self.cache_control = cache_control
         self.block_size = block_size
         # Sent with every file: never sniff a type, never run script, even

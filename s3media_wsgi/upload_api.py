@@ -96,20 +96,27 @@ class UploadAPI:
         query: str,
         body: IO[bytes] | None,
         request: Any,
+        origin: str | None = None,
     ) -> MediaResponse:
-        """The answer to *method* on *route* (the path after the prefix, starting with ``s3/``)."""
-        origin = headers.get("Origin")
-        cors = self._cors(origin)
+        """The answer to *method* on *route* (the path after the prefix, starting with ``s3/``).
+
+        *origin* (``scheme://host``) makes the local routes' URLs absolute:
+        Uppy parses the URLs it is given, and a path alone is not a URL.
+        """
+        cors = self._cors(headers.get("Origin"))  # the page's origin, for CORS
         try:
             if not self.enabled:
                 raise UploadError(404, "Not found")
             if method == "OPTIONS":
                 return self._preflight(cors)
             if route.startswith("s3/local/"):
-                return self._local_route(method, route, headers, query, body, cors)
+                return self._local_route(method, route, headers, query, body, cors, origin)
             if not self.authorize(request):  # type: ignore[misc]
                 raise UploadError(403, "You may not upload files.")
-            return _json(200, self._route(method, route, headers, _query(query), body), cors)
+            payload = self._route(method, route, headers, _query(query), body)
+            if route == "s3/params" or (route.startswith("s3/multipart/") and method == "GET"):
+                payload = _absolute(payload, origin)  # the URLs to send the file to
+            return _json(200, payload, cors)
         except UploadError as exc:
             return _json(exc.status, {"error": str(exc)}, cors)
         except MediaError as exc:
@@ -169,6 +176,7 @@ class UploadAPI:
         query: str,
         body: IO[bytes] | None,
         cors: list[tuple[str, str]],
+        origin: str | None = None,
     ) -> MediaResponse:
         if self._local is None:
             raise UploadError(404, "Not found")
@@ -181,8 +189,13 @@ class UploadAPI:
                 raise UploadTooLarge(f"the request is {length} bytes, over the upload limit")
             fields, upload, size = _read_form(headers, body, length)
             # The parsed field owns its (spooled) file: it stays referenced while read.
-            self._local.receive_post(fields, upload.file, size)
-            return MediaResponse(204, [*cors, ("Content-Length", "0")])
+            key = self._local.receive_post(fields, upload.file, size)
+            # As S3 answers: where the object is (absolute: clients parse it) and its ETag.
+            location = self.media.storage.url(key)
+            if origin and location.startswith("/"):
+                location = origin.rstrip("/") + location
+            headers_out = [("Location", location), ("Access-Control-Expose-Headers", "Location, ETag")]
+            return MediaResponse(204, [*cors, *headers_out, ("Content-Length", "0")])
         if route == "s3/local/part" and method == "PUT":
             etag = self._local.receive_part(_query(query), body, length, self.media.max_upload_bytes)
             return MediaResponse(
@@ -230,6 +243,13 @@ class UploadAPI:
         response = _json(status, {"error": message}, cors)
         response.headers.extend(extra)
         return response
+
+
+def _absolute(payload: Any, origin: str | None) -> Any:
+    """*payload* with a path-only ``url`` (a local route) made absolute on *origin*."""
+    if origin and isinstance(payload, dict) and isinstance(payload.get("url"), str) and payload["url"].startswith("/"):
+        return {**payload, "url": origin.rstrip("/") + payload["url"]}
+    return payload
 
 
 def _json(status: int, payload: Any, cors: list[tuple[str, str]]) -> MediaResponse:

@@ -409,3 +409,28 @@ def test_heic_from_a_phone_is_stored_and_resized_to_jpeg(local_media):
     key = local_media.create_resize(local_media.resize_key(media_id, "160x"))
     with Image.open(io.BytesIO(local_media.storage.get(key))) as im:
         assert im.format == "JPEG" and im.size == (160, 120)
+
+
+def test_image_limits_fields_are_not_overwritten_by_defaults(local_storage):
+    from s3media_wsgi.imaging import ImageLimits
+
+    media = Media(local_storage, secret_key=SECRET, image_limits=ImageLimits(max_pixels=1000, max_side=64))
+    assert (media.engine.limits.max_pixels, media.engine.limits.max_side) == (1000, 64)
+    assert media.max_side == 64
+    explicit = Media(local_storage, secret_key=SECRET, max_side=32, image_limits=ImageLimits(max_side=64))
+    assert explicit.engine.limits.max_side == 32  # a keyword given wins
+
+
+def test_put_retried_after_a_lost_answer_is_not_a_conflict(local_storage):
+    # A conditional put retried by the S3 client finds its own first attempt (412):
+    # the upload is stored and is ours.
+    media = Media(local_storage, secret_key=SECRET)
+    real_put = local_storage.put
+
+    def put_twice(key, data, content_type):
+        real_put(key, data, content_type)
+        return real_put(key, data, content_type)  # the retry's answer: False
+
+    local_storage.put = put_twice
+    media_id = media.put(images.jpeg(10, 10), filename="a.jpg")
+    assert media.exists(media_id)

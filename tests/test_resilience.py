@@ -61,10 +61,23 @@ def test_breaker_opens_after_threshold_and_fails_fast() -> None:
     assert 1 <= info.value.retry_after <= 60
 
 
-def test_success_resets_the_count() -> None:
-    breaker = CircuitBreaker(threshold=2, cooldown=60)
+def test_answers_in_between_do_not_hide_failures() -> None:
+    # HEADs that answer while every GET times out: the storage is failing.
+    breaker = CircuitBreaker(threshold=3, cooldown=60)
+    for _ in range(3):
+        breaker.success()
+        breaker.failure()
+    assert breaker.is_open
+
+
+def test_old_failures_age_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import s3media_wsgi.resilience as resilience
+
+    clock = [1000.0]
+    monkeypatch.setattr(resilience.time, "monotonic", lambda: clock[0])
+    breaker = CircuitBreaker(threshold=2, cooldown=5)
     breaker.failure()
-    breaker.success()
+    clock[0] += resilience.BREAKER_WINDOW + 1
     breaker.failure()
     assert not breaker.is_open
 
@@ -103,16 +116,11 @@ def test_guard_records_answers_and_failures() -> None:
 @pytest.mark.parametrize("answer", [NotFound("no such key"), StorageError("AccessDenied")])
 def test_an_error_answer_from_storage_is_not_an_outage(answer: Exception) -> None:
     guard = StorageGuard(threshold=2, cooldown=60)
-    with pytest.raises(StorageUnavailable):
-        with guard.call():
-            raise StorageUnavailable("timeout")
-    with pytest.raises(type(answer)):
-        with guard.call():
-            raise answer
-    with pytest.raises(StorageUnavailable):
-        with guard.call():
-            raise StorageUnavailable("timeout")
-    assert not guard.breaker.is_open  # the answer in between reset the count
+    for _ in range(3):
+        with pytest.raises(type(answer)):
+            with guard.call():
+                raise answer
+    assert not guard.breaker.is_open
 
 
 def test_bound_refuses_at_once_when_full_and_frees_slots() -> None:
@@ -178,3 +186,21 @@ def test_a_slot_freed_while_waiting_is_taken() -> None:
 def test_guard_settings_are_checked(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         StorageGuard(**kwargs)  # type: ignore[arg-type]
+
+
+def test_followers_of_a_stuck_call_give_their_thread_back() -> None:
+    # Identical requests while storage hangs must not hold every server thread.
+    from s3media_wsgi.errors import Busy
+    from s3media_wsgi.singleflight import SingleFlight
+
+    flight: SingleFlight[int] = SingleFlight()
+    release = threading.Event()
+    leader = threading.Thread(target=lambda: flight.do("k", lambda: release.wait(5) and 1))
+    leader.start()
+    time.sleep(0.05)
+    started = time.perf_counter()
+    with pytest.raises(Busy):
+        flight.do("k", lambda: 2, wait=0.2)
+    assert time.perf_counter() - started < 1.0
+    release.set()
+    leader.join(timeout=5)

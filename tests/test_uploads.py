@@ -395,6 +395,18 @@ def test_params_reads_a_form_encoded_query(app: MediaMiddleware) -> None:
     assert response.json["fields"]["key"].endswith("/my-holiday-photo.jpg")
 
 
+def test_upload_urls_handed_out_are_absolute(app: MediaMiddleware) -> None:
+    # Uppy parses them (new URL(url)): a path alone is not a URL.
+    params = call(app, "/media/s3/params?filename=a.jpg&type=image%2Fjpeg").json
+    assert params["url"] == "http://localhost/media/s3/local/upload"
+    started = call(app, "/media/s3/multipart", "POST", payload={"filename": "a.jpg", "type": "image/jpeg"}).json
+    part = call(app, f"/media/s3/multipart/{started['uploadId']}/1?key={quote(started['key'])}").json
+    assert part["url"].startswith("http://localhost/media/s3/local/part?")
+    form_post = Request.blank(params["url"], POST={**params["fields"], "file": ("a.jpg", jpeg(8, 8))})
+    answer = form_post.get_response(app)
+    assert answer.status_int == 204 and answer.headers["Location"].startswith("http://localhost/media/uploads/")
+
+
 def test_state_changing_calls_need_json(app: MediaMiddleware) -> None:
     response = call(app, "/media/s3/multipart", "POST", **{"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_int == 415

@@ -85,7 +85,11 @@ class S3MediaMiddleware:
 
 def _extras(request: HttpRequest) -> dict[str, Any]:
     """What the upload routes read: the query string, the body (the request is a file), the request."""
-    return {"query": request.META.get("QUERY_STRING", ""), "body": request, "request": request}
+    try:
+        origin: str | None = f"{request.scheme}://{request.get_host()}"
+    except Exception:
+        origin = None
+    return {"query": request.META.get("QUERY_STRING", ""), "body": request, "request": request, "origin": origin}
 
 
 class _FileRange:

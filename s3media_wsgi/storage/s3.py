@@ -61,6 +61,8 @@ CANNED_ACLS = frozenset(
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_REGION_RE = re.compile(r"[a-z]{2}(-[a-z0-9]+)+-[0-9]+|[a-z0-9-]{1,40}")
+_ENDPOINT_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
 
 # S3 error codes that mean "try again later" whatever their HTTP status.
 _TRANSIENT_CODES = frozenset(
@@ -161,12 +163,20 @@ class S3Storage:
         url_expires: int = DEFAULT_URL_EXPIRES,
     ) -> None:
         self.bucket = _check_bucket(bucket)
+        if region is not None and (not isinstance(region, str) or not _REGION_RE.fullmatch(region)):
+            raise ConfigError(f"S3Storage region must look like 'eu-west-1', got {region!r}")
+        if endpoint_url is not None and (not isinstance(endpoint_url, str) or not _ENDPOINT_RE.fullmatch(endpoint_url)):
+            raise ConfigError(
+                f"S3Storage endpoint_url must be an http(s) URL such as 'http://127.0.0.1:9000', got {endpoint_url!r}"
+            )
         if acl is not None and acl not in CANNED_ACLS:
             raise ConfigError(f"S3Storage acl={acl!r} is not a canned ACL; use one of {sorted(CANNED_ACLS)} or None")
         positive_int(max_attempts, "S3Storage max_attempts")
         positive_number(connect_timeout, "S3Storage connect_timeout")
         positive_number(read_timeout, "S3Storage read_timeout")
-        if cache_control is not None and (not isinstance(cache_control, str) or not cache_control.strip()):
+        if cache_control is not None and (
+            not isinstance(cache_control, str) or not cache_control.strip() or not cache_control.isprintable()
+        ):
             raise ConfigError(f"S3Storage cache_control must be a non-empty str or None, got {cache_control!r}")
         self.acl = acl
         self.cache_control = cache_control
@@ -283,10 +293,22 @@ class S3Storage:
                     "(without ListBucket, S3 answers 403 for missing keys)"
                 ) from exc
             raise StorageError(detail) from exc
-        except (bx.ConnectionError, bx.HTTPClientError, bx.ResponseStreamingError, bx.IncompleteReadError) as exc:
-            # ConnectionError covers EndpointConnectionError and ConnectTimeoutError;
-            # HTTPClientError covers ReadTimeoutError and ConnectionClosedError.
+        except (
+            bx.ConnectionError,
+            bx.ReadTimeoutError,
+            bx.ConnectionClosedError,
+            bx.ResponseStreamingError,
+            bx.IncompleteReadError,
+        ) as exc:
+            # ConnectionError covers EndpointConnectionError, ConnectTimeoutError
+            # and proxy failures: the network, not the request.
             raise StorageUnavailable(f"S3 {action} {where}: unreachable: {exc}") from exc
+        except bx.HTTPClientError as exc:
+            # Anything else the HTTP client raised (an invalid header value, a
+            # timeout it cannot represent) is a setting, not an outage.
+            raise StorageError(
+                f"S3 {action} {where}: the request could not be sent: {exc}; check the settings"
+            ) from exc
         except bx.NoCredentialsError as exc:
             raise StorageError(
                 f"S3 {action} {where}: {exc}; give the app AWS credentials (an IAM role, or "
