@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint bench clean
+.PHONY: demo demo-s3 test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,42 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/python examples/wsgi_app.py
 
+# The same demo against a local S3: moto's server on 127.0.0.1 (a free port), the bucket set up by
+# `s3media setup-bucket`, the app in the private (default) or serve mode: MODE=serve make demo-s3.
+# Ctrl-C stops the demo, then moto (whose in-memory bucket goes with it).
+MODE ?= private
+DEMO_BUCKET := s3media-demo
+
+demo-s3: $(VENV)/.installed-dev
+	@set -eu; \
+	case "$(MODE)" in private|serve) ;; *) echo "MODE must be private or serve, not '$(MODE)'" >&2; exit 2;; esac; \
+	port=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	tmp=$$(mktemp -d); \
+	$(BIN)/moto_server -H 127.0.0.1 -p $$port >"$$tmp/moto.log" 2>&1 & moto=$$!; \
+	trap 'kill $$moto 2>/dev/null || true; wait $$moto 2>/dev/null || true; rm -rf "$$tmp"' EXIT; \
+	trap 'exit 130' INT TERM; \
+	tries=0; \
+	until $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', $$port), 0.5).close()" 2>/dev/null; do \
+		tries=$$((tries + 1)); \
+		if [ $$tries -ge 100 ]; then echo "moto's server did not start:" >&2; cat "$$tmp/moto.log" >&2; exit 1; fi; \
+		sleep 0.1; \
+	done; \
+	export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_DEFAULT_REGION=us-east-1; \
+	export S3MEDIA_STORAGE=s3 S3MEDIA_BUCKET=$(DEMO_BUCKET) S3MEDIA_REGION=us-east-1; \
+	export S3MEDIA_ENDPOINT_URL=http://127.0.0.1:$$port S3MEDIA_DELIVERY=$(MODE) GALLERY_FILE="$$tmp/gallery.json"; \
+	if [ "$(MODE)" = private ]; then export S3MEDIA_PRIVATE=true; else export S3MEDIA_RESIZE_BASE_URL=/media/; fi; \
+	$(BIN)/s3media setup-bucket $(DEMO_BUCKET) --app-url "http://$${HOST:-127.0.0.1}:$${PORT:-8000}"; \
+	echo "local S3 (moto) on http://127.0.0.1:$$port, bucket $(DEMO_BUCKET), $(MODE) mode" >&2; \
+	$(BIN)/python examples/wsgi_app.py
+
 # ruff (lint and format) first; mypy --strict over the core and the adapters runs inside the suite.
-test: lint
+test: lint tests/browser/node_modules/.package-lock.json
 	$(BIN)/python -m pytest
+
+# Uppy and esbuild for tests/browser/, as its package-lock.json pins them (those tests say what is missing).
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then cd tests/browser && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the browser tests need Node.js and npm (apt-get install -y nodejs npm)"; fi
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -22,8 +22,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from s3media_wsgi import MediaId
+from s3media_wsgi import Media, MediaId
 from s3media_wsgi.errors import ImageTooLarge, MediaError, NotAnImage, UnsupportedMediaType, UploadTooLarge
+from s3media_wsgi.formats import by_ext
+from s3media_wsgi.ids import extension, is_id
 from s3media_wsgi.imaging import ImageEngine
 from s3media_wsgi.sniff import TYPES
 
@@ -31,6 +33,13 @@ PREFIX = "S3MEDIA_"
 
 #: What every gallery says when the form was sent without a file.
 NO_FILE = "Choose a file to upload."
+
+#: The galleries' ``uploads`` setting: the hook that turns the middleware's upload routes on.
+UPLOAD_HOOK = "gallery_common:anyone_may_upload"
+
+#: The script that uploads straight to storage, shared by every gallery page.  A page puts it in a
+#: ``<script type="module">`` right after ``import {uploadDetailed} from "<uploader_url>";``.
+UPLOAD_SCRIPT = (Path(__file__).resolve().parent / "gallery_upload.js").read_text(encoding="utf-8")
 
 # Refusals whose own message (str(exc)) is written for the person uploading:
 # it says what was wrong with the file.  Any other error shows its class's
@@ -83,20 +92,22 @@ def media_settings(environ: Mapping[str, str], default_root: str | Path) -> dict
 
     With local storage (the default) files go to *default_root* unless
     ``S3MEDIA_LOCAL_ROOT`` says otherwise.  Uploads are limited to
-    :func:`image_types` unless ``S3MEDIA_ALLOWED_TYPES`` says otherwise.  Each
-    example spells the keys its framework's way (``S3MEDIA_BUCKET``,
-    ``s3media.bucket``, ``S3MEDIA["BUCKET"]``)::
+    :func:`image_types` unless ``S3MEDIA_ALLOWED_TYPES`` says otherwise, and
+    the upload routes are on for everyone (:func:`anyone_may_upload`) unless
+    ``S3MEDIA_UPLOADS`` names another hook.  Each example spells the keys its
+    framework's way (``S3MEDIA_BUCKET``, ``s3media.bucket``, ``S3MEDIA["BUCKET"]``)::
 
         >>> secret = "demo-secret-0123456789-abcdefghijk"
         >>> settings = media_settings({"S3MEDIA_STORAGE": "s3", "S3MEDIA_SECRET_KEY": secret}, "media")
         >>> sorted(settings), settings["SECRET_KEY"], settings["STORAGE"]
-        (['ALLOWED_TYPES', 'SECRET_KEY', 'STORAGE'], 'demo-secret-0123456789-abcdefghijk', 's3')
-        >>> settings["ALLOWED_TYPES"].split(",") == image_types()
-        True
+        (['ALLOWED_TYPES', 'SECRET_KEY', 'STORAGE', 'UPLOADS'], 'demo-secret-0123456789-abcdefghijk', 's3')
+        >>> settings["ALLOWED_TYPES"].split(",") == image_types(), settings["UPLOADS"]
+        (True, 'gallery_common:anyone_may_upload')
     """
     settings = {key[len(PREFIX) :]: value for key, value in environ.items() if key.startswith(PREFIX)}
     settings["SECRET_KEY"] = dev_secret(environ=environ)
     settings.setdefault("ALLOWED_TYPES", ",".join(image_types()))
+    settings.setdefault("UPLOADS", UPLOAD_HOOK)
     if settings.get("STORAGE", "local").lower() == "local":
         settings.setdefault("LOCAL_ROOT", str(default_root))
     return settings
@@ -119,6 +130,101 @@ def refusal_message(exc: MediaError) -> str:
     detail = str(exc).strip() if isinstance(exc, _TOLD_AS_IS) else ""
     detail = (detail or exc.public_message).rstrip(".")
     return f"Upload refused. {detail[:1].upper()}{detail[1:]}."
+
+
+def anyone_may_upload(request: object) -> bool:
+    """The galleries' upload hook: may the user of *request* upload?  Here: yes, everyone.
+
+    These demos have no users, so the upload routes (``s3/params``,
+    ``s3/multipart``, ``s3/confirm`` under ``/media/``) are open to anyone
+    who can reach the page.  A real site checks its session instead.  The
+    hook runs in the media middleware, before the framework's own session or
+    login machinery, and gets that layer's request:
+
+    * WSGI and Flask: a ``webob.Request`` of the raw environ.  With Flask's
+      cookie session::
+
+          def may_upload(request):
+              session = app.session_interface.open_session(app, app.request_class(request.environ))
+              return session is not None and "user_id" in session
+
+    * Pyramid: the Pyramid request, with its security policy and session
+      (``return request.authenticated_userid is not None``).
+    * Django: the ``HttpRequest``, before ``SessionMiddleware`` and
+      ``AuthenticationMiddleware`` (the media middleware is first), so
+      ``request.user`` is not set yet.  The adapter's ready-made hooks load
+      the user from the session: ``"UPLOADS":
+      "s3media_wsgi.adapters.django.permissions.is_authenticated"`` (or
+      ``.is_staff``).
+
+        >>> anyone_may_upload(None)
+        True
+    """
+    return True
+
+
+class Refused(Exception):
+    """A register request a gallery refuses: an HTTP status and a sentence the page shows."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def confirmed_image(media: Media, value: object) -> MediaId:
+    """The image *value* names, when this server has stored and confirmed it; else :class:`Refused`.
+
+    A page sends the id that ``uploader.js`` got back from the middleware's
+    ``s3/confirm``; the gallery trusts none of it.  The id must be well formed,
+    its original must be stored (``media.exists``: only ``put`` and
+    ``confirm_upload`` store originals, after checking the bytes; a pending
+    upload, never confirmed, is not one), and it must be an image (its
+    extension is the real type's, chosen by the server).  Its width and
+    height come from the stored file: confirming an id again reads it back
+    (one GET on S3)::
+
+        >>> from s3media_wsgi import LocalStorage
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> storage = LocalStorage(folder.name, base_url="/media/")
+        >>> media = Media(storage, secret_key="demo-secret-0123456789-abcdefghijk")
+        >>> confirmed_image(media, "../../etc/passwd")
+        Traceback (most recent call last):
+        gallery_common.Refused: Not an upload of this gallery.
+        >>> confirmed_image(media, "3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg")
+        Traceback (most recent call last):
+        gallery_common.Refused: This upload was never confirmed, or was deleted: upload the file again.
+        >>> folder.cleanup()
+    """
+    if not is_id(value):
+        raise Refused(400, "Not an upload of this gallery.")
+    media_id = str(value)
+    kind = by_ext(extension(media_id))
+    try:
+        if not media.exists(media_id):
+            raise Refused(404, "This upload was never confirmed, or was deleted: upload the file again.")
+        if kind is None or not kind.is_image:
+            raise NotAnImage(f"{kind.label if kind else 'this file'} is not an image")
+        return media.confirm_upload(media_id)  # confirmed already: the same id, with its size read back
+    except MediaError as exc:
+        raise Refused(exc.status_code, refusal_message(exc)) from None
+
+
+def register(media: Media, uploads: Uploads, payload: object) -> dict[str, Any]:
+    """Check the upload a page reports (``{"id": ..., "name": ...}``) and list it; its entry.
+
+    Shared by every gallery's ``POST /register``: :func:`confirmed_image`
+    checks the id, *name* (the file's name on the user's machine, shown as
+    the ``alt`` text) is optional.  Reporting an id twice lists it once.
+    Raises :class:`Refused`.
+    """
+    if not isinstance(payload, dict):
+        raise Refused(400, "Send a JSON object: {id, name}.")
+    media_id = confirmed_image(media, payload.get("id"))
+    name = payload.get("name")
+    uploads.add(media_id, name[:200] if isinstance(name, str) and name.strip() else media_id.rsplit("/", 1)[-1])
+    entry = uploads.get(media_id)
+    assert entry is not None
+    return entry
 
 
 def uploads_file(environ: Mapping[str, str], local_root: str | Path) -> Path:
@@ -148,9 +254,12 @@ class Uploads:
         >>> folder = tempfile.TemporaryDirectory()
         >>> uploads = Uploads(Path(folder.name) / "gallery.json")
         >>> media_id = MediaId("3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg", 800, 600)   # as Media.put returns it
-        >>> uploads.add(media_id, "Cat.JPG")
+        >>> uploads.add(media_id, "Cat.JPG"), uploads.add(media_id, "Cat.JPG")   # listed once
+        (True, False)
         >>> uploads.items()
         [{'id': '3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg', 'name': 'Cat.JPG', 'width': 800, 'height': 600}]
+        >>> uploads.get(media_id)["name"], uploads.get("elsewhere")
+        ('Cat.JPG', None)
         >>> uploads.remove(media_id), uploads.remove(media_id), uploads.items()
         (True, False, [])
         >>> folder.cleanup()
@@ -167,11 +276,19 @@ class Uploads:
         except FileNotFoundError:
             return []
 
-    def add(self, media_id: MediaId, name: str) -> None:
-        """Put a new upload first in the list."""
-        item = {"id": media_id, "name": name, "width": media_id.width, "height": media_id.height}
+    def get(self, media_id: str) -> dict[str, Any] | None:
+        """The entry of *media_id*, or None."""
+        return next((item for item in self.items() if item["id"] == media_id), None)
+
+    def add(self, media_id: MediaId, name: str) -> bool:
+        """Put a new upload first in the list; False (and nothing changed) when it is listed already."""
+        item = {"id": str(media_id), "name": name, "width": media_id.width, "height": media_id.height}
         with self._lock:
-            self._save([item, *self.items()])
+            items = self.items()
+            if any(old["id"] == item["id"] for old in items):
+                return False
+            self._save([item, *items])
+            return True
 
     def remove(self, media_id: str) -> bool:
         """Take *media_id* off the list; False if it was not on it."""
@@ -192,34 +309,11 @@ class Uploads:
         os.replace(tmp, self.path)
 
 
-#: The gallery page as a Jinja2 template (Flask and Pyramid).  It expects
-#: ``framework``, ``items`` (from :class:`Uploads`) and ``error``, plus the
-#: ``picture`` and ``media_url`` globals each framework's adapter provides.
-#: Django's ``templates/gallery.html`` is the same page in Django's language.
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>Gallery ({{ framework }})</title>
-  <style>
-    body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
-    ul { list-style: none; padding: 0; display: grid; gap: 1rem;
-         grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); }
-    img { width: 100%; height: auto; display: block; }
-    .error { color: #a00; }
-  </style>
-</head>
-<body>
-  <h1>Gallery</h1>
-  {% if error %}<p class="error">{{ error }}</p>{% endif %}
-  <form method="post" action="/upload" enctype="multipart/form-data">
-    <input type="file" name="photo" accept="image/*" required>
-    <button>Upload</button>
-  </form>
-  <ul>
-  {% for item in items %}
-    <li>
+#: One image of the gallery as a Jinja2 template (Flask and Pyramid): the page
+#: lists its ``items`` with it, and ``POST /register`` answers it for a new one.
+#: It expects ``item`` (an entry of :class:`Uploads`) and the ``picture`` and
+#: ``media_url`` globals each framework's adapter provides.
+ITEM = """<li>
       {{ picture(item.id, sizes=[320, 640, 1280], width=item.width, height=item.height,
                  sizes_attr="(min-width: 60rem) 20rem, 100vw", alt=item.name) }}
       <form method="post" action="/delete">
@@ -227,11 +321,61 @@ PAGE = """<!doctype html>
         <a href="{{ media_url(item.id) }}">original</a>
         <button>Delete</button>
       </form>
-    </li>
+    </li>"""
+
+#: The gallery page as a Jinja2 template (Flask and Pyramid).  It expects
+#: ``framework``, ``items`` (from :class:`Uploads`), ``error`` and ``endpoint``
+#: (the middleware's prefix without its last ``/``), plus the ``picture``,
+#: ``media_url`` and ``uploader_url`` globals each framework's adapter provides.
+#: Django's ``templates/gallery.html`` is the same page in Django's language.
+#:
+#: With JavaScript, files chosen or dropped go straight to storage
+#: (:data:`UPLOAD_SCRIPT`); without it, the form posts them to ``/upload``.
+PAGE = (
+    """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Gallery ({{ framework }})</title>
+  <style>
+    body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
+    #gallery { list-style: none; padding: 0; display: grid; gap: 1rem;
+               grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); }
+    img { width: 100%; height: auto; display: block; }
+    .drop { border: 2px dashed #aaa; border-radius: .5rem; padding: 1rem; }
+    .drop.dragging { border-color: #36c; background: #eef3ff; }
+    #queue { list-style: none; padding: 0; }
+    #queue li { display: flex; gap: .5rem; align-items: center; }
+    .error { color: #a00; }
+  </style>
+</head>
+<body>
+  <h1>Gallery</h1>
+  {% if error %}<p class="error">{{ error }}</p>{% endif %}
+  <form id="upload" class="drop" method="post" action="/upload" enctype="multipart/form-data"
+        data-endpoint="{{ endpoint }}" data-register="/register">
+    <label>Drop images anywhere on the page, or choose some:
+      <input type="file" name="photo" accept="image/*" multiple required></label>
+    <button>Upload</button>
+  </form>
+  <ul id="queue" aria-live="polite"></ul>
+  <ul id="gallery">
+  {% for item in items %}
+    """
+    + ITEM
+    + """
   {% else %}
-    <li>No images yet.</li>
+    <li class="empty">No images yet.</li>
   {% endfor %}
   </ul>
+  <script type="module">
+import {uploadDetailed} from "{{ uploader_url() }}";
+{% raw %}"""
+    + UPLOAD_SCRIPT
+    + """{% endraw %}
+  </script>
 </body>
 </html>
 """
+)

@@ -11,20 +11,11 @@ import pytest
 
 django = pytest.importorskip("django")
 
-from django.conf import settings  # noqa: E402
+from django_testapp import configure  # noqa: E402
 
-if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="django-test-secret-not-the-media-one",
-        ALLOWED_HOSTS=["testserver"],
-        INSTALLED_APPS=["s3media_wsgi.adapters.django"],
-        MIDDLEWARE=[],
-        ROOT_URLCONF=__name__,
-        TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}],
-        USE_TZ=True,
-    )
-    django.setup()
+# Configured once per process, shared with test_django_field.py (tests/django_testapp/__init__.py);
+# the tests below set ROOT_URLCONF and MIDDLEWARE themselves.
+configure()
 
 import images  # noqa: E402
 from django.core.checks import Error, run_checks  # noqa: E402

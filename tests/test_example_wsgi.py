@@ -1,15 +1,25 @@
-"""The plain-WSGI demo (``make demo``): upload, see every resize served, delete; images only; log lines shown."""
+"""The plain-WSGI demo (``make demo``): upload, see every resize served, delete; images only; log lines shown.
+
+And its direct uploads: the scenario every gallery passes (``test_examples.direct_upload_scenario``),
+through webob and through a real HTTP server as ``make demo`` runs it.
+"""
 
 import html
 import importlib.util
 import io
+import json
 import logging
 import os
 import re
+import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler
 
 import images
 import pytest
+from test_examples import Reply, direct_upload_scenario
 from webob import Request
 
 from s3media_wsgi import LocalStorage, Media
@@ -184,3 +194,156 @@ def test_dev_secret_is_generated_once_and_private(tmp_path, monkeypatch):
     first = example.dev_secret(str(path))
     assert len(first) >= 32 and example.dev_secret(str(path)) == first
     assert path.stat().st_mode & 0o077 == 0
+
+
+# --- direct uploads ----------------------------------------------------------------------------
+
+
+class WebobClient:
+    """The plain-WSGI test client: webob's ``Request.blank(...).get_response(app)``."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def _send(self, request) -> Reply:
+        response = request.get_response(self.app)
+        return Reply(response.status_int, response.content_type or "", response.body)
+
+    def get(self, url: str) -> Reply:
+        return self._send(Request.blank(url))
+
+    def post_form(self, url, fields, file) -> Reply:
+        return self._send(Request.blank(url, POST={**fields, "file": file}))
+
+    def post_json(self, url, payload, content_type="application/json") -> Reply:
+        return self._send(
+            Request.blank(url, method="POST", body=json.dumps(payload).encode(), content_type=content_type)
+        )
+
+
+class HTTPClient:
+    """A client over a real socket (urllib), for the demo served as ``make demo`` serves it."""
+
+    def __init__(self, base: str):
+        self.base = base
+
+    def _send(self, url: str, body: bytes | None = None, content_type: str | None = None) -> Reply:
+        absolute = url if url.startswith(("http://", "https://")) else self.base + url
+        request = urllib.request.Request(absolute, data=body, method="GET" if body is None else "POST")
+        if content_type:
+            request.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, headers, data = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            status, headers, data = error.code, error.headers, error.read()
+        return Reply(status, (headers.get("Content-Type") or "").split(";")[0], data)
+
+    def get(self, url: str) -> Reply:
+        return self._send(url)
+
+    def post_form(self, url, fields, file) -> Reply:
+        boundary = "----s3mediademo"
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            for name, value in fields.items()
+        ]
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file[0]}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n".encode()
+            + file[1]
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        return self._send(url, b"".join(parts), f"multipart/form-data; boundary={boundary}")
+
+    def post_json(self, url, payload, content_type="application/json") -> Reply:
+        return self._send(url, json.dumps(payload).encode(), content_type)
+
+
+def test_demo_uploads_straight_from_the_browser(demo_env):
+    example = load_example()
+    media_id = direct_upload_scenario(WebobClient(example.make_app()))
+    (item,) = json.loads((demo_env / "media.json").read_text())
+    assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600}
+    assert (demo_env / "media" / media_id / "holiday.jpg").is_file()
+    assert not (demo_env / "media" / "uploads").exists() or not any((demo_env / "media" / "uploads").rglob("*.jpg"))
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):  # no request lines in the test output
+        pass
+
+
+def test_make_demo_serves_direct_uploads_over_http(demo_env):
+    """main()'s server (wsgiref, a thread per request) with main()'s app, driven over a socket."""
+    example = load_example()
+    server = example.make_server(
+        "127.0.0.1", 0, example.make_app(), server_class=example.ThreadingServer, handler_class=QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        media_id = direct_upload_scenario(HTTPClient(f"http://127.0.0.1:{server.server_port}"))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    assert [item["id"] for item in json.loads((demo_env / "media.json").read_text())] == [media_id]
+
+
+def test_demo_upload_routes_ask_the_hook_with_a_webob_request(tmp_path, secret):
+    example = load_example()
+    media = Media(LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=secret)
+    asked = []
+
+    def nobody(request):
+        asked.append(request)
+        return False
+
+    app = example.make_app(media, index_file=str(tmp_path / "gallery.json"), uploads=nobody)
+    refused = Request.blank("/media/s3/params?filename=cat.jpg&type=image%2Fjpeg").get_response(app)
+    assert refused.status_int == 403 and refused.json == {"error": "You may not upload files."}
+    assert len(asked) == 1 and isinstance(asked[0], Request) and asked[0].path == "/media/s3/params"
+    # The demo's own hook lets everyone in (it has no users).
+    app = example.make_app(media, index_file=str(tmp_path / "gallery.json"))
+    assert Request.blank("/media/s3/params?filename=cat.jpg&type=image%2Fjpeg").get_response(app).status_int == 200
+
+
+def test_demo_register_refuses_a_confirmed_file_that_is_not_an_image(tmp_path, secret):
+    """Wider allowed types (S3MEDIA_ALLOWED_TYPES) let a PDF be confirmed; the gallery still lists images only."""
+    example = load_example()
+    media = Media(
+        LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=secret, allowed_types=["jpeg", "pdf"]
+    )
+    pdf = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+    client = WebobClient(example.make_app(media, index_file=str(tmp_path / "gallery.json")))
+    target = client.get("/media/s3/params?filename=report.pdf&type=application%2Fpdf").json()
+    assert client.post_form(target["url"], target["fields"], ("report.pdf", pdf)).status == 204
+    media_id = client.post_json("/media/s3/confirm", {"key": target["fields"]["key"]}).json()["id"]
+    assert media.exists(media_id)
+    refused = client.post_json("/register", {"id": media_id, "name": "report.pdf"})
+    assert refused.status == 422 and refused.json()["error"] == "Upload refused. PDF document is not an image."
+    assert not (tmp_path / "gallery.json").exists()
+
+
+def test_demo_form_fallback_takes_several_files(tmp_path, secret):
+    """Without JavaScript the form posts every chosen file to /upload."""
+    example = load_example()
+    media = Media(LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=secret)
+    app = example.make_app(media, index_file=str(tmp_path / "gallery.json"))
+    boundary = "----s3mediatwofiles"
+    body = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="{name}"\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+            for name, data in (("a.jpg", images.jpeg(64, 48)), ("b.png", images.png(32, 24)))
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
+    request = Request.blank(
+        "/upload", method="POST", body=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert request.get_response(app).status_int == 303
+    items = json.loads((tmp_path / "gallery.json").read_text())
+    assert [(i["name"], i["width"]) for i in items] == [("b.png", 32), ("a.jpg", 64)]

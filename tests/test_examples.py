@@ -1,7 +1,11 @@
 """Smoke tests of the example galleries: upload a real JPEG, see resize URLs, fetch one, delete.
 
-And what they refuse: every gallery takes images only, and words a refusal the
-same way (``gallery_common.refusal_message``).
+Every gallery uploads straight from the browser: the page imports
+``uploader.js`` and carries the upload UI, the middleware's upload routes
+answer, and ``POST /register`` lists a confirmed upload and nothing else
+(:func:`direct_upload_scenario`, run against each gallery through its
+framework's own test client).  And what they refuse: every gallery takes
+images only, and words a refusal the same way (``gallery_common.refusal_message``).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import images
 import pytest
@@ -74,7 +79,167 @@ def check_gallery(html: str, fetch) -> list[str]:
     return urls
 
 
+# --- direct uploads, the same scenario in every gallery ---------------------------------------
+
+
+class Reply(NamedTuple):
+    """An HTTP answer, whichever test client got it."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    def json(self) -> Any:
+        assert self.content_type == "application/json", (self.status, self.content_type, self.body[:200])
+        return json.loads(self.body)
+
+
+class GalleryClient(Protocol):
+    """What :func:`direct_upload_scenario` needs of a framework's test client."""
+
+    def get(self, url: str) -> Reply: ...
+
+    def post_form(self, url: str, fields: Mapping[str, str], file: tuple[str, bytes]) -> Reply:
+        """A multipart form: *fields*, then the file (field ``file``: name, bytes), as a browser sends to S3."""
+        ...
+
+    def post_json(self, url: str, payload: object, content_type: str = "application/json") -> Reply: ...
+
+
+def refuse_everyone(request: object) -> bool:
+    """An upload hook saying no (``S3MEDIA_UPLOADS=test_examples:refuse_everyone``)."""
+    return False
+
+
+def direct_upload_scenario(client: GalleryClient) -> str:
+    """A browser's direct upload, call by call, against a gallery; the id it lists.
+
+    The page offers the upload UI and imports uploader.js from the URL the
+    middleware serves it at; ``s3/params`` signs a form upload, whose URL (the
+    middleware's stand-in for S3) takes the file; ``/register`` refuses the id
+    of that upload until ``s3/confirm`` has confirmed it, and refuses made-up
+    ids and anything but JSON; then it lists the image once and answers its HTML.
+    """
+    from gallery_common import UPLOAD_SCRIPT
+
+    from s3media_wsgi.ids import new_id
+    from s3media_wsgi.responder import uploader_url
+
+    page = client.get("/")
+    assert page.status == 200
+    uploader = uploader_url("/media/")
+    assert f'import {{uploadDetailed}} from "{uploader}";' in page.text
+    assert UPLOAD_SCRIPT in page.text
+    form = re.search(r'<form id="upload"[^>]*>', page.text)
+    assert form is not None, page.text
+    assert 'data-endpoint="/media"' in form.group(0) and 'data-register="/register"' in form.group(0)
+    assert re.search(r'<input type="file" name="photo" accept="image/\*" multiple required>', page.text)
+    assert 'id="queue"' in page.text and 'id="gallery"' in page.text and "No images yet" in page.text
+    module = client.get(uploader)
+    assert module.status == 200 and module.content_type == "text/javascript"
+    assert b"export async function uploadDetailed" in module.body
+
+    params = client.get("/media/s3/params?filename=Holiday.JPG&type=image%2Fjpeg")
+    assert params.status == 200, params.body
+    target = params.json()
+    assert target["method"] == "POST" and target["url"].endswith("/media/s3/local/upload")
+    sent = client.post_form(target["url"], target["fields"], ("Holiday.JPG", images.jpeg(800, 600)))
+    assert sent.status == 204, sent.body
+    key = target["fields"]["key"]
+    pending = key.removeprefix("uploads/")
+
+    def register(media_id: object, content_type: str = "application/json") -> Reply:
+        return client.post_json("/register", {"id": media_id, "name": "Holiday.JPG"}, content_type)
+
+    # Uploaded but not confirmed, made up, or not an id at all: refused, and nothing listed.
+    for forged, status in ((pending, 404), (new_id("holiday.jpg"), 404), (key, 400), ("../../etc/passwd", 400)):
+        refused = register(forged)
+        assert refused.status == status, (forged, refused)
+        assert refused.json()["error"], forged
+    # What a form on another site could send (text/plain) is not even read.
+    assert register(pending, "text/plain").status == 415
+    assert "No images yet" in client.get("/").text
+
+    confirmed = client.post_json("/media/s3/confirm", {"key": key})
+    assert confirmed.status == 200, confirmed.body
+    media_id = confirmed.json()["id"]
+    assert media_id == pending and (confirmed.json()["width"], confirmed.json()["height"]) == (800, 600)
+
+    listed = register(media_id)
+    assert listed.status == 200, listed.body
+    answer = listed.json()
+    assert answer["id"] == media_id and media_id in answer["html"]
+    resize = re.search(r'/media/[^"\s]+?/\d*x\d*-[^"\s]+?\.jpg', answer["html"])
+    assert resize is not None and resize.group(0).startswith(f"/media/{media_id}/"), answer["html"]
+    image = client.get(html.unescape(resize.group(0)))
+    assert image.status == 200 and image.content_type == "image/jpeg"
+    assert register(media_id).status == 200  # reported twice: listed once
+    page = client.get("/").text
+    assert page.count(f'name="id" value="{media_id}"') == 1 and "No images yet" not in page
+    return str(media_id)
+
+
+class FlaskClient:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    @staticmethod
+    def _reply(response: Any) -> Reply:
+        return Reply(response.status_code, response.mimetype, response.get_data())
+
+    def get(self, url: str) -> Reply:
+        return self._reply(self.client.get(url))
+
+    def post_form(self, url: str, fields: Mapping[str, str], file: tuple[str, bytes]) -> Reply:
+        data = {**fields, "file": (io.BytesIO(file[1]), file[0])}
+        return self._reply(self.client.post(url, data=data, content_type="multipart/form-data"))
+
+    def post_json(self, url: str, payload: object, content_type: str = "application/json") -> Reply:
+        return self._reply(self.client.post(url, data=json.dumps(payload), content_type=content_type))
+
+
+class WebTestClient:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    @staticmethod
+    def _reply(response: Any) -> Reply:
+        return Reply(response.status_int, response.content_type, response.body)
+
+    def get(self, url: str) -> Reply:
+        return self._reply(self.app.get(url, expect_errors=True))
+
+    def post_form(self, url: str, fields: Mapping[str, str], file: tuple[str, bytes]) -> Reply:
+        files = [("file", file[0], file[1])]
+        return self._reply(self.app.post(url, params=dict(fields), upload_files=files, expect_errors=True))
+
+    def post_json(self, url: str, payload: object, content_type: str = "application/json") -> Reply:
+        body = json.dumps(payload)
+        return self._reply(self.app.post(url, params=body, content_type=content_type, expect_errors=True))
+
+
 # --- Flask -------------------------------------------------------------------------------------
+
+
+def test_flask_gallery_uploads_straight_from_the_browser(env: dict[str, str], tmp_path: Path) -> None:
+    pytest.importorskip("flask")
+    client = FlaskClient(load("flask_app").create_app().test_client())
+    media_id = direct_upload_scenario(client)
+    (item,) = json.loads((tmp_path / "media.json").read_text())
+    assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600}
+
+
+def test_flask_upload_routes_follow_the_hook(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("flask")
+    params = "/media/s3/params?filename=cat.jpg&type=image%2Fjpeg"
+    assert load("flask_app").create_app().test_client().get(params).status_code == 200  # the demo's: everyone
+    monkeypatch.setenv("S3MEDIA_UPLOADS", f"{__name__}:refuse_everyone")
+    refused = load("flask_app").create_app().test_client().get(params)
+    assert refused.status_code == 403 and refused.get_json() == {"error": "You may not upload files."}
 
 
 def test_flask_example(env: dict[str, str], tmp_path: Path) -> None:
@@ -103,6 +268,17 @@ def test_flask_example(env: dict[str, str], tmp_path: Path) -> None:
     assert "No images yet." in client.get("/").get_data(as_text=True)
     assert not (tmp_path / "media" / item["id"]).exists()
     assert client.post("/delete", data={"id": item["id"]}).status_code == 404
+
+
+def test_flask_form_fallback_takes_several_files(env: dict[str, str], tmp_path: Path) -> None:
+    """Without JavaScript the form posts every chosen file to /upload."""
+    pytest.importorskip("flask")
+    client = load("flask_app").create_app().test_client()
+    photos = [(io.BytesIO(images.jpeg(64, 48)), "a.jpg"), (io.BytesIO(images.png(32, 24)), "b.png")]
+    response = client.post("/upload", data={"photo": photos}, content_type="multipart/form-data")
+    assert response.status_code == 303
+    items = json.loads((tmp_path / "media.json").read_text())
+    assert [(item["name"], item["width"]) for item in items] == [("b.png", 32), ("a.jpg", 64)]
 
 
 def test_flask_example_refuses_a_non_image(env: dict[str, str], tmp_path: Path) -> None:
@@ -187,10 +363,27 @@ def test_pyramid_example(env: dict[str, str], tmp_path: Path) -> None:
     app.post("/delete", {"id": "not/an/id"}, status=404)
 
 
+def test_pyramid_gallery_uploads_straight_from_the_browser(env: dict[str, str], tmp_path: Path) -> None:
+    pytest.importorskip("pyramid")
+    webtest = pytest.importorskip("webtest")
+    media_id = direct_upload_scenario(WebTestClient(webtest.TestApp(load("pyramid_app").main())))
+    (item,) = json.loads((tmp_path / "media.json").read_text())
+    assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600}
+
+
+def test_pyramid_upload_routes_follow_the_hook(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pyramid")
+    webtest = pytest.importorskip("webtest")
+    params = "/media/s3/params?filename=cat.jpg&type=image%2Fjpeg"
+    webtest.TestApp(load("pyramid_app").main()).get(params, status=200)
+    monkeypatch.setenv("S3MEDIA_UPLOADS", f"{__name__}:refuse_everyone")
+    webtest.TestApp(load("pyramid_app").main()).get(params, status=403)
+
+
 # --- Django (own process: Django's settings are configured once per process) --------------------
 
 
-def run_django(tmp_path: Path, env: dict[str, str], script: str, *args: str) -> dict:
+def run_django(tmp_path: Path, env: dict[str, str], script: str, *args: str) -> Any:
     pytest.importorskip("django")
     child_env = {
         **os.environ,
@@ -254,6 +447,83 @@ def test_django_example(env: dict[str, str], tmp_path: Path) -> None:
     assert (out["item"]["width"], out["item"]["height"]) == (800, 600)
     assert out["delete"] == 303 and "No images yet." in out["after"]
     assert out["original_after"] == 404
+
+
+DJANGO_DIRECT_SCRIPT = textwrap.dedent(
+    """
+    import json, re
+    import django
+    django.setup()
+    from django.test import Client
+    from test_examples import Reply, direct_upload_scenario
+
+
+    class DjangoClient:
+        \"\"\"Django's test Client, checking CSRF as a browser's requests are checked.
+
+        Like the page's script, it sends the page's token (X-CSRFToken) to the
+        gallery's own routes, and none to the middleware's (uploader.js knows of none).
+        \"\"\"
+
+        def __init__(self):
+            self.client = Client(enforce_csrf_checks=True)
+            self.token = None
+
+        def reply(self, response):
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            return Reply(response.status_code, response.get("Content-Type", "").split(";")[0], body)
+
+        def get(self, url):
+            reply = self.reply(self.client.get(url))
+            found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', reply.body)
+            if found:
+                self.token = found.group(1).decode()
+            return reply
+
+        def headers(self, url):
+            return {} if url.startswith("/media/") else {"X-CSRFToken": self.token}
+
+        def post_form(self, url, fields, file):
+            from django.core.files.uploadedfile import SimpleUploadedFile
+
+            data = {**fields, "file": SimpleUploadedFile(file[0], file[1])}
+            return self.reply(self.client.post(url, data, headers=self.headers(url)))
+
+        def post_json(self, url, payload, content_type="application/json"):
+            body = json.dumps(payload)
+            return self.reply(self.client.post(url, body, content_type=content_type, headers=self.headers(url)))
+
+
+    client = DjangoClient()
+    media_id = direct_upload_scenario(client)
+    # Without the page's token, Django's CSRF protection refuses the gallery's route.
+    bare = Client(enforce_csrf_checks=True).post(
+        "/register", json.dumps({"id": media_id}), content_type="application/json"
+    )
+    params = Client().get("/media/s3/params", {"filename": "cat.jpg", "type": "image/jpeg"})
+    print(json.dumps({"id": media_id, "without_token": bare.status_code, "params": params.status_code}))
+    """
+)
+
+
+def test_django_gallery_uploads_straight_from_the_browser(env: dict[str, str], tmp_path: Path) -> None:
+    out = run_django(tmp_path, env, DJANGO_DIRECT_SCRIPT)
+    assert out["without_token"] == 403 and out["params"] == 200
+    (item,) = json.loads((tmp_path / "media.json").read_text())
+    assert item == {"id": out["id"], "name": "Holiday.JPG", "width": 800, "height": 600}
+
+
+def test_django_upload_routes_follow_the_hook(env: dict[str, str], tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import json
+        import django
+        django.setup()
+        from django.test import Client
+        print(Client().get("/media/s3/params", {"filename": "cat.jpg", "type": "image/jpeg"}).status_code)
+        """
+    )
+    assert run_django(tmp_path, {**env, "S3MEDIA_UPLOADS": "test_examples:refuse_everyone"}, script) == 403
 
 
 # --- Images only, one wording for refusals ---------------------------------------------------

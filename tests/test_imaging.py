@@ -926,3 +926,22 @@ def test_animated_webp_output_is_bounded_by_the_webp_budget() -> None:
     assert Image.open(io.BytesIO(gif.data)).n_frames == 6
     small = engine.resize(source, ResizeSpec(200, 150, "fit", 80, False, "webp"))  # 180,000: within
     assert Image.open(io.BytesIO(small.data)).n_frames == 6
+
+
+def test_a_request_waits_a_bounded_time_for_a_decode_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Expensive images must not queue every server thread behind them.
+    from s3media_wsgi import imaging
+    from s3media_wsgi.errors import Busy
+
+    monkeypatch.setattr(imaging, "DECODE_WAIT", 0.2)
+    engine = ImageEngine(max_concurrency=1)
+    engine._slots.acquire()  # another request is decoding
+    try:
+        started = time.perf_counter()
+        with pytest.raises(Busy) as info:
+            engine.probe(images.png(8, 8))
+        assert time.perf_counter() - started < 1.0
+        assert info.value.status_code == 503 and info.value.retry_after == 1
+    finally:
+        engine._slots.release()
+    assert engine.probe(images.png(8, 8)).width == 8

@@ -12,7 +12,10 @@ Keys are those of :mod:`s3media_wsgi.settings`, upper case.  ``"ENABLED": False`
 removes the middleware (templates and :func:`get_media` keep working).  In
 templates: ``{% load s3media %}`` then ``{% media_url id %}``,
 ``{% resize_url id "400x300" mode="fill" %}``, ``{% picture id sizes="320,640" alt="" %}``.
-In views: ``get_media().put(request.FILES["photo"])``.
+In views: ``get_media().put(request.FILES["photo"])``.  In models:
+``fields.MediaField`` (a media id, uploaded straight from the browser by its
+form field's widget; ``"UPLOADS": "s3media_wsgi.adapters.django.permissions.is_staff"``
+says who may upload).
 
 This module imports nothing from Django at import time (only the core), because
 Django imports it to find the app config before settings are ready.

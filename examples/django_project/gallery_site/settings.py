@@ -31,7 +31,12 @@ from gallery_common import media_settings, uploads_file  # noqa: E402  (needs th
 _DEFAULT_ROOT = EXAMPLES_DIR / "media" / "django"
 
 #: Django's spelling: S3MEDIA_BUCKET is S3MEDIA["BUCKET"].  It includes
-#: S3MEDIA["ALLOWED_TYPES"]: the gallery takes images only (gallery_common.image_types).
+#: S3MEDIA["ALLOWED_TYPES"]: the gallery takes images only (gallery_common.image_types), and
+#: S3MEDIA["UPLOADS"], the hook that turns the middleware's upload routes on.  This demo has no
+#: users, so its hook lets everyone upload (gallery_common.anyone_may_upload).  A site with
+#: django.contrib.auth and sessions would say who may, e.g.
+#: S3MEDIA["UPLOADS"] = "s3media_wsgi.adapters.django.permissions.is_authenticated"
+#: (the middleware runs before AuthenticationMiddleware: that hook reads the session itself).
 S3MEDIA = media_settings(os.environ, _DEFAULT_ROOT)
 
 #: The gallery's list of ids: a JSON file next to the media folder.

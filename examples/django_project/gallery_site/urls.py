@@ -8,6 +8,7 @@ from . import views
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("register", views.register_upload, name="register"),
     path("upload", views.upload, name="upload"),
     path("delete", views.delete, name="delete"),
 ]

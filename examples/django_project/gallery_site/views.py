@@ -1,14 +1,24 @@
-"""Views of the gallery example: list, upload, delete."""
+"""Views of the gallery example: list, register a direct upload, upload without JavaScript, delete."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_POST
-from gallery_common import NO_FILE, Uploads, refusal_message  # on sys.path through settings.py
+import json
 
-from s3media_wsgi.adapters.django import get_media
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+from gallery_common import (  # on sys.path through settings.py
+    NO_FILE,
+    UPLOAD_SCRIPT,
+    Refused,
+    Uploads,
+    refusal_message,
+    register,
+)
+
+from s3media_wsgi.adapters.django import get_media, get_settings
 from s3media_wsgi.errors import MediaError
 
 uploads = Uploads(settings.GALLERY_FILE)
@@ -20,7 +30,14 @@ def _see_other(url: str) -> HttpResponse:
 
 
 def _page(request: HttpRequest, error: str = "", status: int = 200) -> HttpResponse:
-    return render(request, "gallery.html", {"items": uploads.items(), "error": error}, status=status)
+    context = {
+        "items": uploads.items(),
+        "error": error,
+        # What uploader.js calls "endpoint": the middleware's prefix without its last "/".
+        "endpoint": get_settings().prefix.rstrip("/"),
+        "upload_script": UPLOAD_SCRIPT,
+    }
+    return render(request, "gallery.html", context, status=status)
 
 
 @require_GET
@@ -29,15 +46,37 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def upload(request: HttpRequest) -> HttpResponse:
-    photo = request.FILES.get("photo")
-    if photo is None:
-        return _page(request, NO_FILE, 400)
+def register_upload(request: HttpRequest) -> JsonResponse:
+    """The page reports an upload the middleware confirmed: check it, list it, answer its HTML.
+
+    CSRF-protected like every POST here: the page's script sends the form's token as ``X-CSRFToken``.
+    """
+    if request.content_type != "application/json":
+        return JsonResponse({"error": "Send the upload as JSON."}, status=415)
     try:
-        media_id = get_media().put(photo)
-    except MediaError as exc:
-        return _page(request, refusal_message(exc), exc.status_code)
-    uploads.add(media_id, photo.name or "")
+        payload = json.loads(request.body)
+    except ValueError:
+        payload = None
+    try:
+        item = register(get_media(), uploads, payload)
+    except Refused as refused:
+        return JsonResponse({"error": str(refused)}, status=refused.status)
+    html = render_to_string("gallery_item.html", {"item": item}, request=request)
+    return JsonResponse({"id": item["id"], "html": html})
+
+
+@require_POST
+def upload(request: HttpRequest) -> HttpResponse:
+    """Without JavaScript: the form's files, stored by the app itself."""
+    photos = request.FILES.getlist("photo")
+    if not photos:
+        return _page(request, NO_FILE, 400)
+    for photo in photos:
+        try:
+            media_id = get_media().put(photo)
+        except MediaError as exc:
+            return _page(request, refusal_message(exc), exc.status_code)
+        uploads.add(media_id, photo.name or "")
     return _see_other("/")
 
 

@@ -1,0 +1,135 @@
+"""``MediaUploadWidget``: a file chooser that uploads straight to storage, for :class:`~.fields.MediaField`.
+
+It renders, in one ``<div data-s3media-upload>``:
+
+- a hidden input named after the field, holding the media id (what the form submits);
+- the current file, linked (with a thumbnail when it is an image);
+- a file chooser with no name (the file itself is never part of the form);
+- a "Remove" button when the field is not required (shown while it holds a file);
+- a ``<progress>`` bar and a status line;
+- a ``<script type="module">`` (``media_widget.js``, beside this module) that
+  uploads the chosen file with the middleware's ``uploader.js``, puts the
+  confirmed id in the hidden input, and blocks the form's submission while an
+  upload runs.
+
+The upload routes must be on: ``S3MEDIA["UPLOADS"]`` names the hook saying
+who may upload (for the admin, :func:`~.permissions.is_staff`).  The form
+does not need ``enctype="multipart/form-data"``.  The server never trusts the
+id the browser puts in the hidden input: :class:`~.fields.MediaFormField`
+and :class:`~.fields.MediaField` check that it is stored (confirmed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.forms.renderers import BaseRenderer
+from django.forms.utils import flatatt
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from ...errors import MediaError
+from ...formats import by_ext
+from ...ids import extension, filename, is_id
+from ...responder import uploader_url
+from . import get_media, get_settings
+
+#: The widget's script, put inline after each widget (it sets its listeners once per page).
+SCRIPT = Path(__file__).with_name("media_widget.js").read_text(encoding="utf-8")
+
+#: The box of the thumbnail of the current image.
+THUMBNAIL = "160x160"
+
+
+class MediaUploadWidget(forms.Widget):
+    """The widget of :class:`~.fields.MediaFormField`; see the module docs.
+
+    :param attrs: attributes of the file chooser (``id`` among them, so a
+        ``<label for>`` opens it).
+    :param accept: the chooser's ``accept`` (``"image/*"``); a hint to the
+        browser only: what is accepted is the ``allowed_types`` setting.
+    """
+
+    #: No template: :meth:`render` writes the markup itself, so there is no template folder to
+    #: find or to package.
+    template_name = ""
+
+    def __init__(self, attrs: dict[str, Any] | None = None, accept: str | None = None) -> None:
+        super().__init__(attrs)
+        self.accept = accept
+
+    def use_required_attribute(self, initial: Any) -> bool:
+        # A hidden input cannot be required in the browser; the field checks it on the server.
+        return False
+
+    def format_value(self, value: Any) -> str:
+        return "" if value is None else str(value)
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        prefix = get_settings().prefix
+        context["widget"].update(
+            {
+                "endpoint": prefix.rstrip("/"),
+                "uploader_url": uploader_url(prefix),
+                "accept": self.accept,
+            }
+        )
+        return context
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: BaseRenderer | None = None
+    ) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        current = widget["value"]
+        chooser_attrs = {**widget["attrs"], "type": "file", "data-s3media-file": True}
+        if widget["accept"]:
+            chooser_attrs["accept"] = widget["accept"]
+        # An optional field can be emptied: the button shows while there is a file.
+        hidden = "" if current else mark_safe(" hidden")
+        remove = (
+            format_html(' <button type="button" data-s3media-clear{}>{}</button>', hidden, "Remove")
+            if not self.is_required
+            else ""
+        )
+        html = format_html(
+            '<div class="s3media-upload" data-s3media-upload data-state="{}" data-endpoint="{}" data-uploader="{}">'
+            '<input type="hidden" name="{}" value="{}" data-s3media-id>'
+            "<span data-s3media-current>{}</span> "
+            "<input{}>{}"
+            ' <progress data-s3media-progress max="1" value="0" hidden></progress>'
+            ' <span data-s3media-status role="status" aria-live="polite"></span>'
+            "</div>"
+            '<script type="module">{}</script>',
+            "done" if current else "empty",
+            widget["endpoint"],
+            widget["uploader_url"],
+            widget["name"],
+            current,
+            self.current(current),
+            flatatt(chooser_attrs),
+            remove,
+            mark_safe(SCRIPT),
+        )
+        return html
+
+    @staticmethod
+    def current(value: str) -> SafeString:
+        """The current file, linked, with a thumbnail when it is an image; nothing for no (or a malformed) id."""
+        if not is_id(value):
+            return mark_safe("")
+        media = get_media()
+        link = format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', media.url(value), filename(value))
+        kind = by_ext(extension(value))
+        if kind is None or not kind.is_image:
+            return link
+        try:
+            thumbnail = media.resize_url(value, THUMBNAIL)
+        except MediaError:  # a size strict_presets does not allow: the link alone
+            return link
+        return format_html('<img src="{}" alt="" class="s3media-thumbnail"> {}', thumbnail, link)
+
+
+__all__ = ["MediaUploadWidget"]

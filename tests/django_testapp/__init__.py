@@ -1,0 +1,58 @@
+"""A Django app for the tests, and the one Django configuration of a test process.
+
+Django's settings are configured once per process, so both Django test
+modules (``test_adapter_django.py``, ``test_django_field.py``) call
+:func:`configure`: whichever runs first configures, with everything either
+needs.  Each test then sets what it tests (``S3MEDIA``, ``MIDDLEWARE``,
+``ROOT_URLCONF``) with ``override_settings``.
+
+The app (label ``django_testapp``) holds a model with
+:class:`~s3media_wsgi.adapters.django.fields.MediaField`\\ s, its admin, and
+its migration (``makemigrations --check`` must find nothing to add).  The
+database is SQLite in memory; ``test_django_field.py`` migrates it.
+"""
+
+from __future__ import annotations
+
+import django
+
+
+def configure() -> None:
+    """Configure Django for this process, unless it is already."""
+    from django.conf import settings
+
+    if settings.configured:
+        return
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="django-test-secret-not-the-media-one",
+        ALLOWED_HOSTS=["testserver"],
+        INSTALLED_APPS=[
+            "django.contrib.admin",
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            "s3media_wsgi.adapters.django",
+            "django_testapp",
+        ],
+        MIDDLEWARE=[],
+        ROOT_URLCONF="django_testapp.urls",
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+        USE_TZ=True,
+    )
+    django.setup()

@@ -1,0 +1,365 @@
+"""``MediaField``: its value, its validation, its widget, the admin, migrations; the upload hooks.
+
+Through Django's own test Client, forms and admin, on SQLite in memory, with
+files uploaded the way a browser does: ``s3/params``, the form POSTed to the
+URL it names (the middleware's local stand-in for S3), then ``s3/confirm``.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import pickle
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+django = pytest.importorskip("django")
+
+from django_testapp import configure  # noqa: E402
+
+configure()  # shared with test_adapter_django.py: settings are configured once per process
+
+import images  # noqa: E402
+from django import forms  # noqa: E402
+from django.contrib.auth.models import AnonymousUser, User  # noqa: E402
+from django.core.exceptions import ValidationError  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, models, transaction  # noqa: E402
+from django.db.migrations.writer import MigrationWriter  # noqa: E402
+from django.test import Client, RequestFactory, override_settings  # noqa: E402
+from django.test.utils import isolate_apps  # noqa: E402
+from django_testapp.models import Photo  # noqa: E402
+
+from s3media_wsgi.adapters.django import get_media  # noqa: E402
+from s3media_wsgi.adapters.django.fields import (  # noqa: E402
+    ERROR_MESSAGES,
+    MAX_ID_LENGTH,
+    MediaField,
+    MediaFormField,
+    MediaValue,
+)
+from s3media_wsgi.adapters.django.permissions import is_authenticated, is_staff  # noqa: E402
+from s3media_wsgi.adapters.django.widgets import SCRIPT, MediaUploadWidget  # noqa: E402
+from s3media_wsgi.errors import StorageUnavailable  # noqa: E402
+from s3media_wsgi.ids import new_id  # noqa: E402
+from s3media_wsgi.responder import uploader_url  # noqa: E402
+
+MIDDLEWARE = [
+    "s3media_wsgi.adapters.django.middleware.S3MediaMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+STAFF_HOOK = "s3media_wsgi.adapters.django.permissions.is_staff"
+ADD_URL = "/admin/django_testapp/photo/add/"
+UNCONFIRMED = str(ERROR_MESSAGES["unconfirmed"])
+INVALID = str(ERROR_MESSAGES["invalid"])
+
+
+class PhotoForm(forms.ModelForm):
+    class Meta:
+        model = Photo
+        fields = ["title", "image", "banner"]
+
+
+# --- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def migrated() -> None:
+    """The tables of every installed app, made by their migrations (ours included)."""
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+@pytest.fixture
+def db(migrated: None) -> Iterator[None]:
+    """Each test in a transaction rolled back at its end, as Django's TestCase does."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def conf(tmp_path: Path, secret: str, db: None) -> Iterator[dict[str, object]]:
+    value: dict[str, object] = {"SECRET_KEY": secret, "LOCAL_ROOT": str(tmp_path / "media"), "UPLOADS": STAFF_HOOK}
+    with override_settings(S3MEDIA=value, MIDDLEWARE=MIDDLEWARE, ROOT_URLCONF="django_testapp.urls"):
+        yield value
+
+
+@pytest.fixture
+def staff(conf: dict[str, object]) -> Client:
+    """A client signed in as a superuser (so staff: the admin and the upload routes are open to it)."""
+    client = Client()
+    client.force_login(User.objects.create(username="editor", is_staff=True, is_superuser=True))
+    return client
+
+
+def send_file(client: Client, data: bytes | None = None, name: str = "cat.jpg") -> str:
+    """Upload as a browser does, without confirming: the pending key."""
+    params = client.get("/media/s3/params", {"filename": name, "type": "image/jpeg"})
+    assert params.status_code == 200, params.content
+    target = params.json()
+    file = io.BytesIO(data or images.jpeg(400, 300))
+    file.name = name
+    sent = client.post(target["url"], {**target["fields"], "file": file})  # the file last, as S3 wants it
+    assert sent.status_code == 204, sent.content
+    return str(target["fields"]["key"])
+
+
+def confirm(client: Client, key: str) -> str:
+    confirmed = client.post("/media/s3/confirm", {"key": key}, content_type="application/json")
+    assert confirmed.status_code == 200, confirmed.content
+    return str(confirmed.json()["id"])
+
+
+def upload(client: Client, data: bytes | None = None) -> str:
+    """A confirmed direct upload: its id."""
+    return confirm(client, send_file(client, data))
+
+
+def pending_id(key: str) -> str:
+    """The id a pending (never confirmed) upload would get: well formed, but nothing stored under it."""
+    assert key.startswith("uploads/")
+    return key.removeprefix("uploads/")
+
+
+# --- the value on an instance ------------------------------------------------------------------
+
+
+def test_the_value_is_the_id_with_its_urls(staff: Client) -> None:
+    media_id = upload(staff)
+    media = get_media()
+    photo = Photo.objects.create(title="Cat", image=media_id)
+    for value in (photo.image, Photo.objects.get(pk=photo.pk).image, Photo.objects.values_list("image", flat=True)[0]):
+        assert isinstance(value, MediaValue) and value == media_id
+        assert value.url == media.url(media_id)
+        assert value.resize_url("80x60", mode="fill") == media.resize_url(media_id, "80x60", mode="fill")
+        markup = value.picture(sizes=[100, 200], alt="A cat")
+        assert markup.startswith("<picture>") and media.resize_url(media_id, "100x") in markup
+    # Stored as the plain id; a blank field is "" (falsy), None stays None.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT image, banner FROM django_testapp_photo WHERE id = %s", [photo.pk])
+        assert cursor.fetchone() == (media_id, "")
+    assert Photo.objects.get(pk=photo.pk).banner == "" and not photo.banner
+    photo.banner = None
+    assert photo.banner is None
+    assert type(pickle.loads(pickle.dumps(photo)).image) is MediaValue
+
+
+def test_a_media_id_assigned_keeps_its_size(conf: dict[str, object]) -> None:
+    stored = get_media().put(images.jpeg(320, 200), filename="wide.jpg")
+    photo = Photo(title="Wide", image=stored)
+    assert isinstance(photo.image, MediaValue) and (photo.image.width, photo.image.height) == (320, 200)
+    # picture() knows the aspect ratio without any I/O: the <img> is sized to its largest width.
+    assert 'width="100" height="62"' in photo.image.picture(sizes=[100])
+    assert "width=" not in Photo(title="Wide", image=str(stored)).image.picture(sizes=[100])
+
+
+# --- validation ------------------------------------------------------------------------------------
+
+
+def test_an_unconfirmed_key_is_refused_by_the_form(staff: Client) -> None:
+    key = send_file(staff)  # the file is in storage, pending: never confirmed
+    form = PhotoForm({"title": "Cat", "image": pending_id(key)})
+    assert not form.is_valid()
+    assert form.errors["image"] == [UNCONFIRMED]
+    assert form.errors.as_data()["image"][0].code == "unconfirmed"
+    # The pending key itself is not an id at all; nor is anything else a client may make up.
+    for forged in (key, "../../etc/passwd", "x" * 300, "<script>"):
+        form = PhotoForm({"title": "Cat", "image": forged})
+        assert not form.is_valid() and INVALID in form.errors["image"], forged
+    # Well formed, but never uploaded.
+    made_up = PhotoForm({"title": "Cat", "image": new_id("cat.jpg")})
+    assert not made_up.is_valid() and made_up.errors["image"] == [UNCONFIRMED]
+    assert Photo.objects.count() == 0
+
+
+def test_a_confirmed_upload_is_accepted_and_saved(staff: Client) -> None:
+    media_id = upload(staff)
+    form = PhotoForm({"title": "Cat", "image": media_id, "banner": ""})
+    assert form.is_valid(), form.errors
+    assert isinstance(form.cleaned_data["image"], MediaValue)
+    photo = Photo.objects.get(pk=form.save().pk)
+    assert photo.image == media_id and photo.banner == ""
+
+
+def test_required_and_blank(conf: dict[str, object]) -> None:
+    form = PhotoForm({"title": "Cat", "image": "", "banner": ""})
+    assert not form.is_valid() and form.errors["image"] == ["This field is required."]
+    assert "banner" not in form.errors
+
+
+def test_full_clean_checks_storage_too(staff: Client) -> None:
+    photo = Photo(title="Cat", image=new_id("cat.jpg"))
+    with pytest.raises(ValidationError) as refused:
+        photo.full_clean()
+    assert refused.value.message_dict == {"image": [UNCONFIRMED]}
+    photo.image = upload(staff)
+    photo.full_clean()
+
+
+def test_storage_down_is_said_as_such(conf: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    def down(media_id: str) -> bool:
+        raise StorageUnavailable("timed out reaching bucket photos")
+
+    monkeypatch.setattr(get_media(), "exists", down)
+    form = PhotoForm({"title": "Cat", "image": new_id("cat.jpg")})
+    assert not form.is_valid()
+    assert form.errors["image"] == [str(ERROR_MESSAGES["unavailable"])]  # and not the bucket's name
+
+
+# --- the widget ------------------------------------------------------------------------------------
+
+
+def test_the_widget_renders_a_chooser_a_hidden_id_a_progress_bar_and_its_script(conf: dict[str, object]) -> None:
+    markup = str(PhotoForm()["image"])
+    assert markup.count('<div class="s3media-upload" data-s3media-upload ') == 1
+    assert f'data-uploader="{uploader_url("/media/")}"' in markup and 'data-endpoint="/media"' in markup
+    assert '<input type="hidden" name="image" value="" data-s3media-id>' in markup
+    chooser = re.search(r'<input ([^>]*type="file"[^>]*)>', markup)
+    assert chooser is not None
+    assert 'id="id_image"' in chooser.group(1) and "name=" not in chooser.group(1)  # the file is not posted
+    assert "maxlength" not in markup and "required" not in chooser.group(1)
+    assert '<progress data-s3media-progress max="1" value="0" hidden></progress>' in markup
+    assert f'<script type="module">{SCRIPT}</script>' in markup
+    assert "uploadDetailed" in SCRIPT and '"submit"' in SCRIPT  # uploads with uploader.js, blocks submits
+    # The required field has no "Remove" button; the optional one has.
+    assert '<button type="button" data-s3media-clear' not in markup
+    assert '<button type="button" data-s3media-clear hidden>Remove</button>' in str(PhotoForm()["banner"])
+    # A form field may ask for images only.
+    assert 'accept="image/*"' in str(MediaFormField(accept="image/*").widget.render("x", ""))
+
+
+def test_the_widget_shows_the_current_image_and_escapes_anything_else(staff: Client) -> None:
+    media_id = upload(staff)
+    media = get_media()
+    markup = str(PhotoForm(instance=Photo(title="Cat", image=media_id))["image"])
+    assert f'value="{media_id}"' in markup
+    assert f'<img src="{media.resize_url(media_id, "160x160")}"' in markup
+    assert f'<a href="{media.url(media_id)}" target="_blank" rel="noopener">cat.jpg</a>' in markup
+    banner = str(PhotoForm(instance=Photo(title="Cat", image=media_id, banner=media_id))["banner"])
+    assert '<button type="button" data-s3media-clear>Remove</button>' in banner  # a file to remove
+    thumbnail = re.search(r'<img src="([^"]+)"', markup)
+    assert thumbnail is not None and staff.get(thumbnail.group(1)).status_code == 200
+    forged = MediaUploadWidget().render("image", '"><script>alert(1)</script>')
+    assert "<script>alert" not in forged and "&quot;&gt;&lt;script&gt;" in forged
+    assert "<img" not in forged
+
+
+# --- the admin ---------------------------------------------------------------------------------
+
+
+def test_the_admin_renders_the_upload_widget(staff: Client) -> None:
+    page = staff.get(ADD_URL)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert text.count('<div class="s3media-upload" data-s3media-upload ') == 2  # image and banner
+    assert '<input type="hidden" name="image" value="" data-s3media-id>' in text
+    assert '<input type="text" name="image"' not in text  # not the admin's text input for a CharField
+    assert uploader_url("/media/") in text and "<progress data-s3media-progress" in text
+    # The label opens the file chooser.
+    assert '<label class="required" for="id_image">Image:</label>' in text
+
+
+def test_the_admin_saves_a_confirmed_upload_and_refuses_an_unconfirmed_one(staff: Client) -> None:
+    unconfirmed = pending_id(send_file(staff))
+    refused = staff.post(ADD_URL, {"title": "Cat", "image": unconfirmed, "banner": "", "_save": "1"})
+    assert refused.status_code == 200  # the form again, with the field's error
+    assert html.escape(UNCONFIRMED) in refused.content.decode()
+    # The refused id is not echoed back: the widget holds the initial value (none here).
+    assert unconfirmed not in refused.content.decode()
+    assert '<input type="hidden" name="image" value="" data-s3media-id>' in refused.content.decode()
+    assert Photo.objects.count() == 0
+
+    media_id = upload(staff)
+    saved = staff.post(ADD_URL, {"title": "Cat", "image": media_id, "banner": "", "_save": "1"})
+    assert saved.status_code == 302, saved.content.decode()
+    photo = Photo.objects.get()
+    assert photo.image == media_id and photo.banner == ""
+    change_url = f"/admin/django_testapp/photo/{photo.pk}/change/"
+    change = staff.get(change_url).content.decode()
+    assert f'<input type="hidden" name="image" value="{media_id}" data-s3media-id>' in change
+    assert get_media().resize_url(media_id, "160x160") in change
+    # A made-up id on the change page: refused, the stored one shown again, nothing changed.
+    forged = new_id("cat.jpg")
+    refused = staff.post(change_url, {"title": "Dog", "image": forged, "banner": "", "_save": "1"}).content.decode()
+    assert html.escape(UNCONFIRMED) in refused and forged not in refused
+    assert f'<input type="hidden" name="image" value="{media_id}" data-s3media-id>' in refused
+    assert Photo.objects.get().title == "Cat" and Photo.objects.get().image == media_id
+
+
+# --- who may upload ----------------------------------------------------------------------------
+
+
+def test_upload_routes_ask_the_session_who_is_signed_in(conf: dict[str, object]) -> None:
+    """The hooks run before Django's session and auth middleware, and read the session themselves."""
+    anonymous = Client()
+    params = {"filename": "cat.jpg", "type": "image/jpeg"}
+    assert anonymous.get("/media/s3/params", params).status_code == 403
+    member = Client()
+    member.force_login(User.objects.create(username="member"))
+    assert member.get("/media/s3/params", params).status_code == 403  # signed in, not staff
+    with override_settings(S3MEDIA={**conf, "UPLOADS": "s3media_wsgi.adapters.django.permissions.is_authenticated"}):
+        assert member.get("/media/s3/params", params).status_code == 200
+        assert anonymous.get("/media/s3/params", params).status_code == 403
+    staff = Client()
+    staff.force_login(User.objects.create(username="editor", is_staff=True))
+    assert staff.get("/media/s3/params", params).status_code == 200
+    inactive = Client()
+    inactive.force_login(User.objects.create(username="gone", is_staff=True, is_active=False))
+    assert inactive.get("/media/s3/params", params).status_code == 403
+
+
+def test_hooks_use_request_user_when_a_middleware_set_it(db: None) -> None:
+    request = RequestFactory().get("/media/s3/params")
+    request.user = AnonymousUser()
+    assert not is_authenticated(request) and not is_staff(request)
+    request.user = User(username="editor", is_staff=True)
+    assert is_authenticated(request) and is_staff(request)
+
+
+# --- migrations and checks -----------------------------------------------------------------------
+
+
+def test_deconstruct_round_trips_through_a_migration() -> None:
+    for field in (MediaField(), MediaField(blank=True, max_length=200, verbose_name="picture")):
+        name, path, args, kwargs = field.deconstruct()
+        assert path == "s3media_wsgi.adapters.django.fields.MediaField"
+        assert MediaField(*args, **kwargs).deconstruct()[1:] == (path, args, kwargs)
+        assert kwargs["max_length"] == field.max_length
+        # As makemigrations writes it, then as a migration reads it back.
+        source, imports = MigrationWriter.serialize(field)
+        namespace: dict[str, object] = {}
+        exec("\n".join(sorted(imports)), namespace)
+        rebuilt = eval(source, namespace)
+        assert type(rebuilt) is MediaField and rebuilt.deconstruct()[1:] == (path, args, kwargs)
+    assert MediaField().max_length == MAX_ID_LENGTH == 126
+
+
+def test_the_migration_of_the_test_app_matches_its_model(migrated: None) -> None:
+    # --check exits non-zero when the model has changes its migrations do not have.
+    call_command("makemigrations", "django_testapp", check=True, dry_run=True, verbosity=0)
+
+
+def test_a_max_length_too_short_for_ids_is_a_system_check_error() -> None:
+    with isolate_apps("django_testapp"):
+
+        class Short(models.Model):
+            image = MediaField(max_length=64)
+
+            class Meta:
+                app_label = "django_testapp"
+
+        class Enough(models.Model):
+            image = MediaField(max_length=MAX_ID_LENGTH)
+
+            class Meta:
+                app_label = "django_testapp"
+
+        (error,) = Short.check()
+        assert error.id == "s3media.E004" and "126" in error.msg
+        assert Enough.check() == []
