@@ -224,7 +224,9 @@ def make_app(
     media = media or media_from_env()
     local_root = os.environ.get("S3MEDIA_LOCAL_ROOT", DEFAULT_ROOT)
     gallery = Gallery(media, index_file or uploads_file(os.environ, local_root))
-    return MediaMiddleware(gallery, media, prefix=PREFIX, uploads=uploads)
+    # How resizes are answered when storage is S3 (S3MEDIA_DELIVERY: website, serve or private).
+    delivery = os.environ.get("S3MEDIA_DELIVERY") or None
+    return MediaMiddleware(gallery, media, prefix=PREFIX, uploads=uploads, delivery=delivery)
 
 
 #: The handler :func:`setup_logging` adds, found again by its name.

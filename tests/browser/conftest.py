@@ -69,9 +69,14 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session."""
+    """One headless Chromium per test module.
+
+    Not session-scoped: Playwright's sync API runs an event loop in the main
+    thread while it is open, and Django (tested after this folder) refuses
+    database work when it sees a running loop.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
