@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo demo-s3 test lint bench clean
+.PHONY: demo demo-s3 test lint bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,17 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py
+
+# Side by side with thumbor 7.8.0, in its own virtualenv (it pins its own Pillow); a benchmark, not a
+# test: it prints which goals are met and never fails on a number.
+THUMBOR_VENV := .bench-venv/thumbor
+
+$(THUMBOR_VENV)/bin/thumbor:
+	$(PYTHON) -m venv $(THUMBOR_VENV)
+	$(THUMBOR_VENV)/bin/python -m pip --disable-pip-version-check -q install thumbor==7.8.0
+
+bench-peers: $(VENV)/.installed-bench $(THUMBOR_VENV)/bin/thumbor
+	$(BIN)/python benchmarks/bench_peers.py --thumbor $(THUMBOR_VENV)/bin/thumbor
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -12,10 +12,11 @@ and the like: what one encode may cost).  A GIF's frames can be larger than
 its header says, so for GIF the header is every frame descriptor up to
 ``max_frames + 1`` (read by the same walk, before Pillow opens the file),
 and a GIF whose frames outgrow the first keeps to the first.  Big
-JPEGs are never decoded at full size for a thumbnail: libjpeg scales the DCT
-while decoding (``draft``) to no less than twice the output, and one filtered
-pass (bicubic after a draft, Lanczos otherwise; cropping through ``box=`` for
-``fill``) does the rest.
+JPEGs are not decoded at full size for a lossy thumbnail: libjpeg scales the
+DCT while decoding (``draft``) to no less than twice the output (four times
+for WebP and AVIF), and one Lanczos pass (cropping through ``box=`` for
+``fill``) does the rest; :data:`RESAMPLING` has the measurements behind
+each format's policy.
 
     >>> from s3media_wsgi.variants import ResizeSpec
     >>> engine = ImageEngine()
@@ -47,7 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from PIL import Image, ImageCms, features
+from PIL import Image, ImageCms, ImageFile, features
 
 try:  # HEIC (iPhone photos) when the optional pillow-heif is installed: pip install 's3media-wsgi[heic]'
     import pillow_heif
@@ -86,19 +87,71 @@ class Resampling(NamedTuple):
     draft: float | None
     #: The filter for what remains after a draft.
     after_draft: Image.Resampling
-    #: ``reducing_gap`` of :meth:`PIL.Image.Image.resize` for sources that
-    #: were not drafted: average blocks with ``reduce()`` while the remaining
-    #: scale is at least this, then Lanczos (None: Lanczos all the way).
+    #: ``reducing_gap`` of :meth:`PIL.Image.Image.resize`: average blocks with
+    #: ``reduce()`` while the remaining scale is at least this, then the filter
+    #: (None: the filter all the way).  After a draft it only applies past
+    #: libjpeg's smallest scale, 1/8.
     reducing_gap: float | None
 
 
-#: The resampling policy of each output format (PLACEHOLDER: old policy).
+#: The resampling policy of each output format, chosen by quality measured
+#: *after encoding* (``python benchmarks/bench_quality.py``): JPEG sources of
+#: quality 90 at 12 MP and 2 MP (a synthetic photo with per-pixel sensor
+#: grain, a real 20 MP camera photo cropped to 4:3, line art of 1-3 px lines,
+#: text in Pillow's default font at 10-256 px) resized to fit 160x120 ...
+#: 2048x1536 and to fill 300x300.  Each cell is the worst, over those sizes, of
+#: PSNR(policy) - PSNR(full decode + Lanczos), both encoded, against the full
+#: decode + Lanczos itself, in dB; for png, the policy's own PSNR (the best is
+#: exact).  The rule: draft as far as keeps photos within 0.1 dB and line art
+#: and text visually equal (3x crops compared by eye: ``--crops``).
+#:
+#: ======================  ============  ============  ============  ============  ==============
+#: JPEG sources             jpg q85       jpg q95       webp q85      avif q85      png
+#:                          photo  lines  photo  lines  photo  lines  photo  lines  photo  lines
+#:                                 /text         /text         /text         /text         /text
+#: ======================  ============  ============  ============  ============  ==============
+#: draft 1x (thumbor)       -1.16  -5.57  -2.37  -9.21  -1.64  -8.09  -1.94  -8.66  37.4   26.5
+#: draft 2x, bicubic (old)  -0.85  -2.54  -1.69  -5.02  -1.28  -4.46  -1.58  -4.85  43.7   30.3
+#: draft 2x, Lanczos        -0.14  -0.82  -0.32  -2.13  -0.30  -1.81  -0.35  -1.91  46.0   32.2
+#: draft 3x, Lanczos        -0.08  -0.52  -0.19  -0.76  -0.23  -0.81  -0.21  -0.69  48.9   36.8
+#: draft 4x, Lanczos        -0.05  -0.21  -0.14  -0.33  -0.17  -0.60  -0.15  -0.33  49.0   36.8
+#: no draft                  0      0      0      0      0      0      0      0     exact  exact
+#: ======================  ============  ============  ============  ============  ==============
+#:
+#: JPEG output (q85, the default): a 2x draft and Lanczos are within 0.1 dB
+#: on both photos at every size but one (-0.14 dB, 2 MP to 200x150), and line
+#: art and text look the same as the best; a 1x draft (thumbor's)
+#: loses 0.5-1.2 dB on the real photo and visibly aliases thin lines and small
+#: text; the old bicubic blurs (-0.85 dB).  WebP and AVIF need a 4x draft:
+#: the real photo is then within 0.1 dB (-0.07, -0.09; the synthetic grain,
+#: the worst case for any draft, -0.17).  Lossless outputs (png, and gif,
+#: whose palette would only add its own error) are never drafted: even a
+#: 1/2-scale DCT blurs 1 px lines (36.8 dB).  So a JPEG is drafted only for
+#: an output of at most a quarter of the source a side (an eighth for WebP
+#: and AVIF), never for png or gif, never for an upscale.
+#:
+#: Sources that are not drafted (PNG, WebP, small JPEGs), 2 MP PNG sources,
+#: same columns:
+#:
+#: ======================  ============  ============  ============  ============  ==============
+#: reducing_gap 2 (old)     -0.16  -1.05  -0.39  -2.35  -0.27  -2.01  -0.49  -2.23  47.9   37.0
+#: reducing_gap 3           -0.03  -0.20  -0.15  -0.44  -0.09  -0.46  -0.19  -0.47  54.1   44.2
+#: reducing_gap 4           -0.04  -0.06  -0.04  -0.12  -0.09  -0.15  -0.05  -0.15  54.3   46.2
+#: ======================  ============  ============  ============  ============  ==============
+#:
+#: reducing_gap 4 keeps every format within 0.1 dB on photos and png above
+#: 46 dB; it only averages blocks before Lanczos when the output is an eighth
+#: of the source or smaller, and leaves Lanczos at least 4x.
 RESAMPLING: dict[str, Resampling] = {
-    fmt: Resampling(2.0, Image.Resampling.BICUBIC, 2.0) for fmt in ("jpg", "webp", "avif", "png", "gif")
+    "jpg": Resampling(2.0, Image.Resampling.LANCZOS, 4.0),
+    "webp": Resampling(4.0, Image.Resampling.LANCZOS, 4.0),
+    "avif": Resampling(4.0, Image.Resampling.LANCZOS, 4.0),
+    "png": Resampling(None, Image.Resampling.LANCZOS, 4.0),
+    "gif": Resampling(None, Image.Resampling.LANCZOS, 4.0),
 }
 #: Encoder settings chosen for thumbnails (see benchmarks/bench_imaging.py):
-#: JPEG with optimised Huffman tables is ~11% smaller for ~0.4 ms at 400x300,
-#: while progressive costs 4x the encode time for about the same size.  WebP
+#: JPEG with optimised Huffman tables is ~11% smaller for ~0.4 ms at 400x300;
+#: progressive JPEG is chosen by size (``ImageLimits.progressive_jpeg_pixels``).  WebP
 #: method 4 (libwebp's default) takes ~16 ms at 400x300 against ~8 ms for
 #: method 2, for a 7% smaller file that is encoded once and served many times.
 #: AVIF speed 8 is ~3.5x faster than the default 6 for a file ~5% larger.
@@ -106,6 +159,10 @@ RESAMPLING: dict[str, Resampling] = {
 WEBP_METHOD = 4
 AVIF_SPEED = 8
 PNG_COMPRESS_LEVEL = 4
+
+#: Most bytes of a source handed to its decoder in one call (Pillow's own is
+#: 64 KiB); each call copies that much, so peak memory grows by up to this.
+DECODE_BLOCK = 1024 * 1024
 
 _WHITE = (255, 255, 255)
 _sRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -172,6 +229,16 @@ class ImageLimits:
     #: costs 0.24 s per MP of frames (25 MP of frames measured 5.9 s), GIF's
     #: encoder 0.05 s.
     max_jpg_pixels: int = 4096 * 4096
+    #: Not a limit but a threshold: JPEG outputs of at least this many pixels
+    #: are written progressive, smaller ones baseline (both with optimised
+    #: Huffman tables).  Progressive costs 2.5x the encode time at every size
+    #: (400x300: +1.2 ms; 1600x1200: +15 ms); from 800x600 up it saves
+    #: bytes on every picture measured (photos 0.6-3.6%, text 7%) and draws a
+    #: coarse picture early, while below it is a toss-up (400x300: +2.1% to
+    #: -5.9%; 160x120: +1.8% to +9.8% on photos).  Set 1 to write every JPEG
+    #: progressive (thumbor's default), ``max_jpg_pixels + 1`` to write none
+    #: (``python benchmarks/bench_quality.py --progressive``).
+    progressive_jpeg_pixels: int = 800 * 600
     max_png_pixels: int = 6_000_000
     max_webp_pixels: int = 8_000_000
     max_avif_pixels: int = 3_000_000
@@ -419,6 +486,13 @@ class ImageEngine:
             # Truncation, floods, metadata and scans: before any decoder reads a byte.
             structure.check(data, max_metadata_bytes=lim.max_metadata_bytes, max_jpeg_scans=lim.max_jpeg_scans)
         im = Image.open(io.BytesIO(data), formats=self._formats)
+        if isinstance(im, ImageFile.ImageFile):
+            # Pillow feeds the decoder 64 KiB at a time and takes the GIL back
+            # between calls; in a threaded server each return may wait behind
+            # another thread's Python (12 waits for a 2 MP JPEG).  Blocks of up
+            # to DECODE_BLOCK: 8 clients on 2 cores in one process went from
+            # 0.89 to 1.03 x twice one client's rate (2 MP JPEGs, gthread).
+            im.decodermaxblock = max(im.decodermaxblock, min(len(data), DECODE_BLOCK))
         width, height = im.size
         if width < 1 or height < 1:
             im.close()
@@ -470,13 +544,12 @@ class ImageEngine:
         if policy.draft is not None and im.format in ("JPEG", "MPO"):
             box, drafted = _draft(im, plan, policy.draft)
         frame = _resizable(im)
-        if drafted:
-            frame = _scale(frame, plan.size, box, policy.after_draft, None)
-        else:
-            frame = _scale(frame, plan.size, box, Image.Resampling.LANCZOS, policy.reducing_gap)
-        frame = _upright(frame, turn)
+        resample = policy.after_draft if drafted else Image.Resampling.LANCZOS
+        frame = _upright(_scale(frame, plan.size, box, resample, policy.reducing_gap), turn)
         frame, icc = _for_output(frame, spec.format, icc)
-        return Rendered(_encode(frame, spec.format, spec.quality, icc), CONTENT_TYPES[spec.format], *frame.size)
+        progressive = frame.width * frame.height >= self.limits.progressive_jpeg_pixels
+        data = _encode(frame, spec.format, spec.quality, icc, progressive)
+        return Rendered(data, CONTENT_TYPES[spec.format], *frame.size)
 
 
 @contextmanager
@@ -603,10 +676,12 @@ def _flatten(im: Image.Image) -> Image.Image:
     return page
 
 
-def _encoder_params(fmt: str, quality: int, icc: bytes | None) -> dict[str, Any]:
+def _encoder_params(fmt: str, quality: int, icc: bytes | None, progressive: bool = False) -> dict[str, Any]:
     params: dict[str, Any]
     if fmt == "jpg":
         params = {"quality": quality, "optimize": True}
+        if progressive:
+            params["progressive"] = True
     elif fmt == "webp":
         params = {"quality": quality, "method": WEBP_METHOD}
     elif fmt == "avif":
@@ -620,21 +695,23 @@ def _encoder_params(fmt: str, quality: int, icc: bytes | None) -> dict[str, Any]
     return params
 
 
-def _encode(im: Image.Image, fmt: str, quality: int, icc: bytes | None) -> bytes:
+def _encode(im: Image.Image, fmt: str, quality: int, icc: bytes | None, progressive: bool = False) -> bytes:
     # Encoders read comments, EXIF, XMP and text chunks from info: start empty.
     im.info = {}
     buf = io.BytesIO()
-    im.save(buf, PILLOW_WRITER[fmt], **_encoder_params(fmt, quality, icc))
+    im.save(buf, PILLOW_WRITER[fmt], **_encoder_params(fmt, quality, icc, progressive))
     return buf.getvalue()
 
 
 __all__ = [
     "CONTENT_TYPES",
+    "RESAMPLING",
     "ImageEngine",
     "ImageInfo",
     "ImageLimits",
     "Layout",
     "Rendered",
+    "Resampling",
     "layout",
     "orientation",
 ]

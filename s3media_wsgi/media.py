@@ -33,7 +33,7 @@ from .errors import (
 )
 from .factory import build_storage, load_object, media_kwargs
 from .formats import FileType
-from .imaging import CONTENT_TYPES, ImageEngine, ImageLimits
+from .imaging import CONTENT_TYPES, ImageEngine, ImageLimits, Rendered
 from .limits import (
     DEFAULT_MAX_FRAMES,
     DEFAULT_MAX_PIXELS,
@@ -715,9 +715,16 @@ class Media:
                 original = self.storage.get(ids.original_key(media_id))
             rendered = self.engine.resize(original, spec)
             with guard.call():
-                self.storage.put(key, rendered.data, rendered.content_type)
+                self._store_resize(key, rendered)
         log.info("resize %s made in %.1f ms, %d bytes", key, (time.perf_counter() - started) * 1000, len(rendered.data))
         return key, rendered.data, rendered.content_type
+
+    def _store_resize(self, key: str, rendered: Rendered) -> bool:
+        # A resize can be made again: local storage skips the folder fsync for it
+        # (the file's own fsync stays, so a crash never leaves a partial resize).
+        if isinstance(self.storage, LocalStorage):
+            return self.storage.put(key, rendered.data, rendered.content_type, durable=False)
+        return self.storage.put(key, rendered.data, rendered.content_type)
 
     def _make(self, key: str, media_id: str, spec: ResizeSpec) -> str:
         # Only the leader of identical concurrent calls gets here; its three
@@ -732,7 +739,7 @@ class Media:
                 original = self.storage.get(ids.original_key(media_id))
             rendered = self.engine.resize(original, spec)
             with guard.call():
-                written = self.storage.put(key, rendered.data, rendered.content_type)
+                written = self._store_resize(key, rendered)
         ms = (time.perf_counter() - started) * 1000
         log.info(
             "resize %s %s in %.1f ms, %d bytes",

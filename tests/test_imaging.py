@@ -12,7 +12,18 @@ import images
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import GifImagePlugin, Image, ImageChops, ImageFile, ImageOps, ImageSequence, ImageStat, features
+from PIL import (
+    GifImagePlugin,
+    Image,
+    ImageChops,
+    ImageDraw,
+    ImageFile,
+    ImageFont,
+    ImageOps,
+    ImageSequence,
+    ImageStat,
+    features,
+)
 from webob import Request
 
 from s3media_wsgi import Media, MediaMiddleware, animation, ids, structure
@@ -684,6 +695,140 @@ def test_png_resize_quality_against_full_lanczos(engine):
     out = decode(engine.resize(source, spec("200x150", "fit", "png")))
     reference = Image.open(io.BytesIO(source)).resize((200, 150), Image.Resampling.LANCZOS)
     assert psnr(out, reference) >= 39
+
+
+# The resampling policy (imaging.RESAMPLING), pinned by the quality of the
+# *encoded* result against the best Pillow can do: a full-size decode and one
+# Lanczos pass.  Bounds from benchmarks/bench_quality.py, with margin; a draft
+# of 1x (what thumbor does) or the old bicubic after a 2x draft fails them.
+
+
+def line_art(width: int, height: int) -> Image.Image:
+    """1-3 px lines at every angle and a 1 px grid, black and colours on white."""
+    img = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    colours = [(0, 0, 0), (200, 0, 0), (0, 0, 180), (0, 120, 0)]
+    for i in range(72):
+        angle = math.pi * i / 72
+        dx, dy = math.cos(angle) * width, math.sin(angle) * height
+        draw.line([(width / 2 - dx, height / 2 - dy), (width / 2 + dx, height / 2 + dy)], colours[i % 4], 1 + i % 3)
+    for x in range(0, width // 3, 26):
+        draw.line([(x, 0), (x, height // 3)], (0, 0, 0), 1)
+    for y in range(0, height // 3, 26):
+        draw.line([(0, y), (width // 3, y)], (0, 0, 0), 1)
+    return img
+
+
+def text(width: int, height: int) -> Image.Image:
+    """Lines of small text in Pillow's default font, 10 to 96 px."""
+    img = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    y, i = 4, 0
+    sizes = (10, 12, 14, 18, 24, 32, 48, 64, 96)
+    while y < height:
+        size = sizes[i % len(sizes)]
+        draw.text(
+            (4, y),
+            "The quick brown fox jumps over the lazy dog 0123456789 " * 6,
+            (0, 0, 0),
+            ImageFont.load_default(size),
+        )
+        y, i = y + int(size * 1.3) + 2, i + 1
+    return img
+
+
+def encoded_loss(engine: ImageEngine, source: bytes, resize: ResizeSpec) -> float:
+    """PSNR(engine's output) - PSNR(full decode + Lanczos, encoded alike), both against the latter, in dB."""
+    full = Image.open(io.BytesIO(source)).convert("RGB")
+    plan = layout(full.width, full.height, resize)
+    best = full.resize(plan.size, Image.Resampling.LANCZOS, box=plan.box)
+    best_encoded = Image.open(io.BytesIO(images.encode(best, PIL_NAMES[resize.format], **ENCODED[resize.format])))
+    out = decode(engine.resize(source, resize))
+    assert out.size == best.size
+    return psnr(out, best) - psnr(best_encoded, best)
+
+
+# What the engine's encoder does for these outputs (optimize changes no pixel).
+ENCODED = {"jpg": {"quality": 85}, "webp": {"quality": 85, "method": 4}}
+
+
+@pytest.mark.parametrize(
+    ("picture", "size", "bound"),
+    [
+        # Measured (this policy; a 1x draft; the old bicubic after a 2x draft):
+        ("photo", "400x300", 0.1),  # -0.06; -0.27; -0.11
+        ("line art", "400x300", 0.5),  # -0.26; -2.86; -1.18
+        ("text", "400x300", 1.6),  # -1.26; -6.78; -3.37 (the same to the eye at 5x; 1x is not)
+        ("photo", "128x96", 0.1),  # -0.04; -0.09; -0.14: past the 1/8 scale
+        ("line art", "128x96", 0.5),  # -0.29; -1.21; -0.80
+        ("text", "128x96", 0.8),  # -0.42; -3.86; -2.30
+    ],
+)
+def test_jpeg_output_quality_against_full_decode_and_lanczos(engine, picture, size, bound):
+    make = {"photo": images.photo, "line art": line_art, "text": text}[picture]
+    source = images.encode(make(1600, 1200), "JPEG", quality=90)
+    assert encoded_loss(engine, source, spec(size, "fit", "jpg", quality=85)) >= -bound
+
+
+def test_webp_output_drafts_less_than_jpeg(engine):
+    # WebP keeps 4x the output before Lanczos (measured -0.17 on this grain,
+    # the worst case for any draft; a 2x draft measured -0.28).
+    source = images.encode(images.photo(2400, 1800), "JPEG", quality=90)
+    assert encoded_loss(engine, source, spec("200x150", "fit", "webp", quality=85)) >= -0.22
+
+
+def test_png_output_of_a_jpeg_is_the_full_decode_and_lanczos(engine):
+    # Lossless outputs keep every difference: no draft, no reduce() at 4x.
+    source = images.encode(line_art(1600, 1200), "JPEG", quality=90)
+    out = decode(engine.resize(source, spec("400x300", "fit", "png")))
+    reference = Image.open(io.BytesIO(source)).convert("RGB").resize((400, 300), Image.Resampling.LANCZOS)
+    assert psnr(out, reference) == math.inf
+
+
+@pytest.mark.parametrize("picture", ["line art", "text"])
+def test_png_source_reduced_only_far_below_its_size(engine, picture):
+    # reduce() before Lanczos from 4x down: line art and text above 45 dB
+    # (measured 48.2, 51.0; the old reducing_gap of 2 measured 37.4, 37.1).
+    make = {"line art": line_art, "text": text}[picture]
+    source = images.encode(make(1600, 1200), "PNG", compress_level=1)
+    out = decode(engine.resize(source, spec("160x120", "fit", "png")))
+    reference = Image.open(io.BytesIO(source)).resize((160, 120), Image.Resampling.LANCZOS)
+    assert psnr(out, reference) >= 45
+
+
+def test_draft_scale_per_output_format(engine, monkeypatch):
+    seen: list[tuple[int, int]] = []
+    real_resize = Image.Image.resize
+
+    def spy(self, size, *args, **kwargs):
+        seen.append(self.size)
+        return real_resize(self, size, *args, **kwargs)
+
+    source = images.jpeg(3200, 2400)
+    monkeypatch.setattr(Image.Image, "resize", spy)
+    for fmt in ("jpg", "webp", "png"):
+        engine.resize(source, spec("200x150", "fit", fmt))
+    # jpg: 1/8 (400x300, 2x the output); webp: 1/4 (800x600, 4x); png: none.
+    assert seen == [(400, 300), (800, 600), (3200, 2400)]
+
+
+@pytest.mark.parametrize(
+    ("size", "limits", "progressive"),
+    [
+        ("400x300", ImageLimits(), False),
+        ("800x600", ImageLimits(), True),
+        ("100x75", ImageLimits(progressive_jpeg_pixels=1), True),
+        ("800x600", ImageLimits(progressive_jpeg_pixels=4096 * 4096 + 1), False),
+    ],
+)
+def test_progressive_jpeg_from_a_size(size, limits, progressive):
+    out = ImageEngine(limits).resize(images.jpeg(1600, 1200), spec(size, "fit", "jpg"))
+    assert bool(decode(out).info.get("progressive")) is progressive
+
+
+def test_progressive_jpeg_threshold_is_a_positive_int():
+    with pytest.raises(ConfigError, match="progressive_jpeg_pixels"):
+        ImageLimits(progressive_jpeg_pixels=0)
 
 
 # --- hostile and unsupported input --------------------------------------------------

@@ -306,6 +306,22 @@ def test_create_resize_of_a_pdf_is_not_an_image(media):
         media.create_resize(rel(media, media.resize_url(media_id, "10x10")))
 
 
+def test_local_resizes_are_stored_without_the_folder_fsync(local_media, monkeypatch):
+    # A resize can be made again; an original cannot: only originals are durable.
+    seen = []
+    real = local_media.storage.put
+
+    def spy(key, data, content_type, **kwargs):
+        seen.append((key.rsplit("/", 1)[-1], kwargs.get("durable", True)))
+        return real(key, data, content_type, **kwargs)
+
+    monkeypatch.setattr(local_media.storage, "put", spy)
+    media_id = local_media.put(images.jpeg(120, 90), filename="photo.jpg")
+    local_media.create_resize(rel(local_media, local_media.resize_url(media_id, "60x45")))
+    assert [durable for _, durable in seen] == [True, False]
+    assert seen[0][0] == "photo.jpg"
+
+
 def test_concurrent_create_resize_shares_one_computation(local_media):
     media_id = local_media.put(images.jpeg(1200, 900), filename="photo.jpg")
     path = rel(local_media, local_media.resize_url(media_id, "300x300", mode="fill"))

@@ -195,6 +195,23 @@ def test_failed_fsync_leaves_no_temp_file(local_storage: LocalStorage, monkeypat
     assert all_files(local_storage.root) == []
 
 
+def test_folder_fsync_skipped_only_when_not_durable(local_storage: LocalStorage, monkeypatch) -> None:
+    # Resizes (durable=False) can be made again: their folder is not fsynced.
+    # Their data still are, before the name is published; originals get both.
+    from s3media_wsgi.storage import local
+
+    folders: list[Path] = []
+    files: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(local, "_fsync_dir", folders.append)
+    monkeypatch.setattr(os, "fsync", lambda fd: (files.append(fd), real_fsync(fd))[1])
+    assert local_storage.put("d/original.jpg", b"1", "image/jpeg") is True
+    assert (len(files), len(folders)) == (1, 1)
+    assert local_storage.put("d/resize.jpg", b"2", "image/jpeg", durable=False) is True
+    assert (len(files), len(folders)) == (2, 1)
+    assert local_storage.get("d/resize.jpg") == b"2"
+
+
 def test_without_hard_links_falls_back_and_still_refuses_overwrite(local_storage: LocalStorage, monkeypatch) -> None:
     def unsupported(*args: Any, **kwargs: Any) -> None:
         raise OSError(errno.EPERM, "Operation not permitted")

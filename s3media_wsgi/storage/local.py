@@ -131,11 +131,17 @@ class LocalStorage:
 
     # --- writes --------------------------------------------------------------
 
-    def put(self, key: str, data: bytes, content_type: str) -> bool:
+    def put(self, key: str, data: bytes, content_type: str, *, durable: bool = True) -> bool:
         """Store *data* at *key* unless a file is there; True when written.
 
         Readers see the whole file or nothing, and a temporary file is never
-        left behind, whatever fails.
+        left behind, whatever fails.  The data are fsynced before the name is
+        published, so a crash never leaves a partial file under it; then the
+        folder is fsynced, so that the name survives a power cut.  With
+        ``durable=False`` (what :class:`~s3media_wsgi.Media` asks for resizes,
+        which it can make again) that second fsync is skipped: after a power
+        cut the name may be gone, and the resize is made again on its next
+        request.  Originals are always written durably.
 
         >>> storage.put("put/b.txt", b"hi", "text/plain")
         True
@@ -150,7 +156,7 @@ class LocalStorage:
                 fh.flush()
                 os.fsync(fh.fileno())
             written = self._publish(tmp, path)
-            if written:
+            if written and durable:
                 _fsync_dir(path.parent)
             return written
         except OSError as exc:
