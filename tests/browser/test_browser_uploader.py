@@ -31,6 +31,20 @@ def watch_requests(page: Any) -> list[str]:
     return seen
 
 
+def count_when_settled(page: Any, requests: list[str], predicate: Any, expected: int) -> int:
+    """How many recorded requests match, once Playwright has delivered its pending request events.
+
+    Events reach the sync API while it waits, so they can trail the page's own
+    promise by a moment: wait (at most 3 s) until the count stops short of nothing.
+    """
+    deadline = time.monotonic() + 3
+    while True:
+        count = sum(1 for r in requests if predicate(r))
+        if count >= expected or time.monotonic() > deadline:
+            return count
+        page.wait_for_timeout(50)
+
+
 def assert_progress(progress: list[list[int]], size: int) -> None:
     """Progress went only forward, ended at the size, and reached it exactly once."""
     assert progress, "no progress was reported"
@@ -65,6 +79,7 @@ def test_small_file_goes_up_in_one_form_post(page: Any, site: Any, fixtures: dic
     assert_progress(outcome["progress"], len(fixtures["small.png"]))
     assert site.media.get(media_id) == fixtures["small.png"]
     assert not any(key.startswith("uploads/") for key in site.stored())  # the pending copy is gone
+    count_when_settled(page, requests, lambda r: r.startswith("POST "), 2)
     posts = [r for r in requests if r.startswith("POST ")]
     assert len(posts) == 2 and "/s3/confirm" in posts[1], requests  # the form, then the confirm
     assert not any("/s3/multipart" in r for r in requests)
@@ -84,9 +99,9 @@ def test_big_file_goes_up_in_parallel_parts(page: Any, site: Any, fixtures: dict
     assert_progress(outcome["progress"], size)
     assert site.media.get(confirmed["id"]) == fixtures["big.png"]
     assert site.open_uploads() == [] and not any(key.startswith("uploads/") for key in site.stored())
-    signed = [r for r in requests if r.startswith("GET ") and "/s3/multipart/" in r]
-    assert len(signed) == 3, requests  # one signature per part
-    assert len([r for r in requests if r.startswith("PUT ")]) == 3
+    signed = count_when_settled(page, requests, lambda r: r.startswith("GET ") and "/s3/multipart/" in r, 3)
+    assert signed == 3, requests  # one signature per part
+    assert count_when_settled(page, requests, lambda r: r.startswith("PUT "), 3) == 3
     assert any(r.startswith("POST ") and "/complete?" in r for r in requests)
     assert_resize_shown(page, confirmed["id"])
 
@@ -150,8 +165,10 @@ def test_a_failed_part_is_retried(page: Any, site: Any, fixtures: dict[str, byte
     fail_next_part(page, 503, "Slow Down")
     outcome = run(page, name="big.png", type="image/png", options=MULTIPART)
     assert outcome["ok"], outcome
-    assert sum(r.startswith("PUT ") for r in requests) == 4, requests  # three parts, one of them twice
-    assert sum(r.startswith("GET ") and "/s3/multipart/" in r for r in requests) == 4  # signed again
+    # Three parts, one of them twice, each signed again.
+    assert count_when_settled(page, requests, lambda r: r.startswith("PUT "), 4) == 4, requests
+    signed = count_when_settled(page, requests, lambda r: r.startswith("GET ") and "/s3/multipart/" in r, 4)
+    assert signed == 4, requests
     assert_progress(outcome["progress"], len(fixtures["big.png"]))
     assert site.media.get(outcome["result"]) == fixtures["big.png"]
 
