@@ -102,7 +102,7 @@ def test_big_file_goes_up_in_parallel_parts(page: Any, site: Any, fixtures: dict
     signed = count_when_settled(page, requests, lambda r: r.startswith("GET ") and "/s3/multipart/" in r, 3)
     assert signed == 3, requests  # one signature per part
     assert count_when_settled(page, requests, lambda r: r.startswith("PUT "), 3) == 3
-    assert any(r.startswith("POST ") and "/complete?" in r for r in requests)
+    assert count_when_settled(page, requests, lambda r: r.startswith("POST ") and "/complete?" in r, 1) == 1
     assert_resize_shown(page, confirmed["id"])
 
 
@@ -114,7 +114,8 @@ def test_cancel_between_parts_aborts_the_multipart_upload(page: Any, site: Any) 
     assert not outcome["ok"]
     assert outcome["error"]["name"] == "AbortError", outcome
     assert 0 < outcome["progress"][-1][0] < outcome["size"]
-    assert any(r.startswith("DELETE ") and "/s3/multipart/" in r for r in requests), requests
+    aborted = count_when_settled(page, requests, lambda r: r.startswith("DELETE ") and "/s3/multipart/" in r, 1)
+    assert aborted == 1, requests
     assert not any("/complete?" in r or "/s3/confirm" in r for r in requests)
     assert site.open_uploads() == []
     assert site.stored() == []
@@ -126,7 +127,8 @@ def test_cancel_during_a_part_aborts_it_and_the_upload(page: Any, site: Any) -> 
     outcome = run(page, name="big.png", type="image/png", options=MULTIPART, abortOn="progress")
     assert not outcome["ok"]
     assert outcome["error"]["name"] == "AbortError", outcome
-    assert any(r.startswith("DELETE ") and "/s3/multipart/" in r for r in requests), requests
+    aborted = count_when_settled(page, requests, lambda r: r.startswith("DELETE ") and "/s3/multipart/" in r, 1)
+    assert aborted == 1, requests
     assert not any("/s3/confirm" in r for r in requests)
     # A part whose body had fully arrived may still be handled after the abort: it then finds no upload.
     assert wait_until(lambda: site.open_uploads() == [] and site.stored() == []), (site.open_uploads(), site.stored())
@@ -178,6 +180,7 @@ def test_a_refused_part_fails_the_upload_and_aborts_it(page: Any, site: Any) -> 
     fail_next_part(page, 403, "Request has expired")
     outcome = run(page, name="big.png", type="image/png", options=MULTIPART)
     assert outcome["error"] == {"name": "Error", "message": "Request has expired", "status": 403}, outcome
-    assert any(r.startswith("DELETE ") and "/s3/multipart/" in r for r in requests), requests
+    aborted = count_when_settled(page, requests, lambda r: r.startswith("DELETE ") and "/s3/multipart/" in r, 1)
+    assert aborted == 1, requests
     assert not any("/complete?" in r or "/s3/confirm" in r for r in requests)
     assert wait_until(lambda: site.open_uploads() == [] and site.stored() == []), (site.open_uploads(), site.stored())
