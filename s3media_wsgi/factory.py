@@ -18,24 +18,13 @@ import importlib
 from typing import Any
 
 from .errors import ConfigError
-from .settings import MEDIA_KEYS, MediaSettings
+from .settings import MEDIA_KEYS, S3_KEYS, MediaSettings
 from .storage.base import Storage
 from .storage.local import LocalStorage
 from .storage.s3 import S3Storage
 
-#: Settings of S3Storage passed as they are, when set.
-_S3_OPTIONS = (
-    "region",
-    "base_url",
-    "endpoint_url",
-    "acl",
-    "cache_control",
-    "connect_timeout",
-    "read_timeout",
-    "max_attempts",
-    "private",
-    "url_expires",
-)
+#: Settings of S3Storage passed as keywords, when set (the bucket is its first argument).
+_S3_OPTIONS = tuple(key for key in S3_KEYS if key != "bucket")
 
 
 def load_object(path: str, setting: str) -> Any:
