@@ -114,8 +114,8 @@ def test_cancel_between_parts_aborts_the_multipart_upload(page: Any, site: Any) 
     assert not outcome["ok"]
     assert outcome["error"]["name"] == "AbortError", outcome
     assert 0 < outcome["progress"][-1][0] < outcome["size"]
-    aborted = count_when_settled(page, requests, lambda r: r.startswith("DELETE ") and "/s3/multipart/" in r, 1)
-    assert aborted == 1, requests
+    # Aborted: proven on the storage side (request events may arrive late or not at all).
+    assert wait_until(lambda: site.open_uploads() == []), site.open_uploads()
     assert not any("/complete?" in r or "/s3/confirm" in r for r in requests)
     assert site.open_uploads() == []
     assert site.stored() == []
@@ -127,8 +127,8 @@ def test_cancel_during_a_part_aborts_it_and_the_upload(page: Any, site: Any) -> 
     outcome = run(page, name="big.png", type="image/png", options=MULTIPART, abortOn="progress")
     assert not outcome["ok"]
     assert outcome["error"]["name"] == "AbortError", outcome
-    aborted = count_when_settled(page, requests, lambda r: r.startswith("DELETE ") and "/s3/multipart/" in r, 1)
-    assert aborted == 1, requests
+    # Aborted: proven on the storage side (request events may arrive late or not at all).
+    assert wait_until(lambda: site.open_uploads() == []), site.open_uploads()
     assert not any("/s3/confirm" in r for r in requests)
     # A part whose body had fully arrived may still be handled after the abort: it then finds no upload.
     assert wait_until(lambda: site.open_uploads() == [] and site.stored() == []), (site.open_uploads(), site.stored())
@@ -185,7 +185,7 @@ def test_a_refused_part_fails_the_upload_and_aborts_it(page: Any, site: Any) -> 
     fail_next_part(page, 403, "Request has expired")
     outcome = run(page, name="big.png", type="image/png", options=MULTIPART)
     assert outcome["error"] == {"name": "Error", "message": "Request has expired", "status": 403}, outcome
-    aborted = count_when_settled(page, requests, lambda r: r.startswith("DELETE ") and "/s3/multipart/" in r, 1)
-    assert aborted == 1, requests
+    # Aborted: proven on the storage side (request events may arrive late or not at all).
+    assert wait_until(lambda: site.open_uploads() == []), site.open_uploads()
     assert not any("/complete?" in r or "/s3/confirm" in r for r in requests)
     assert wait_until(lambda: site.open_uploads() == [] and site.stored() == []), (site.open_uploads(), site.stored())
