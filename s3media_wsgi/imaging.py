@@ -57,7 +57,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 else:
     pillow_heif.register_heif_opener()
 
-from . import animation, structure
+from . import animation, bands, structure
 from .errors import Busy, ImageTooLarge, MediaError, NotAnImage
 from .formats import KIND_BY_PILLOW, MIME_BY_EXT, OUTPUT_FORMATS, PILLOW_DECODER, PILLOW_WRITER
 from .limits import DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, positive_int
@@ -624,7 +624,7 @@ def _scale(
         if box == (0, 0, *im.size):
             return im
         return im.crop(box)
-    return im.resize(size, resample, box=box, reducing_gap=reducing_gap)
+    return bands.resize(im, size, resample, box, reducing_gap)
 
 
 def _upright(im: Image.Image, turn: int) -> Image.Image:
