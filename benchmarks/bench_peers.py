@@ -81,6 +81,8 @@ THUMBOR_KEY = "bench-peers-thumbor-key"
 QUALITY = 85
 CLIENTS = 8
 INPUTS = ("12MP JPEG", "2MP JPEG", "4MP RGBA PNG")
+#: Our server with ``ImageLimits(jpeg_draft=1)``: thumbor's draft (JPEG inputs only).
+FAST = "ours-fast"
 JPEGS = INPUTS[:2]
 FILES = {"12MP JPEG": "photo-12mp.jpg", "2MP JPEG": "photo-2mp.jpg", "4MP RGBA PNG": "photo-4mp-rgba.png"}
 
@@ -313,7 +315,15 @@ def start_thumbor(binary: str, work: Path) -> Server:
     return server
 
 
-def start_ours(work: Path, media: Media, ids: dict[str, str], name: str = "ours", threads: int = 0) -> Server:
+def start_ours(
+    work: Path,
+    media: Media,
+    ids: dict[str, str],
+    name: str = "ours",
+    threads: int = 0,
+    jpeg_draft: int = 2,
+    folder: str = "ours",
+) -> Server:
     port = free_port()
     log = work / f"{name}.log"
     cmd = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "--chdir", str(HERE)]
@@ -322,7 +332,8 @@ def start_ours(work: Path, media: Media, ids: dict[str, str], name: str = "ours"
     else:
         cmd += ["-w", "2"]
     cmd += ["--worker-tmp-dir", "/dev/shm" if os.path.isdir("/dev/shm") else str(work), "peers_app:app"]
-    env = {**os.environ, "S3MEDIA_BENCH_ROOT": str(work / "ours"), "S3MEDIA_BENCH_SECRET": SECRET}
+    env = {**os.environ, "S3MEDIA_BENCH_ROOT": str(work / folder), "S3MEDIA_BENCH_SECRET": SECRET}
+    env["S3MEDIA_BENCH_JPEG_DRAFT"] = str(jpeg_draft)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
 
     def path(what: str, i: int) -> str:
@@ -375,6 +386,8 @@ def run_round(
 ) -> None:
     for name in INPUTS:
         for server in alternate(servers, round_no):
+            if server.name == FAST and name not in JPEGS:
+                continue  # jpeg_draft only changes JPEG sources
             latencies, per_s = sequential(server.port, server.next_paths(name, latency_n))
             figures.add(f"cold latency {name}", server.name, statistics.median(latencies))
             figures.add(f"1-client cold throughput {name}", server.name, per_s)
@@ -496,11 +509,34 @@ def report(
             f"{what + ' (' + unit + ')':44} {ours:>10{fmt}} {theirs:>10{fmt}} {ratio:>12.2f}x"
             f" {f'{low:.2f}-{high:.2f}':>13}  {'<=' if lower_is_better else '>='} {goal}x{extra} {mark(ok)}"
         )
+    if (f"cold latency {JPEGS[0]}", FAST) in figures.rounds:
+        lines.append("")
+        lines.append(f"with ImageLimits(jpeg_draft=1), thumbor's draft ({FAST}):")
+        fast_psnr_ok = {name: quality[name][FAST][1] >= quality[name]["thumbor"][1] - 0.1 for name in JPEGS}
+        for what, unit, goal, lower_is_better in [
+            ("cold latency 12MP JPEG", "ms", 0.9, True),
+            ("cold latency 2MP JPEG", "ms", 0.9, True),
+            ("cold throughput 12MP JPEG", "req/s", 1.1, False),
+            ("cold throughput 2MP JPEG", "req/s", 1.1, False),
+        ]:
+            ours, theirs = figures.median(what, FAST), figures.median(what, "thumbor")
+            ratio = ours / theirs
+            low, high = figures.ratio_spread(what, FAST, "thumbor")
+            ok = ratio <= goal if lower_is_better else ratio >= goal
+            name = next(n for n in JPEGS if n in what)
+            ok = ok and fast_psnr_ok[name]
+            extra = " at PSNR within 0.1 dB" if fast_psnr_ok[name] else " (PSNR more than 0.1 dB below thumbor's)"
+            fmt = ".1f" if unit == "ms" else ".0f"
+            lines.append(
+                f"{what + ' (' + unit + ')':44} {ours:>10{fmt}} {theirs:>10{fmt}} {ratio:>12.2f}x"
+                f" {f'{low:.2f}-{high:.2f}':>13}  {'<=' if lower_is_better else '>='} {goal}x{extra} {mark(ok)}"
+            )
     lines.append("")
-    lines.append(f"{'output at 400x300 (bytes, PSNR vs Lanczos)':44} {'ours':>18} {'thumbor':>18}")
+    servers = ["ours", FAST, "thumbor"] if FAST in quality[JPEGS[0]] else ["ours", "thumbor"]
+    lines.append(f"{'output at 400x300 (bytes, PSNR vs Lanczos)':44}" + "".join(f" {s:>18}" for s in servers))
     for name, row in quality.items():
-        cells = [f"{row[s][0]:>7,} B {row[s][1]:5.1f} dB" for s in ("ours", "thumbor")]
-        lines.append(f"{name:44} {cells[0]:>18} {cells[1]:>18}")
+        cells = [f"{row[s][0]:>7,} B {row[s][1]:5.1f} dB" if s in row else "" for s in servers]
+        lines.append(f"{name:44}" + "".join(f" {c:>18}" for c in cells))
     lines.append("")
     if vips:
         lines.append("in-process, one thread, CPU ms (fit 400x300 q85 jpg):   ours    vips thumbnail")
@@ -564,6 +600,9 @@ def main() -> None:
             (work / "thumbor-originals" / FILES[name]).write_bytes(data)
         media = Media(LocalStorage(work / "ours", base_url="/media/"), secret_key=SECRET)
         ids = {name: str(media.put(data, filename=FILES[name])) for name, data in inputs.items()}
+        # jpeg_draft=1 in its own folder: its sizes are cold too.
+        fast_media = Media(LocalStorage(work / FAST, base_url="/media/"), secret_key=SECRET)
+        fast_ids = {name: str(fast_media.put(inputs[name], filename=FILES[name])) for name in JPEGS}
         figures = Figures()
         scaling = Figures()
         latency_n = 6
@@ -571,22 +610,23 @@ def main() -> None:
         with (
             running(lambda: start_thumbor(args.thumbor, work)) as thumbor,
             running(lambda: start_ours(work, media, ids)) as ours,
+            running(lambda: start_ours(work, fast_media, fast_ids, FAST, jpeg_draft=1, folder=FAST)) as fast,
         ):
-            servers = [ours, thumbor]
+            servers = [ours, fast, thumbor]
             for server in servers:  # warm up: workers forked, codecs loaded, page cache filled
-                for name in INPUTS:
+                for name in JPEGS if server is fast else INPUTS:
                     for _ in range(2):
                         sequential(server.port, server.next_paths(name, 2))
             for r in range(args.rounds):
                 print(f"round {r + 1}/{args.rounds}", flush=True)
                 run_round(figures, servers, r, latency_n, throughput_n)
-            warm = {server.name: warm_paths(server, 48) for server in servers}
+            warm = {server.name: warm_paths(server, 48) for server in (ours, thumbor)}
             for r in range(args.rounds):
-                for server in alternate(servers, r):
+                for server in alternate([ours, thumbor], r):
                     figures.add("warm throughput", server.name, concurrent(server.port, warm[server.name] * 25))
             outputs: dict[str, dict[str, bytes]] = {name: {} for name in INPUTS}
             for server in servers:
-                for name in INPUTS:
+                for name in JPEGS if server is fast else INPUTS:
                     outputs[name][server.name] = get(server.port, server.path(name, 0))
             rss = {server.name: server.peak_rss_mib() for server in servers}
             for key, values in figures.rounds.items():

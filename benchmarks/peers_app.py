@@ -4,7 +4,8 @@ Configured from the environment, so that gunicorn's workers build the same
 Media as the benchmark that made the URLs:
 
 * ``S3MEDIA_BENCH_ROOT``: the LocalStorage folder (the originals are already in it);
-* ``S3MEDIA_BENCH_SECRET``: the signing secret.
+* ``S3MEDIA_BENCH_SECRET``: the signing secret;
+* ``S3MEDIA_BENCH_JPEG_DRAFT``: ``ImageLimits.jpeg_draft`` (2 unless set).
 
     gunicorn -w 2 -b 127.0.0.1:8000 --chdir benchmarks peers_app:app
 """
@@ -22,6 +23,7 @@ from typing import Any
 sys.modules.setdefault("pillow_heif", None)  # type: ignore[arg-type]
 
 from s3media_wsgi import LocalStorage, Media, MediaMiddleware  # noqa: E402
+from s3media_wsgi.imaging import ImageLimits  # noqa: E402
 
 
 def not_found(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -32,5 +34,6 @@ def not_found(environ: dict[str, Any], start_response: Callable[..., Any]) -> It
 media = Media(
     LocalStorage(os.environ["S3MEDIA_BENCH_ROOT"], base_url="/media/"),
     secret_key=os.environ["S3MEDIA_BENCH_SECRET"],
+    image_limits=ImageLimits(jpeg_draft=int(os.environ.get("S3MEDIA_BENCH_JPEG_DRAFT", "2"))),
 )
 app = MediaMiddleware(not_found, media, prefix="/media/")

@@ -14,9 +14,10 @@ its header says, so for GIF the header is every frame descriptor up to
 and a GIF whose frames outgrow the first keeps to the first.  Big
 JPEGs are not decoded at full size for a lossy thumbnail: libjpeg scales the
 DCT while decoding (``draft``) to no less than twice the output (four times
-for WebP and AVIF), and one Lanczos pass (cropping through ``box=`` for
-``fill``) does the rest; :data:`RESAMPLING` has the measurements behind
-each format's policy.
+for WebP and AVIF; ``ImageLimits.jpeg_draft`` trades this for time), and one
+Lanczos pass (cropping through ``box=`` for ``fill``, in bands on every CPU:
+:mod:`~s3media_wsgi.bands`) does the rest; :data:`RESAMPLING` has the
+measurements behind each format's policy.
 
     >>> from s3media_wsgi.variants import ResizeSpec
     >>> engine = ImageEngine()
@@ -239,6 +240,19 @@ class ImageLimits:
     #: progressive (thumbor's default), ``max_jpg_pixels + 1`` to write none
     #: (``python benchmarks/bench_quality.py --progressive``).
     progressive_jpeg_pixels: int = 800 * 600
+    #: Not a limit but a trade of quality for time: a JPEG source is decoded
+    #: at the smallest of libjpeg's 1/2, 1/4 and 1/8 scales that keeps at
+    #: least this many times a JPEG output's size a side (twice as many for
+    #: WebP and AVIF outputs; PNG and GIF outputs are never drafted), then
+    #: Lanczos does the rest.  2 (the default) keeps photos within about
+    #: 0.1 dB of a full decode once encoded and thin lines and small text
+    #: unaliased (:data:`RESAMPLING`).  1 is what thumbor and sharp's
+    #: ``fastShrinkOnLoad`` do: 2 MP to 400x300 is decoded straight at 1/4
+    #: with nothing left to filter (about half the CPU: 17.7 -> 9.5 ms), for
+    #: 0.2-0.7 dB less on photos and 2-6 dB less, visibly aliased, on line art
+    #: and text (``python benchmarks/bench_quality.py``).  Larger values trade
+    #: time for the last tenths of a dB.
+    jpeg_draft: int = 2
     max_png_pixels: int = 6_000_000
     max_webp_pixels: int = 8_000_000
     max_avif_pixels: int = 3_000_000
@@ -542,7 +556,9 @@ class ImageEngine:
         box = plan.box
         drafted = False
         if policy.draft is not None and im.format in ("JPEG", "MPO"):
-            box, drafted = _draft(im, plan, policy.draft)
+            # RESAMPLING's factors are for the default jpeg_draft; the setting scales them.
+            factor = policy.draft * self.limits.jpeg_draft / ImageLimits.jpeg_draft
+            box, drafted = _draft(im, plan, factor)
         frame = _resizable(im)
         resample = policy.after_draft if drafted else Image.Resampling.LANCZOS
         frame = _upright(_scale(frame, plan.size, box, resample, policy.reducing_gap), turn)

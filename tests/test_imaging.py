@@ -29,6 +29,7 @@ from webob import Request
 from s3media_wsgi import Media, MediaMiddleware, animation, ids, structure
 from s3media_wsgi.errors import ConfigError, ImageTooLarge, InvalidResize, MediaError, NotAnImage
 from s3media_wsgi.imaging import ImageEngine, ImageInfo, ImageLimits, Rendered, layout
+from s3media_wsgi.settings import as_image_limits
 from s3media_wsgi.variants import ResizeSpec
 
 FORMATS = ("jpg", "png", "webp", "avif", "gif")
@@ -815,6 +816,42 @@ def test_draft_scale_per_output_format(engine, monkeypatch):
         resized_from.append(set(seen))  # one size, whether resized in one call or in bands
     # jpg: 1/8 (400x300, 2x the output); webp: 1/4 (800x600, 4x); png: none.
     assert resized_from == [{(400, 300)}, {(800, 600)}, {(3200, 2400)}]
+
+
+@pytest.mark.parametrize(
+    ("jpeg_draft", "expected"),
+    [
+        # 2400x1800 to 400x300: jpg keeps >= n x 400 a side, webp >= 2n x 400; png is never drafted.
+        (1, [{(600, 450)}, {(1200, 900)}, {(2400, 1800)}]),
+        (2, [{(1200, 900)}, {(2400, 1800)}, {(2400, 1800)}]),
+        (4, [{(2400, 1800)}, {(2400, 1800)}, {(2400, 1800)}]),
+    ],
+)
+def test_jpeg_draft_trades_quality_for_time(monkeypatch, jpeg_draft, expected):
+    seen: list[tuple[int, int]] = []
+    real_resize = Image.Image.resize
+
+    def spy(self, size, *args, **kwargs):
+        seen.append(self.size)
+        return real_resize(self, size, *args, **kwargs)
+
+    engine = ImageEngine(ImageLimits(jpeg_draft=jpeg_draft))
+    source = images.jpeg(2400, 1800)
+    monkeypatch.setattr(Image.Image, "resize", spy)
+    resized_from = []
+    for fmt in ("jpg", "webp", "png"):
+        seen.clear()
+        out = engine.resize(source, spec("400x300", "fit", fmt))
+        assert (out.width, out.height) == (400, 300)
+        resized_from.append(set(seen))
+    assert resized_from == expected
+
+
+def test_jpeg_draft_is_a_setting():
+    limits = as_image_limits('{"jpeg_draft": 1}', "image_limits")
+    assert limits.jpeg_draft == 1
+    with pytest.raises(ConfigError, match="jpeg_draft"):
+        ImageLimits(jpeg_draft=0)
 
 
 @pytest.mark.parametrize(
