@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/bench_quality.py            (the policy table; ~2 minutes)
     python benchmarks/bench_quality.py --crops DIR  (also writes 3x crops to look at)
+    python benchmarks/bench_quality.py --by-ratio   (loss by the scale a draft leaves)
 
 A JPEG source is never decoded at full size for a thumbnail: libjpeg scales
 the DCT while decoding (a *draft*, to 1/2, 1/4 or 1/8), then one filter does
@@ -282,6 +283,55 @@ def progressive(repeat: int = 7) -> str:
     return "\n".join(lines)
 
 
+def by_ratio(quality: int = 85) -> str:
+    """Loss after a draft, by the ratio the draft leaves to Lanczos (drafted size / output size).
+
+    Every libjpeg scale (1/8, 1/4, 1/2) that still covers the output, for fit
+    130 px ... 1700 px wide (37 px steps) from each picture at 12 MP and 2 MP;
+    each line is the worst and the median of PSNR(draft + Lanczos) -
+    PSNR(full decode + Lanczos), both encoded as JPEG at *quality*, against
+    the full decode + Lanczos.  A ratio of 1 is thumbor's draft when the output
+    is an exact scale of the source (2 MP to 400x300); ``ImageLimits.jpeg_draft``
+    is the ratio kept at least.
+    """
+    buckets = [(1.0, 1.1), (1.1, 1.25), (1.25, 1.4), (1.4, 1.6), (1.6, 1.8), (1.8, 2.0), (2.0, 2.5), (2.5, 3.0)]
+    buckets += [(3.0, 4.0), (4.0, 8.0)]
+    losses: dict[tuple[str, int], list[float]] = {}
+    for image, make in IMAGES.items():
+        for size in SIZES.values():
+            data = encode(make(*size), "JPEG", quality=90)
+            full = Image.open(io.BytesIO(data)).convert("RGB")
+            drafts = []
+            for scale in (8, 4, 2):
+                drafted = Image.open(io.BytesIO(data))
+                drafted.draft("RGB", (size[0] // scale, size[1] // scale))
+                drafted.load()
+                drafts.append(drafted)
+            for width in range(130, 1700, 37):
+                if width >= size[0]:
+                    continue
+                target = (width, width * 3 // 4)
+                ref = full.resize(target, LANCZOS)
+                best = psnr(Image.open(io.BytesIO(encode(ref, "JPEG", quality=quality, optimize=True))), ref)
+                for drafted in drafts:
+                    ratio = drafted.width / width
+                    if ratio < 1:
+                        continue
+                    out = drafted.resize(target, LANCZOS)
+                    got = psnr(Image.open(io.BytesIO(encode(out, "JPEG", quality=quality, optimize=True))), ref)
+                    bucket = next(i for i, (lo, hi) in enumerate(buckets) if lo <= ratio < hi)
+                    losses.setdefault((image, bucket), []).append(got - best)
+    head = f"{'ratio left to Lanczos':22}" + "".join(f"{image:>22}" for image in IMAGES)
+    lines = [f"JPEG q{quality}: worst / median loss in dB (n = outputs measured)", head, "-" * len(head)]
+    for i, (lo, hi) in enumerate(buckets):
+        cells = []
+        for image in IMAGES:
+            values = sorted(losses.get((image, i), []))
+            cells.append(f"{values[0]:+.2f} / {values[len(values) // 2]:+.2f} (n={len(values):2})" if values else "")
+        lines.append(f"{f'{lo:.2f} - {hi:.2f}':22}" + "".join(f"{c:>22}" for c in cells))
+    return "\n".join(lines)
+
+
 # --- report -------------------------------------------------------------------------------
 
 
@@ -328,11 +378,15 @@ def main() -> None:
     parser.add_argument("--photo", type=Path, action="append", default=[], help="a real photo to measure too")
     parser.add_argument("--no-png-sources", action="store_true")
     parser.add_argument("--progressive", action="store_true", help="only compare baseline and progressive JPEG")
+    parser.add_argument("--by-ratio", action="store_true", help="only the loss by the ratio a draft leaves (~1 min)")
     args = parser.parse_args()
     for path in args.photo:
         add_photo(path)
     if args.progressive:
         print(progressive())
+        return
+    if args.by_ratio:
+        print(by_ratio())
         return
     engine = ImageEngine()
     jpegs = jpeg_sources()

@@ -94,13 +94,13 @@ def test_bands_run_on_two_threads_at_once(monkeypatch):
     threads = set()
     real_band = bands._band
 
-    def band(im, resample, width, scale, box, premultiplied, top, bottom):
+    def band(im, resample, width, scale, box, top, bottom):
         threads.add(threading.current_thread().name)
         if top == 0:
             assert started.wait(5), "the second band never ran beside the first"
         else:
             started.set()
-        return real_band(im, resample, width, scale, box, premultiplied, top, bottom)
+        return real_band(im, resample, width, scale, box, top, bottom)
 
     monkeypatch.setattr(bands, "_band", band)
     source = images.photo(1600, 1200)
