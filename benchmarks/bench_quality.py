@@ -315,7 +315,7 @@ def by_ratio(quality: int = 85) -> str:
                 best = psnr(Image.open(io.BytesIO(encode(ref, "JPEG", quality=quality, optimize=True))), ref)
                 for drafted in drafts:
                     ratio = drafted.width / width
-                    if ratio < 1:
+                    if not 1 <= ratio < buckets[-1][1]:
                         continue
                     out = drafted.resize(target, LANCZOS)
                     got = psnr(Image.open(io.BytesIO(encode(out, "JPEG", quality=quality, optimize=True))), ref)

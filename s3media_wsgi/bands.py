@@ -12,12 +12,15 @@ or better, with no seam (``tests/test_bands.py`` holds both).
 
 The caller's thread resizes the first band itself; the others go to a small
 process-wide pool.  When the pool is busy with another request's bands, a
-band not yet started is taken back and done by the caller, so a loaded
-server never waits for a helper: under load the work is the same as without
-bands, and on an idle server a cold resize takes about ``1/bands`` of the
-time (2 cores, Lanczos: 800x600 RGB to 400x300 9.6 -> 5.4 ms; a 4 MP RGBA
-PNG to 300x300 73 -> 55 ms, its premultiplying staying on one thread so as
-to hold no more memory than one call).
+band not yet started is taken back and done by the caller, so a request
+never waits for a helper.  On an idle server a cold resize takes about
+``1/bands`` of the time (2 cores, Lanczos: 800x600 RGB to 400x300 9.6 ->
+5.4 ms; a 4 MP RGBA PNG to 300x300 73 -> 55 ms, its premultiplying staying on
+one thread so as to hold no more memory than one call).  On a server whose
+workers already keep every core busy there is nothing to gain, and
+``make bench-peers`` measured cold throughput 10-20% lower with two bands
+(2 MP JPEGs, 8 clients, 2 workers on 2 cores): the threads only contend.
+So bands are asked for (``ImageLimits.resize_bands``), not the default.
 
 Upscales, small resizes (whose work is less than a hand-off costs), resizes
 that Pillow starts with ``reduce()``, and modes other than RGB, RGBA, L and
@@ -35,8 +38,8 @@ from PIL import Image
 
 #: Source pixels (in the box) a band must have for splitting to pay off.
 MIN_BAND_PIXELS = 200_000
-#: Most bands one resize is split into.
-MAX_BANDS = 4
+#: Most bands one resize is split into, whatever ``resize_bands`` asks.
+MAX_BANDS = 8
 
 #: Filters resized in bands (Pillow's convolutions; NEAREST is an affine transform).
 _FILTERS = (
@@ -55,22 +58,12 @@ _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 
 
-def cpus() -> int:
-    """CPUs this process may run on (its affinity, when the platform tells)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-BANDS = max(1, min(MAX_BANDS, cpus()))
-
-
 def _executor() -> ThreadPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=BANDS - 1, thread_name_prefix="s3media-band")
+            # Threads are started as bands ask for them, up to MAX_BANDS - 1.
+            _pool = ThreadPoolExecutor(max_workers=MAX_BANDS - 1, thread_name_prefix="s3media-band")
         return _pool
 
 
@@ -84,9 +77,9 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def band_count(src_pixels: float, out_height: int) -> int:
-    """How many bands a resize reading *src_pixels* into *out_height* rows gets."""
-    return max(1, min(BANDS, int(src_pixels // MIN_BAND_PIXELS), out_height))
+def band_count(src_pixels: float, out_height: int, wanted: int) -> int:
+    """How many bands a resize reading *src_pixels* into *out_height* rows gets, *wanted* at most."""
+    return max(1, min(wanted, MAX_BANDS, int(src_pixels // MIN_BAND_PIXELS), out_height))
 
 
 def resize(
@@ -95,10 +88,11 @@ def resize(
     resample: Image.Resampling,
     box: tuple[float, float, float, float],
     reducing_gap: float | None = None,
+    bands: int = 1,
 ) -> Image.Image:
-    """``im.resize(size, resample, box=box, reducing_gap=reducing_gap)``, in bands when it pays."""
+    """``im.resize(size, resample, box=box, reducing_gap=reducing_gap)``, in up to *bands* bands when it pays."""
     box_w, box_h = box[2] - box[0], box[3] - box[1]
-    bands = band_count(box_w * box_h, size[1])
+    bands = band_count(box_w * box_h, size[1], bands)
     if (
         bands < 2
         or resample not in _FILTERS

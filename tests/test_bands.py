@@ -28,12 +28,6 @@ def row_error(a: Image.Image, b: Image.Image, y: int) -> float:
     )
 
 
-@pytest.fixture(autouse=True)
-def two_bands(monkeypatch):
-    # Two bands wherever a resize is big enough, whatever this machine's CPU count.
-    monkeypatch.setattr(bands, "BANDS", 2)
-
-
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA"])
 @pytest.mark.parametrize(
     ("size", "box", "resample"),
@@ -48,8 +42,8 @@ def two_bands(monkeypatch):
 def test_bands_make_the_picture_of_one_call(mode, size, box, resample):
     source = images.photo(1600, 1200).convert(mode)
     whole = source.resize(size, resample, box=box)
-    banded = bands.resize(source, size, resample, box)
-    assert bands.band_count((box[2] - box[0]) * (box[3] - box[1]), size[1]) == 2
+    banded = bands.resize(source, size, resample, box, bands=2)
+    assert bands.band_count((box[2] - box[0]) * (box[3] - box[1]), size[1], 2) == 2
     assert banded.mode == whole.mode and banded.size == whole.size
     if mode in ("RGBA", "LA"):
         # Compare what is filtered: colour premultiplied by alpha (at alpha 1/255 a unit is 255 units).
@@ -68,7 +62,7 @@ def test_line_art_banded_is_the_same_to_the_eye():
     for y in range(0, 1200, 5):
         source.paste(0, (0, y, 1600, y + 1))
     whole = source.resize((400, 300), LANCZOS)
-    assert psnr(whole, bands.resize(source, (400, 300), LANCZOS, (0, 0, 1600, 1200))) >= 50
+    assert psnr(whole, bands.resize(source, (400, 300), LANCZOS, (0, 0, 1600, 1200), bands=2)) >= 50
 
 
 @pytest.mark.parametrize(
@@ -83,7 +77,7 @@ def test_one_call_where_bands_do_not_pay(monkeypatch, size, box, why):
     calls = []
     monkeypatch.setattr(bands, "_band", lambda *a: calls.append(a))
     source = images.photo(int(box[2]), int(box[3]))
-    out = bands.resize(source, size, LANCZOS, box, reducing_gap=4.0)
+    out = bands.resize(source, size, LANCZOS, box, reducing_gap=4.0, bands=2)
     assert calls == [] and out.size == size
 
 
@@ -104,7 +98,7 @@ def test_bands_run_on_two_threads_at_once(monkeypatch):
 
     monkeypatch.setattr(bands, "_band", band)
     source = images.photo(1600, 1200)
-    out = bands.resize(source, (400, 300), LANCZOS, (0, 0, 1600, 1200))
+    out = bands.resize(source, (400, 300), LANCZOS, (0, 0, 1600, 1200), bands=2)
     assert len(threads) == 2 and any(name.startswith("s3media-band") for name in threads)
     assert psnr(out, source.resize((400, 300), LANCZOS)) >= 50
 
@@ -113,10 +107,10 @@ def test_a_busy_pool_is_not_waited_for():
     # Every helper is stuck on someone else's work: the caller does every band itself.
     release = threading.Event()
     pool = bands._executor()
-    blockers: list[Future[bool]] = [pool.submit(release.wait, 10) for _ in range(bands.BANDS - 1 or 1)]
+    blockers: list[Future[bool]] = [pool.submit(release.wait, 10) for _ in range(bands.MAX_BANDS - 1)]
     try:
         source = images.photo(1600, 1200)
-        out = bands.resize(source, (400, 300), LANCZOS, (0, 0, 1600, 1200))
+        out = bands.resize(source, (400, 300), LANCZOS, (0, 0, 1600, 1200), bands=2)
         assert not any(f.done() for f in blockers)  # it finished while the pool was still busy
         assert psnr(out, source.resize((400, 300), LANCZOS)) >= 50
     finally:
@@ -124,7 +118,7 @@ def test_a_busy_pool_is_not_waited_for():
 
 
 def _resize_in_child(conn) -> None:  # pragma: no cover - runs in a forked child
-    out = bands.resize(images.photo(1600, 1200), (400, 300), LANCZOS, (0, 0, 1600, 1200))
+    out = bands.resize(images.photo(1600, 1200), (400, 300), LANCZOS, (0, 0, 1600, 1200), bands=2)
     conn.send(out.size)
     conn.close()
 
@@ -132,7 +126,7 @@ def _resize_in_child(conn) -> None:  # pragma: no cover - runs in a forked child
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this platform")
 def test_a_forked_worker_gets_its_own_pool():
     # As under gunicorn: the parent's pool threads do not exist in the child.
-    bands.resize(images.photo(1600, 1200), (400, 300), LANCZOS, (0, 0, 1600, 1200))
+    bands.resize(images.photo(1600, 1200), (400, 300), LANCZOS, (0, 0, 1600, 1200), bands=2)
     assert bands._pool is not None
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe()
@@ -146,3 +140,30 @@ def test_a_forked_worker_gets_its_own_pool():
         if process.is_alive():
             process.kill()
     assert process.exitcode == 0
+
+
+def test_one_call_unless_bands_are_asked_for(monkeypatch):
+    calls = []
+    monkeypatch.setattr(bands, "_band", lambda *a: calls.append(a))
+    out = bands.resize(images.photo(1600, 1200), (400, 300), LANCZOS, (0, 0, 1600, 1200))
+    assert calls == [] and out.size == (400, 300)
+
+
+def test_the_engine_resizes_in_bands_when_asked(monkeypatch):
+    from s3media_wsgi.imaging import ImageEngine, ImageLimits
+    from s3media_wsgi.variants import ResizeSpec
+
+    counts = []
+    real_resize = bands.resize
+
+    def spy(im, size, resample, box, reducing_gap=None, bands=1):
+        counts.append(bands)
+        return real_resize(im, size, resample, box, reducing_gap, bands)
+
+    monkeypatch.setattr(bands, "resize", spy)
+    spec = ResizeSpec(400, 300, "fit", 85, False, "jpg")
+    data = images.jpeg(1600, 1200)
+    one = ImageEngine().resize(data, spec)
+    two = ImageEngine(ImageLimits(resize_bands=2)).resize(data, spec)
+    assert counts == [1, 2]
+    assert (two.width, two.height) == (one.width, one.height) == (400, 300)
