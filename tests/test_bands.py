@@ -167,3 +167,20 @@ def test_the_engine_resizes_in_bands_when_asked(monkeypatch):
     two = ImageEngine(ImageLimits(resize_bands=2)).resize(data, spec)
     assert counts == [1, 2]
     assert (two.width, two.height) == (one.width, one.height) == (400, 300)
+
+
+def test_helper_threads_stay_within_the_pool():
+    # Four requests at once, each asking for eight bands: at most MAX_BANDS - 1 helpers exist.
+    source = images.photo(1600, 1200)
+    seen = set()
+
+    def resize():
+        bands.resize(source, (400, 300), LANCZOS, (0, 0, 1600, 1200), bands=8)
+        seen.update(t.name for t in threading.enumerate() if t.name.startswith("s3media-band"))
+
+    workers = [threading.Thread(target=resize) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert 1 <= len(seen) <= bands.MAX_BANDS - 1
