@@ -17,10 +17,11 @@ never waits for a helper.  On an idle server a cold resize takes about
 ``1/bands`` of the time (2 cores, Lanczos: 800x600 RGB to 400x300 9.6 ->
 5.4 ms; a 4 MP RGBA PNG to 300x300 73 -> 55 ms, its premultiplying staying on
 one thread so as to hold no more memory than one call).  On a server whose
-workers already keep every core busy there is nothing to gain, and
-``make bench-peers`` measured cold throughput 10-20% lower with two bands
-(2 MP JPEGs, 8 clients, 2 workers on 2 cores): the threads only contend.
-So bands are asked for (``ImageLimits.resize_bands``), not the default.
+workers already keep every core busy there is nothing to gain (``make
+bench-peers``, 8 clients on 2 workers and 2 cores: 72-73 req/s of 2 MP
+JPEGs with two bands, 72-91 without, within that machine's noise), and the
+extra threads are one more thing to reason about.  So bands are asked for
+(``ImageLimits.resize_bands``), not the default.
 
 Upscales, small resizes (whose work is less than a hand-off costs), resizes
 that Pillow starts with ``reduce()``, and modes other than RGB, RGBA, L and

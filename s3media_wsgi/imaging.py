@@ -259,7 +259,7 @@ class ImageLimits:
     #: it to the CPU count where resizes usually meet idle cores (a dev
     #: server, a lightly used site): on 2 cores a 2 MP JPEG's Lanczos pass
     #: goes from ~9.6 to ~5.4 ms.  1, the default, resizes in one call: on a
-    #: server whose workers keep every core busy, bands only contend.
+    #: server whose workers keep every core busy, bands have nothing to gain.
     resize_bands: int = 1
     max_png_pixels: int = 6_000_000
     max_webp_pixels: int = 8_000_000
