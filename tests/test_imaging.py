@@ -663,7 +663,8 @@ def test_spec_out_of_range_refused(engine):
         engine.resize(images.jpeg(), ResizeSpec(100, None, "fill"))
 
 
-def test_jpeg_is_decoded_at_reduced_scale(engine, monkeypatch):
+def resized_from(monkeypatch, engine, source, specs):
+    """For each spec, the set of image sizes Pillow resized from (one, whether in one call or in bands)."""
     seen: list[tuple[int, int]] = []
     real_resize = Image.Image.resize
 
@@ -671,15 +672,20 @@ def test_jpeg_is_decoded_at_reduced_scale(engine, monkeypatch):
         seen.append(self.size)
         return real_resize(self, size, *args, **kwargs)
 
-    source = images.jpeg(2400, 1800)
     monkeypatch.setattr(Image.Image, "resize", spy)
-    resized_from = []
-    for size, mode in (("400x300", "fit"), ("300x300", "fill"), ("100x100", "fill")):
+    sizes = []
+    for resize_spec in specs:
         seen.clear()
-        engine.resize(source, spec(size, mode, "jpg"))
-        resized_from.append(set(seen))  # one size, whether resized in one call or in bands
+        out = engine.resize(source, resize_spec)
+        sizes.append((set(seen), (out.width, out.height)))
+    return sizes
+
+
+def test_jpeg_is_decoded_at_reduced_scale(engine, monkeypatch):
+    specs = [spec(size, mode, "jpg") for size, mode in (("400x300", "fit"), ("300x300", "fill"), ("100x100", "fill"))]
+    sources = [seen for seen, _ in resized_from(monkeypatch, engine, images.jpeg(2400, 1800), specs)]
     # The smallest libjpeg scale (1/2, 1/8) that keeps at least 2x the output (crop 225 -> 100).
-    assert resized_from == [{(1200, 900)}, {(1200, 900)}, {(300, 225)}]
+    assert sources == [{(1200, 900)}, {(1200, 900)}, {(300, 225)}]
 
 
 def test_resize_quality_against_full_decode(engine):
@@ -800,22 +806,10 @@ def test_png_source_reduced_only_far_below_its_size(engine, picture):
 
 
 def test_draft_scale_per_output_format(engine, monkeypatch):
-    seen: list[tuple[int, int]] = []
-    real_resize = Image.Image.resize
-
-    def spy(self, size, *args, **kwargs):
-        seen.append(self.size)
-        return real_resize(self, size, *args, **kwargs)
-
-    source = images.jpeg(3200, 2400)
-    monkeypatch.setattr(Image.Image, "resize", spy)
-    resized_from = []
-    for fmt in ("jpg", "webp", "png"):
-        seen.clear()
-        engine.resize(source, spec("200x150", "fit", fmt))
-        resized_from.append(set(seen))  # one size, whether resized in one call or in bands
+    specs = [spec("200x150", "fit", fmt) for fmt in ("jpg", "webp", "png")]
+    sources = [seen for seen, _ in resized_from(monkeypatch, engine, images.jpeg(3200, 2400), specs)]
     # jpg: 1/8 (400x300, 2x the output); webp: 1/4 (800x600, 4x); png: none.
-    assert resized_from == [{(400, 300)}, {(800, 600)}, {(3200, 2400)}]
+    assert sources == [{(400, 300)}, {(800, 600)}, {(3200, 2400)}]
 
 
 @pytest.mark.parametrize(
@@ -828,23 +822,11 @@ def test_draft_scale_per_output_format(engine, monkeypatch):
     ],
 )
 def test_jpeg_draft_trades_quality_for_time(monkeypatch, jpeg_draft, expected):
-    seen: list[tuple[int, int]] = []
-    real_resize = Image.Image.resize
-
-    def spy(self, size, *args, **kwargs):
-        seen.append(self.size)
-        return real_resize(self, size, *args, **kwargs)
-
     engine = ImageEngine(ImageLimits(jpeg_draft=jpeg_draft))
-    source = images.jpeg(2400, 1800)
-    monkeypatch.setattr(Image.Image, "resize", spy)
-    resized_from = []
-    for fmt in ("jpg", "webp", "png"):
-        seen.clear()
-        out = engine.resize(source, spec("400x300", "fit", fmt))
-        assert (out.width, out.height) == (400, 300)
-        resized_from.append(set(seen))
-    assert resized_from == expected
+    specs = [spec("400x300", "fit", fmt) for fmt in ("jpg", "webp", "png")]
+    results = resized_from(monkeypatch, engine, images.jpeg(2400, 1800), specs)
+    assert [size for _, size in results] == [(400, 300)] * 3
+    assert [seen for seen, _ in results] == expected
 
 
 def test_jpeg_draft_is_a_setting():
