@@ -37,6 +37,7 @@ from xml.sax.saxutils import escape
 import pytest
 from images import jpeg
 from PIL import Image
+from servers import serve_wsgi
 
 from s3media_wsgi import Media, MediaMiddleware, S3Storage
 from s3media_wsgi.bucket import website_configuration
@@ -133,25 +134,6 @@ def host_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 
 @contextmanager
-def waitress_server(app: Any) -> Iterator[int]:
-    """Serve *app* with waitress on 127.0.0.1 (a free port, 8 threads); yields the port."""
-    import waitress
-    from waitress import wasyncore
-
-    socket_map: dict[int, Any] = {}
-    server: Any = waitress.create_server(app, map=socket_map, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, name="website-loop-app", daemon=True)
-    thread.start()
-    try:
-        yield int(server.effective_port)
-    finally:
-        # waitress's loop is not thread-safe: close its sockets from its own thread.
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
-        thread.join(timeout=10)
-        server.task_dispatcher.shutdown(timeout=5)
-
-
-@contextmanager
 def s3rver(node_bin: str, directory: Path, website: dict[str, Any]) -> Iterator[int]:
     """s3rver on 127.0.0.1 (a free port) with bucket BUCKET configured with *website*; yields the port."""
     config = directory / "website.xml"
@@ -216,8 +198,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
         hits.append(environ["PATH_INFO"])
         return served["app"](environ, start_response)
 
-    with waitress_server(app) as app_port:
-        app_url = f"http://127.0.0.1:{app_port}"
+    with serve_wsgi(app, threads=8, name="website-loop-app") as app_url:
         # What `s3media setup-bucket --app-url APP_URL` applies, as s3rver reads it at startup.
         website = website_configuration(app_url, "/media/")
         with s3rver(node_bin, tmp_path_factory.mktemp("s3rver"), website) as s3_port:

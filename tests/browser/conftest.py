@@ -1,7 +1,7 @@
 """Real-browser tests of direct uploads: ``uploader.js`` and Uppy in Chromium, driven by Playwright.
 
 A host app (``page.html``, test fixtures, the Uppy bundle, a resize-URL route) wrapped in
-``MediaMiddleware(..., uploads=...)`` is served by waitress on 127.0.0.1, with
+``MediaMiddleware(..., uploads=...)`` is served by waitress on 127.0.0.1 (``tests/servers.py``), with
 ``LocalStorage`` in a temporary folder or ``S3Storage`` against moto's server; the page
 and the tests talk to nothing else.
 
@@ -22,9 +22,7 @@ import mimetypes
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from typing import Any
 import images
 import pytest
 from PIL import Image
+from servers import serve_wsgi
 from webob import Request, Response
 
 from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
@@ -175,29 +174,6 @@ def host_app(media: Media, files: dict[str, bytes]) -> Any:
     return middleware
 
 
-@contextmanager
-def serve_wsgi(app: Any, threads: int = 6) -> Iterator[str]:
-    """Serve *app* with waitress on 127.0.0.1 (a free port); yields ``http://127.0.0.1:PORT``.
-
-    (As ``tests/reliability/conftest.py``'s: closed from waitress's own loop thread, bounded waits.)
-    """
-    import waitress
-    from waitress import wasyncore
-
-    socket_map: dict[int, Any] = {}
-    server: Any = waitress.create_server(app, map=socket_map, host="127.0.0.1", port=0, threads=threads)
-    loop = threading.Thread(target=server.run, name="browser-tests-waitress", daemon=True)
-    loop.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
-        loop.join(timeout=10)
-        server.task_dispatcher.shutdown(timeout=5)
-        if loop.is_alive():
-            raise RuntimeError("waitress's event loop did not stop within 10 s")
-
-
 @dataclass
 class Site:
     """A served host app and what the tests check on its storage."""
@@ -224,7 +200,11 @@ def site(request: pytest.FixtureRequest, tmp_path: Path, fixtures: dict[str, byt
     ``absolute_local_base_url`` marker, and into the bucket's CORS rule), then the app is built.
     """
     built: dict[str, Any] = {}
-    with serve_wsgi(lambda environ, start_response: built["app"](environ, start_response)) as url:
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return built["app"](environ, start_response)
+
+    with serve_wsgi(app, threads=6, name="browser-tests-waitress") as url:
         if request.param == "local":
             root = tmp_path / "media"
             absolute = request.node.get_closest_marker("absolute_local_base_url") is not None

@@ -1,5 +1,6 @@
-"""Fixtures for the reliability suite: a fault-injecting proxy in front of moto, a real
-threaded WSGI server (waitress), and a peak-memory probe run in a fresh interpreter.
+"""Fixtures for the reliability suite: a fault-injecting proxy in front of moto and a
+peak-memory probe run in a fresh interpreter.  (The real threaded WSGI server the tests
+run apps under, waitress, is ``tests/servers.py``'s ``serve_wsgi``.)
 
 Importing: like ``tests/images.py`` for the tests in ``tests/``, ``faultproxy.py`` is
 imported by its bare name (``from faultproxy import FaultProxy``).  This works because
@@ -7,9 +8,9 @@ pytest's default ("prepend") import mode puts the folder of every conftest.py an
 module that is not in a package on ``sys.path``; that is why this folder has no
 ``__init__.py``.
 
-The helpers :func:`serve_wsgi` and :func:`peak_rss_mib_of` are plain functions; test
-modules get them through the fixtures of the same names (importing ``conftest`` by name
-would be ambiguous: ``tests/conftest.py`` exists too).
+The helper :func:`peak_rss_mib_of` is a plain function; test modules get it through the
+fixture of the same name (importing ``conftest`` by name would be ambiguous:
+``tests/conftest.py`` exists too).
 """
 
 from __future__ import annotations
@@ -19,19 +20,14 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from faultproxy import FaultProxy
 
 #: ``tests/``: put on the subprocess's PYTHONPATH so snippets can ``import images``.
 TESTS_DIR = Path(__file__).resolve().parent.parent
-
-WSGIApp = Callable[..., Any]
 
 
 @pytest.fixture
@@ -43,49 +39,6 @@ def fault_proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
     """
     with FaultProxy(moto_endpoint) as proxy:
         yield proxy
-
-
-# --- a real WSGI server ----------------------------------------------------------
-
-
-@contextmanager
-def serve_wsgi(app: WSGIApp, threads: int = 8) -> Iterator[str]:
-    """Serve *app* with waitress on 127.0.0.1 (a free port) and *threads* worker threads.
-
-    Yields the base URL (``http://127.0.0.1:PORT``).  Waitress is what a production
-    deployment would use, and its fixed-size thread pool is the thing a slow S3 can
-    starve: with ``threads=8``, eight requests stuck on S3 block every other request.
-
-    Shutdown, on leaving the block: the server socket and every open connection are
-    closed *from waitress's own event-loop thread* (its asyncore loop is not
-    thread-safe, so we hand it the work through its trigger), the loop then ends as it
-    has nothing left to watch, and the worker threads are told to stop.  A worker still
-    busy in the app (e.g. blocked on a hung S3) gets 5 s to finish; waitress then logs a
-    warning and leaves it (its threads are daemons).  So release hung faults before
-    leaving the block if the test cares about clean threads.
-    """
-    import waitress
-    from waitress import wasyncore
-
-    socket_map: dict[int, Any] = {}
-    server: Any = waitress.create_server(app, map=socket_map, host="127.0.0.1", port=0, threads=threads)
-    loop = threading.Thread(target=server.run, name=f"serve_wsgi-{server.effective_port}-loop", daemon=True)
-    loop.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
-        # The loop re-checks its map at least every asyncore_loop_timeout (1 s).
-        loop.join(timeout=10)
-        server.task_dispatcher.shutdown(timeout=5)
-        if loop.is_alive():
-            raise RuntimeError("serve_wsgi: waitress's event loop did not stop within 10 s")
-
-
-@pytest.fixture(name="serve_wsgi")
-def serve_wsgi_fixture() -> Callable[..., Any]:
-    """:func:`serve_wsgi`, for test modules: ``with serve_wsgi(app, threads=4) as url: ...``."""
-    return serve_wsgi
 
 
 # --- peak memory of a snippet, in a fresh interpreter ------------------------------

@@ -1,5 +1,5 @@
 """The reliability harness itself: FaultProxy's modes against moto with a real boto3
-client, and the serve_wsgi / peak_rss_mib_of helpers.
+client, and the serve_wsgi (``tests/servers.py``) / peak_rss_mib_of helpers.
 
 These tests also pin down what each fault looks like through boto3 (which exception,
 after how long), which is what the library's error mapping has to handle.  The client
@@ -18,7 +18,6 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
 from typing import Any
 
 import boto3
@@ -32,12 +31,11 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 from faultproxy import FaultProxy
+from servers import serve_wsgi
 
 READ_TIMEOUT = 1.0
 # Scheduling noise allowed on top of a timeout (2 cores, other tests running).
 SLACK = 1.0
-
-ServeWsgi = Callable[..., AbstractContextManager[str]]
 
 
 def make_client(endpoint_url: str, read_timeout: float = READ_TIMEOUT) -> Any:
@@ -333,7 +331,7 @@ def _chunky_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
     return iter([b"part-%d;" % n for n in range(50)])
 
 
-def test_chunked_answers_and_chunked_bodies_pass_through(serve_wsgi: ServeWsgi) -> None:
+def test_chunked_answers_and_chunked_bodies_pass_through() -> None:
     expected = b"".join(b"part-%d;" % n for n in range(50))
     with serve_wsgi(_chunky_app, threads=2) as upstream, FaultProxy(upstream) as proxy:
         port = int(proxy.url.rsplit(":", 1)[1])
@@ -362,7 +360,7 @@ def test_chunked_answers_and_chunked_bodies_pass_through(serve_wsgi: ServeWsgi) 
 # --- serve_wsgi ----------------------------------------------------------------------
 
 
-def test_serve_wsgi_runs_requests_on_that_many_threads_and_stops_cleanly(serve_wsgi: ServeWsgi) -> None:
+def test_serve_wsgi_runs_requests_on_that_many_threads_and_stops_cleanly() -> None:
     def slow_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         time.sleep(0.3)
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])

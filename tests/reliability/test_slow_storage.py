@@ -24,6 +24,7 @@ import pytest
 from faultproxy import FaultProxy
 from images import jpeg
 from PIL import Image
+from servers import serve_wsgi
 
 from s3media_wsgi import Media, MediaMiddleware, S3Storage
 
@@ -116,7 +117,7 @@ def assert_no_partial_objects(rig: Rig, original_bytes: bytes | None = None) -> 
             im.load()
 
 
-def test_a_hung_s3_answers_503_within_the_default_budget(rig: Callable[..., Rig], serve_wsgi: Any) -> None:
+def test_a_hung_s3_answers_503_within_the_default_budget(rig: Callable[..., Rig]) -> None:
     # Production defaults: 2 s connect, 5 s read, 3 attempts, 10 s budget.
     r = rig()
     r.proxy.set("hang")
@@ -129,7 +130,7 @@ def test_a_hung_s3_answers_503_within_the_default_budget(rig: Callable[..., Rig]
     assert reply.seconds < 25
 
 
-def test_the_host_app_keeps_answering_while_s3_hangs(rig: Callable[..., Rig], serve_wsgi: Any) -> None:
+def test_the_host_app_keeps_answering_while_s3_hangs(rig: Callable[..., Rig]) -> None:
     # The default bound (4 requests inside storage) on an 8-thread server; a
     # shorter budget only keeps the test short.
     r = rig(storage_budget=4, read_timeout=2, breaker_threshold=100)
@@ -151,7 +152,7 @@ def test_the_host_app_keeps_answering_while_s3_hangs(rig: Callable[..., Rig], se
     assert all(reply.headers["retry-after"] == "1" for reply in busy)
 
 
-def test_breaker_fails_fast_then_recovers_without_restart(rig: Callable[..., Rig], serve_wsgi: Any) -> None:
+def test_breaker_fails_fast_then_recovers_without_restart(rig: Callable[..., Rig]) -> None:
     r = rig(breaker_threshold=3, breaker_cooldown=2, read_timeout=0.5, max_attempts=1, storage_budget=5)
     r.proxy.set("hang")
     with serve_wsgi(MediaMiddleware(host_app, r.media), threads=8) as base:
@@ -175,7 +176,7 @@ def test_breaker_fails_fast_then_recovers_without_restart(rig: Callable[..., Rig
 
 
 @pytest.mark.parametrize("mode", ["error500", "drop"])
-def test_s3_errors_are_503_never_500(rig: Callable[..., Rig], serve_wsgi: Any, mode: str) -> None:
+def test_s3_errors_are_503_never_500(rig: Callable[..., Rig], mode: str) -> None:
     r = rig(breaker_threshold=100)
     r.proxy.set(mode)
     with serve_wsgi(MediaMiddleware(host_app, r.media), threads=8) as base:
@@ -188,7 +189,7 @@ def test_s3_errors_are_503_never_500(rig: Callable[..., Rig], serve_wsgi: Any, m
     assert_no_partial_objects(r)
 
 
-def test_a_cut_original_makes_no_resize(rig: Callable[..., Rig], serve_wsgi: Any) -> None:
+def test_a_cut_original_makes_no_resize(rig: Callable[..., Rig]) -> None:
     r = rig(breaker_threshold=100)
     before = r.objects()
     r.proxy.set("cut", methods={"GET"})
@@ -199,7 +200,7 @@ def test_a_cut_original_makes_no_resize(rig: Callable[..., Rig], serve_wsgi: Any
     assert_no_partial_objects(r, before[next(iter(before))])
 
 
-def test_a_slow_but_working_s3_still_serves(rig: Callable[..., Rig], serve_wsgi: Any) -> None:
+def test_a_slow_but_working_s3_still_serves(rig: Callable[..., Rig]) -> None:
     # 0.5 s per S3 call is slow, not broken: three calls fit the budget.
     r = rig()
     r.proxy.set("delay", seconds=0.5)
@@ -209,7 +210,7 @@ def test_a_slow_but_working_s3_still_serves(rig: Callable[..., Rig], serve_wsgi:
     assert 1.5 <= reply.seconds < 10
 
 
-def test_racers_for_one_cold_resize_make_it_once_while_s3_is_slow(rig: Callable[..., Rig], serve_wsgi: Any) -> None:
+def test_racers_for_one_cold_resize_make_it_once_while_s3_is_slow(rig: Callable[..., Rig]) -> None:
     r = rig(max_storage_requests=2)
     r.proxy.set("delay", seconds=0.3)
     path = r.cold_path()

@@ -1,0 +1,58 @@
+"""A real threaded WSGI server (waitress) on 127.0.0.1, for the tests that talk HTTP to an app.
+
+Imported by its bare name (``from servers import serve_wsgi``), like ``images.py``: pytest's
+default ("prepend") import mode puts ``tests/`` on ``sys.path`` for ``tests/conftest.py``, so
+the tests in ``tests/`` and in its folders without ``__init__.py`` (``browser/``,
+``reliability/``) all reach it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+WSGIApp = Callable[..., Any]
+
+#: Seconds the event loop gets to end once its sockets are closed (it re-checks its map at
+#: least every asyncore_loop_timeout, 1 s).
+LOOP_STOP_TIMEOUT = 10
+#: Seconds a worker thread still busy in the app gets to finish when the server stops.
+WORKER_STOP_TIMEOUT = 5
+
+
+@contextmanager
+def serve_wsgi(app: WSGIApp, threads: int = 8, *, name: str | None = None) -> Iterator[str]:
+    """Serve *app* with waitress on 127.0.0.1 (a free port) and *threads* worker threads.
+
+    Yields the base URL (``http://127.0.0.1:PORT``).  Waitress is what a production
+    deployment would use, and its fixed-size thread pool is the thing a slow S3 can
+    starve: with ``threads=8``, eight requests stuck on S3 block every other request.
+    *name* names the thread running waitress's event loop (a daemon thread; by default
+    ``serve_wsgi-PORT-loop``).
+
+    Shutdown, on leaving the block: the server socket and every open connection are
+    closed *from waitress's own event-loop thread* (its asyncore loop is not
+    thread-safe, so we hand it the work through its trigger), the loop then ends as it
+    has nothing left to watch, and the worker threads are told to stop.  A worker still
+    busy in the app (e.g. blocked on a hung S3) gets 5 s to finish; waitress then logs a
+    warning and leaves it (its threads are daemons).  So release hung faults before
+    leaving the block if the test cares about clean threads.  An event loop still
+    running 10 s after its sockets were closed is a RuntimeError.
+    """
+    import waitress
+    from waitress import wasyncore
+
+    socket_map: dict[int, Any] = {}
+    server: Any = waitress.create_server(app, map=socket_map, host="127.0.0.1", port=0, threads=threads)
+    loop = threading.Thread(target=server.run, name=name or f"serve_wsgi-{server.effective_port}-loop", daemon=True)
+    loop.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
+        loop.join(timeout=LOOP_STOP_TIMEOUT)
+        server.task_dispatcher.shutdown(timeout=WORKER_STOP_TIMEOUT)
+        if loop.is_alive():
+            raise RuntimeError(f"serve_wsgi: waitress's event loop did not stop within {LOOP_STOP_TIMEOUT} s")
