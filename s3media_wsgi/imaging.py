@@ -450,11 +450,18 @@ class ImageEngine:
         """True when *kind* (a sniff kind such as ``"jpeg"``) can be decoded here."""
         return kind in self._readable
 
-    def probe(self, data: bytes) -> ImageInfo:
-        """Read format, upright size and frame count from the header; never decodes pixels.
+    def probe(self, data: bytes, *, decode: bool = False) -> ImageInfo:
+        """Read format, upright size and frame count from the header.
 
-        Raises :class:`NotAnImage` (not an image we read, cut short or
-        flooded with segments) or :class:`ImageTooLarge` (over ``max_pixels``,
+        With *decode*, also decode the first frame's pixels, as cheaply as the
+        format allows (a JPEG at 1/8 scale: every byte of its scans is still
+        read), so that pixel data which is cut short or corrupt is refused
+        now rather than by every resize later.  Later frames of an animation
+        are not decoded.
+
+        Raises :class:`NotAnImage` (not an image we read, cut short,
+        flooded with segments, or with *decode* pixel data that does not
+        decode) or :class:`ImageTooLarge` (over ``max_pixels``,
         ``max_metadata_bytes`` or ``max_jpeg_scans``).
         """
         with self._slot(), _guard():
@@ -463,7 +470,10 @@ class ImageEngine:
                 width, height = im.size
                 if orientation(im) >= 5:
                     width, height = height, width
-                return ImageInfo(KIND_BY_PILLOW[im.format or ""], width, height, source.frames)
+                info = ImageInfo(KIND_BY_PILLOW[im.format or ""], width, height, source.frames)
+                if decode:
+                    _decode_cheaply(im)
+                return info
 
     def resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
         """Resize *data* to *spec* and encode it; metadata other than the ICC profile is dropped.
@@ -594,6 +604,18 @@ def _guard() -> Iterator[None]:
         raise ImageTooLarge(f"image is too large to decode: {exc}") from exc
     except Exception as exc:
         raise NotAnImage(f"cannot decode image: {type(exc).__name__}: {exc}") from exc
+
+
+def _decode_cheaply(im: Image.Image) -> None:
+    """Decode *im*'s current frame at the smallest scale its decoder offers, and drop the pixels."""
+    if im.format in ("JPEG", "MPO"):
+        im.draft(im.mode, (1, 1))  # libjpeg's 1/8 scale, still reading the whole entropy stream
+    try:
+        im.load()
+    except (MediaError, MemoryError, Image.DecompressionBombError):
+        raise
+    except Exception as exc:
+        raise NotAnImage(f"image data is corrupt or cut short ({type(exc).__name__}: {exc})") from exc
 
 
 def _draft(im: Image.Image, plan: Layout, factor: float) -> tuple[Box, bool]:

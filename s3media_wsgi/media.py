@@ -153,6 +153,11 @@ class Media:
     :param allowed_types: kinds :meth:`put` accepts (see :data:`s3media_wsgi.sniff.TYPES`).
     :param max_concurrent_decodes: images decoded at once in this process
         (default: the number of CPUs), which bounds memory under load.
+    :param check_pixels: decode each image :meth:`put` or
+        :meth:`confirm_upload` receives (the first frame, as cheaply as its
+        format allows) and refuse one whose pixel data is cut short or
+        corrupt, instead of storing a file no resize can ever be made from
+        (default on; off, only the header is read).
     :param image_limits: an :class:`~s3media_wsgi.imaging.ImageLimits` for the
         engine's other limits (metadata, JPEG scans, per-format output
         budgets, animation budgets); ``max_pixels``, ``max_side`` and
@@ -188,6 +193,7 @@ class Media:
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
         allowed_types: Iterable[str] | None = None,
         max_concurrent_decodes: int | None = None,
+        check_pixels: bool = True,
         image_limits: ImageLimits | None = None,
         upload_expires: int = DEFAULT_UPLOAD_EXPIRES,
         resize_base_url: str | None = None,
@@ -226,6 +232,9 @@ class Media:
         self.presets = Presets(presets, limits.max_side, strict_presets)
         self.strict_presets = self.presets.strict
         self.engine = ImageEngine(limits, max_concurrency=max_concurrent_decodes)
+        if not isinstance(check_pixels, bool):
+            raise ConfigError(f"check_pixels must be True or False, not {check_pixels!r}")
+        self.check_pixels = check_pixels
         if allowed_types is None:
             allowed = set(DEFAULT_ALLOWED)
             if not self.engine.can_read("heic"):
@@ -333,7 +342,8 @@ class Media:
 
         Every check ``put`` and ``confirm_upload`` share: the real type is
         sniffed and must be allowed, audio and video must carry no markup,
-        an image must pass the structure walk and the header limits.
+        an image must pass the structure walk and the header limits, and
+        (``check_pixels``) its first frame must decode.
         """
         ftype = sniff(data[:SNIFF_BYTES])
         if ftype is None or ftype.kind not in self.allowed_types:
@@ -346,7 +356,7 @@ class Media:
             raise UnsupportedMediaType(f"File type not accepted: {ftype.label} carrying HTML markup.")
         width = height = None
         if ftype.is_image and self.engine.can_read(ftype.kind):
-            info = self.engine.probe(data)
+            info = self.engine.probe(data, decode=self.check_pixels)
             width, height = info.width, info.height
         return ftype, width, height
 

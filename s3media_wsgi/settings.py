@@ -72,6 +72,7 @@ MEDIA_KEYS = (
     "max_upload_bytes",
     "allowed_types",
     "max_concurrent_decodes",
+    "check_pixels",
     "image_limits",
     "upload_expires",
     "resize_base_url",
@@ -152,6 +153,7 @@ class MediaSettings:
     max_upload_bytes: int | None = None
     allowed_types: tuple[str, ...] | None = None
     max_concurrent_decodes: int | None = None
+    check_pixels: bool | None = None
     image_limits: ImageLimits | None = None
     upload_expires: int | None = None
     resize_base_url: str | None = None
@@ -383,6 +385,7 @@ _CONVERTERS: dict[str, Callable[[object, str], Any]] = {
     "max_upload_bytes": as_int,
     "allowed_types": _allowed_types,
     "max_concurrent_decodes": as_int,
+    "check_pixels": as_bool,
     "image_limits": as_image_limits,
     "upload_expires": as_int,
     "resize_base_url": _base_url,

@@ -62,6 +62,23 @@ def png_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
 
+def png_cut_short(width: int = 200, height: int = 150) -> bytes:
+    """A PNG whose container is whole (every chunk, CRC and IEND) but whose compressed pixels stop halfway."""
+    pixels = zlib.compress(b"".join(b"\0" + bytes(range(256)) * (width * 3 // 256) + bytes(width * 3 % 256)
+                                    for _ in range(height)))  # fmt: skip
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    half = pixels[: len(pixels) // 2]
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", half) + png_chunk(b"IEND", b"")
+
+
+def jpeg_with_bad_marker(width: int = 200, height: int = 150) -> bytes:
+    """A JPEG whose scan holds a reserved marker (0xFF02): its container walks, libjpeg gives up decoding."""
+    data = encode(photo(width, height), "JPEG", quality=90)
+    at = data.index(b"\xff\xda") + 200
+    bad = b"\xff\x02\x00\x04ab"
+    return data[:at] + bad + data[at + len(bad) :]
+
+
 # --- orientation ---------------------------------------------------------------
 
 

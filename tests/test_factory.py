@@ -44,6 +44,7 @@ def test_media_settings_reach_media(tmp_path: Path) -> None:
             "max_upload_bytes": "2048",
             "allowed_types": "png, jpeg",
             "max_concurrent_decodes": "3",
+            "check_pixels": "off",
             "image_limits": '{"max_avif_pixels": 1000000, "max_jpeg_scans": 12}',
             "storage_budget": "2.5",
             "max_storage_requests": "2",
@@ -55,7 +56,7 @@ def test_media_settings_reach_media(tmp_path: Path) -> None:
     limits = media.engine.limits
     assert (limits.max_pixels, limits.max_side, limits.max_frames) == (1_000_000, 1024, 7)
     assert media.max_upload_bytes == 2048 and media.allowed_types == {"png", "jpeg"}
-    assert media.engine.max_concurrency == 3
+    assert media.engine.max_concurrency == 3 and media.check_pixels is False
     assert (limits.max_avif_pixels, limits.max_jpeg_scans) == (1_000_000, 12)
     assert media.presets.strict and list(media.presets) == ["thumb"]
     guard = media.guard

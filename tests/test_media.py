@@ -6,7 +6,7 @@ import images
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageFile
 
 from s3media_wsgi import LocalStorage, Media, MediaError, MediaId
 from s3media_wsgi import ids as ids_module
@@ -133,6 +133,42 @@ def test_put_refuses_image_bombs_and_broken_images(local_media):
     with pytest.raises(NotAnImage):
         local_media.put(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10, filename="broken.png")
     assert_empty(local_media)
+
+
+@pytest.mark.parametrize("make", [images.png_cut_short, images.jpeg_with_bad_marker])
+def test_put_refuses_pixel_data_that_does_not_decode(media, make):
+    # The container is whole, so the structure walk lets it through; its pixels do not decode.
+    with pytest.raises(NotAnImage, match="image data is corrupt or cut short"):
+        media.put(make(), filename="broken.png")
+    assert_empty(media)
+
+
+def test_check_pixels_off_stores_what_no_resize_can_use(local_storage):
+    # What the default protects from: stored, and then every resize of it is a 422.
+    media = Media(local_storage, secret_key=SECRET, check_pixels=False)
+    media_id = media.put(images.png_cut_short(), filename="broken.png")
+    assert (media_id.width, media_id.height) == (200, 150)
+    with pytest.raises(NotAnImage, match="cannot decode image"):
+        media.create_resize(rel(media, media.resize_url(media_id, "100x")))
+    with pytest.raises(ConfigError, match="check_pixels"):
+        Media(local_storage, secret_key=SECRET, check_pixels="no")
+
+
+def test_pixel_check_decodes_a_jpeg_at_an_eighth(local_media, monkeypatch):
+    decoded = []
+    load = ImageFile.ImageFile.load
+
+    def spy(im):
+        decoded.append(im.size)
+        return load(im)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    media_id = local_media.put(images.jpeg(1600, 1200), filename="big.jpg")
+    assert (media_id.width, media_id.height) == (1600, 1200)
+    assert decoded == [(200, 150)]  # 1/64th of the pixels kept, every byte of the scan read
+    decoded.clear()
+    local_media.put(images.png(300, 200), filename="small.png")
+    assert decoded == [(300, 200)]  # no reduced decode for PNG
 
 
 def test_put_allow_list_is_configurable(local_storage):

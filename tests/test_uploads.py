@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 import requests
-from images import jpeg, png, png_bomb
+from images import jpeg, png, png_bomb, png_cut_short
 from PIL import Image
 from webob import Request
 
@@ -27,6 +27,7 @@ from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
 from s3media_wsgi.errors import (
     ImageTooLarge,
     InvalidUpload,
+    NotAnImage,
     NotFound,
     UnsupportedMediaType,
     UploadTooLarge,
@@ -269,6 +270,7 @@ def _smuggle(media: Media, upload: dict[str, Any], data: bytes, content_type: st
         ("image/png", jpeg(20, 20), UnsupportedMediaType),  # a real image, but not the declared one
         ("image/png", png_bomb(), ImageTooLarge),  # a pixel bomb
         ("image/jpeg", jpeg(64, 64)[:-200], Exception),  # cut short: refused by the structure walk
+        ("image/png", png_cut_short(), NotAnImage),  # a whole container whose pixels stop halfway
         ("video/mp4", b"\x00\x00\x00\x18ftypmp42" + HTML * 20, UnsupportedMediaType),  # a polyglot
     ],
 )
