@@ -6,6 +6,10 @@ answer, and ``POST /register`` lists a confirmed upload and nothing else
 (:func:`direct_upload_scenario`, run against each gallery through its
 framework's own test client).  And what they refuse: every gallery takes
 images only, and words a refusal the same way (``gallery_common.refusal_message``).
+
+The Django gallery keeps its images as rows of a model whose image is a
+``MediaField``: its tests also read the rows, post the model's form, and
+start ``manage.py runserver`` as documented (it makes the SQLite file itself).
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ import io
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
@@ -381,6 +389,19 @@ def test_pyramid_upload_routes_follow_the_hook(env: dict[str, str], monkeypatch:
 
 
 # --- Django (own process: Django's settings are configured once per process) --------------------
+#
+# Each test runs a script in a child process, in its own folder: the gallery's SQLite file is
+# tmp_path/media.sqlite3 (next to the media folder, as examples/media/django.sqlite3 is).
+
+#: What each Django script starts with: Django set up, and the tables made, as ``manage.py runserver`` makes them.
+DJANGO_SETUP = textwrap.dedent(
+    """
+    import django
+    django.setup()
+    from django.core.management import call_command
+    call_command("migrate", verbosity=0, interactive=False)
+    """
+)
 
 
 def run_django(tmp_path: Path, env: dict[str, str], script: str, *args: str) -> Any:
@@ -392,48 +413,118 @@ def run_django(tmp_path: Path, env: dict[str, str], script: str, *args: str) -> 
         "PYTHONPATH": os.pathsep.join([str(EXAMPLES / "django_project"), str(Path(__file__).parent)]),
     }
     done = subprocess.run(
-        [sys.executable, "-c", script, *args], cwd=tmp_path, env=child_env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", DJANGO_SETUP + script, *args],
+        cwd=tmp_path,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+class DjangoClient:
+    """In a Django script: Django's test Client, checking CSRF as a browser's requests are checked.
+
+    Like the page's script, it sends the page's token (``X-CSRFToken``) to the
+    gallery's own routes, and none to the middleware's (uploader.js knows of none).
+    """
+
+    def __init__(self) -> None:
+        from django.test import Client
+
+        self.client = Client(enforce_csrf_checks=True)
+        self.token = ""
+
+    @staticmethod
+    def reply(response: Any) -> Reply:
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        return Reply(response.status_code, response.get("Content-Type", "").split(";")[0], body)
+
+    def get(self, url: str) -> Reply:
+        reply = self.reply(self.client.get(url))
+        found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', reply.body)
+        if found:
+            self.token = found.group(1).decode()
+        return reply
+
+    def headers(self, url: str) -> dict[str, str]:
+        return {} if url.startswith("/media/") else {"X-CSRFToken": self.token}
+
+    def post_form(self, url: str, fields: Mapping[str, str], file: tuple[str, bytes]) -> Reply:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        data = {**fields, "file": SimpleUploadedFile(file[0], file[1])}
+        return self.reply(self.client.post(url, data, headers=self.headers(url)))
+
+    def post_json(self, url: str, payload: object, content_type: str = "application/json") -> Reply:
+        body = json.dumps(payload)
+        return self.reply(self.client.post(url, body, content_type=content_type, headers=self.headers(url)))
+
+    def submit(self, url: str, data: Mapping[str, str]) -> Reply:
+        """A form of the page, posted with the page's token in it."""
+        return self.reply(self.client.post(url, {**data, "csrfmiddlewaretoken": self.token}))
+
+    def direct_upload(self, filename: str, data: bytes, content_type: str = "image/jpeg") -> tuple[str, Reply]:
+        """What the field's widget does: send the file to storage, then confirm it; the key and the answer."""
+        params = self.get(f"/media/s3/params?filename={filename}&type={content_type}")
+        assert params.status == 200, params.body
+        target = params.json()
+        assert self.post_form(target["url"], target["fields"], (filename, data)).status == 204
+        key = target["fields"]["key"]
+        return key, self.post_json("/media/s3/confirm", {"key": key})
+
+
+def photo_rows() -> list[dict[str, Any]]:
+    """In a Django script: the gallery's rows (photos.models.Photo), newest first."""
+    from photos.models import Photo
+
+    rows = Photo.objects.values("title", "image", "width", "height")
+    return [{**row, "image": str(row["image"])} for row in rows]
+
+
 DJANGO_SCRIPT = textwrap.dedent(
     """
     import io, json, re, sys
-    import django
-    django.setup()
-    from django.core.management import call_command
     from django.test import Client
     import images
+    from test_examples import photo_rows
 
     call_command("check")  # the system check passes with the example's settings
+    call_command("makemigrations", "photos", check=True, dry_run=True)  # the migration matches the model
     client = Client()
     out = {"empty": client.get("/").content.decode()}
     photo = io.BytesIO(images.jpeg(800, 600))
     photo.name = "cat.jpg"
     r = client.post("/upload", {"photo": photo})
     out["upload"] = [r.status_code, r["Location"]]
+    out["rows"] = photo_rows()
     out["page"] = client.get("/").content.decode()
     fetched = {}
     for url in set(re.findall(sys.argv[1], out["page"])):
         r = client.get(url)
         fetched[url] = [r.status_code, r["Content-Type"], b"".join(r.streaming_content).hex()]
     out["fetched"] = fetched
-    item = json.load(open(sys.argv[2]))[0]
-    out["item"] = item
-    out["delete"] = client.post("/delete", {"id": item["id"]}).status_code
+    media_id = out["rows"][0]["image"]
+    out["original"] = client.get("/media/" + media_id + "/cat.jpg").status_code
+    out["delete"] = client.post("/delete", {"id": media_id}).status_code
+    out["rows_after"] = photo_rows()
     out["after"] = client.get("/").content.decode()
-    out["original_after"] = client.get("/media/" + item["id"] + "/cat.jpg").status_code
+    out["original_after"] = client.get("/media/" + media_id + "/cat.jpg").status_code
+    out["delete_again"] = client.post("/delete", {"id": media_id}).status_code
     print(json.dumps(out))
     """
 )
 
 
 def test_django_example(env: dict[str, str], tmp_path: Path) -> None:
-    out = run_django(tmp_path, env, DJANGO_SCRIPT, RESIZE_URL.pattern, str(tmp_path / "media.json"))
+    """Without JavaScript: the file is stored by the view, a Photo row holds its id, the page lists it."""
+    out = run_django(tmp_path, env, DJANGO_SCRIPT, RESIZE_URL.pattern)
     assert "No images yet." in out["empty"]
     assert out["upload"] == [303, "/"]
+    (row,) = out["rows"]
+    assert (row["title"], row["width"], row["height"]) == ("cat.jpg", 800, 600)
     fetched = out["fetched"]
 
     def fetch(url: str):
@@ -441,67 +532,33 @@ def test_django_example(env: dict[str, str], tmp_path: Path) -> None:
         return status, content_type, bytes.fromhex(body)
 
     urls = check_gallery(out["page"], fetch)
-    assert sorted(fetched) == urls
+    assert sorted(fetched) == urls and all(url.startswith(f"/media/{row['image']}/") for url in urls)
     assert all(status == 200 for status, _, _ in fetched.values())
+    # The <img> is sized from the row (no layout shift), and links the original through photo.image.url.
+    img = re.search(r'<img [^>]*width="(\d+)" height="(\d+)"', out["page"])
+    assert img is not None and int(img.group(1)) * 3 == int(img.group(2)) * 4
+    assert f'<a href="/media/{row["image"]}/cat.jpg">original</a>' in out["page"] and out["original"] == 200
     assert 'name="csrfmiddlewaretoken"' in out["page"]
-    assert (out["item"]["width"], out["item"]["height"]) == (800, 600)
-    assert out["delete"] == 303 and "No images yet." in out["after"]
-    assert out["original_after"] == 404
+    assert out["delete"] == 303 and out["rows_after"] == [] and "No images yet." in out["after"]
+    assert out["original_after"] == 404 and out["delete_again"] == 404
+    assert not (tmp_path / "media" / row["image"]).exists()
+    assert (tmp_path / "media.sqlite3").is_file()
 
 
 DJANGO_DIRECT_SCRIPT = textwrap.dedent(
     """
-    import json, re
-    import django
-    django.setup()
+    import json
     from django.test import Client
-    from test_examples import Reply, direct_upload_scenario
+    from test_examples import DjangoClient, direct_upload_scenario, photo_rows
 
-
-    class DjangoClient:
-        \"\"\"Django's test Client, checking CSRF as a browser's requests are checked.
-
-        Like the page's script, it sends the page's token (X-CSRFToken) to the
-        gallery's own routes, and none to the middleware's (uploader.js knows of none).
-        \"\"\"
-
-        def __init__(self):
-            self.client = Client(enforce_csrf_checks=True)
-            self.token = None
-
-        def reply(self, response):
-            body = b"".join(response.streaming_content) if response.streaming else response.content
-            return Reply(response.status_code, response.get("Content-Type", "").split(";")[0], body)
-
-        def get(self, url):
-            reply = self.reply(self.client.get(url))
-            found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', reply.body)
-            if found:
-                self.token = found.group(1).decode()
-            return reply
-
-        def headers(self, url):
-            return {} if url.startswith("/media/") else {"X-CSRFToken": self.token}
-
-        def post_form(self, url, fields, file):
-            from django.core.files.uploadedfile import SimpleUploadedFile
-
-            data = {**fields, "file": SimpleUploadedFile(file[0], file[1])}
-            return self.reply(self.client.post(url, data, headers=self.headers(url)))
-
-        def post_json(self, url, payload, content_type="application/json"):
-            body = json.dumps(payload)
-            return self.reply(self.client.post(url, body, content_type=content_type, headers=self.headers(url)))
-
-
-    client = DjangoClient()
-    media_id = direct_upload_scenario(client)
+    media_id = direct_upload_scenario(DjangoClient())
     # Without the page's token, Django's CSRF protection refuses the gallery's route.
     bare = Client(enforce_csrf_checks=True).post(
         "/register", json.dumps({"id": media_id}), content_type="application/json"
     )
     params = Client().get("/media/s3/params", {"filename": "cat.jpg", "type": "image/jpeg"})
-    print(json.dumps({"id": media_id, "without_token": bare.status_code, "params": params.status_code}))
+    out = {"id": media_id, "without_token": bare.status_code, "params": params.status_code, "rows": photo_rows()}
+    print(json.dumps(out))
     """
 )
 
@@ -509,16 +566,183 @@ DJANGO_DIRECT_SCRIPT = textwrap.dedent(
 def test_django_gallery_uploads_straight_from_the_browser(env: dict[str, str], tmp_path: Path) -> None:
     out = run_django(tmp_path, env, DJANGO_DIRECT_SCRIPT)
     assert out["without_token"] == 403 and out["params"] == 200
-    (item,) = json.loads((tmp_path / "media.json").read_text())
-    assert item == {"id": out["id"], "name": "Holiday.JPG", "width": 800, "height": 600}
+    # /register made one Photo (reported twice: one row), its size read back from storage.
+    assert out["rows"] == [{"title": "Holiday.JPG", "image": out["id"], "width": 800, "height": 600}]
+
+
+DJANGO_MODEL_FORM_SCRIPT = textwrap.dedent(
+    """
+    import json, re
+    import images
+    from s3media_wsgi.adapters.django.fields import ERROR_MESSAGES
+    from s3media_wsgi.ids import new_id
+    from test_examples import DjangoClient, photo_rows
+
+    client = DjangoClient()
+    out = {"page": client.get("/").text, "messages": {code: str(text) for code, text in ERROR_MESSAGES.items()}}
+    # The widget uploads the chosen file straight to storage; the form submits the confirmed id.
+    key, confirmed = client.direct_upload("Tabby.jpg", images.jpeg(400, 300))
+    media_id = confirmed.json()["id"]
+    out["id"] = media_id
+    # Refused, with the field's error on the page, and no row: what was never confirmed, or made up.
+    refused = {}
+    for name, value in {
+        "unconfirmed": new_id("cat.jpg"),
+        "invalid": "../../etc/passwd",
+        "key": key,
+        "empty": "",
+    }.items():
+        reply = client.submit("/add", {"title": "Forged", "image": value})
+        refused[name] = [reply.status, reply.text, value]
+    out["refused"] = refused
+    out["rows_refused"] = photo_rows()
+    out["add"] = client.submit("/add", {"title": "A tabby", "image": media_id}).status
+    out["rows"] = photo_rows()
+    page = client.get("/").text
+    out["gallery"] = page
+    resize = re.search(r'/media/[^"\\s]+?/320x-[^"\\s]+?\\.jpg', page)
+    out["resize"] = client.get(resize.group(0)).status if resize else None
+    print(json.dumps(out))
+    """
+)
+
+
+def test_django_model_form_adds_a_photo_with_a_title(env: dict[str, str], tmp_path: Path) -> None:
+    """The page's second form is the model's: MediaField's widget, and its checks of the id it submits."""
+    out = run_django(tmp_path, env, DJANGO_MODEL_FORM_SCRIPT)
+    form = re.search(r'<form id="add" method="post" action="/add">(.*?)</form>', out["page"], re.S)
+    assert form is not None, out["page"]
+    assert '<input type="text" name="title" maxlength="200" id="id_title">' in form.group(1)
+    assert '<div class="s3media-upload" data-s3media-upload data-state="empty" data-endpoint="/media"' in form.group(1)
+    assert '<input type="hidden" name="image" value="" data-s3media-id>' in form.group(1)
+    chooser = re.search(r'<input ([^>]*type="file"[^>]*)>', form.group(1))
+    assert chooser is not None and 'accept="image/*"' in chooser.group(1) and 'id="id_image"' in chooser.group(1)
+    assert "name=" not in chooser.group(1)  # the file itself is never posted with the form
+
+    messages = {code: html.escape(message) for code, message in out["messages"].items()}
+    expected = {
+        "unconfirmed": messages["unconfirmed"],
+        "invalid": messages["invalid"],
+        "key": messages["invalid"],  # a pending upload's key is no id
+        "empty": "This field is required.",
+    }
+    for name, (status, page, value) in out["refused"].items():
+        assert status == 400, name
+        errors = re.findall(r'<ul class="errorlist"[^>]*><li>(.*?)</li></ul>', page)
+        assert errors == [expected[name]], (name, errors)
+        if value:  # the refused id is not put back in the page
+            assert value not in page and html.escape(value) not in page, name
+    assert out["rows_refused"] == []
+
+    assert out["add"] == 303
+    assert out["rows"] == [{"title": "A tabby", "image": out["id"], "width": 400, "height": 300}]
+    assert "A tabby" in out["gallery"] and 'alt="A tabby"' in out["gallery"] and out["resize"] == 200
+
+
+DJANGO_BAD_UPLOAD_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from s3media_wsgi.adapters.django.fields import ERROR_MESSAGES
+    from test_examples import DjangoClient, photo_rows
+
+    data = bytes.fromhex(sys.argv[1])
+    client = DjangoClient()
+    client.get("/")
+    out = {"unconfirmed": str(ERROR_MESSAGES["unconfirmed"])}
+    # Without JavaScript: the file posted to /upload.
+    posted = client.reply(
+        client.client.post(
+            "/upload",
+            {"photo": SimpleUploadedFile("kitten.jpg", data), "csrfmiddlewaretoken": client.token},
+        )
+    )
+    out["upload"] = [posted.status, posted.text]
+    # Straight to storage, as the widget and the drop zone send it; then its id to both forms.
+    key, confirmed = client.direct_upload("kitten.jpg", data)
+    out["confirm"] = [confirmed.status, confirmed.json()]
+    pending = key.removeprefix("uploads/")
+    added = client.submit("/add", {"title": "Kitten", "image": pending})
+    out["add"] = [added.status, added.text]
+    registered = client.post_json("/register", {"id": pending, "name": "kitten.jpg"})
+    out["register"] = [registered.status, registered.json()]
+    out["rows"] = photo_rows()
+    print(json.dumps(out))
+    """
+)
+
+
+def test_django_refuses_html_named_jpg(env: dict[str, str], tmp_path: Path) -> None:
+    """A page named .jpg is no image: refused in words on every path, and no row, no stored object."""
+    evil = b"<!doctype html><html><script>alert(document.cookie)</script></html>"
+    out = run_django(tmp_path, env, DJANGO_BAD_UPLOAD_SCRIPT, evil.hex())
+    status, page = out["upload"]
+    assert status == 415 and error_of(page) == refusal_for(evil, "kitten.jpg", tmp_path)
+    status, answer = out["confirm"]
+    assert status == 415 and answer["error"]  # the middleware refused it, and dropped the pending object
+    status, page = out["add"]
+    assert status == 400 and html.escape(out["unconfirmed"]) in page
+    assert out["register"] == [404, {"error": out["unconfirmed"]}]
+    assert out["rows"] == [] and nothing_stored(tmp_path)
+
+
+def test_django_register_takes_images_only_even_when_more_types_are_allowed(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """S3MEDIA_ALLOWED_TYPES may let a PDF be stored; the gallery, whose page is <picture>s, still lists none."""
+    script = textwrap.dedent(
+        """
+        import json, sys
+        from test_examples import DjangoClient, photo_rows
+
+        client = DjangoClient()
+        client.get("/")
+        key, confirmed = client.direct_upload("report.pdf", bytes.fromhex(sys.argv[1]), "application/pdf")
+        registered = client.post_json("/register", {"id": confirmed.json()["id"], "name": "report.pdf"})
+        print(json.dumps({"confirm": confirmed.status, "register": registered.json(), "rows": photo_rows()}))
+        """
+    )
+    out = run_django(tmp_path, {**env, "S3MEDIA_ALLOWED_TYPES": "jpeg,pdf"}, script, PDF.hex())
+    assert out["confirm"] == 200  # stored: the settings allow it
+    assert out["register"] == {"error": "Upload refused. PDF document is not an image."}
+    assert out["rows"] == []
+
+
+def test_django_runserver_makes_its_database(env: dict[str, str], tmp_path: Path) -> None:
+    """The documented command on a fresh checkout: `manage.py runserver` makes the SQLite file, then serves."""
+    pytest.importorskip("django")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    child_env = {**os.environ, **env, "PORT": str(port), "DJANGO_SETTINGS_MODULE": "gallery_site.settings"}
+    server = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "django_project" / "manage.py"), "runserver", "--noreload"],
+        cwd=tmp_path,
+        env=child_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.communicate()[1].decode()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    status, page = response.status, response.read().decode()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, "runserver did not answer"
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert status == 200 and "No images yet." in page
+    assert (tmp_path / "media.sqlite3").is_file()
 
 
 def test_django_upload_routes_follow_the_hook(env: dict[str, str], tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
-        import json
-        import django
-        django.setup()
         from django.test import Client
         print(Client().get("/media/s3/params", {"filename": "cat.jpg", "type": "image/jpeg"}).status_code)
         """
@@ -587,20 +811,21 @@ def upload_to_pyramid(filename: str, data: bytes) -> Answer:
 DJANGO_UPLOAD_SCRIPT = textwrap.dedent(
     """
     import json, sys
-    import django
-    django.setup()
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.test import Client
+    from test_examples import photo_rows
 
     client = Client()
     r = client.post("/upload", {"photo": SimpleUploadedFile(sys.argv[1], bytes.fromhex(sys.argv[2]))})
-    print(json.dumps({"status": r.status_code, "page": r.content.decode()}))
+    print(json.dumps({"status": r.status_code, "page": r.content.decode(), "rows": photo_rows()}))
     """
 )
 
 
 def upload_to_django(tmp_path: Path, env: dict[str, str], filename: str, data: bytes) -> Answer:
     out = run_django(tmp_path, env, DJANGO_UPLOAD_SCRIPT, filename, data.hex())
+    if out["status"] != 303:
+        assert out["rows"] == [], out["rows"]  # refused: no Photo either
     return Answer(out["status"], error_of(out["page"]))
 
 

@@ -11,6 +11,10 @@ The media secret is ``S3MEDIA_SECRET_KEY``, or a development secret kept in
 ``.dev-secret`` in the working directory (both through ``examples/gallery_common.py``,
 shared by all the examples).  Django's own ``SECRET_KEY`` is ``DJANGO_SECRET_KEY``
 or, for this demo, derived from the media secret.
+
+The photos are rows of a SQLite file next to the media folder
+(``examples/media/django.sqlite3``, git-ignored with it), or ``DJANGO_DATABASE``.
+``manage.py runserver`` makes its tables (``migrate``) before serving.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ EXAMPLES_DIR = BASE_DIR.parent
 # gallery_common.py, shared by all the examples, is in the folder above this project.
 sys.path.append(str(EXAMPLES_DIR))
 
-from gallery_common import media_settings, uploads_file  # noqa: E402  (needs the line above)
+from gallery_common import media_settings  # noqa: E402  (needs the line above)
 
 _DEFAULT_ROOT = EXAMPLES_DIR / "media" / "django"
 
@@ -39,8 +43,11 @@ _DEFAULT_ROOT = EXAMPLES_DIR / "media" / "django"
 #: (the middleware runs before AuthenticationMiddleware: that hook reads the session itself).
 S3MEDIA = media_settings(os.environ, _DEFAULT_ROOT)
 
-#: The gallery's list of ids: a JSON file next to the media folder.
-GALLERY_FILE = uploads_file(os.environ, S3MEDIA.get("LOCAL_ROOT", _DEFAULT_ROOT))
+#: The gallery's photos (photos.models.Photo): a SQLite file next to the media folder.
+DATABASE_FILE = Path(os.environ.get("DJANGO_DATABASE") or f"{S3MEDIA.get('LOCAL_ROOT', _DEFAULT_ROOT)}.sqlite3")
+DATABASE_FILE.parent.mkdir(parents=True, exist_ok=True)  # SQLite makes the file, not its folder
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATABASE_FILE}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SECRET_KEY = (
     os.environ.get("DJANGO_SECRET_KEY")
@@ -49,7 +56,10 @@ SECRET_KEY = (
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
-INSTALLED_APPS = ["s3media_wsgi.adapters.django"]
+INSTALLED_APPS = [
+    "s3media_wsgi.adapters.django",  # {% load s3media %}, the settings check
+    "photos",  # the gallery's model, Photo, with its MediaField
+]
 MIDDLEWARE = [
     # First: media requests skip everything below.
     "s3media_wsgi.adapters.django.middleware.S3MediaMiddleware",
@@ -68,5 +78,4 @@ TEMPLATES = [
         "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
     }
 ]
-DATABASES: dict[str, dict[str, str]] = {}
 USE_TZ = True

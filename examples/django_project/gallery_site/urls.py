@@ -9,6 +9,7 @@ from . import views
 urlpatterns = [
     path("", views.index, name="index"),
     path("register", views.register_upload, name="register"),
+    path("add", views.add, name="add"),
     path("upload", views.upload, name="upload"),
     path("delete", views.delete, name="delete"),
 ]

@@ -1,27 +1,25 @@
-"""Views of the gallery example: list, register a direct upload, upload without JavaScript, delete."""
+"""Views of the gallery example: list, register a direct upload, add a titled photo, upload without JavaScript, delete.
+
+Every image is a row of ``photos.models.Photo``, whose ``image`` is a ``MediaField``.
+"""
 
 from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
-from gallery_common import (  # on sys.path through settings.py
-    NO_FILE,
-    UPLOAD_SCRIPT,
-    Refused,
-    Uploads,
-    refusal_message,
-    register,
-)
+from gallery_common import NO_FILE, UPLOAD_SCRIPT, refusal_message  # on sys.path through settings.py
+from photos.forms import PhotoForm
+from photos.models import Photo
 
 from s3media_wsgi.adapters.django import get_media, get_settings
 from s3media_wsgi.errors import MediaError
 
-uploads = Uploads(settings.GALLERY_FILE)
+#: The answer of /register to each of the MediaField's refusals of an id.
+REFUSED_STATUS = {"invalid": 400, "unconfirmed": 404, "unavailable": 503}
 
 
 def _see_other(url: str) -> HttpResponse:
@@ -29,9 +27,10 @@ def _see_other(url: str) -> HttpResponse:
     return HttpResponseRedirect(url, status=303)
 
 
-def _page(request: HttpRequest, error: str = "", status: int = 200) -> HttpResponse:
+def _page(request: HttpRequest, error: str = "", status: int = 200, form: PhotoForm | None = None) -> HttpResponse:
     context = {
-        "items": uploads.items(),
+        "photos": Photo.objects.all(),
+        "form": form or PhotoForm(),
         "error": error,
         # What uploader.js calls "endpoint": the middleware's prefix without its last "/".
         "endpoint": get_settings().prefix.rstrip("/"),
@@ -47,9 +46,11 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def register_upload(request: HttpRequest) -> JsonResponse:
-    """The page reports an upload the middleware confirmed: check it, list it, answer its HTML.
+    """The page reports an upload the middleware confirmed (``{"id", "name"}``): a Photo of it, and its HTML.
 
-    CSRF-protected like every POST here: the page's script sends the form's token as ``X-CSRFToken``.
+    PhotoForm checks the id (the MediaField's checks: well formed, its file
+    stored) and trusts nothing else the page sends.  CSRF-protected like every
+    POST here: the page's script sends the form's token as ``X-CSRFToken``.
     """
     if request.content_type != "application/json":
         return JsonResponse({"error": "Send the upload as JSON."}, status=415)
@@ -57,34 +58,52 @@ def register_upload(request: HttpRequest) -> JsonResponse:
         payload = json.loads(request.body)
     except ValueError:
         payload = None
-    try:
-        item = register(get_media(), uploads, payload)
-    except Refused as refused:
-        return JsonResponse({"error": str(refused)}, status=refused.status)
-    html = render_to_string("gallery_item.html", {"item": item}, request=request)
-    return JsonResponse({"id": item["id"], "html": html})
+    if not isinstance(payload, dict):
+        return JsonResponse({"error": "Send a JSON object: {id, name}."}, status=400)
+    name = payload.get("name")
+    # Reported twice: listed once.
+    photo = Photo.objects.filter(image=str(payload.get("id"))).first()
+    if photo is None:
+        form = PhotoForm({"title": name[:200] if isinstance(name, str) else "", "image": payload.get("id")})
+        if not form.is_valid():
+            error = next(error for errors in form.errors.as_data().values() for error in errors)
+            return JsonResponse({"error": " ".join(error.messages)}, status=REFUSED_STATUS.get(error.code or "", 400))
+        photo = form.save()
+    html = render_to_string("gallery_item.html", {"photo": photo}, request=request)
+    return JsonResponse({"id": photo.image, "html": html})
+
+
+@require_POST
+def add(request: HttpRequest) -> HttpResponse:
+    """The model's form: a title, and an image the field's widget uploaded straight to storage."""
+    form = PhotoForm(request.POST)
+    if not form.is_valid():
+        return _page(request, status=400, form=form)
+    form.save()
+    return _see_other("/")
 
 
 @require_POST
 def upload(request: HttpRequest) -> HttpResponse:
-    """Without JavaScript: the form's files, stored by the app itself."""
-    photos = request.FILES.getlist("photo")
-    if not photos:
+    """Without JavaScript: the form's files, stored by the app itself, a Photo each."""
+    files = request.FILES.getlist("photo")
+    if not files:
         return _page(request, NO_FILE, 400)
-    for photo in photos:
+    for file in files:
         try:
-            media_id = get_media().put(photo)
+            media_id = get_media().put(file)  # checked first: nothing is stored when it is refused
         except MediaError as exc:
             return _page(request, refusal_message(exc), exc.status_code)
-        uploads.add(media_id, photo.name or "")
+        Photo.objects.create(title=(file.name or "")[:200], image=media_id)  # the id, with its size
     return _see_other("/")
 
 
 @require_POST
 def delete(request: HttpRequest) -> HttpResponse:
-    media_id = request.POST.get("id", "")
-    # Only ids of this gallery: the form must not delete anything else in storage.
-    if not uploads.remove(media_id):
+    # Only this gallery's photos: the form must not delete anything else in storage.
+    photo = Photo.objects.filter(image=request.POST.get("id", "")).first()
+    if photo is None:
         return _page(request, "No such image.", 404)
-    get_media().delete(media_id)
+    photo.delete()
+    get_media().delete(photo.image)
     return _see_other("/")

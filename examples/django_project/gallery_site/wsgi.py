@@ -1,4 +1,7 @@
-"""WSGI entry point of the gallery example (for gunicorn, waitress, ...)."""
+"""WSGI entry point of the gallery example (for gunicorn, waitress, ...).
+
+Run ``manage.py migrate`` once before serving it this way (``manage.py runserver`` does it itself).
+"""
 
 from __future__ import annotations
 
