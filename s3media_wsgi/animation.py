@@ -19,12 +19,15 @@ before Pillow sees the file; :func:`frames` checks it again after every seek.
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from PIL import Image, features
 
-from .errors import ImageTooLarge
+from .errors import ImageTooLarge, MediaError
+
+log = logging.getLogger("s3media_wsgi")
 
 #: Formats whose animations we read frame by frame.
 ANIMATED_SOURCES = frozenset({"GIF", "WEBP"})
@@ -59,14 +62,26 @@ def frames(
     frame converted to RGBA is the full picture a viewer would show.  Every
     frame must keep the size *im* had when it was checked: a GIF frame can
     make Pillow grow the picture, and :class:`ImageTooLarge` is raised before
-    such a frame is decoded.
+    such a frame is decoded.  A frame after the first that does not decode
+    (corrupt or cut short) ends the sequence: the frames before it are kept.
     """
     size = im.size
     for index in range(count):
-        im.seek(index)
-        if im.size != size:
-            raise ImageTooLarge(f"GIF frame {index} grows the image from {size} to {im.size}")
-        rgba = im.convert("RGBA")
+        try:
+            im.seek(index)
+            if im.size != size:
+                raise ImageTooLarge(f"GIF frame {index} grows the image from {size} to {im.size}")
+            rgba = im.convert("RGBA")
+        except (MediaError, MemoryError):
+            raise
+        except Exception as exc:
+            if index == 0:
+                raise
+            # A later frame that does not decode ends the animation there, as
+            # browsers play such a file: the frames before it are still good.
+            log.warning("animation cut at frame %d of %d: it does not decode (%s: %s)", index, count,
+                        type(exc).__name__, exc)  # fmt: skip
+            return
         # WebP learns a frame's duration only when it decodes it: read it after.
         duration = im.info.get("duration")
         if not isinstance(duration, (int, float)) or duration <= 10:

@@ -596,8 +596,12 @@ def _guard() -> Iterator[None]:
     """
     try:
         yield
-    except (MediaError, MemoryError):
+    except MediaError:
         raise
+    except MemoryError as exc:
+        # The process is out of memory now, not the file at fault: answered as
+        # Busy (503, try again), and a direct upload being confirmed is kept.
+        raise Busy("not enough memory to work on this image now; try again shortly") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # Pillow's own ceiling (about 179 MP) applies even if max_pixels is higher;
         # the warning only arrives as an exception when warnings are errors.
@@ -613,9 +617,9 @@ def _decode_cheaply(im: Image.Image) -> None:
     try:
         im.load()
     except (MediaError, MemoryError, Image.DecompressionBombError):
-        raise
+        raise  # _guard's to map
     except Exception as exc:
-        raise NotAnImage(f"image data is corrupt or cut short ({type(exc).__name__}: {exc})") from exc
+        raise NotAnImage("image data is corrupt or cut short") from exc
 
 
 def _draft(im: Image.Image, plan: Layout, factor: float) -> tuple[Box, bool]:

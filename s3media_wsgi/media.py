@@ -26,7 +26,6 @@ from .errors import (
     InvalidUpload,
     MediaError,
     NotFound,
-    StorageError,
     StorageUnavailable,
     UnsupportedMediaType,
     UploadTooLarge,
@@ -337,7 +336,7 @@ class Media:
             except MediaError:
                 log.warning("a failed put may have left %s behind", key)
 
-    def _check_content(self, data: bytes) -> tuple[FileType, int | None, int | None]:
+    def _check_content(self, data: bytes, *, pixels: bool = True) -> tuple[FileType, int | None, int | None]:
         """The type, width and height of *data* (an upload's bytes, or its first bytes when not an image).
 
         Every check ``put`` and ``confirm_upload`` share: the real type is
@@ -356,7 +355,7 @@ class Media:
             raise UnsupportedMediaType(f"File type not accepted: {ftype.label} carrying HTML markup.")
         width = height = None
         if ftype.is_image and self.engine.can_read(ftype.kind):
-            info = self.engine.probe(data, decode=self.check_pixels)
+            info = self.engine.probe(data, decode=pixels and self.check_pixels)
             width, height = info.width, info.height
         return ftype, width, height
 
@@ -517,7 +516,9 @@ class Media:
                 raise NotFound(f"no upload at {key}: it was never sent, expired, or was refused") from None
             with self.guard.call():
                 data = self.storage.get(final)
-            ftype, width, height = self._check_content(data)
+            # Its pixels were checked when it was stored: the header is enough,
+            # and a repeated confirm cannot make this process decode it again.
+            ftype, width, height = self._check_content(data, pixels=False)
             return MediaId(media_id, width, height, ftype.mime)
         try:
             if info.size > self.max_upload_bytes:
@@ -539,7 +540,9 @@ class Media:
             with self.guard.call():
                 objects.copy(key, final)
         except MediaError as exc:
-            if not isinstance(exc, StorageError):
+            if exc.status_code < 500:
+                # The upload itself is refused: it goes.  A failure on this side
+                # (storage, no decode slot, no memory) keeps it for a retry.
                 self._drop_pending(target, objects, key)
                 log.info("upload %s refused: %s", key, exc)
             raise

@@ -34,6 +34,7 @@ from urllib.parse import parse_qs
 from webob import Request
 
 from .errors import (
+    Busy,
     ImageTooLarge,
     InvalidUpload,
     MediaError,
@@ -233,8 +234,10 @@ class UploadAPI:
         status = exc.status_code
         message = str(exc) if isinstance(exc, _SHOWN) else exc.public_message
         extra = []
-        if isinstance(exc, StorageUnavailable):
-            log.warning("upload route %r: storage unavailable: %s", route, exc)
+        if isinstance(exc, (StorageUnavailable, Busy)):
+            # Temporary (storage down or slow, no decode slot or memory now): the
+            # client is told when to try again, and a pending upload was kept.
+            log.warning("upload route %r: unavailable for now: %s", route, exc)
             extra.append(("Retry-After", str(exc.retry_after or 5)))
         elif status >= 500:
             log.error("upload route %r failed: %s", route, exc)

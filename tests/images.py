@@ -266,6 +266,17 @@ def spliced_gif(screen: tuple[int, int], frames: list[tuple[int, int]], disposal
     return b"".join(out) + b"\x3b"
 
 
+def gif_with_broken_frame(width: int = 60, height: int = 40, good: int = 2) -> bytes:
+    """A GIF of *good* red and blue frames, then one whose LZW data is junk (its container is whole)."""
+    head, red = _gif_parts(width, height, 0)
+    blue = _gif_parts(width, height, 1)[1]
+    broken = bytearray(blue)
+    first = 10 + 1  # the image descriptor, then the LZW minimum code size: the first sub-block's length
+    broken[first + 1 : first + 1 + broken[first]] = b"\xff" * broken[first]
+    frames = [red if i % 2 == 0 else blue for i in range(good)] + [bytes(broken)]
+    return head + b"".join(_gce(disposal=1) + frame for frame in frames) + b"\x3b"
+
+
 def growing_gif(
     screen: tuple[int, int] = (10, 10), frame: tuple[int, int] = (8000, 8000), count: int = 3, first: bool = False
 ) -> bytes:

@@ -355,6 +355,20 @@ def test_animation_kept_in_avif(engine, factory):
         assert duration == want_duration
 
 
+@pytest.mark.parametrize("fmt", ["gif", "webp"])
+def test_a_later_frame_that_does_not_decode_ends_the_animation(engine, fmt, caplog):
+    # Browsers play such a GIF up to the broken frame; so does the resize, instead of a 422 on every request.
+    source = images.gif_with_broken_frame(good=2)
+    assert engine.probe(source, decode=True).frames == 3  # the first frame decodes: accepted at put
+    out = decode(engine.resize(source, spec("30x30", "fit", fmt)))
+    assert out.n_frames == 2 and out.size == (30, 20)
+    colours = [colour for colour, _ in frame_info(out)]
+    assert close(colours[0], images.GIF_RED, 12) and close(colours[1], images.GIF_BLUE, 12)
+    assert "animation cut at frame 2 of 3" in caplog.text
+    with pytest.raises(NotAnImage):  # a broken first frame is still refused
+        engine.resize(images.gif_with_broken_frame(good=0), spec("30x30", "fit", fmt))
+
+
 def test_animation_without_loop_plays_once(engine):
     source = images.animated_gif(loop=None)
     assert "loop" not in Image.open(io.BytesIO(source)).info

@@ -11,6 +11,7 @@ from PIL import Image, ImageFile
 from s3media_wsgi import LocalStorage, Media, MediaError, MediaId
 from s3media_wsgi import ids as ids_module
 from s3media_wsgi.errors import (
+    Busy,
     ConfigError,
     ImageTooLarge,
     InvalidId,
@@ -152,6 +153,17 @@ def test_check_pixels_off_stores_what_no_resize_can_use(local_storage):
         media.create_resize(rel(media, media.resize_url(media_id, "100x")))
     with pytest.raises(ConfigError, match="check_pixels"):
         Media(local_storage, secret_key=SECRET, check_pixels="no")
+
+
+def test_put_out_of_memory_is_busy_not_a_500(local_media, monkeypatch):
+    def out_of_memory(im):
+        raise MemoryError
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", out_of_memory)
+    with pytest.raises(Busy, match="not enough memory") as info:
+        local_media.put(images.png(30, 20), filename="fine.png")
+    assert info.value.status_code == 503
+    assert_empty(local_media)
 
 
 def test_pixel_check_decodes_a_jpeg_at_an_eighth(local_media, monkeypatch):

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import pytest
 import requests
 from images import jpeg, png, png_bomb, png_cut_short
-from PIL import Image
+from PIL import Image, ImageFile
 from webob import Request
 
 from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
@@ -428,6 +428,68 @@ def test_confirm_route_answers_what_a_page_needs(app: MediaMiddleware, local_med
     body = confirmed.json
     assert (body["content_type"], body["width"], body["height"]) == ("image/png", 30, 20)
     assert call(app, body["url"]).body == data
+
+
+def _sent(app: MediaMiddleware, data: bytes, filename: str = "dot.png", kind: str = "image/png") -> str:
+    """Upload *data* through the local form route; return its pending key."""
+    params = call(app, f"/media/s3/params?filename={filename}&type={quote(kind, safe='')}").json
+    assert (
+        Request.blank(params["url"], POST={**params["fields"], "file": (filename, data)}).get_response(app).status_int
+        == 204
+    )
+    return str(params["fields"]["key"])
+
+
+def test_a_confirm_refused_on_this_side_keeps_the_upload(
+    app: MediaMiddleware, local_media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No decode slot in time (a burst of big images), or no memory: 503, and the retry finds the upload.
+    from s3media_wsgi import imaging
+
+    monkeypatch.setattr(imaging, "DECODE_WAIT", 0.05)
+    key = _sent(app, png(30, 20))
+    engine = local_media.engine
+    for _ in range(engine.max_concurrency):
+        engine._slots.acquire()  # every slot busy with other images
+    try:
+        busy = call(app, "/media/s3/confirm", "POST", payload={"key": key})
+    finally:
+        for _ in range(engine.max_concurrency):
+            engine._slots.release()
+    assert busy.status_int == 503 and busy.headers["Retry-After"] == "1"
+    assert local_media.storage.local_path(key) is not None  # kept
+
+    load = ImageFile.ImageFile.load
+
+    def out_of_memory(im: ImageFile.ImageFile) -> Any:
+        raise MemoryError
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", out_of_memory)
+    starved = call(app, "/media/s3/confirm", "POST", payload={"key": key})
+    assert starved.status_int == 503 and starved.json["error"] == "Busy, try again shortly"
+    assert local_media.storage.local_path(key) is not None  # kept
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    assert call(app, "/media/s3/confirm", "POST", payload={"key": key}).json["width"] == 30
+
+
+def test_confirming_again_reads_the_header_only(
+    app: MediaMiddleware, local_media: Media, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An uploader may re-confirm any id: that must not make the server decode the image each time.
+    key = _sent(app, png(300, 200))
+    decoded: list[tuple[int, int]] = []
+    load = ImageFile.ImageFile.load
+
+    def spy(im: ImageFile.ImageFile) -> Any:
+        decoded.append(im.size)
+        return load(im)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    assert call(app, "/media/s3/confirm", "POST", payload={"key": key}).json["width"] == 300
+    assert decoded == [(300, 200)]  # the first confirm checks the pixels
+    for _ in range(3):
+        assert call(app, "/media/s3/confirm", "POST", payload={"key": key}).json["width"] == 300
+    assert decoded == [(300, 200)]  # the next ones do not decode
 
 
 def test_cors_only_for_configured_origins(local_media: Media) -> None:
