@@ -78,3 +78,19 @@ def storage(request):
 @pytest.fixture
 def secret() -> str:
     return SECRET
+
+
+@pytest.fixture
+def decoded_sizes(monkeypatch):
+    """The size of every image Pillow decodes pixels of from here on (``ImageFile.load`` calls), in order."""
+    from PIL import ImageFile
+
+    sizes = []
+    load = ImageFile.ImageFile.load
+
+    def spy(im):
+        sizes.append(im.size)
+        return load(im)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    return sizes

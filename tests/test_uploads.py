@@ -416,20 +416,6 @@ def test_state_changing_calls_need_json(app: MediaMiddleware) -> None:
     assert response.status_int == 403 and "not an upload key" in response.json["error"]
 
 
-def test_confirm_route_answers_what_a_page_needs(app: MediaMiddleware, local_media: Media) -> None:
-    data = png(30, 20)
-    params = call(app, "/media/s3/params?filename=dot.png&type=image%2Fpng").json
-    assert (
-        Request.blank(params["url"], POST={**params["fields"], "file": ("dot.png", data)}).get_response(app).status_int
-        == 204
-    )
-    confirmed = call(app, "/media/s3/confirm", "POST", payload={"key": params["fields"]["key"]})
-    assert confirmed.status_int == 200
-    body = confirmed.json
-    assert (body["content_type"], body["width"], body["height"]) == ("image/png", 30, 20)
-    assert call(app, body["url"]).body == data
-
-
 def _sent(app: MediaMiddleware, data: bytes, filename: str = "dot.png", kind: str = "image/png") -> str:
     """Upload *data* through the local form route; return its pending key."""
     params = call(app, f"/media/s3/params?filename={filename}&type={quote(kind, safe='')}").json
@@ -438,6 +424,15 @@ def _sent(app: MediaMiddleware, data: bytes, filename: str = "dot.png", kind: st
         == 204
     )
     return str(params["fields"]["key"])
+
+
+def test_confirm_route_answers_what_a_page_needs(app: MediaMiddleware, local_media: Media) -> None:
+    data = png(30, 20)
+    confirmed = call(app, "/media/s3/confirm", "POST", payload={"key": _sent(app, data)})
+    assert confirmed.status_int == 200
+    body = confirmed.json
+    assert (body["content_type"], body["width"], body["height"]) == ("image/png", 30, 20)
+    assert call(app, body["url"]).body == data
 
 
 def test_a_confirm_refused_on_this_side_keeps_the_upload(
@@ -473,18 +468,11 @@ def test_a_confirm_refused_on_this_side_keeps_the_upload(
 
 
 def test_confirming_again_reads_the_header_only(
-    app: MediaMiddleware, local_media: Media, monkeypatch: pytest.MonkeyPatch
+    app: MediaMiddleware, local_media: Media, decoded_sizes: list[tuple[int, int]]
 ) -> None:
     # An uploader may re-confirm any id: that must not make the server decode the image each time.
     key = _sent(app, png(300, 200))
-    decoded: list[tuple[int, int]] = []
-    load = ImageFile.ImageFile.load
-
-    def spy(im: ImageFile.ImageFile) -> Any:
-        decoded.append(im.size)
-        return load(im)
-
-    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    decoded = decoded_sizes
     assert call(app, "/media/s3/confirm", "POST", payload={"key": key}).json["width"] == 300
     assert decoded == [(300, 200)]  # the first confirm checks the pixels
     for _ in range(3):
