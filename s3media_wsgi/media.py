@@ -41,6 +41,7 @@ from .limits import (
     positive_int,
 )
 from .picture import SafeHTML, picture
+from .receipts import Receipts
 from .resilience import (
     DEFAULT_BREAKER_COOLDOWN,
     DEFAULT_BREAKER_THRESHOLD,
@@ -255,6 +256,7 @@ class Media:
         elif isinstance(storage, LocalStorage):
             self._uploads = LocalUploads(storage, secret_key)
         self._spec_cache: dict[tuple[Any, ...], ResizeSpec] = {}
+        self.receipts = Receipts(secret_key)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | MediaSettings, prefix: str = "") -> Media:
@@ -549,6 +551,21 @@ class Media:
         self._drop_pending(target, objects, key)
         log.info("confirmed %s (%s, %d bytes)", media_id, ftype.mime, info.size)
         return MediaId(media_id, width, height, ftype.mime)
+
+    def upload_receipt(self, media_id: str, bound_to: str | None = None) -> str:
+        """A signed, short-lived receipt for *media_id*, for a form to send back instead of the bare id.
+
+        The confirm route gives one to the page that uploaded (bound to what
+        the ``uploads`` hook returned, when it returned a string); forms check
+        it with :meth:`check_receipt`, so a user can only attach media they
+        uploaded.  No I/O.  See :mod:`s3media_wsgi.receipts`.
+        """
+        return self.receipts.issue(media_id, bound_to)
+
+    def check_receipt(self, receipt: str, bound_to: str | None = None) -> str:
+        """The media id *receipt* was issued for; :class:`~s3media_wsgi.errors.InvalidUpload`
+        when it is forged, expired, or bound to someone else.  No I/O."""
+        return self.receipts.check(receipt, bound_to)
 
     def _object_storage(self) -> ObjectStorage:
         if not isinstance(self.storage, ObjectStorage):
