@@ -113,6 +113,16 @@ class AlreadyExists(MediaError):
     public_message = "Conflict"
 
 
+class AlreadyConfirmed(AlreadyExists):
+    """A direct upload is confirmed through the route a second time: it is media already.
+
+    The route confirms pending uploads only, so a stranger who read an id in
+    a URL gets no URL of the original and no receipt for it.
+    """
+
+    public_message = "This upload was confirmed already."
+
+
 # --- our side ----------------------------------------------------------------
 
 
@@ -150,6 +160,7 @@ class StorageBusy(StorageUnavailable):
 
 
 __all__ = [
+    "AlreadyConfirmed",
     "AlreadyExists",
     "Busy",
     "ConfigError",

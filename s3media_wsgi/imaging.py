@@ -475,6 +475,23 @@ class ImageEngine:
                     _decode_cheaply(im)
                 return info
 
+    def header_size(self, prefix: bytes) -> tuple[int, int] | None:
+        """Upright width and height read from the header in *prefix*, the first bytes of a stored image.
+
+        Nothing is decoded and no decode slot is taken: for an original that
+        was checked when it was stored.  None when *prefix* does not reach
+        the size (a JPEG with a large metadata block first) or is not an
+        image this engine reads.
+        """
+        try:
+            with Image.open(io.BytesIO(prefix), formats=self._formats) as im:
+                width, height = im.size
+                if orientation(im) >= 5:
+                    width, height = height, width
+        except Exception:  # cut short before the size, or not ours: no size, not an error
+            return None
+        return (width, height) if width > 0 and height > 0 else None
+
     def resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
         """Resize *data* to *spec* and encode it; metadata other than the ICC profile is dropped.
 

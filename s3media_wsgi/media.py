@@ -20,8 +20,10 @@ from typing import IO, Any, Union
 
 from . import ids
 from .errors import (
+    AlreadyConfirmed,
     AlreadyExists,
     ConfigError,
+    ImageTooLarge,
     InvalidSignature,
     InvalidUpload,
     MediaError,
@@ -53,7 +55,7 @@ from .settings import MediaSettings, parse_settings
 from .signing import ResizeSigner, Secret
 from .singleflight import SingleFlight
 from .sniff import DEFAULT_ALLOWED, MARKUP_BYTES, REFUSED, SNIFF_BYTES, TYPES, looks_like_markup, refused_kind, sniff
-from .storage.base import ObjectStorage, Storage, UploadStorage
+from .storage.base import ObjectInfo, ObjectStorage, Storage, UploadStorage
 from .storage.local import LocalStorage
 from .uploads import (
     DEFAULT_UPLOAD_EXPIRES,
@@ -64,6 +66,7 @@ from .uploads import (
     check_upload_id,
     media_id_of,
     pending_key,
+    staging_key,
 )
 from .urls import check_base_url
 from .variants import (
@@ -81,6 +84,9 @@ log = logging.getLogger("s3media_wsgi")
 #: it, before a 503: identical requests must not hold every server thread
 #: while storage hangs.  A resize takes milliseconds to a second or two.
 FOLLOWER_WAIT = 3.0
+#: Bytes of an original a confirm of what is media already reads: its type and,
+#: for most images, its header size (a JPEG with more metadata first gives no size).
+CONFIRMED_PREFIX_BYTES = 64 * 1024
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
@@ -489,22 +495,45 @@ class Media:
         with self.guard.call():
             self._upload_target().abort_multipart_upload(key, upload_id)
 
-    def confirm_upload(self, key_or_id: str) -> MediaId:
+    def confirm_upload(self, key_or_id: str, *, pending_only: bool = False) -> MediaId:
         """Check what a direct upload delivered and make it media; its :class:`MediaId`.
 
         The pending object must exist, be within ``max_upload_bytes``, sniff
         to an allowed type equal to the declared one, carry no markup (audio,
-        video) and pass the image limits (checked as :meth:`put` does).  Then
-        it is copied to its media key (server-side on S3) and the pending
-        object deleted.  Otherwise the pending object is deleted and a
-        :class:`~s3media_wsgi.errors.MediaError` says why.  Confirming twice
-        gives the same id.  Until this returns, the upload has no URL and no
-        resize.
+        video) and pass the image limits (checked as :meth:`put` does).  What
+        is published at the media key is exactly what was checked, whatever
+        the client sends to its still valid form meanwhile: an image from the
+        bytes read and checked (a conditional write), any other file from a
+        copy only the server writes (see :func:`~s3media_wsgi.uploads.staging_key`),
+        checked, then copied (server-side on S3).  The pending object is then
+        deleted.  Otherwise the pending object is deleted and a
+        :class:`~s3media_wsgi.errors.MediaError` says why.  Until this
+        returns, the upload has no URL and no resize.
+
+        Confirming what is media already (twice, or by two processes at once)
+        gives the same id, with the type and the size its header gives (from
+        its first :data:`CONFIRMED_PREFIX_BYTES`: the original is never read
+        whole again, nor decoded); a file sent again to the form after its
+        confirm is deleted, never published.  With *pending_only* (what the
+        ``s3/confirm`` route asks), only one caller ever confirms an upload:
+        every other one, and any confirm of an id that is media already, gets
+        :class:`~s3media_wsgi.errors.AlreadyConfirmed` (409) and nothing is read.
         """
         media_id = media_id_of(key_or_id)
-        return self._confirms.do(media_id, lambda: self._confirm(media_id))
+        if not pending_only:
+            return self._confirms.do(media_id, lambda: self._confirm(media_id, pending_only=False))
+        led: list[bool] = []
 
-    def _confirm(self, media_id: str) -> MediaId:
+        def lead() -> MediaId:
+            led.append(True)
+            return self._confirm(media_id, pending_only=True)
+
+        confirmed = self._confirms.do("pending-only " + media_id, lead)
+        if not led:  # another request of this process confirmed it just now
+            raise AlreadyConfirmed(AlreadyConfirmed.public_message)
+        return confirmed
+
+    def _confirm(self, media_id: str, *, pending_only: bool) -> MediaId:
         key, final = pending_key(media_id), ids.original_key(media_id)
         target = self._upload_target()
         objects = self._object_storage()
@@ -512,35 +541,19 @@ class Media:
             with self.guard.call():
                 info = target.head(key)
         except NotFound:
-            with self.guard.call():
-                done = self.storage.exists(final)
-            if not done:
-                raise NotFound(f"no upload at {key}: it was never sent, expired, or was refused") from None
-            with self.guard.call():
-                data = self.storage.get(final)
-            # Its pixels were checked when it was stored: the header is enough,
-            # and a repeated confirm cannot make this process decode it again.
-            ftype, width, height = self._check_content(data, pixels=False)
-            return MediaId(media_id, width, height, ftype.mime)
+            return self._confirmed(media_id, pending_only)
+        with self.guard.call():
+            taken = objects.exists(final)
+        if taken:
+            # Sent again with a form still valid after its confirm: the id is media, this file never is.
+            self._drop_pending(target, objects, key)
+            return self._confirmed(media_id, pending_only)
         try:
-            if info.size > self.max_upload_bytes:
-                raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
-            if info.size == 0:
-                raise UnsupportedMediaType("The file is empty.")
-            extension = ids.extension(media_id)
-            declared = next((t for t in TYPES.values() if t.mime == info.content_type), None)
-            if declared is None or declared.ext != extension:
-                raise UnsupportedMediaType(f"File type not accepted: {info.content_type or 'no type'}.")
-            head_only = not (declared.is_image and self.engine.can_read(declared.kind))
-            with self.guard.call():
-                data = objects.read(key, MARKUP_BYTES if head_only else info.size)
-            ftype, width, height = self._check_content(data)
-            if ftype.mime != declared.mime:
-                raise UnsupportedMediaType(
-                    f"File type not accepted: declared as {declared.label} but it is {ftype.label}."
-                )
-            with self.guard.call():
-                objects.copy(key, final)
+            ftype, width, height, published = self._check_and_publish(media_id, info, objects)
+        except NotFound:
+            # Another process published it and deleted the pending object between
+            # our head and our read or copy: confirmed, not lost.
+            return self._confirmed(media_id, pending_only)
         except MediaError as exc:
             if exc.status_code < 500:
                 # The upload itself is refused: it goes.  A failure on this side
@@ -549,8 +562,91 @@ class Media:
                 log.info("upload %s refused: %s", key, exc)
             raise
         self._drop_pending(target, objects, key)
+        if not published:  # another process published it first: never overwritten
+            return self._confirmed(media_id, pending_only)
         log.info("confirmed %s (%s, %d bytes)", media_id, ftype.mime, info.size)
         return MediaId(media_id, width, height, ftype.mime)
+
+    def _check_and_publish(
+        self, media_id: str, info: ObjectInfo, objects: ObjectStorage
+    ) -> tuple[FileType, int | None, int | None, bool]:
+        """Check the pending upload of *media_id* and publish exactly what was checked.
+
+        Returns the type, width, height, and whether this call published it
+        (False: the media key was taken first).  An image is read whole (at
+        most ``max_upload_bytes`` + 1 bytes) and those bytes are written; any
+        other file is copied to a staging key first and that copy is checked
+        and copied on, so a client writing its pending key meanwhile changes
+        nothing.  :class:`NotFound` when the pending object went meanwhile.
+        """
+        key, final = pending_key(media_id), ids.original_key(media_id)
+        self._check_size(info.size)
+        declared = next((t for t in TYPES.values() if t.mime == info.content_type), None)
+        if declared is None or declared.ext != ids.extension(media_id):
+            raise UnsupportedMediaType(f"File type not accepted: {info.content_type or 'no type'}.")
+        if declared.is_image and self.engine.can_read(declared.kind):
+            with self.guard.call():
+                data = objects.read(key, self.max_upload_bytes + 1)
+            ftype, width, height = self._check_declared(data, declared, len(data))
+            with self.guard.call():
+                published = self.storage.put(final, data, ftype.mime)
+            return ftype, width, height, published
+        staged = staging_key(media_id)
+        try:
+            with self.guard.call():
+                objects.copy(key, staged)
+            with self.guard.call():
+                size = objects.head(staged).size
+            with self.guard.call():
+                data = objects.read(staged, MARKUP_BYTES)
+            ftype, width, height = self._check_declared(data, declared, size)
+            with self.guard.call():
+                published = objects.copy(staged, final)
+        finally:
+            try:
+                with self.guard.call():
+                    objects.delete(staged)
+            except MediaError as exc:  # under uploads/: the lifecycle rule expires it
+                log.warning("confirm of %s left its staged copy %s: %s", media_id, staged, exc)
+        return ftype, width, height, published
+
+    def _check_size(self, size: int) -> None:
+        if size > self.max_upload_bytes:
+            raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
+        if size == 0:
+            raise UnsupportedMediaType("The file is empty.")
+
+    def _check_declared(self, data: bytes, declared: FileType, size: int) -> tuple[FileType, int | None, int | None]:
+        """:meth:`_check_content` of an upload of *size* bytes (*data*: all or its first bytes), of type *declared*."""
+        self._check_size(size)
+        ftype, width, height = self._check_content(data)
+        if ftype.mime != declared.mime:
+            raise UnsupportedMediaType(f"File type not accepted: declared as {declared.label} but it is {ftype.label}.")
+        return ftype, width, height
+
+    def _confirmed(self, media_id: str, pending_only: bool) -> MediaId:
+        """The answer to a confirm of *media_id* when it is media already; :class:`NotFound` when it is not.
+
+        *pending_only*: :class:`AlreadyConfirmed`, one HEAD.  Otherwise the
+        id with the type and header size of the original's first
+        :data:`CONFIRMED_PREFIX_BYTES` (one HEAD, one ranged read; no decode).
+        """
+        final = ids.original_key(media_id)
+        objects = self._object_storage()
+        try:
+            with self.guard.call():
+                info = objects.head(final)
+        except NotFound:
+            pending = pending_key(media_id)
+            raise NotFound(f"no upload at {pending}: it was never sent, expired, or was refused") from None
+        if pending_only:
+            raise AlreadyConfirmed(AlreadyConfirmed.public_message)
+        with self.guard.call():
+            prefix = objects.read(final, CONFIRMED_PREFIX_BYTES)
+        ftype = sniff(prefix[:SNIFF_BYTES])
+        size = self.engine.header_size(prefix) if ftype is not None and ftype.is_image else None
+        width, height = size if size is not None else (None, None)
+        return MediaId(media_id, width, height, ftype.mime if ftype is not None else info.content_type)
 
     def upload_receipt(self, media_id: str, bound_to: str | None = None) -> str:
         """A signed, short-lived receipt for *media_id*, for a form to send back instead of the bare id.
@@ -742,12 +838,31 @@ class Media:
                 pass
             started = time.perf_counter()
             with guard.call():
-                original = self.storage.get(ids.original_key(media_id))
+                original = self._read_original(media_id)
             rendered = self.engine.resize(original, spec)
             with guard.call():
                 self._store_resize(key, rendered)
         log.info("resize %s made in %.1f ms, %d bytes", key, (time.perf_counter() - started) * 1000, len(rendered.data))
         return key, rendered.data, rendered.content_type
+
+    def _read_original(self, media_id: str) -> bytes:
+        """The original of *media_id*, to resize: :class:`ImageTooLarge` when over ``max_upload_bytes``.
+
+        No upload path stores a larger one, but a limit lowered later or
+        another writer of the bucket can leave one: it is refused after
+        reading at most ``max_upload_bytes`` + 1 bytes, never read whole.
+        (A storage that cannot read part of an object is read whole.)
+        """
+        key = ids.original_key(media_id)
+        if isinstance(self.storage, ObjectStorage):
+            data = self.storage.read(key, self.max_upload_bytes + 1)
+        else:
+            data = self.storage.get(key)
+        if len(data) > self.max_upload_bytes:
+            raise ImageTooLarge(
+                f"the original of {media_id} is over max_upload_bytes={self.max_upload_bytes}: not resized"
+            )
+        return data
 
     def _store_resize(self, key: str, rendered: Rendered) -> bool:
         # A resize can be made again: local storage skips the folder fsync for it
@@ -766,7 +881,7 @@ class Media:
                     return key
             started = time.perf_counter()
             with guard.call():
-                original = self.storage.get(ids.original_key(media_id))
+                original = self._read_original(media_id)
             rendered = self.engine.resize(original, spec)
             with guard.call():
                 written = self._store_resize(key, rendered)
@@ -781,4 +896,4 @@ class Media:
         return key
 
 
-__all__ = ["Media", "MediaId"]
+__all__ = ["CONFIRMED_PREFIX_BYTES", "Media", "MediaId"]

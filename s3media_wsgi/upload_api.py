@@ -1,7 +1,9 @@
 """The upload routes under the middleware's prefix: what ``@uppy/aws-s3`` calls, and ours.
 
 Off unless an authorisation hook is given (``uploads=``): the hook gets the
-framework's request and says whether this user may upload.  Routes, relative
+framework's request and says whether this user may upload: False, True, or a
+string (a user id, a session key) that also allows it and to which the upload
+receipts the confirm route hands out are bound.  Routes, relative
 to the prefix (``companionEndpoint`` is the prefix without its trailing ``/``):
 
 ===========================================  ======================================================
@@ -11,7 +13,7 @@ to the prefix (``companionEndpoint`` is the prefix without its trailing ``/``):
 ``GET  s3/multipart/<uploadId>?key=``        the parts so far: ``[{PartNumber, ETag, Size}]``
 ``POST s3/multipart/<uploadId>/complete``    ``{parts}`` -> ``{location, key}``
 ``DELETE s3/multipart/<uploadId>?key=``      abort: ``{}``
-``POST s3/confirm`` ``{key}``                 check and keep: ``{id, url, content_type, width, height}``
+``POST s3/confirm`` ``{key}``                 check and keep: ``{id, url, content_type, width, height, receipt}``
 ===========================================  ======================================================
 
 With local storage two more routes stand in for S3 (their signature is their
@@ -20,7 +22,9 @@ s3/local/part`` (a part, answered with an ``ETag``).  Errors are JSON
 ``{"error": "<a message a page can show>"}`` with a 4xx (or 5xx) status;
 calls that change state must be ``Content-Type: application/json`` (so a
 cross-site form cannot make them); CORS headers are sent only to configured
-origins.
+origins.  ``s3/confirm`` confirms a pending upload once: an id that is media
+already (a media id is in every URL of it) is answered 409 ``{"error": "This
+upload was confirmed already."}``, with no URL and no receipt.
 """
 
 from __future__ import annotations
@@ -49,8 +53,9 @@ from .uploads import LocalUploads
 
 log = logging.getLogger("s3media_wsgi")
 
-#: The authorisation hook: the framework's request in, may this user upload out.
-Authorize = Callable[[Any], bool]
+#: The authorisation hook: the framework's request in, may this user upload out
+#: (a string: yes, and the upload receipts are bound to it).
+Authorize = Callable[[Any], bool | str]
 
 #: Largest JSON body read (a completion of 10,000 parts is about 600 KB).
 MAX_JSON_BYTES = 1024 * 1024
@@ -79,7 +84,7 @@ class UploadAPI:
 
     def __init__(self, media: Media, authorize: Authorize | None, cors_origins: Iterable[str] = ()) -> None:
         if authorize is not None and not callable(authorize):
-            raise TypeError(f"uploads must be a function of the request returning a bool, not {authorize!r}")
+            raise TypeError(f"uploads must be a function of the request returning a bool or a str, not {authorize!r}")
         self.media = media
         self.authorize = authorize
         self.cors_origins = frozenset(o.rstrip("/") for o in cors_origins)
@@ -112,9 +117,11 @@ class UploadAPI:
                 return self._preflight(cors)
             if route.startswith("s3/local/"):
                 return self._local_route(method, route, headers, query, body, cors, origin)
-            if not self.authorize(request):  # type: ignore[misc]
+            granted = self.authorize(request)  # type: ignore[misc]
+            if not granted:
                 raise UploadError(403, "You may not upload files.")
-            payload = self._route(method, route, headers, _query(query), body)
+            bound_to = granted if isinstance(granted, str) else None
+            payload = self._route(method, route, headers, _query(query), body, bound_to)
             if route == "s3/params" or (route.startswith("s3/multipart/") and method == "GET"):
                 payload = _absolute(payload, origin)  # the URLs to send the file to
             return _json(200, payload, cors)
@@ -128,7 +135,15 @@ class UploadAPI:
 
     # --- the JSON routes -------------------------------------------------------------------
 
-    def _route(self, method: str, route: str, headers: Mapping[str, str], query: dict[str, str], body: Any) -> Any:
+    def _route(
+        self,
+        method: str,
+        route: str,
+        headers: Mapping[str, str],
+        query: dict[str, str],
+        body: Any,
+        bound_to: str | None = None,
+    ) -> Any:
         media = self.media
         if route == "s3/params" and method == "GET":
             upload = media.presign_upload(query.get("filename", ""), query.get("type", ""))
@@ -138,13 +153,15 @@ class UploadAPI:
             started = media.create_multipart_upload(_text(data, "filename"), _text(data, "type"))
             return {"key": started["key"], "uploadId": started["upload_id"]}
         if route == "s3/confirm" and method == "POST":
-            media_id = media.confirm_upload(_text(_json_body(headers, body), "key"))
+            # Pending uploads only: an id read in a URL gets 409 (AlreadyConfirmed), no URL, no receipt.
+            media_id = media.confirm_upload(_text(_json_body(headers, body), "key"), pending_only=True)
             return {
                 "id": str(media_id),
                 "url": media.url(media_id),
                 "content_type": media_id.content_type,
                 "width": media_id.width,
                 "height": media_id.height,
+                "receipt": media.upload_receipt(media_id, bound_to),
             }
         if route.startswith("s3/multipart/"):
             return self._multipart(method, route.removeprefix("s3/multipart/"), headers, query, body)

@@ -5,10 +5,15 @@ The server chooses every key.  A direct upload lands at a *pending* key,
 never at the key of any media: nothing a client sends can overwrite a stored
 file, and until :meth:`Media.confirm_upload <s3media_wsgi.Media.confirm_upload>`
 has checked what arrived (size, real type against the declared one, image
-limits) and copied it to ``<id>/<filename>``, the upload is not media: no URL
-or resize of it exists.  Abandoned uploads stay under ``uploads/``, which an S3
-lifecycle rule expires (see the README); in development they stay in the
-folder until deleted.
+limits) and published it at ``<id>/<filename>``, the upload is not media: no
+URL or resize of it exists.  A signed form stays valid for a while and S3 lets
+it write its key again, so confirm never publishes the pending object itself:
+an image is published from the very bytes it checked, any other file is first
+copied to a *staging* key only the server writes (:func:`staging_key`, under
+``uploads/checking/``, which no id, route or form can name), and that copy is
+checked and published.  Abandoned uploads (and staged copies a crash left)
+stay under ``uploads/``, which an S3 lifecycle rule expires (see the README);
+in development they stay in the folder until deleted.
 
 With :class:`~s3media_wsgi.LocalStorage` the browser posts to the
 middleware instead of S3 (:class:`LocalUploads`): the same form fields and
@@ -47,6 +52,8 @@ from .storage.local import LocalStorage
 
 #: Where pending uploads live.  No media id starts with it (ids start with 8 hex digits).
 PENDING_PREFIX = "uploads/"
+#: Where confirm stages the copy it checks.  Not a pending key: ``checking`` is no 8 hex digits.
+STAGING_PREFIX = PENDING_PREFIX + "checking/"
 #: Seconds a signed upload (form or part URL) stays valid.
 DEFAULT_UPLOAD_EXPIRES = 600
 #: S3's limits on multipart uploads: part numbers, and the smallest part but the last.
@@ -63,6 +70,20 @@ _ETAG_RE = re.compile(r'"?[A-Za-z0-9-]{1,128}"?')
 def pending_key(media_id: str) -> str:
     """The key a direct upload of *media_id* is made to."""
     return PENDING_PREFIX + ids.parse_id(media_id)
+
+
+def staging_key(media_id: str) -> str:
+    """A fresh key, only the server writes, for the copy of *media_id*'s upload that confirm checks.
+
+    Unique per call (two processes confirming one upload never share one), and
+    unreachable from outside: :func:`media_id_of` refuses it, so no route or
+    form names it, and the middleware never serves a key under ``uploads/``.
+
+    >>> key = staging_key("3c72aedc/ba25/41e6/a569/406c8f413974/cat.mp4")
+    >>> key.startswith("uploads/checking/") and key.endswith("/3c72aedc/ba25/41e6/a569/406c8f413974/cat.mp4")
+    True
+    """
+    return f"{STAGING_PREFIX}{secrets.token_hex(8)}/{ids.parse_id(media_id)}"
 
 
 def media_id_of(key_or_id: object) -> str:
@@ -309,10 +330,12 @@ __all__ = [
     "MAX_PARTS",
     "MIN_PART_SIZE",
     "PENDING_PREFIX",
+    "STAGING_PREFIX",
     "LocalUploads",
     "check_part_number",
     "check_parts",
     "check_upload_id",
     "media_id_of",
     "pending_key",
+    "staging_key",
 ]

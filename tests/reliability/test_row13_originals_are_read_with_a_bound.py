@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from s3media_wsgi import LocalStorage, Media, S3Storage
+from s3media_wsgi import LocalStorage, S3Storage
 
 SECRET = "row13-secret-0123456789-abcdefghijklm"
 MIB = 1024 * 1024

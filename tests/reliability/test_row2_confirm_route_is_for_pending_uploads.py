@@ -17,6 +17,7 @@ from images import png
 from servers import serve_wsgi
 
 from s3media_wsgi import Media, MediaMiddleware, S3Storage
+from s3media_wsgi.errors import InvalidUpload
 
 SECRET = "row2-secret-0123456789-abcdefghijklmn"
 CONFIRMED = "This upload was confirmed already."
@@ -75,7 +76,7 @@ def test_row2_a_stranger_cannot_confirm_an_id_that_is_media_already(private_medi
         assert (body["content_type"], body["width"], body["height"]) == ("image/png", 60, 40)
         assert requests.get(body["url"], timeout=30).content == data
         assert private_media.check_receipt(body["receipt"], "user-7") == media_id
-        with pytest.raises(Exception):
+        with pytest.raises(InvalidUpload):
             private_media.check_receipt(body["receipt"], "user-8")
 
         # A stranger with the id from a resize URL (or the pending key): 409, nothing else, nothing read.

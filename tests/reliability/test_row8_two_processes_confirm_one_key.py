@@ -50,7 +50,10 @@ def test_row8_two_processes_confirming_one_upload_never_get_not_found(moto_endpo
     workers = [
         subprocess.Popen(
             [sys.executable, "-c", WORKER, moto_endpoint, s3_bucket, SECRET, flag],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=TESTS_DIR.parent,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=TESTS_DIR.parent,
         )  # fmt: skip
         for flag in ("0", "1")
     ]
