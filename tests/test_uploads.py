@@ -470,13 +470,16 @@ def test_a_confirm_refused_on_this_side_keeps_the_upload(
 def test_confirming_again_reads_the_header_only(
     app: MediaMiddleware, local_media: Media, decoded_sizes: list[tuple[int, int]]
 ) -> None:
-    # An uploader may re-confirm any id: that must not make the server decode the image each time.
+    # Anyone may send any id to the route: that must not make the server decode the image each time.
     key = _sent(app, png(300, 200))
     decoded = decoded_sizes
-    assert call(app, "/media/s3/confirm", "POST", payload={"key": key}).json["width"] == 300
+    first = call(app, "/media/s3/confirm", "POST", payload={"key": key}).json
+    assert first["width"] == 300 and local_media.check_receipt(first["receipt"]) == first["id"]
     assert decoded == [(300, 200)]  # the first confirm checks the pixels
-    for _ in range(3):
-        assert call(app, "/media/s3/confirm", "POST", payload={"key": key}).json["width"] == 300
+    for again in (key, first["id"]):
+        answer = call(app, "/media/s3/confirm", "POST", payload={"key": again})
+        assert answer.status_int == 409 and answer.json == {"error": "This upload was confirmed already."}
+    assert local_media.confirm_upload(key).width == 300  # the Python API stays idempotent
     assert decoded == [(300, 200)]  # the next ones do not decode
 
 

@@ -34,7 +34,7 @@ export async function upload(file, options) {
   return (await uploadDetailed(file, options)).id;
 }
 
-/** As upload(), resolving to the whole confirm answer: {id, url, content_type, width, height}. */
+/** As upload(), resolving to the whole confirm answer: {id, url, content_type, width, height, receipt}. */
 export async function uploadDetailed(file, options = {}) {
   const {
     endpoint,

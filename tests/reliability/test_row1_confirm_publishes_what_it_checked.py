@@ -19,6 +19,8 @@ from images import jpeg
 from webob import Request
 
 from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
+from s3media_wsgi.errors import InvalidUpload
+from s3media_wsgi.uploads import PENDING_PREFIX, media_id_of, pending_key, staging_key
 
 SECRET = "row1-secret-0123456789-abcdefghijklmn"
 HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
@@ -102,3 +104,19 @@ def test_row1_local_a_repost_during_confirm_never_becomes_the_media(
     assert local_storage.local_path(upload["key"]) is None
     leftovers = [p for p in (local_storage.root / "uploads").rglob("*") if p.is_file()]
     assert leftovers == []
+
+
+def test_row1_a_staged_copy_is_out_of_reach_of_every_client(local_storage: LocalStorage) -> None:
+    media = Media(local_storage, secret_key=SECRET)
+    app = MediaMiddleware(_host, media, uploads=lambda request: True)
+    media_id = media.presign_upload("clip.mp4", "video/mp4")["id"]
+    staged = staging_key(media_id)
+    assert staged.startswith(PENDING_PREFIX) and staged != pending_key(media_id)
+    assert staging_key(media_id) != staged  # one per confirm: two processes never share one
+    with pytest.raises(InvalidUpload):
+        media_id_of(staged)  # so no upload route, form or part URL can name it
+    assert local_storage.put(staged, POLYGLOT, "video/mp4")
+    assert Request.blank("/media/" + staged).get_response(app).status_int == 404  # never served
+    confirm = Request.blank("/media/s3/confirm", method="POST", body=b'{"key": "%s"}' % staged.encode())
+    confirm.content_type = "application/json"
+    assert confirm.get_response(app).status_int == 403
