@@ -355,10 +355,11 @@ def test_storage_outage_is_503_with_retry_after(
 ) -> None:
     from s3media_wsgi.errors import StorageUnavailable
 
-    def broken(key: str) -> bytes:
+    def broken(key: str, length: int | None = None) -> bytes:
         raise StorageUnavailable("timed out reading /srv/secret/path")
 
     monkeypatch.setattr(media.storage, "get", broken)
+    monkeypatch.setattr(media.storage, "read", broken)  # originals are read with a bound
     app = MediaMiddleware(host, media, retry_after=17)
     with caplog.at_level(logging.WARNING, logger="s3media_wsgi"):
         res = call(app, path_of(media.resize_url(photo, "10x10")))
@@ -374,10 +375,11 @@ def test_storage_misconfiguration_is_500_logged_once_without_retry_after(
 ) -> None:
     from s3media_wsgi.errors import StorageError
 
-    def broken(key: str) -> bytes:
+    def broken(key: str, length: int | None = None) -> bytes:
         raise StorageError("AccessDenied at /srv/secret/path; check the IAM policy")
 
     monkeypatch.setattr(media.storage, "get", broken)
+    monkeypatch.setattr(media.storage, "read", broken)  # originals are read with a bound
     app = MediaMiddleware(host, media, retry_after=17)
     with caplog.at_level(logging.DEBUG, logger="s3media_wsgi"):
         res = call(app, path_of(media.resize_url(photo, "10x10")))
