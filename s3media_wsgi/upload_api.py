@@ -1,7 +1,9 @@
 """The upload routes under the middleware's prefix: what ``@uppy/aws-s3`` calls, and ours.
 
 Off unless an authorisation hook is given (``uploads=``): the hook gets the
-framework's request and says whether this user may upload.  Routes, relative
+framework's request and says whether this user may upload: ``False`` (or
+anything false) refuses, ``True`` allows, and a non-empty ``str`` allows and
+names the uploader (receipts are then bound to it).  Routes, relative
 to the prefix (``companionEndpoint`` is the prefix without its trailing ``/``):
 
 ===========================================  ======================================================
@@ -11,8 +13,14 @@ to the prefix (``companionEndpoint`` is the prefix without its trailing ``/``):
 ``GET  s3/multipart/<uploadId>?key=``        the parts so far: ``[{PartNumber, ETag, Size}]``
 ``POST s3/multipart/<uploadId>/complete``    ``{parts}`` -> ``{location, key}``
 ``DELETE s3/multipart/<uploadId>?key=``      abort: ``{}``
-``POST s3/confirm`` ``{key}``                 check and keep: ``{id, url, content_type, width, height}``
+``POST s3/confirm`` ``{key}``                 check and keep: ``{id, url, content_type, width, height,
+                                             receipt}``
 ===========================================  ======================================================
+
+The ``receipt`` is what a form sends back instead of the bare id (see
+:mod:`s3media_wsgi.receipts`): when the hook returned a ``str`` (the user's
+key, say) rather than ``True``, the receipt is bound to it, and only a
+request for which the hook returns the same ``str`` gets the id back.
 
 With local storage two more routes stand in for S3 (their signature is their
 authorisation, as S3's is): ``POST s3/local/upload`` (the form) and ``PUT
@@ -49,8 +57,9 @@ from .uploads import LocalUploads
 
 log = logging.getLogger("s3media_wsgi")
 
-#: The authorisation hook: the framework's request in, may this user upload out.
-Authorize = Callable[[Any], bool]
+#: The authorisation hook: the framework's request in, may this user upload out (a ``str``: yes, and
+#: who they are, for their upload receipts).
+Authorize = Callable[[Any], "bool | str"]
 
 #: Largest JSON body read (a completion of 10,000 parts is about 600 KB).
 MAX_JSON_BYTES = 1024 * 1024
@@ -79,7 +88,7 @@ class UploadAPI:
 
     def __init__(self, media: Media, authorize: Authorize | None, cors_origins: Iterable[str] = ()) -> None:
         if authorize is not None and not callable(authorize):
-            raise TypeError(f"uploads must be a function of the request returning a bool, not {authorize!r}")
+            raise TypeError(f"uploads must be a function of the request returning a bool or a str, not {authorize!r}")
         self.media = media
         self.authorize = authorize
         self.cors_origins = frozenset(o.rstrip("/") for o in cors_origins)
@@ -112,9 +121,11 @@ class UploadAPI:
                 return self._preflight(cors)
             if route.startswith("s3/local/"):
                 return self._local_route(method, route, headers, query, body, cors, origin)
-            if not self.authorize(request):  # type: ignore[misc]
+            allowed = self.authorize(request)  # type: ignore[misc]
+            if not allowed:
                 raise UploadError(403, "You may not upload files.")
-            payload = self._route(method, route, headers, _query(query), body)
+            bound_to = allowed if isinstance(allowed, str) else None  # True: receipts bound to no one
+            payload = self._route(method, route, headers, _query(query), body, bound_to)
             if route == "s3/params" or (route.startswith("s3/multipart/") and method == "GET"):
                 payload = _absolute(payload, origin)  # the URLs to send the file to
             return _json(200, payload, cors)
@@ -128,7 +139,15 @@ class UploadAPI:
 
     # --- the JSON routes -------------------------------------------------------------------
 
-    def _route(self, method: str, route: str, headers: Mapping[str, str], query: dict[str, str], body: Any) -> Any:
+    def _route(
+        self,
+        method: str,
+        route: str,
+        headers: Mapping[str, str],
+        query: dict[str, str],
+        body: Any,
+        bound_to: str | None = None,
+    ) -> Any:
         media = self.media
         if route == "s3/params" and method == "GET":
             upload = media.presign_upload(query.get("filename", ""), query.get("type", ""))
@@ -145,6 +164,7 @@ class UploadAPI:
                 "content_type": media_id.content_type,
                 "width": media_id.width,
                 "height": media_id.height,
+                "receipt": media.upload_receipt(media_id, bound_to),
             }
         if route.startswith("s3/multipart/"):
             return self._multipart(method, route.removeprefix("s3/multipart/"), headers, query, body)

@@ -11,6 +11,7 @@ import html
 import io
 import pickle
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -363,3 +364,183 @@ def test_a_max_length_too_short_for_ids_is_a_system_check_error() -> None:
         (error,) = Short.check()
         assert error.id == "s3media.E004" and "126" in error.msg
         assert Enough.check() == []
+
+
+# --- receipts: a form attaches only what its user uploaded -----------------------------------------
+
+RECEIPT_REFUSED = str(ERROR_MESSAGES["receipt"]) if "receipt" in ERROR_MESSAGES else "(no receipt message)"
+NOT_UPLOADED_HERE = str(ERROR_MESSAGES["id"]) if "id" in ERROR_MESSAGES else "(no bare-id message)"
+
+
+def staff_client(username: str) -> Client:
+    client = Client()
+    client.force_login(User.objects.create(username=username, is_staff=True, is_superuser=True))
+    return client
+
+
+def upload_for_a_form(client: Client, data: bytes | None = None) -> tuple[str, str]:
+    """A confirmed direct upload: its id, and the receipt the confirm answered for a form to send back."""
+    confirmed = client.post("/media/s3/confirm", {"key": send_file(client, data)}, content_type="application/json")
+    assert confirmed.status_code == 200, confirmed.content
+    answer = confirmed.json()
+    assert "receipt" in answer, answer
+    return str(answer["id"]), str(answer["receipt"])
+
+
+def test_the_upload_flow_confirm_receipt_form_saves_the_id(staff: Client) -> None:
+    media_id, receipt = upload_for_a_form(staff)
+    assert receipt != media_id
+    saved = staff.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"})
+    assert saved.status_code == 302, saved.content.decode()
+    photo = Photo.objects.get()
+    assert photo.image == media_id and isinstance(photo.image, MediaValue)  # the id, never the receipt
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT image FROM django_testapp_photo")
+        assert cursor.fetchone() == (media_id,)
+
+
+def test_someone_elses_id_is_refused_by_the_form(conf: dict[str, object]) -> None:
+    alice, mallory = staff_client("alice"), staff_client("mallory")
+    media_id, _ = upload_for_a_form(alice)
+    photo = Photo.objects.create(title="Alice's", image=media_id)
+    # Ids are in every URL: the original's, and each signed resize URL.
+    resize_url = photo.image.resize_url("80x60", mode="fill")
+    from_url = re.search(r"/([0-9a-f]{8}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{12}/[^/]+?)/", resize_url)
+    assert from_url is not None and from_url.group(1) == media_id
+    for stolen in (media_id, from_url.group(1)):
+        refused = mallory.post(ADD_URL, {"title": "Mine now", "image": stolen, "banner": stolen, "_save": "1"})
+        assert refused.status_code == 200  # the form again, with the field's error
+        page = refused.content.decode()
+        assert html.escape(NOT_UPLOADED_HERE) in page
+        assert stolen not in page  # not echoed back, no thumbnail of it
+    assert list(Photo.objects.values_list("title", flat=True)) == ["Alice's"]
+    # Nor on Mallory's own row (an edit): only that row's own file stays valid there.
+    own_id, own_receipt = upload_for_a_form(mallory)
+    own = Photo.objects.create(title="Mallory's", image=own_id)
+    change_url = f"/admin/django_testapp/photo/{own.pk}/change/"
+    refused = mallory.post(change_url, {"title": "Mallory's", "image": own_id, "banner": media_id, "_save": "1"})
+    assert refused.status_code == 200 and html.escape(NOT_UPLOADED_HERE) in refused.content.decode()
+    assert Photo.objects.get(pk=own.pk).banner == ""
+    # The same refusal from a model form outside the admin (no request at all).
+    form = PhotoForm({"title": "Mine", "image": media_id, "banner": ""})
+    assert not form.is_valid() and form.errors["image"] == [NOT_UPLOADED_HERE]
+    assert form.errors.as_data()["image"][0].code == "id"
+
+
+def test_a_forged_or_expired_receipt_is_refused(staff: Client) -> None:
+    media_id, receipt = upload_for_a_form(staff)
+    media = get_media()
+    stem, expires, signature = receipt.split(":")
+    flipped = signature[:-1] + ("0" if signature[-1] != "0" else "1")
+    other_id = upload_for_a_form(staff)[0]
+    forged = [
+        f"{stem}:{expires}:{flipped}",  # the signature altered
+        f"{stem}:{int(expires) + 3600}:{signature}",  # the expiry pushed back
+        f"{other_id}:{expires}:{signature}",  # another id under this signature
+        f"{media_id}:9999999999:{'0' * len(signature)}",  # made up
+        media.upload_receipt(media_id, "someone-else"),  # signed, for someone else
+        f"{media_id}:{expires}",  # not a receipt's shape
+        "x" * 300 + ":1:2",
+    ]
+    user = User.objects.get(username="editor")
+    expired = media.receipts.issue(media_id, str(user.pk), now=time.time() - media.receipts.expires_in - 60)
+    for bad in [*forged, expired]:
+        refused = staff.post(ADD_URL, {"title": "Cat", "image": bad, "banner": "", "_save": "1"})
+        assert refused.status_code == 200, bad
+        page = refused.content.decode()
+        assert html.escape(RECEIPT_REFUSED) in page or html.escape(INVALID) in page or html.escape(
+            NOT_UPLOADED_HERE
+        ) in page, bad
+        assert html.escape(bad) not in page, bad
+    assert Photo.objects.count() == 0
+    # The genuine receipt still works.
+    assert staff.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"}).status_code == 302
+
+
+def test_a_receipt_bound_to_one_user_is_refused_for_another(conf: dict[str, object]) -> None:
+    alice, mallory = staff_client("alice"), staff_client("mallory")
+    media_id, receipt = upload_for_a_form(alice)
+    refused = mallory.post(ADD_URL, {"title": "Mine", "image": receipt, "banner": "", "_save": "1"})
+    assert refused.status_code == 200 and html.escape(RECEIPT_REFUSED) in refused.content.decode()
+    assert receipt not in refused.content.decode()
+    assert Photo.objects.count() == 0
+    # A form validated outside any request cannot tell who sends it: a bound receipt is refused there too.
+    form = PhotoForm({"title": "Mine", "image": receipt, "banner": ""})
+    assert not form.is_valid() and form.errors["image"] == [RECEIPT_REFUSED]
+    assert form.errors.as_data()["image"][0].code == "receipt"
+    # Alice's own form takes it.
+    saved = alice.post(ADD_URL, {"title": "Alice's", "image": receipt, "banner": "", "_save": "1"})
+    assert saved.status_code == 302 and Photo.objects.get().image == media_id
+
+
+def test_the_initial_value_survives_an_edit(conf: dict[str, object]) -> None:
+    alice = staff_client("alice")
+    media_id, receipt = upload_for_a_form(alice)
+    assert alice.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"}).status_code == 302
+    photo = Photo.objects.get()
+    change_url = f"/admin/django_testapp/photo/{photo.pk}/change/"
+    # The page holds the stored id (not a receipt); sent back unchanged, it stays.
+    page = alice.get(change_url).content.decode()
+    assert f'<input type="hidden" name="image" value="{media_id}" data-s3media-id>' in page
+    edited = alice.post(change_url, {"title": "Tabby", "image": media_id, "banner": "", "_save": "1"})
+    assert edited.status_code == 302, edited.content.decode()
+    assert Photo.objects.get().title == "Tabby" and Photo.objects.get().image == media_id
+    # Another editor may edit the row too: its own file is not theirs, but it is the row's.
+    bob = staff_client("bob")
+    edited = bob.post(change_url, {"title": "Bob's title", "image": media_id, "banner": "", "_save": "1"})
+    assert edited.status_code == 302, edited.content.decode()
+    # A model form given the instance: the same.
+    form = PhotoForm({"title": "Cat", "image": media_id, "banner": ""}, instance=Photo.objects.get())
+    assert form.is_valid(), form.errors
+    assert not form.has_changed() or form.changed_data == ["title"]
+    # A new file replaces it through a receipt.
+    new_id_, new_receipt = upload_for_a_form(alice)
+    replaced = alice.post(change_url, {"title": "Tabby", "image": new_receipt, "banner": "", "_save": "1"})
+    assert replaced.status_code == 302 and Photo.objects.get().image == new_id_
+
+
+def test_a_receipt_is_kept_when_another_field_is_refused(conf: dict[str, object]) -> None:
+    alice = staff_client("alice")
+    media_id, receipt = upload_for_a_form(alice)
+    again = alice.post(ADD_URL, {"title": "", "image": receipt, "banner": "", "_save": "1"})  # the title missing
+    assert again.status_code == 200
+    page = again.content.decode()
+    # The hidden input keeps the receipt (the form can be sent again as is) and the file is shown.
+    assert f'<input type="hidden" name="image" value="{html.escape(receipt)}" data-s3media-id>' in page
+    assert get_media().resize_url(media_id, "160x160") in page
+    fixed = alice.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"})
+    assert fixed.status_code == 302 and Photo.objects.get().image == media_id
+
+
+def test_a_user_the_hook_refuses_cannot_hand_in_a_receipt(conf: dict[str, object]) -> None:
+    alice = staff_client("alice")
+    media_id, receipt = upload_for_a_form(alice)
+    user = User.objects.get(username="alice")
+    with override_settings(S3MEDIA={**conf, "UPLOADS": "test_django_field:nobody_may_upload"}):
+        refused = alice.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"})
+        assert refused.status_code == 200 and html.escape(RECEIPT_REFUSED) in refused.content.decode()
+    # A hook answering True makes unbound receipts: any user it allows may hand one in.
+    unbound = get_media().upload_receipt(media_id)
+    with override_settings(S3MEDIA={**conf, "UPLOADS": "test_django_field:anyone_may_upload"}):
+        bound = alice.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"})
+        assert bound.status_code == 200 and html.escape(RECEIPT_REFUSED) in bound.content.decode()
+        saved = alice.post(ADD_URL, {"title": "Cat", "image": unbound, "banner": "", "_save": "1"})
+        assert saved.status_code == 302 and Photo.objects.get().image == media_id
+    assert user.pk is not None
+
+
+def test_model_code_assigning_ids_keeps_working(conf: dict[str, object]) -> None:
+    """Trusted code (a view storing with media.put) assigns ids; full_clean checks only that they exist."""
+    stored = get_media().put(images.jpeg(320, 200), filename="wide.jpg")
+    photo = Photo(title="Wide", image=stored)
+    photo.full_clean()
+    photo.save()
+    assert Photo.objects.get().image == stored
+
+
+def nobody_may_upload(request: object) -> bool:
+    return False
+
+
+def anyone_may_upload(request: object) -> bool:
+    return True
