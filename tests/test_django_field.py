@@ -59,6 +59,8 @@ STAFF_HOOK = "s3media_wsgi.adapters.django.permissions.is_staff"
 ADD_URL = "/admin/django_testapp/photo/add/"
 UNCONFIRMED = str(ERROR_MESSAGES["unconfirmed"])
 INVALID = str(ERROR_MESSAGES["invalid"])
+RECEIPT_REFUSED = str(ERROR_MESSAGES["receipt"])
+NOT_UPLOADED_HERE = str(ERROR_MESSAGES["id"])
 
 
 class PhotoForm(forms.ModelForm):
@@ -165,25 +167,29 @@ def test_a_media_id_assigned_keeps_its_size(conf: dict[str, object]) -> None:
 
 def test_an_unconfirmed_key_is_refused_by_the_form(staff: Client) -> None:
     key = send_file(staff)  # the file is in storage, pending: never confirmed
+    media = get_media()
+    # A bare id is never taken from a browser (but the field's own initial value): choose the file again.
     form = PhotoForm({"title": "Cat", "image": pending_id(key)})
-    assert not form.is_valid()
-    assert form.errors["image"] == [UNCONFIRMED]
-    assert form.errors.as_data()["image"][0].code == "unconfirmed"
+    assert not form.is_valid() and form.errors["image"] == [NOT_UPLOADED_HERE]
+    # A receipt (here one the app's code made, bound to no one) still needs its file stored.
+    for missing in (pending_id(key), new_id("cat.jpg")):  # never confirmed; made up
+        form = PhotoForm({"title": "Cat", "image": media.upload_receipt(missing)})
+        assert not form.is_valid()
+        assert form.errors["image"] == [UNCONFIRMED]
+        assert form.errors.as_data()["image"][0].code == "unconfirmed"
     # The pending key itself is not an id at all; nor is anything else a client may make up.
     for forged in (key, "../../etc/passwd", "x" * 300, "<script>"):
         form = PhotoForm({"title": "Cat", "image": forged})
         assert not form.is_valid() and INVALID in form.errors["image"], forged
-    # Well formed, but never uploaded.
-    made_up = PhotoForm({"title": "Cat", "image": new_id("cat.jpg")})
-    assert not made_up.is_valid() and made_up.errors["image"] == [UNCONFIRMED]
     assert Photo.objects.count() == 0
 
 
 def test_a_confirmed_upload_is_accepted_and_saved(staff: Client) -> None:
     media_id = upload(staff)
-    form = PhotoForm({"title": "Cat", "image": media_id, "banner": ""})
+    # Outside a request, only a receipt bound to no one holds (the app's own: media.upload_receipt(id)).
+    form = PhotoForm({"title": "Cat", "image": get_media().upload_receipt(media_id), "banner": ""})
     assert form.is_valid(), form.errors
-    assert isinstance(form.cleaned_data["image"], MediaValue)
+    assert isinstance(form.cleaned_data["image"], MediaValue) and form.cleaned_data["image"] == media_id
     photo = Photo.objects.get(pk=form.save().pk)
     assert photo.image == media_id and photo.banner == ""
 
@@ -208,7 +214,7 @@ def test_storage_down_is_said_as_such(conf: dict[str, object], monkeypatch: pyte
         raise StorageUnavailable("timed out reaching bucket photos")
 
     monkeypatch.setattr(get_media(), "exists", down)
-    form = PhotoForm({"title": "Cat", "image": new_id("cat.jpg")})
+    form = PhotoForm({"title": "Cat", "image": get_media().upload_receipt(new_id("cat.jpg"))})
     assert not form.is_valid()
     assert form.errors["image"] == [str(ERROR_MESSAGES["unavailable"])]  # and not the bucket's name
 
@@ -268,16 +274,21 @@ def test_the_admin_renders_the_upload_widget(staff: Client) -> None:
 
 def test_the_admin_saves_a_confirmed_upload_and_refuses_an_unconfirmed_one(staff: Client) -> None:
     unconfirmed = pending_id(send_file(staff))
-    refused = staff.post(ADD_URL, {"title": "Cat", "image": unconfirmed, "banner": "", "_save": "1"})
-    assert refused.status_code == 200  # the form again, with the field's error
-    assert html.escape(UNCONFIRMED) in refused.content.decode()
-    # The refused id is not echoed back: the widget holds the initial value (none here).
-    assert unconfirmed not in refused.content.decode()
-    assert '<input type="hidden" name="image" value="" data-s3media-id>' in refused.content.decode()
+    editor = User.objects.get(username="editor")
+    for sent, message in (
+        (unconfirmed, NOT_UPLOADED_HERE),
+        (get_media().upload_receipt(unconfirmed, str(editor.pk)), UNCONFIRMED),
+    ):
+        refused = staff.post(ADD_URL, {"title": "Cat", "image": sent, "banner": "", "_save": "1"})
+        assert refused.status_code == 200  # the form again, with the field's error
+        assert html.escape(message) in refused.content.decode()
+        # The refused value is not echoed back: the widget holds the initial value (none here).
+        assert unconfirmed not in refused.content.decode()
+        assert '<input type="hidden" name="image" value="" data-s3media-id>' in refused.content.decode()
     assert Photo.objects.count() == 0
 
-    media_id = upload(staff)
-    saved = staff.post(ADD_URL, {"title": "Cat", "image": media_id, "banner": "", "_save": "1"})
+    media_id, receipt = upload_for_a_form(staff)
+    saved = staff.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"})
     assert saved.status_code == 302, saved.content.decode()
     photo = Photo.objects.get()
     assert photo.image == media_id and photo.banner == ""
@@ -288,7 +299,7 @@ def test_the_admin_saves_a_confirmed_upload_and_refuses_an_unconfirmed_one(staff
     # A made-up id on the change page: refused, the stored one shown again, nothing changed.
     forged = new_id("cat.jpg")
     refused = staff.post(change_url, {"title": "Dog", "image": forged, "banner": "", "_save": "1"}).content.decode()
-    assert html.escape(UNCONFIRMED) in refused and forged not in refused
+    assert html.escape(NOT_UPLOADED_HERE) in refused and forged not in refused
     assert f'<input type="hidden" name="image" value="{media_id}" data-s3media-id>' in refused
     assert Photo.objects.get().title == "Cat" and Photo.objects.get().image == media_id
 
@@ -368,9 +379,6 @@ def test_a_max_length_too_short_for_ids_is_a_system_check_error() -> None:
 
 # --- receipts: a form attaches only what its user uploaded -----------------------------------------
 
-RECEIPT_REFUSED = str(ERROR_MESSAGES["receipt"]) if "receipt" in ERROR_MESSAGES else "(no receipt message)"
-NOT_UPLOADED_HERE = str(ERROR_MESSAGES["id"]) if "id" in ERROR_MESSAGES else "(no bare-id message)"
-
 
 def staff_client(username: str) -> Client:
     client = Client()
@@ -448,9 +456,11 @@ def test_a_forged_or_expired_receipt_is_refused(staff: Client) -> None:
         refused = staff.post(ADD_URL, {"title": "Cat", "image": bad, "banner": "", "_save": "1"})
         assert refused.status_code == 200, bad
         page = refused.content.decode()
-        assert html.escape(RECEIPT_REFUSED) in page or html.escape(INVALID) in page or html.escape(
-            NOT_UPLOADED_HERE
-        ) in page, bad
+        assert (
+            html.escape(RECEIPT_REFUSED) in page
+            or html.escape(INVALID) in page
+            or html.escape(NOT_UPLOADED_HERE) in page
+        ), bad
         assert html.escape(bad) not in page, bad
     assert Photo.objects.count() == 0
     # The genuine receipt still works.
