@@ -187,9 +187,10 @@ class MediaFormField(forms.CharField):
         return str(initial) if initial is not None and is_id(initial) else ""
 
     def to_python(self, value: Any) -> Any:
-        text = super().to_python(value)
-        if text in self.empty_values:
-            return media_value(text)
+        stripped = super().to_python(value)
+        if stripped in self.empty_values:
+            return media_value(stripped)  # "" or, with empty_value=None (a null=True model field), None
+        text = str(stripped)
         initial = self.initial_id()
         if initial and text == initial:
             bound = self._bound() if self._bound is not None else None
