@@ -41,7 +41,8 @@ class MediaMiddleware:
     :param cache_control: ``Cache-Control`` of files served from disk.
     :param retry_after: seconds sent in ``Retry-After`` when storage is down.
     :param uploads: turns the upload routes on: a function of the request
-        (a :class:`webob.Request` here) returning whether this user may upload.
+        (a :class:`webob.Request` here) returning whether this user may upload
+        (a ``str``: yes, and their upload receipts are bound to it).
     :param cors_origins: origins allowed to call the upload routes cross-origin.
     :param delivery: ``"website"``, ``"serve"`` or ``"private"``; see
         :class:`~s3media_wsgi.responder.MediaResponder`.

@@ -88,7 +88,8 @@ class MediaResponder:
     :param retry_after: seconds sent in ``Retry-After`` when storage is down.
     :param uploads: the authorisation hook that turns the upload routes on
         (see :mod:`s3media_wsgi.upload_api`): called with the framework's
-        request, it returns whether this user may upload.
+        request, it returns whether this user may upload (a ``str``: yes,
+        and the receipts of their uploads are bound to it).
     :param cors_origins: origins allowed to call the upload routes from
         another origin.
     :param delivery: how a resize request is answered when files are not

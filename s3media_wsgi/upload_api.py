@@ -59,7 +59,7 @@ log = logging.getLogger("s3media_wsgi")
 
 #: The authorisation hook: the framework's request in, may this user upload out (a ``str``: yes, and
 #: who they are, for their upload receipts).
-Authorize = Callable[[Any], "bool | str"]
+Authorize = Callable[[Any], bool | str]
 
 #: Largest JSON body read (a completion of 10,000 parts is about 600 KB).
 MAX_JSON_BYTES = 1024 * 1024

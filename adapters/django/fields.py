@@ -32,8 +32,9 @@ for a file:
   refused ``receipt``: forged, expired, someone else's, or a user the hook
   refuses);
 - or the bare id the field holds already (the form's initial value: the row's
-  own file, kept unchanged on edit); any other bare id is refused (``id``:
-  "choose the file again"), and anything else is not an id (``invalid``).
+  own file, kept unchanged on edit; so the initial value is trusted: never
+  fill a form's ``initial`` from the request); any other bare id is refused
+  (``id``: "choose the file again"), and anything else is not an id (``invalid``).
 
 Then the id must still be stored (``unconfirmed``: deleted since, or never
 confirmed; ``unavailable``: storage did not answer).  The cleaned value is the
@@ -135,11 +136,13 @@ def check_media_id(value: str, messages: Mapping[str, Any]) -> None:
 
 
 class MediaBoundField(forms.BoundField):
-    """A refused id is not rendered again: the widget shows the initial value (the stored file) instead.
+    """A refused value is not rendered again: the widget shows the initial value (the stored file) instead.
 
-    So a forged or unconfirmed id is never echoed back into the page (nor
-    shown as a broken thumbnail), and saving again keeps what was stored;
-    the field's error asks for the file again.
+    So a forged receipt, someone else's id or an unconfirmed upload is never
+    echoed back into the page (nor shown as a thumbnail), and saving again
+    keeps what was stored; the field's error asks for the file again.  A
+    receipt the field accepted is rendered again as is (another field was
+    refused): the form can be sent again without uploading again.
     """
 
     def value(self) -> Any:
