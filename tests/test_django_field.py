@@ -1,8 +1,9 @@
-"""``MediaField``: its value, its validation, its widget, the admin, migrations; the upload hooks.
+"""``MediaField``: its value, its validation, its widget, the admin, migrations; the upload hooks; receipts.
 
 Through Django's own test Client, forms and admin, on SQLite in memory, with
 files uploaded the way a browser does: ``s3/params``, the form POSTed to the
-URL it names (the middleware's local stand-in for S3), then ``s3/confirm``.
+URL it names (the middleware's local stand-in for S3), then ``s3/confirm``,
+whose receipt the form sends back (never a bare id: only the row's own).
 """
 
 from __future__ import annotations
