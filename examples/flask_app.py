@@ -15,8 +15,9 @@ environment variable goes into ``app.config`` unchanged, so S3 is::
 The page sends each file chosen or dropped straight to storage with
 ``uploader.js``, through the middleware's upload routes (on because
 ``S3MEDIA_UPLOADS`` names a hook: here one letting everyone upload, as this
-demo has no users), then POSTs the confirmed id to ``/register``, which checks
-it on the server and answers the new image's HTML.  Without JavaScript the
+demo has no users), then POSTs the upload's receipt (the confirmed id, signed:
+a bare id is not taken) to ``/register``, which checks it on the server and
+answers the new image's HTML.  Without JavaScript the
 form posts the files to ``/upload``, which stores them with ``put``.
 
 The secret, the list of ids, the upload hook, the page template and its

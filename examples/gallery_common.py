@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from s3media_wsgi import Media, MediaId
-from s3media_wsgi.errors import ImageTooLarge, MediaError, NotAnImage, UnsupportedMediaType, UploadTooLarge
+from s3media_wsgi.errors import (
+    ImageTooLarge,
+    InvalidUpload,
+    MediaError,
+    NotAnImage,
+    UnsupportedMediaType,
+    UploadTooLarge,
+)
 from s3media_wsgi.formats import by_ext
 from s3media_wsgi.ids import extension, is_id
 from s3media_wsgi.imaging import ImageEngine
@@ -157,6 +164,12 @@ def anyone_may_upload(request: object) -> bool:
       "s3media_wsgi.adapters.django.permissions.is_authenticated"`` (or
       ``.is_staff``).
 
+    A hook may answer a ``str`` instead of ``True``: the user's key.  The
+    upload receipts ``s3/confirm`` answers are then bound to it, and
+    ``/register`` must check them with what the hook answers for its own
+    request (:func:`register`'s *bound_to*; Django's field asks the hook
+    itself).  This demo's ``True`` makes receipts bound to no one.
+
         >>> anyone_may_upload(None)
         True
     """
@@ -174,8 +187,8 @@ class Refused(Exception):
 def confirmed_image(media: Media, value: object) -> MediaId:
     """The image *value* names, when this server has stored and confirmed it; else :class:`Refused`.
 
-    A page sends the id that ``uploader.js`` got back from the middleware's
-    ``s3/confirm``; the gallery trusts none of it.  The id must be well formed,
+    The id comes from a checked receipt (:func:`received_image`) or a model
+    form's field; the gallery trusts none of it.  The id must be well formed,
     its original must be stored (``media.exists``: only ``put`` and
     ``confirm_upload`` store originals, after checking the bytes; a pending
     upload, never confirmed, is not one), and it must be an image (its
@@ -209,17 +222,49 @@ def confirmed_image(media: Media, value: object) -> MediaId:
         raise Refused(exc.status_code, refusal_message(exc)) from None
 
 
-def register(media: Media, uploads: Uploads, payload: object) -> dict[str, Any]:
-    """Check the upload a page reports (``{"id": ..., "name": ...}``) and list it; its entry.
+def received_image(media: Media, receipt: object, bound_to: str | None = None) -> MediaId:
+    """The image an upload *receipt* names, for the user *bound_to* names; else :class:`Refused`.
 
-    Shared by every gallery's ``POST /register``: :func:`confirmed_image`
-    checks the id, *name* (the file's name on the user's machine, shown as
-    the ``alt`` text) is optional.  Reporting an id twice lists it once.
-    Raises :class:`Refused`.
+    A page sends the receipt ``s3/confirm`` answered, never a bare id: ids are
+    in every URL of a file, so anyone may know one, while a receipt is signed
+    (refused with a 400 otherwise) for its uploader (*bound_to*: what the ``uploads`` hook answered, when a
+    ``str``) and expires.  Its id is then checked as :func:`confirmed_image` does::
+
+        >>> from s3media_wsgi import LocalStorage
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> storage = LocalStorage(folder.name, base_url="/media/")
+        >>> media = Media(storage, secret_key="demo-secret-0123456789-abcdefghijk")
+        >>> media_id = "3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg"
+        >>> received_image(media, media_id)   # an id is no receipt
+        Traceback (most recent call last):
+        gallery_common.Refused: This upload receipt is not valid here: upload the file again.
+        >>> received_image(media, media.upload_receipt(media_id, "user-7"), "user-8")   # someone else's
+        Traceback (most recent call last):
+        gallery_common.Refused: This upload receipt is not valid here: upload the file again.
+        >>> received_image(media, media.upload_receipt(media_id, "user-7"), "user-7")   # theirs: now the id
+        Traceback (most recent call last):
+        gallery_common.Refused: This upload was never confirmed, or was deleted: upload the file again.
+        >>> folder.cleanup()
+    """
+    try:
+        media_id = media.check_receipt(receipt if isinstance(receipt, str) else "", bound_to)
+    except InvalidUpload as exc:
+        raise Refused(400, str(exc)) from None
+    return confirmed_image(media, media_id)
+
+
+def register(media: Media, uploads: Uploads, payload: object, bound_to: str | None = None) -> dict[str, Any]:
+    """Check the upload a page reports (``{"receipt": ..., "name": ...}``) and list it; its entry.
+
+    Shared by every gallery's ``POST /register``: :func:`received_image`
+    checks the receipt (for the user *bound_to* names: these demos' hook
+    answers ``True``, so None) and the image, *name* (the file's name on the
+    user's machine, shown as the ``alt`` text) is optional.  Reporting an
+    upload twice lists it once.  Raises :class:`Refused`.
     """
     if not isinstance(payload, dict):
-        raise Refused(400, "Send a JSON object: {id, name}.")
-    media_id = confirmed_image(media, payload.get("id"))
+        raise Refused(400, "Send a JSON object: {receipt, name}.")
+    media_id = received_image(media, payload.get("receipt"), bound_to)
     name = payload.get("name")
     uploads.add(media_id, name[:200] if isinstance(name, str) and name.strip() else media_id.rsplit("/", 1)[-1])
     entry = uploads.get(media_id)

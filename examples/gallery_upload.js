@@ -7,8 +7,9 @@
 //
 // Each file chosen or dropped goes straight to storage (S3, or the middleware itself with local
 // storage) with a progress bar of its own; uploader.js has the middleware confirm it, and this
-// script then POSTs the confirmed id to the register route, which checks it again on the server
-// and answers the new image's HTML.  Without JavaScript, the same form posts the files to /upload.
+// script then POSTs the upload's receipt (the confirmed id, signed for this user: a bare id, which
+// anyone can read in a URL, is not taken) to the register route, which checks it on the server and
+// answers the new image's HTML.  Without JavaScript, the same form posts the files to /upload.
 
 const form = document.getElementById("upload");
 const chooser = form.querySelector('input[type="file"]');
@@ -73,7 +74,7 @@ async function send({file, item, bar, status}) {
       method: "POST",
       headers,
       credentials: "same-origin",
-      body: JSON.stringify({id: uploaded.id, name: file.name}),
+      body: JSON.stringify({receipt: uploaded.receipt, name: file.name}),
     });
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(answer.error || `${response.status} ${response.statusText}`);

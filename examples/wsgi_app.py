@@ -11,8 +11,9 @@ confirmed, every resize made and how long it took -- print to the terminal.
 Drop images on the page, or choose several: each goes straight to storage
 with ``uploader.js`` (served by the middleware, whose upload routes
 ``MediaMiddleware(..., uploads=hook)`` turns on), with a progress bar; once
-the middleware has confirmed it, the page POSTs its id to ``/register``,
-which checks it and answers the new section's HTML.  Without JavaScript the
+the middleware has confirmed it, the page POSTs its receipt (the id, signed:
+a bare id is not taken) to ``/register``, which checks it and answers the new
+section's HTML.  Without JavaScript the
 form posts the files to ``/upload``, which stores them with ``media.put``.
 
 With S3 instead, set ``S3MEDIA_STORAGE=s3``, ``S3MEDIA_BUCKET``, ``S3MEDIA_REGION``
@@ -107,8 +108,8 @@ class Gallery:
     def register(self, req: Request) -> Response:
         """The page reports an upload the middleware confirmed: check it, list it, answer its HTML.
 
-        JSON only (``{"id", "name"}``), which a form on another site cannot
-        send; the id is checked again here (``gallery_common.confirmed_image``).
+        JSON only (``{"receipt", "name"}``), which a form on another site cannot
+        send; the receipt and its image are checked here (``gallery_common.received_image``).
         """
         if req.method != "POST":
             return HTTPMethodNotAllowed()

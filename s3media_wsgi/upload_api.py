@@ -16,6 +16,11 @@ to the prefix (``companionEndpoint`` is the prefix without its trailing ``/``):
 ``POST s3/confirm`` ``{key}``                 check and keep: ``{id, url, content_type, width, height, receipt}``
 ===========================================  ======================================================
 
+The ``receipt`` is what a form sends back instead of the bare id (see
+:mod:`s3media_wsgi.receipts`): when the hook returned a ``str`` (the user's
+key, say) rather than ``True``, the receipt is bound to it, and only a
+request for which the hook returns the same ``str`` gets the id back.
+
 With local storage two more routes stand in for S3 (their signature is their
 authorisation, as S3's is): ``POST s3/local/upload`` (the form) and ``PUT
 s3/local/part`` (a part, answered with an ``ETag``).  Errors are JSON

@@ -27,7 +27,7 @@ from django.urls import path  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from s3media_wsgi import LocalStorage, Media  # noqa: E402
-from s3media_wsgi.adapters.django import get_media, get_settings  # noqa: E402
+from s3media_wsgi.adapters.django import current_request, get_media, get_settings  # noqa: E402
 from s3media_wsgi.adapters.django.checks import check_settings  # noqa: E402
 from s3media_wsgi.adapters.django.middleware import S3MediaMiddleware  # noqa: E402
 from s3media_wsgi.errors import ConfigError  # noqa: E402
@@ -68,12 +68,18 @@ def shadow(request: HttpRequest, rest: str) -> HttpResponse:
     return HttpResponse("routed")
 
 
+def whoami(request: HttpRequest) -> HttpResponse:
+    """Whether the view's request is the one current_request() gives (what a form field asks)."""
+    return HttpResponse("same" if current_request() is request else f"other: {current_request()!r}")
+
+
 urlpatterns = [
     path("", home),
     path("echo", echo),
     path("upload", upload),
     path("page/<path:media_id>", page),
     path("media/<path:rest>", shadow),
+    path("whoami", whoami),
 ]
 
 
@@ -265,6 +271,22 @@ def test_under_asgi_files_stream_from_an_async_iterator_without_warnings(client:
     assert whole[2]["Content-Type"] == "image/jpeg" and "Content-Disposition" not in whole[2]
     assert part[0] == 206 and part[1] == b"\xff\xd8"
     assert page[0] == 200 and page[1] == b"home"
+
+
+def test_the_middleware_keeps_the_current_request_for_the_view_under_wsgi_and_asgi(client: Client) -> None:
+    import asyncio
+
+    from django.test import AsyncClient
+
+    assert current_request() is None
+    assert client.get("/whoami").content == b"same"
+    assert current_request() is None  # reset once the response is made
+
+    async def scenario() -> bytes:
+        return (await AsyncClient().get("/whoami")).content  # a sync view, run in a thread with the context
+
+    assert asyncio.run(scenario()) == b"same"
+    assert current_request() is None
 
 
 def test_under_wsgi_a_whole_file_is_a_file_response_and_a_range_stops_at_its_end(client: Client) -> None:

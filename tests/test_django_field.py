@@ -1,8 +1,9 @@
-"""``MediaField``: its value, its validation, its widget, the admin, migrations; the upload hooks.
+"""``MediaField``: its value, its validation, its widget, the admin, migrations; the upload hooks; receipts.
 
 Through Django's own test Client, forms and admin, on SQLite in memory, with
 files uploaded the way a browser does: ``s3/params``, the form POSTed to the
-URL it names (the middleware's local stand-in for S3), then ``s3/confirm``.
+URL it names (the middleware's local stand-in for S3), then ``s3/confirm``,
+whose receipt the form sends back (never a bare id: only the row's own).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import html
 import io
 import pickle
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,6 +60,8 @@ STAFF_HOOK = "s3media_wsgi.adapters.django.permissions.is_staff"
 ADD_URL = "/admin/django_testapp/photo/add/"
 UNCONFIRMED = str(ERROR_MESSAGES["unconfirmed"])
 INVALID = str(ERROR_MESSAGES["invalid"])
+RECEIPT_REFUSED = str(ERROR_MESSAGES["receipt"])
+NOT_UPLOADED_HERE = str(ERROR_MESSAGES["id"])
 
 
 class PhotoForm(forms.ModelForm):
@@ -164,25 +168,29 @@ def test_a_media_id_assigned_keeps_its_size(conf: dict[str, object]) -> None:
 
 def test_an_unconfirmed_key_is_refused_by_the_form(staff: Client) -> None:
     key = send_file(staff)  # the file is in storage, pending: never confirmed
+    media = get_media()
+    # A bare id is never taken from a browser (but the field's own initial value): choose the file again.
     form = PhotoForm({"title": "Cat", "image": pending_id(key)})
-    assert not form.is_valid()
-    assert form.errors["image"] == [UNCONFIRMED]
-    assert form.errors.as_data()["image"][0].code == "unconfirmed"
+    assert not form.is_valid() and form.errors["image"] == [NOT_UPLOADED_HERE]
+    # A receipt (here one the app's code made, bound to no one) still needs its file stored.
+    for missing in (pending_id(key), new_id("cat.jpg")):  # never confirmed; made up
+        form = PhotoForm({"title": "Cat", "image": media.upload_receipt(missing)})
+        assert not form.is_valid()
+        assert form.errors["image"] == [UNCONFIRMED]
+        assert form.errors.as_data()["image"][0].code == "unconfirmed"
     # The pending key itself is not an id at all; nor is anything else a client may make up.
     for forged in (key, "../../etc/passwd", "x" * 300, "<script>"):
         form = PhotoForm({"title": "Cat", "image": forged})
         assert not form.is_valid() and INVALID in form.errors["image"], forged
-    # Well formed, but never uploaded.
-    made_up = PhotoForm({"title": "Cat", "image": new_id("cat.jpg")})
-    assert not made_up.is_valid() and made_up.errors["image"] == [UNCONFIRMED]
     assert Photo.objects.count() == 0
 
 
 def test_a_confirmed_upload_is_accepted_and_saved(staff: Client) -> None:
     media_id = upload(staff)
-    form = PhotoForm({"title": "Cat", "image": media_id, "banner": ""})
+    # Outside a request, only a receipt bound to no one holds (the app's own: media.upload_receipt(id)).
+    form = PhotoForm({"title": "Cat", "image": get_media().upload_receipt(media_id), "banner": ""})
     assert form.is_valid(), form.errors
-    assert isinstance(form.cleaned_data["image"], MediaValue)
+    assert isinstance(form.cleaned_data["image"], MediaValue) and form.cleaned_data["image"] == media_id
     photo = Photo.objects.get(pk=form.save().pk)
     assert photo.image == media_id and photo.banner == ""
 
@@ -207,7 +215,7 @@ def test_storage_down_is_said_as_such(conf: dict[str, object], monkeypatch: pyte
         raise StorageUnavailable("timed out reaching bucket photos")
 
     monkeypatch.setattr(get_media(), "exists", down)
-    form = PhotoForm({"title": "Cat", "image": new_id("cat.jpg")})
+    form = PhotoForm({"title": "Cat", "image": get_media().upload_receipt(new_id("cat.jpg"))})
     assert not form.is_valid()
     assert form.errors["image"] == [str(ERROR_MESSAGES["unavailable"])]  # and not the bucket's name
 
@@ -267,16 +275,21 @@ def test_the_admin_renders_the_upload_widget(staff: Client) -> None:
 
 def test_the_admin_saves_a_confirmed_upload_and_refuses_an_unconfirmed_one(staff: Client) -> None:
     unconfirmed = pending_id(send_file(staff))
-    refused = staff.post(ADD_URL, {"title": "Cat", "image": unconfirmed, "banner": "", "_save": "1"})
-    assert refused.status_code == 200  # the form again, with the field's error
-    assert html.escape(UNCONFIRMED) in refused.content.decode()
-    # The refused id is not echoed back: the widget holds the initial value (none here).
-    assert unconfirmed not in refused.content.decode()
-    assert '<input type="hidden" name="image" value="" data-s3media-id>' in refused.content.decode()
+    editor = User.objects.get(username="editor")
+    for sent, message in (
+        (unconfirmed, NOT_UPLOADED_HERE),
+        (get_media().upload_receipt(unconfirmed, str(editor.pk)), UNCONFIRMED),
+    ):
+        refused = staff.post(ADD_URL, {"title": "Cat", "image": sent, "banner": "", "_save": "1"})
+        assert refused.status_code == 200  # the form again, with the field's error
+        assert html.escape(message) in refused.content.decode()
+        # The refused value is not echoed back: the widget holds the initial value (none here).
+        assert unconfirmed not in refused.content.decode()
+        assert '<input type="hidden" name="image" value="" data-s3media-id>' in refused.content.decode()
     assert Photo.objects.count() == 0
 
-    media_id = upload(staff)
-    saved = staff.post(ADD_URL, {"title": "Cat", "image": media_id, "banner": "", "_save": "1"})
+    media_id, receipt = upload_for_a_form(staff)
+    saved = staff.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"})
     assert saved.status_code == 302, saved.content.decode()
     photo = Photo.objects.get()
     assert photo.image == media_id and photo.banner == ""
@@ -287,7 +300,7 @@ def test_the_admin_saves_a_confirmed_upload_and_refuses_an_unconfirmed_one(staff
     # A made-up id on the change page: refused, the stored one shown again, nothing changed.
     forged = new_id("cat.jpg")
     refused = staff.post(change_url, {"title": "Dog", "image": forged, "banner": "", "_save": "1"}).content.decode()
-    assert html.escape(UNCONFIRMED) in refused and forged not in refused
+    assert html.escape(NOT_UPLOADED_HERE) in refused and forged not in refused
     assert f'<input type="hidden" name="image" value="{media_id}" data-s3media-id>' in refused
     assert Photo.objects.get().title == "Cat" and Photo.objects.get().image == media_id
 
@@ -363,3 +376,182 @@ def test_a_max_length_too_short_for_ids_is_a_system_check_error() -> None:
         (error,) = Short.check()
         assert error.id == "s3media.E004" and "126" in error.msg
         assert Enough.check() == []
+
+
+# --- receipts: a form attaches only what its user uploaded -----------------------------------------
+
+
+def staff_client(username: str) -> Client:
+    client = Client()
+    client.force_login(User.objects.create(username=username, is_staff=True, is_superuser=True))
+    return client
+
+
+def upload_for_a_form(client: Client, data: bytes | None = None) -> tuple[str, str]:
+    """A confirmed direct upload: its id, and the receipt the confirm answered for a form to send back."""
+    confirmed = client.post("/media/s3/confirm", {"key": send_file(client, data)}, content_type="application/json")
+    assert confirmed.status_code == 200, confirmed.content
+    answer = confirmed.json()
+    assert "receipt" in answer, answer
+    return str(answer["id"]), str(answer["receipt"])
+
+
+def test_the_upload_flow_confirm_receipt_form_saves_the_id(staff: Client) -> None:
+    media_id, receipt = upload_for_a_form(staff)
+    assert receipt != media_id
+    saved = staff.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"})
+    assert saved.status_code == 302, saved.content.decode()
+    photo = Photo.objects.get()
+    assert photo.image == media_id and isinstance(photo.image, MediaValue)  # the id, never the receipt
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT image FROM django_testapp_photo")
+        assert cursor.fetchone() == (media_id,)
+
+
+def test_someone_elses_id_is_refused_by_the_form(conf: dict[str, object]) -> None:
+    alice, mallory = staff_client("alice"), staff_client("mallory")
+    media_id, _ = upload_for_a_form(alice)
+    photo = Photo.objects.create(title="Alice's", image=media_id)
+    # Ids are in every URL: the original's, and each signed resize URL.
+    resize_url = photo.image.resize_url("80x60", mode="fill")
+    from_url = re.search(r"/([0-9a-f]{8}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{12}/[^/]+?)/", resize_url)
+    assert from_url is not None and from_url.group(1) == media_id
+    for stolen in (media_id, from_url.group(1)):
+        refused = mallory.post(ADD_URL, {"title": "Mine now", "image": stolen, "banner": stolen, "_save": "1"})
+        assert refused.status_code == 200  # the form again, with the field's error
+        page = refused.content.decode()
+        assert html.escape(NOT_UPLOADED_HERE) in page
+        assert stolen not in page  # not echoed back, no thumbnail of it
+    assert list(Photo.objects.values_list("title", flat=True)) == ["Alice's"]
+    # Nor on Mallory's own row (an edit): only that row's own file stays valid there.
+    own_id, own_receipt = upload_for_a_form(mallory)
+    own = Photo.objects.create(title="Mallory's", image=own_id)
+    change_url = f"/admin/django_testapp/photo/{own.pk}/change/"
+    refused = mallory.post(change_url, {"title": "Mallory's", "image": own_id, "banner": media_id, "_save": "1"})
+    assert refused.status_code == 200 and html.escape(NOT_UPLOADED_HERE) in refused.content.decode()
+    assert Photo.objects.get(pk=own.pk).banner == ""
+    # The same refusal from a model form outside the admin (no request at all).
+    form = PhotoForm({"title": "Mine", "image": media_id, "banner": ""})
+    assert not form.is_valid() and form.errors["image"] == [NOT_UPLOADED_HERE]
+    assert form.errors.as_data()["image"][0].code == "id"
+
+
+def test_a_forged_or_expired_receipt_is_refused(staff: Client) -> None:
+    media_id, receipt = upload_for_a_form(staff)
+    media = get_media()
+    stem, expires, signature = receipt.split(":")
+    flipped = signature[:-1] + ("0" if signature[-1] != "0" else "1")
+    other_id = upload_for_a_form(staff)[0]
+    forged = [
+        f"{stem}:{expires}:{flipped}",  # the signature altered
+        f"{stem}:{int(expires) + 3600}:{signature}",  # the expiry pushed back
+        f"{other_id}:{expires}:{signature}",  # another id under this signature
+        f"{media_id}:9999999999:{'0' * len(signature)}",  # made up
+        media.upload_receipt(media_id, "someone-else"),  # signed, for someone else
+        f"{media_id}:{expires}",  # not a receipt's shape
+        "x" * 300 + ":1:2",
+    ]
+    user = User.objects.get(username="editor")
+    expired = media.receipts.issue(media_id, str(user.pk), now=time.time() - media.receipts.expires_in - 60)
+    for bad in [*forged, expired]:
+        refused = staff.post(ADD_URL, {"title": "Cat", "image": bad, "banner": "", "_save": "1"})
+        assert refused.status_code == 200, bad
+        page = refused.content.decode()
+        assert (
+            html.escape(RECEIPT_REFUSED) in page
+            or html.escape(INVALID) in page
+            or html.escape(NOT_UPLOADED_HERE) in page
+        ), bad
+        assert html.escape(bad) not in page, bad
+    assert Photo.objects.count() == 0
+    # The genuine receipt still works.
+    assert staff.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"}).status_code == 302
+
+
+def test_a_receipt_bound_to_one_user_is_refused_for_another(conf: dict[str, object]) -> None:
+    alice, mallory = staff_client("alice"), staff_client("mallory")
+    media_id, receipt = upload_for_a_form(alice)
+    refused = mallory.post(ADD_URL, {"title": "Mine", "image": receipt, "banner": "", "_save": "1"})
+    assert refused.status_code == 200 and html.escape(RECEIPT_REFUSED) in refused.content.decode()
+    assert receipt not in refused.content.decode()
+    assert Photo.objects.count() == 0
+    # A form validated outside any request cannot tell who sends it: a bound receipt is refused there too.
+    form = PhotoForm({"title": "Mine", "image": receipt, "banner": ""})
+    assert not form.is_valid() and form.errors["image"] == [RECEIPT_REFUSED]
+    assert form.errors.as_data()["image"][0].code == "receipt"
+    # Alice's own form takes it.
+    saved = alice.post(ADD_URL, {"title": "Alice's", "image": receipt, "banner": "", "_save": "1"})
+    assert saved.status_code == 302 and Photo.objects.get().image == media_id
+
+
+def test_the_initial_value_survives_an_edit(conf: dict[str, object]) -> None:
+    alice = staff_client("alice")
+    media_id, receipt = upload_for_a_form(alice)
+    assert alice.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"}).status_code == 302
+    photo = Photo.objects.get()
+    change_url = f"/admin/django_testapp/photo/{photo.pk}/change/"
+    # The page holds the stored id (not a receipt); sent back unchanged, it stays.
+    page = alice.get(change_url).content.decode()
+    assert f'<input type="hidden" name="image" value="{media_id}" data-s3media-id>' in page
+    edited = alice.post(change_url, {"title": "Tabby", "image": media_id, "banner": "", "_save": "1"})
+    assert edited.status_code == 302, edited.content.decode()
+    assert Photo.objects.get().title == "Tabby" and Photo.objects.get().image == media_id
+    # Another editor may edit the row too: its own file is not theirs, but it is the row's.
+    bob = staff_client("bob")
+    edited = bob.post(change_url, {"title": "Bob's title", "image": media_id, "banner": "", "_save": "1"})
+    assert edited.status_code == 302, edited.content.decode()
+    # A model form given the instance: the same.
+    form = PhotoForm({"title": "Cat", "image": media_id, "banner": ""}, instance=Photo.objects.get())
+    assert form.is_valid(), form.errors
+    assert not form.has_changed() or form.changed_data == ["title"]
+    # A new file replaces it through a receipt.
+    new_id_, new_receipt = upload_for_a_form(alice)
+    replaced = alice.post(change_url, {"title": "Tabby", "image": new_receipt, "banner": "", "_save": "1"})
+    assert replaced.status_code == 302 and Photo.objects.get().image == new_id_
+
+
+def test_a_receipt_is_kept_when_another_field_is_refused(conf: dict[str, object]) -> None:
+    alice = staff_client("alice")
+    media_id, receipt = upload_for_a_form(alice)
+    again = alice.post(ADD_URL, {"title": "", "image": receipt, "banner": "", "_save": "1"})  # the title missing
+    assert again.status_code == 200
+    page = again.content.decode()
+    # The hidden input keeps the receipt (the form can be sent again as is) and the file is shown.
+    assert f'<input type="hidden" name="image" value="{html.escape(receipt)}" data-s3media-id>' in page
+    assert get_media().resize_url(media_id, "160x160") in page
+    fixed = alice.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"})
+    assert fixed.status_code == 302 and Photo.objects.get().image == media_id
+
+
+def test_a_user_the_hook_refuses_cannot_hand_in_a_receipt(conf: dict[str, object]) -> None:
+    alice = staff_client("alice")
+    media_id, receipt = upload_for_a_form(alice)
+    user = User.objects.get(username="alice")
+    with override_settings(S3MEDIA={**conf, "UPLOADS": "test_django_field:nobody_may_upload"}):
+        refused = alice.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"})
+        assert refused.status_code == 200 and html.escape(RECEIPT_REFUSED) in refused.content.decode()
+    # A hook answering True makes unbound receipts: any user it allows may hand one in.
+    unbound = get_media().upload_receipt(media_id)
+    with override_settings(S3MEDIA={**conf, "UPLOADS": "test_django_field:anyone_may_upload"}):
+        bound = alice.post(ADD_URL, {"title": "Cat", "image": receipt, "banner": "", "_save": "1"})
+        assert bound.status_code == 200 and html.escape(RECEIPT_REFUSED) in bound.content.decode()
+        saved = alice.post(ADD_URL, {"title": "Cat", "image": unbound, "banner": "", "_save": "1"})
+        assert saved.status_code == 302 and Photo.objects.get().image == media_id
+    assert user.pk is not None
+
+
+def test_model_code_assigning_ids_keeps_working(conf: dict[str, object]) -> None:
+    """Trusted code (a view storing with media.put) assigns ids; full_clean checks only that they exist."""
+    stored = get_media().put(images.jpeg(320, 200), filename="wide.jpg")
+    photo = Photo(title="Wide", image=stored)
+    photo.full_clean()
+    photo.save()
+    assert Photo.objects.get().image == stored
+
+
+def nobody_may_upload(request: object) -> bool:
+    return False
+
+
+def anyone_may_upload(request: object) -> bool:
+    return True

@@ -319,9 +319,9 @@ def test_demo_register_refuses_a_confirmed_file_that_is_not_an_image(tmp_path, s
     client = WebobClient(example.make_app(media, index_file=str(tmp_path / "gallery.json")))
     target = client.get("/media/s3/params?filename=report.pdf&type=application%2Fpdf").json()
     assert client.post_form(target["url"], target["fields"], ("report.pdf", pdf)).status == 204
-    media_id = client.post_json("/media/s3/confirm", {"key": target["fields"]["key"]}).json()["id"]
-    assert media.exists(media_id)
-    refused = client.post_json("/register", {"id": media_id, "name": "report.pdf"})
+    confirmed = client.post_json("/media/s3/confirm", {"key": target["fields"]["key"]}).json()
+    assert media.exists(confirmed["id"])
+    refused = client.post_json("/register", {"receipt": confirmed["receipt"], "name": "report.pdf"})
     assert refused.status == 422 and refused.json()["error"] == "Upload refused. PDF document is not an image."
     assert not (tmp_path / "gallery.json").exists()
 

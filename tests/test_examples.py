@@ -128,9 +128,10 @@ def direct_upload_scenario(client: GalleryClient) -> str:
 
     The page offers the upload UI and imports uploader.js from the URL the
     middleware serves it at; ``s3/params`` signs a form upload, whose URL (the
-    middleware's stand-in for S3) takes the file; ``/register`` refuses the id
-    of that upload until ``s3/confirm`` has confirmed it, and refuses made-up
-    ids and anything but JSON; then it lists the image once and answers its HTML.
+    middleware's stand-in for S3) takes the file; ``/register`` refuses bare
+    ids (that upload's among them: ids are in every URL), made-up receipts and
+    anything but JSON; ``s3/confirm`` answers a receipt, which ``/register``
+    takes: it lists the image once and answers its HTML.
     """
     from gallery_common import UPLOAD_SCRIPT
 
@@ -160,24 +161,29 @@ def direct_upload_scenario(client: GalleryClient) -> str:
     key = target["fields"]["key"]
     pending = key.removeprefix("uploads/")
 
-    def register(media_id: object, content_type: str = "application/json") -> Reply:
-        return client.post_json("/register", {"id": media_id, "name": "Holiday.JPG"}, content_type)
+    def register(receipt: object, content_type: str = "application/json") -> Reply:
+        return client.post_json("/register", {"receipt": receipt, "name": "Holiday.JPG"}, content_type)
 
-    # Uploaded but not confirmed, made up, or not an id at all: refused, and nothing listed.
-    for forged, status in ((pending, 404), (new_id("holiday.jpg"), 404), (key, 400), ("../../etc/passwd", 400)):
+    # An id (uploaded but not confirmed, or made up), a key, a made-up receipt, nothing: refused, nothing listed.
+    made_up = f"{pending}:9999999999:{'0' * 32}"
+    for forged in (pending, new_id("holiday.jpg"), key, "../../etc/passwd", made_up, None, 7):
         refused = register(forged)
-        assert refused.status == status, (forged, refused)
+        assert refused.status == 400, (forged, refused)
         assert refused.json()["error"], forged
     # What a form on another site could send (text/plain) is not even read.
-    assert register(pending, "text/plain").status == 415
+    assert register(made_up, "text/plain").status == 415
     assert "No images yet" in client.get("/").text
 
     confirmed = client.post_json("/media/s3/confirm", {"key": key})
     assert confirmed.status == 200, confirmed.body
-    media_id = confirmed.json()["id"]
+    media_id, receipt = confirmed.json()["id"], confirmed.json()["receipt"]
     assert media_id == pending and (confirmed.json()["width"], confirmed.json()["height"]) == (800, 600)
+    # Confirmed now, its bare id is still refused: only the receipt says this page uploaded it.
+    assert register(media_id).status == 400
+    assert client.post_json("/register", {"id": media_id, "name": "x"}).status == 400
+    assert "No images yet" in client.get("/").text
 
-    listed = register(media_id)
+    listed = register(receipt)
     assert listed.status == 200, listed.body
     answer = listed.json()
     assert answer["id"] == media_id and media_id in answer["html"]
@@ -185,7 +191,7 @@ def direct_upload_scenario(client: GalleryClient) -> str:
     assert resize is not None and resize.group(0).startswith(f"/media/{media_id}/"), answer["html"]
     image = client.get(html.unescape(resize.group(0)))
     assert image.status == 200 and image.content_type == "image/jpeg"
-    assert register(media_id).status == 200  # reported twice: listed once
+    assert register(receipt).status == 200  # reported twice: listed once
     page = client.get("/").text
     assert page.count(f'name="id" value="{media_id}"') == 1 and "No images yet" not in page
     return str(media_id)
@@ -554,7 +560,7 @@ DJANGO_DIRECT_SCRIPT = textwrap.dedent(
     media_id = direct_upload_scenario(DjangoClient())
     # Without the page's token, Django's CSRF protection refuses the gallery's route.
     bare = Client(enforce_csrf_checks=True).post(
-        "/register", json.dumps({"id": media_id}), content_type="application/json"
+        "/register", json.dumps({"receipt": media_id}), content_type="application/json"
     )
     params = Client().get("/media/s3/params", {"filename": "cat.jpg", "type": "image/jpeg"})
     out = {"id": media_id, "without_token": bare.status_code, "params": params.status_code, "rows": photo_rows()}
@@ -580,14 +586,18 @@ DJANGO_MODEL_FORM_SCRIPT = textwrap.dedent(
 
     client = DjangoClient()
     out = {"page": client.get("/").text, "messages": {code: str(text) for code, text in ERROR_MESSAGES.items()}}
-    # The widget uploads the chosen file straight to storage; the form submits the confirmed id.
+    # The widget uploads the chosen file straight to storage; the form submits the upload's receipt.
     key, confirmed = client.direct_upload("Tabby.jpg", images.jpeg(400, 300))
-    media_id = confirmed.json()["id"]
+    media_id, receipt = confirmed.json()["id"], confirmed.json()["receipt"]
     out["id"] = media_id
-    # Refused, with the field's error on the page, and no row: what was never confirmed, or made up.
+    # Refused, with the field's error on the page, and no row: a bare id (even this upload's: ids are in
+    # every URL), a receipt made up or altered, what is no id, nothing.
+    stem, expires, signature = receipt.split(":")
     refused = {}
     for name, value in {
-        "unconfirmed": new_id("cat.jpg"),
+        "id": new_id("cat.jpg"),
+        "own_id": media_id,
+        "receipt": f"{stem}:{int(expires) + 60}:{signature}",
         "invalid": "../../etc/passwd",
         "key": key,
         "empty": "",
@@ -596,7 +606,7 @@ DJANGO_MODEL_FORM_SCRIPT = textwrap.dedent(
         refused[name] = [reply.status, reply.text, value]
     out["refused"] = refused
     out["rows_refused"] = photo_rows()
-    out["add"] = client.submit("/add", {"title": "A tabby", "image": media_id}).status
+    out["add"] = client.submit("/add", {"title": "A tabby", "image": receipt}).status
     out["rows"] = photo_rows()
     page = client.get("/").text
     out["gallery"] = page
@@ -621,7 +631,9 @@ def test_django_model_form_adds_a_photo_with_a_title(env: dict[str, str], tmp_pa
 
     messages = {code: html.escape(message) for code, message in out["messages"].items()}
     expected = {
-        "unconfirmed": messages["unconfirmed"],
+        "id": messages["id"],
+        "own_id": messages["id"],
+        "receipt": messages["receipt"],
         "invalid": messages["invalid"],
         "key": messages["invalid"],  # a pending upload's key is no id
         "empty": "This field is required.",
@@ -649,7 +661,7 @@ DJANGO_BAD_UPLOAD_SCRIPT = textwrap.dedent(
     data = bytes.fromhex(sys.argv[1])
     client = DjangoClient()
     client.get("/")
-    out = {"unconfirmed": str(ERROR_MESSAGES["unconfirmed"])}
+    out = {"id": str(ERROR_MESSAGES["id"])}
     # Without JavaScript: the file posted to /upload.
     posted = client.reply(
         client.client.post(
@@ -658,13 +670,13 @@ DJANGO_BAD_UPLOAD_SCRIPT = textwrap.dedent(
         )
     )
     out["upload"] = [posted.status, posted.text]
-    # Straight to storage, as the widget and the drop zone send it; then its id to both forms.
+    # Straight to storage, as the widget and the drop zone send it; refused, so no receipt: its id to both forms.
     key, confirmed = client.direct_upload("kitten.jpg", data)
     out["confirm"] = [confirmed.status, confirmed.json()]
     pending = key.removeprefix("uploads/")
     added = client.submit("/add", {"title": "Kitten", "image": pending})
     out["add"] = [added.status, added.text]
-    registered = client.post_json("/register", {"id": pending, "name": "kitten.jpg"})
+    registered = client.post_json("/register", {"receipt": pending, "name": "kitten.jpg"})
     out["register"] = [registered.status, registered.json()]
     out["rows"] = photo_rows()
     print(json.dumps(out))
@@ -681,8 +693,9 @@ def test_django_refuses_html_named_jpg(env: dict[str, str], tmp_path: Path) -> N
     status, answer = out["confirm"]
     assert status == 415 and answer["error"]  # the middleware refused it, and dropped the pending object
     status, page = out["add"]
-    assert status == 400 and html.escape(out["unconfirmed"]) in page
-    assert out["register"] == [404, {"error": out["unconfirmed"]}]
+    assert status == 400 and html.escape(out["id"]) in page
+    status, answer = out["register"]
+    assert status == 400 and "receipt is not valid" in answer["error"]
     assert out["rows"] == [] and nothing_stored(tmp_path)
 
 
@@ -698,7 +711,7 @@ def test_django_register_takes_images_only_even_when_more_types_are_allowed(
         client = DjangoClient()
         client.get("/")
         key, confirmed = client.direct_upload("report.pdf", bytes.fromhex(sys.argv[1]), "application/pdf")
-        registered = client.post_json("/register", {"id": confirmed.json()["id"], "name": "report.pdf"})
+        registered = client.post_json("/register", {"receipt": confirmed.json()["receipt"], "name": "report.pdf"})
         print(json.dumps({"confirm": confirmed.status, "register": registered.json(), "rows": photo_rows()}))
         """
     )

@@ -435,6 +435,24 @@ def test_confirm_route_answers_what_a_page_needs(app: MediaMiddleware, local_med
     assert call(app, body["url"]).body == data
 
 
+def test_confirm_answers_a_receipt_bound_to_what_the_hook_answered(local_media: Media) -> None:
+    """A hook answering a str binds the receipt to it; True makes an unbound one; "" refuses, as False does."""
+    bound = MediaMiddleware(host, local_media, uploads=lambda request: request.headers.get("X-User", ""))
+    assert call(bound, "/media/s3/params?filename=a.png&type=image%2Fpng").status_int == 403  # "": refused
+    params = call(bound, "/media/s3/params?filename=a.png&type=image%2Fpng", **{"X-User": "alice"}).json
+    form_post = Request.blank(params["url"], POST={**params["fields"], "file": ("a.png", png(4, 4))})
+    assert form_post.get_response(bound).status_int == 204
+    key = params["fields"]["key"]
+    confirmed = call(bound, "/media/s3/confirm", "POST", payload={"key": key}, **{"X-User": "alice"}).json
+    assert local_media.check_receipt(confirmed["receipt"], "alice") == confirmed["id"]
+    for someone_else in (None, "mallory"):
+        with pytest.raises(InvalidUpload):
+            local_media.check_receipt(confirmed["receipt"], someone_else)
+    unbound = MediaMiddleware(host, local_media, uploads=lambda request: True)
+    again = call(unbound, "/media/s3/confirm", "POST", payload={"key": _sent(unbound, png(4, 4))}).json
+    assert local_media.check_receipt(again["receipt"]) == again["id"]
+
+
 def test_a_confirm_refused_on_this_side_keeps_the_upload(
     app: MediaMiddleware, local_media: Media, monkeypatch: pytest.MonkeyPatch
 ) -> None:

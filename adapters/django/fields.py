@@ -17,19 +17,43 @@ with URLs::
 
 and ``{% picture photo.image sizes="320,640" %}`` in templates.
 
-Validation (``full_clean``, model forms, the admin) refuses a value that is
-not a well-formed id, and an id whose original is not stored: an upload that
-was never confirmed (still pending under ``uploads/``), deleted, or made up.
-Its form field (:class:`MediaFormField`) checks the same and renders a
-:class:`~.widgets.MediaUploadWidget`: the browser uploads the file straight to
-storage with ``uploader.js`` and the form submits the confirmed id.  That
-needs the middleware's upload routes: ``S3MEDIA["UPLOADS"]`` names who may
-upload (in the admin, ``"s3media_wsgi.adapters.django.permissions.is_staff"``).
+Its form field (:class:`MediaFormField`, so model forms and the admin) renders
+a :class:`~.widgets.MediaUploadWidget`: the browser uploads the file straight
+to storage with ``uploader.js``, the middleware's ``s3/confirm`` answers the
+new id with a *receipt* (a signed token naming the id, valid a few hours, and
+bound to the uploader when the ``uploads`` hook answered a ``str``: the
+ready-made hooks answer the user's key), and the form submits the receipt.
+Ids are not secret (they are in every URL of a file), so the form field takes,
+for a file:
+
+- a receipt, which must verify for the user sending the form
+  (:func:`~s3media_wsgi.adapters.django.check_upload_receipt`: the ``uploads``
+  hook is asked about the current request, which the media middleware keeps;
+  refused ``receipt``: forged, expired, someone else's, or a user the hook
+  refuses);
+- or the bare id the field holds already (the form's initial value: the row's
+  own file, kept unchanged on edit; so the initial value is trusted: never
+  fill a form's ``initial`` from the request); any other bare id is refused
+  (``id``: "choose the file again"), and anything else is not an id (``invalid``).
+
+Then the id must still be stored (``unconfirmed``: deleted since, or never
+confirmed; ``unavailable``: storage did not answer).  The cleaned value is the
+:class:`MediaValue` of the id: model code sees ids, never receipts.
+
+The model field itself (``full_clean``) checks only that a value is a
+well-formed id whose original is stored: what your own code assigns (an id
+``get_media().put`` returned, say) is trusted, as any value code sets on a
+model.  Take ids from a browser through the form field only, or check their
+receipt with :func:`~s3media_wsgi.adapters.django.check_upload_receipt`.
+
+The upload needs the middleware's upload routes: ``S3MEDIA["UPLOADS"]`` names
+who may upload (in the admin, ``"s3media_wsgi.adapters.django.permissions.is_staff"``).
 """
 
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,11 +64,12 @@ from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.translation import gettext_lazy as _
 
-from ...errors import MediaError
+from ...errors import InvalidUpload, MediaError
 from ...ids import MAX_EXT, MAX_STEM, is_id
 from ...media import MediaId
 from ...picture import SafeHTML
-from . import get_media
+from ...receipts import is_receipt
+from . import check_upload_receipt, get_media
 from .widgets import MediaUploadWidget
 
 #: The longest media id: 36 characters of uuid in five folders, "/", then a filename
@@ -53,6 +78,8 @@ MAX_ID_LENGTH = 36 + 1 + MAX_STEM + 1 + MAX_EXT
 
 ERROR_MESSAGES: dict[str, Any] = {
     "invalid": _("Not a file uploaded to this site: choose the file again."),
+    "id": _("This file was not uploaded with this form: choose the file again."),
+    "receipt": _("This upload is not valid here, or has expired: choose the file again."),
     "unconfirmed": _("This upload was not confirmed, or no longer exists: choose the file again."),
     "unavailable": _("Storage is unavailable: try again shortly."),
 }
@@ -109,11 +136,13 @@ def check_media_id(value: str, messages: Mapping[str, Any]) -> None:
 
 
 class MediaBoundField(forms.BoundField):
-    """A refused id is not rendered again: the widget shows the initial value (the stored file) instead.
+    """A refused value is not rendered again: the widget shows the initial value (the stored file) instead.
 
-    So a forged or unconfirmed id is never echoed back into the page (nor
-    shown as a broken thumbnail), and saving again keeps what was stored;
-    the field's error asks for the file again.
+    So a forged receipt, someone else's id or an unconfirmed upload is never
+    echoed back into the page (nor shown as a thumbnail), and saving again
+    keeps what was stored; the field's error asks for the file again.  A
+    receipt the field accepted is rendered again as is (another field was
+    refused): the form can be sent again without uploading again.
     """
 
     def value(self) -> Any:
@@ -123,7 +152,7 @@ class MediaBoundField(forms.BoundField):
 
 
 class MediaFormField(forms.CharField):
-    """The form field of :class:`MediaField`: a media id, checked against storage.
+    """The form field of :class:`MediaField`: an upload receipt, or the id it holds already; see the module docs.
 
     :param accept: the file chooser's ``accept`` (``"image/*"``), when no
         *widget* is given.
@@ -137,20 +166,57 @@ class MediaFormField(forms.CharField):
         if accept is not None and "widget" not in kwargs:
             kwargs["widget"] = MediaUploadWidget(accept=accept)
         super().__init__(**kwargs)
+        self._bound: weakref.ref[forms.BoundField] | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> MediaFormField:
+        result: MediaFormField = super().__deepcopy__(memo)
+        result._bound = None  # a copy belongs to another form
+        return result
 
     def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
         return {}  # no maxlength or minlength on a file chooser
 
     def get_bound_field(self, form: forms.BaseForm, field_name: str) -> forms.BoundField:
-        return MediaBoundField(form, self, field_name)
+        # Each form has its own copy of the field: remembering its bound field tells clean() the
+        # form's initial value (the row's file), which Django gives FileField only.
+        bound = MediaBoundField(form, self, field_name)
+        self._bound = weakref.ref(bound)
+        return bound
+
+    def initial_id(self) -> str:
+        """The id the field holds already (its form's initial value), ``""`` for none."""
+        bound = self._bound() if self._bound is not None else None
+        initial = bound.initial if bound is not None else None
+        return str(initial) if initial is not None and is_id(initial) else ""
 
     def to_python(self, value: Any) -> Any:
-        return media_value(super().to_python(value))
+        stripped = super().to_python(value)
+        if stripped in self.empty_values:
+            return media_value(stripped)  # "" or, with empty_value=None (a null=True model field), None
+        text = str(stripped)
+        initial = self.initial_id()
+        if initial and text == initial:
+            bound = self._bound() if self._bound is not None else None
+            return media_value(bound.initial if bound is not None else initial)  # keeps a known size
+        if is_receipt(text):
+            try:
+                return MediaValue(check_upload_receipt(text))
+            except InvalidUpload:
+                raise ValidationError(self.error_messages["receipt"], code="receipt") from None
+        if is_id(text):
+            raise ValidationError(self.error_messages["id"], code="id")
+        raise ValidationError(self.error_messages["invalid"], code="invalid")
 
     def validate(self, value: Any) -> None:
         super().validate(value)
         if value not in self.empty_values:
             check_media_id(str(value), self.error_messages)
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        # Compared as sent, without checking a receipt (that is clean's work).
+        if self.disabled:
+            return False
+        return ("" if data is None else str(data).strip()) != ("" if initial is None else str(initial))
 
 
 class MediaDescriptor(DeferredAttribute):

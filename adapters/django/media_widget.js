@@ -2,8 +2,9 @@
 //
 // A file chosen in a widget goes straight to storage with uploader.js (imported from the widget's
 // data-uploader, through the media middleware's upload routes under data-endpoint), with a progress
-// bar; once the middleware has confirmed it, its id goes in the widget's hidden input, which is what
-// the form submits.  The form cannot be submitted while one of its uploads runs.  The listeners are
+// bar; once the middleware has confirmed it, the receipt it answered (the id, signed for this user:
+// the server takes no bare id but the one the field held already) goes in the widget's hidden input,
+// which is what the form submits.  The form cannot be submitted while one of its uploads runs.  The listeners are
 // on the document, set once per page however many widgets carry this script, so widgets added later
 // (the admin's "Add another" rows) work too.
 if (!globalThis.s3mediaUploadWidget) {
@@ -46,7 +47,8 @@ if (!globalThis.s3mediaUploadWidget) {
         },
       });
       if (controller.signal.aborted) return;
-      id.value = uploaded.id;
+      if (typeof uploaded.receipt !== "string") throw new Error("The server sent no upload receipt.");
+      id.value = uploaded.receipt;
       widget.dataset.state = "done";
       status.textContent = `Uploaded ${file.name}: saved with the form.`;
       const link = document.createElement("a");
@@ -58,7 +60,7 @@ if (!globalThis.s3mediaUploadWidget) {
       if (clear) clear.hidden = false;
     } catch (error) {
       if (controller.signal.aborted) return;
-      // The hidden input keeps the id it had: the form saves what was there before.
+      // The hidden input keeps what it had: the form saves what was there before.
       widget.dataset.state = "error";
       status.textContent = error.message;
       bar.hidden = true;

@@ -12,6 +12,11 @@ response streamed from an asynchronous iterator under ASGI (so Django never
 has to consume a synchronous one); everything else is a plain ``HttpResponse``.
 The middleware works in both modes; the core's blocking work (storage,
 decoding) runs in a worker thread under ASGI.
+
+It also keeps each request it passes on, for the length of the view, where
+:func:`~s3media_wsgi.adapters.django.current_request` finds it: a
+:class:`~.fields.MediaFormField` checking an upload receipt asks the
+``uploads`` hook about the user sending the form.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from ...factory import middleware_kwargs
 from ...media import Media
 from ...responder import MediaResponder
 from ...response import BLOCK_SIZE, MediaResponse
-from . import get_media, get_settings
+from . import _request, get_media, get_settings
 
 
 class S3MediaMiddleware:
@@ -65,22 +70,37 @@ class S3MediaMiddleware:
             return self._acall(request)
         core = self._responder()
         if not request.path_info.startswith(core.prefix):  # the hot path of every page
-            return self.get_response(request)  # type: ignore[no-any-return]
+            return self._pass_on(request)
         answer = core.respond(request.method or "GET", request.path_info, request.headers, **_extras(request))
         if answer is None:
-            return self.get_response(request)  # type: ignore[no-any-return]
+            return self._pass_on(request)
         return to_django(answer)
+
+    def _pass_on(self, request: HttpRequest) -> HttpResponseBase:
+        token = _request.set(request)
+        try:
+            return self.get_response(request)  # type: ignore[no-any-return]
+        finally:
+            _request.reset(token)
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         core = self._responder()
         if not request.path_info.startswith(core.prefix):
-            return await self.get_response(request)  # type: ignore[no-any-return]
+            return await self._apass_on(request)
         # Storage calls and decoding block: keep them off the event loop.
         respond = sync_to_async(core.respond, thread_sensitive=False)
         answer = await respond(request.method or "GET", request.path_info, request.headers, **_extras(request))
         if answer is None:
-            return await self.get_response(request)  # type: ignore[no-any-return]
+            return await self._apass_on(request)
         return to_django(answer, asynchronous=True)
+
+    async def _apass_on(self, request: HttpRequest) -> HttpResponseBase:
+        # A synchronous view runs in a thread with a copy of this context: it sees the request too.
+        token = _request.set(request)
+        try:
+            return await self.get_response(request)  # type: ignore[no-any-return]
+        finally:
+            _request.reset(token)
 
 
 def _extras(request: HttpRequest) -> dict[str, Any]:

@@ -13,7 +13,15 @@ with :func:`request_user`::
 
     def may_upload(request):
         user = request_user(request)
-        return user.is_authenticated and user.has_perm("gallery.add_photo")
+        return user.is_authenticated and user.has_perm("gallery.add_photo") and user_binding(user)
+
+A hook may answer ``True`` or ``False``, or a ``str`` meaning yes and naming
+the uploader: the upload receipts the routes give it are then bound to that
+``str``, and a form (:class:`~.fields.MediaFormField`) takes a receipt only
+from a request for which the hook answers the same.  The hooks here answer
+:func:`user_binding`, the user's primary key, so a receipt is good for its
+uploader only.  The hook is asked again when a form checks a receipt, then
+with the page's request (``request.user`` set).
 """
 
 from __future__ import annotations
@@ -46,15 +54,28 @@ def request_user(request: HttpRequest) -> AbstractBaseUser | AnonymousUser:
     return get_user(request)
 
 
-def is_authenticated(request: HttpRequest) -> bool:
-    """Any signed-in user may upload."""
-    return bool(request_user(request).is_authenticated)
+def user_binding(user: AbstractBaseUser | AnonymousUser) -> str | bool:
+    """What a hook answers for a *user* it lets upload: the user's primary key, to bind receipts to.
+
+    ``True`` (receipts bound to no one) for a user without a primary key (one
+    not stored, from a custom backend): there is nothing stable to bind to.
+    """
+    return True if user.pk is None else str(user.pk)
 
 
-def is_staff(request: HttpRequest) -> bool:
-    """Active staff may upload: whoever may use the admin (where :class:`~.fields.MediaField` uploads)."""
+def is_authenticated(request: HttpRequest) -> str | bool:
+    """Any signed-in user may upload (receipts bound to the user: :func:`user_binding`); else False."""
     user = request_user(request)
-    return bool(user.is_active and getattr(user, "is_staff", False))
+    return user_binding(user) if user.is_authenticated else False
 
 
-__all__ = ["is_authenticated", "is_staff", "request_user"]
+def is_staff(request: HttpRequest) -> str | bool:
+    """Active staff may upload: whoever may use the admin (where :class:`~.fields.MediaField` uploads).
+
+    Answers :func:`user_binding` for them (receipts bound to the user), False for anyone else.
+    """
+    user = request_user(request)
+    return user_binding(user) if user.is_active and getattr(user, "is_staff", False) else False
+
+
+__all__ = ["is_authenticated", "is_staff", "request_user", "user_binding"]

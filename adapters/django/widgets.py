@@ -2,21 +2,25 @@
 
 It renders, in one ``<div data-s3media-upload>``:
 
-- a hidden input named after the field, holding the media id (what the form submits);
+- a hidden input named after the field, holding what the form submits: the
+  current media id at first, the upload's receipt once a file is uploaded;
 - the current file, linked (with a thumbnail when it is an image);
 - a file chooser with no name (the file itself is never part of the form);
 - a "Remove" button when the field is not required (shown while it holds a file);
 - a ``<progress>`` bar and a status line;
 - a ``<script type="module">`` (``media_widget.js``, beside this module) that
   uploads the chosen file with the middleware's ``uploader.js``, puts the
-  confirmed id in the hidden input, and blocks the form's submission while an
-  upload runs.
+  receipt ``s3/confirm`` answered in the hidden input, and blocks the form's
+  submission while an upload runs.
 
 The upload routes must be on: ``S3MEDIA["UPLOADS"]`` names the hook saying
 who may upload (for the admin, :func:`~.permissions.is_staff`).  The form
-does not need ``enctype="multipart/form-data"``.  The server never trusts the
-id the browser puts in the hidden input: :class:`~.fields.MediaFormField`
-and :class:`~.fields.MediaField` check that it is stored (confirmed).
+does not need ``enctype="multipart/form-data"``.  The server never trusts
+what the browser puts in the hidden input: :class:`~.fields.MediaFormField`
+takes a receipt that verifies for the user sending the form, or the id the
+field held already, and checks that its file is stored.  Rendered again with a
+receipt (the form refused another field), the widget keeps the receipt and
+shows the file it names, when the receipt verifies for the current request.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ from django.utils.safestring import SafeString, mark_safe
 from ...errors import MediaError
 from ...formats import by_ext
 from ...ids import extension, filename, is_id
+from ...receipts import is_receipt
 from ...responder import uploader_url
-from . import get_media, get_settings
+from . import check_upload_receipt, get_media, get_settings
 
 #: The widget's script, put inline after each widget (it sets its listeners once per page).
 SCRIPT = Path(__file__).with_name("media_widget.js").read_text(encoding="utf-8")
@@ -108,12 +113,22 @@ class MediaUploadWidget(forms.Widget):
             widget["uploader_url"],
             widget["name"],
             current,
-            self.current(current),
+            self.current(self.shown_id(current)),
             flatatt(chooser_attrs),
             remove,
             mark_safe(SCRIPT),
         )
         return html
+
+    @staticmethod
+    def shown_id(value: str) -> str:
+        """The id of the file to show for *value*: itself, the id a receipt valid here names, or ``""``."""
+        if is_id(value) or not is_receipt(value):
+            return value
+        try:
+            return check_upload_receipt(value)
+        except MediaError:
+            return ""
 
     @staticmethod
     def current(value: str) -> SafeString:

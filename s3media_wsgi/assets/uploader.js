@@ -3,6 +3,10 @@
 //
 //   import { upload } from "/media/uploader.<hash>.js";   // the middleware serves this file
 //   const id = await upload(file, { endpoint: "/media", onProgress: ({ loaded, total }) => {}, signal });
+//   const { id, url, width, height, receipt } = await uploadDetailed(file, { endpoint: "/media" });
+//
+// A form that attaches the upload to a record sends the `receipt` back (a signed token naming the id,
+// bound to this user), never the bare id: ids are in every URL of a file, so anyone may know one.
 //
 // It speaks the routes the middleware answers under its prefix (the contract of @uppy/aws-s3's
 // Companion mode): up to `multipartThreshold` bytes, one form POST of the signed fields and the
@@ -34,7 +38,10 @@ export async function upload(file, options) {
   return (await uploadDetailed(file, options)).id;
 }
 
-/** As upload(), resolving to the whole confirm answer: {id, url, content_type, width, height, receipt}. */
+/**
+ * As upload(), resolving to the whole confirm answer: {id, url, content_type, width, height, receipt}.
+ * A form sends the receipt back, not the id: the server gives the id back only to this uploader.
+ */
 export async function uploadDetailed(file, options = {}) {
   const {
     endpoint,

@@ -40,6 +40,25 @@ SECRET = "browser-test-secret-0123456789-abcdefghij"
 MiB = 1024 * 1024
 #: Where the ``uppy_bundle`` fixture puts Uppy (git-ignored).
 UPPY_BUNDLE = HERE / "build" / "uppy.bundle.js"
+#: The script of the Django adapter's MediaUploadWidget (its markup is WIDGET_PAGE's, as the widget renders it).
+WIDGET_SCRIPT = (HERE.parent.parent / "adapters" / "django" / "media_widget.js").read_text(encoding="utf-8")
+#: A form with one MediaUploadWidget holding *{current}*, the markup of the widget's render() by hand: the
+#: browser tests do not configure Django.  ``{uploader_url}`` and ``{current}`` are filled in per request.
+WIDGET_PAGE = """<!doctype html>
+<html><body>
+<form id="form" method="post" action="/submitted">
+<div class="s3media-upload" data-s3media-upload data-state="done" data-endpoint="/media" \
+data-uploader="{uploader_url}">\
+<input type="hidden" name="image" value="{current}" data-s3media-id>\
+<span data-s3media-current>{current}</span> \
+<input type="file" id="id_image" data-s3media-file> <button type="button" data-s3media-clear>Remove</button>\
+ <progress data-s3media-progress max="1" value="0" hidden></progress>\
+ <span data-s3media-status role="status" aria-live="polite"></span></div>\
+<script type="module">{script}</script>
+<button id="save">Save</button>
+</form>
+</body></html>
+"""
 #: Milliseconds Playwright waits for a page or a function of it; every upload in the page gives up after 30 s.
 PAGE_TIMEOUT_MS = 45_000
 
@@ -155,6 +174,13 @@ def host_app(media: Media, files: dict[str, bytes]) -> Any:
         if path == "/":
             response.content_type = "text/html"
             response.text = page.replace("{uploader_url}", middleware.responder.uploader_url)
+        elif path == "/widget":
+            response.content_type = "text/html"
+            response.text = (
+                WIDGET_PAGE.replace("{uploader_url}", middleware.responder.uploader_url)
+                .replace("{current}", request.GET.get("current", ""))
+                .replace("{script}", WIDGET_SCRIPT)
+            )
         elif path == "/uppy.js":
             response.content_type = "text/javascript"
             response.body = UPPY_BUNDLE.read_bytes()

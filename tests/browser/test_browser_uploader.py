@@ -94,6 +94,8 @@ def test_big_file_goes_up_in_parallel_parts(page: Any, site: Any, fixtures: dict
     assert confirmed["content_type"] == "image/png"
     assert (confirmed["width"], confirmed["height"]) == (2048, 2048)
     assert confirmed["url"] == site.media.url(confirmed["id"])
+    # The receipt a form sends back instead of the id (the hook said True: bound to no one).
+    assert site.media.check_receipt(confirmed["receipt"]) == confirmed["id"]
     size = len(fixtures["big.png"])
     assert size > 12 * MiB
     assert_progress(outcome["progress"], size)

@@ -15,11 +15,11 @@ from gallery_common import NO_FILE, UPLOAD_SCRIPT, refusal_message  # on sys.pat
 from photos.forms import PhotoForm
 from photos.models import Photo
 
-from s3media_wsgi.adapters.django import get_media, get_settings
-from s3media_wsgi.errors import MediaError
+from s3media_wsgi.adapters.django import check_upload_receipt, get_media, get_settings
+from s3media_wsgi.errors import InvalidUpload, MediaError
 
-#: The answer of /register to each of the MediaField's refusals of an id.
-REFUSED_STATUS = {"invalid": 400, "unconfirmed": 404, "unavailable": 503}
+#: The answer of /register to each of the MediaField's refusals of an upload.
+REFUSED_STATUS = {"invalid": 400, "id": 400, "receipt": 400, "unconfirmed": 404, "unavailable": 503}
 
 
 def _see_other(url: str) -> HttpResponse:
@@ -46,11 +46,13 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def register_upload(request: HttpRequest) -> JsonResponse:
-    """The page reports an upload the middleware confirmed (``{"id", "name"}``): a Photo of it, and its HTML.
+    """The page reports an upload the middleware confirmed (``{"receipt", "name"}``): a Photo of it, and its HTML.
 
-    PhotoForm checks the id (the MediaField's checks: well formed, its file
-    stored) and trusts nothing else the page sends.  CSRF-protected like every
-    POST here: the page's script sends the form's token as ``X-CSRFToken``.
+    The receipt is what ``s3/confirm`` answered: the id, signed for the
+    uploader.  PhotoForm checks it (the MediaField's form field: a receipt
+    valid for this request's user, its file stored, an image) and trusts
+    nothing else the page sends.  CSRF-protected like every POST here: the
+    page's script sends the form's token as ``X-CSRFToken``.
     """
     if request.content_type != "application/json":
         return JsonResponse({"error": "Send the upload as JSON."}, status=415)
@@ -58,13 +60,17 @@ def register_upload(request: HttpRequest) -> JsonResponse:
         payload = json.loads(request.body)
     except ValueError:
         payload = None
-    if not isinstance(payload, dict):
-        return JsonResponse({"error": "Send a JSON object: {id, name}."}, status=400)
-    name = payload.get("name")
+    if not isinstance(payload, dict) or not isinstance(payload.get("receipt"), str):
+        return JsonResponse({"error": "Send a JSON object: {receipt, name}."}, status=400)
+    name, receipt = payload.get("name"), payload["receipt"]
+    try:
+        media_id = check_upload_receipt(receipt)  # for this request's user; the form checks it again
+    except InvalidUpload as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
     # Reported twice: listed once.
-    photo = Photo.objects.filter(image=str(payload.get("id"))).first()
+    photo = Photo.objects.filter(image=media_id).first()
     if photo is None:
-        form = PhotoForm({"title": name[:200] if isinstance(name, str) else "", "image": payload.get("id")})
+        form = PhotoForm({"title": name[:200] if isinstance(name, str) else "", "image": receipt})
         if not form.is_valid():
             error = next(error for errors in form.errors.as_data().values() for error in errors)
             return JsonResponse({"error": " ".join(error.messages)}, status=REFUSED_STATUS.get(error.code or "", 400))
@@ -75,7 +81,7 @@ def register_upload(request: HttpRequest) -> JsonResponse:
 
 @require_POST
 def add(request: HttpRequest) -> HttpResponse:
-    """The model's form: a title, and an image the field's widget uploaded straight to storage."""
+    """The model's form: a title, and an image the field's widget uploaded straight to storage (its receipt)."""
     form = PhotoForm(request.POST)
     if not form.is_valid():
         return _page(request, status=400, form=form)

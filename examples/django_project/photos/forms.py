@@ -17,9 +17,12 @@ class PhotoForm(forms.ModelForm):
 
     The image's form field (``MediaFormField``, from the model's ``MediaField``)
     renders a file chooser that uploads straight to storage and submits the
-    confirmed id; on the server it refuses an id that is malformed (``invalid``)
-    or whose file is not stored (``unconfirmed``: never confirmed, refused,
-    deleted or made up), and says so when storage does not answer (``unavailable``).
+    upload's receipt (the confirmed id, signed for its uploader); on the server
+    it refuses a receipt that does not verify for this request's user
+    (``receipt``: forged, expired, someone else's), a bare id (``id``: ids are
+    in every URL; only an edited row's own id is kept), anything else
+    (``invalid``), an upload whose file is not stored (``unconfirmed``: refused
+    or deleted), and says so when storage does not answer (``unavailable``).
     """
 
     class Meta:
