@@ -289,7 +289,7 @@ class MediaResponder:
             path,
             answer.status,
             exc,
-            exc_info=answer.traceback,
+            exc_info=True if answer.traceback else None,
         )
         return _plain(answer.status, answer.public, head, extra)
 

@@ -263,7 +263,14 @@ class UploadAPI:
     def _failure(self, exc: Exception, route: str, cors: list[tuple[str, str]]) -> MediaResponse:
         """*exc* answered as JSON, decided by :func:`~s3media_wsgi.answers.answer_for` (as the resize side's)."""
         answer = answer_for(exc, self.retry_after)
-        log.log(answer.level, "upload route %r: %d: %s", route, answer.status, exc, exc_info=answer.traceback)
+        log.log(
+            answer.level,
+            "upload route %r: %d: %s",
+            route,
+            answer.status,
+            exc,
+            exc_info=True if answer.traceback else None,
+        )
         response = _json(answer.status, {"error": answer.shown}, cors)
         if answer.retry_after is not None:
             response.headers.append(("Retry-After", str(answer.retry_after)))
