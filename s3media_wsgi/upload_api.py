@@ -39,7 +39,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from typing import IO, Any
+from typing import IO, Any, cast
 from urllib.parse import parse_qs
 
 from werkzeug.datastructures import FileStorage
@@ -370,7 +370,7 @@ def _read_form(headers: Mapping[str, str], body: IO[bytes], length: int) -> tupl
         max_form_parts=MAX_FORM_PARTS,
     )
     try:
-        form, files = parser.parse(LimitedStream(body, length), boundary, length)
+        form, files = parser.parse(cast(IO[bytes], LimitedStream(body, length)), boundary, length)
     except HTTPException as exc:
         if exc.code == 413:
             raise UploadError(

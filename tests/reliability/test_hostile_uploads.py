@@ -17,9 +17,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -27,7 +25,6 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 from images import jpeg
-from servers import serve_wsgi
 from webob import Request
 
 from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
