@@ -37,20 +37,14 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from typing import IO, Any, cast
+from typing import IO, Any
 from urllib.parse import parse_qs
-
-from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import HTTPException
-from werkzeug.formparser import MultiPartParser
-from werkzeug.http import parse_options_header
-from werkzeug.wsgi import LimitedStream
 
 from .answers import answer_for
 from .bounded import MAX_JSON_DEPTH, BodyTooShort, JSONRefused, loads_json, read_exactly
 from .errors import MediaError, UploadTooLarge
+from .formdata import Form, FormRefused, read_form
 from .media import Media
 from .response import MediaResponse
 from .uploads import LocalUploads
@@ -65,8 +59,8 @@ MAX_JSON_BYTES = 1024 * 1024
 #: Most parts a local form upload may have: S3's fields (key, Content-Type, policy,
 #: signature, and a few Uppy adds: success_action_status, x-amz-meta-*) and the file.
 MAX_FORM_PARTS = 16
-#: Most bytes of a form's text fields (the signed policy is under 1 KB), and of the parser's buffer.
-MAX_FORM_FIELDS_BYTES = 256 * 1024
+#: Most bytes of a form's text fields in all (the signed policy is under 1 KB).
+MAX_FORM_FIELDS_BYTES = 64 * 1024
 #: Seconds of ``Retry-After`` when the middleware is not given one.
 DEFAULT_RETRY_AFTER = 5
 #: Headers a cross-origin page may send to the routes.
@@ -216,11 +210,12 @@ class UploadAPI:
             # The form's own fields are small; the file is at most the limit.
             if length > self.media.max_upload_bytes + 64 * 1024:
                 raise UploadTooLarge(f"the request is {length} bytes, over the upload limit")
-            fields, upload, size = _read_form(headers, body, length)
+            form = _read_form(headers, body, length, self.media.max_upload_bytes)
             try:
-                key = self._local.receive_post(fields, upload.stream, size)
+                assert form.file is not None  # _read_form refuses a form without one
+                key = self._local.receive_post(form.fields, form.file, form.size)
             finally:
-                upload.close()
+                form.close()
             # As S3 answers: where the object is (absolute: clients parse it) and its ETag.
             location = self.media.storage.url(key)
             if origin and location.startswith("/"):
@@ -347,55 +342,36 @@ def _text(data: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def _temporary_file(*args: Any, **kwargs: Any) -> IO[bytes]:
-    return tempfile.TemporaryFile()  # closed by the caller, with its FileStorage
+def _read_form(headers: Mapping[str, str], body: IO[bytes], length: int, max_file_bytes: int) -> Form:
+    """The local upload form: its text fields and its one file, named ``file`` (streamed to a temporary file).
 
-
-def _read_form(headers: Mapping[str, str], body: IO[bytes], length: int) -> tuple[dict[str, str], FileStorage, int]:
-    """The text fields, the file field and its size of a multipart form.
-
-    Bounded before parsing: at most :data:`MAX_FORM_PARTS` parts and
-    :data:`MAX_FORM_FIELDS_BYTES` of text fields, the body read to its
-    ``Content-Length`` and not a byte further; the file streams to a
-    temporary file (the caller closes it).  A form breaking a bound is
-    refused as soon as the bound is crossed, before the rest is read.
+    Bounded before parsing (see :mod:`s3media_wsgi.formdata`): at most
+    :data:`MAX_FORM_PARTS` parts and :data:`MAX_FORM_FIELDS_BYTES` of text
+    fields, a file of at most *max_file_bytes*, the body read to its
+    ``Content-Length`` and not a byte further.  A form breaking a bound is
+    refused (400) as soon as it does, before the rest is read.  The caller
+    closes the form.
     """
-    mimetype, options = parse_options_header(headers.get("Content-Type") or "")
-    boundary = options.get("boundary", "").encode("latin-1", "replace")
-    if mimetype != "multipart/form-data" or not boundary:
-        raise UploadError(400, "The upload is not a multipart form.")
-    parser = MultiPartParser(
-        stream_factory=_temporary_file,
-        max_form_memory_size=MAX_FORM_FIELDS_BYTES,
-        max_form_parts=MAX_FORM_PARTS,
-    )
     try:
-        form, files = parser.parse(cast(IO[bytes], LimitedStream(body, length)), boundary, length)
-    except HTTPException as exc:
-        if exc.code == 413:
-            raise UploadError(
-                400,
-                f"The form has too many fields or too long a field: at most {MAX_FORM_PARTS - 1} fields "
-                "(the signed ones) and the file.",
-            ) from None
-        raise UploadError(400, "The upload form ended before its Content-Length.") from None
-    except ValueError:
-        raise UploadError(400, "The upload is not a multipart form.") from None
-    try:
-        uploads = files.getlist("file")
-        if len(uploads) != 1 or len(files) != 1:
-            raise UploadError(400, "The form must carry one file, in a field named 'file'.")
-        if any(len(form.getlist(name)) > 1 for name in form):
-            raise UploadError(400, "The form names a field twice.")
-    except UploadError:
-        for each in files.values():
-            each.close()
-        raise
-    upload = uploads[0]
-    upload.stream.seek(0, 2)
-    size = upload.stream.tell()
-    upload.stream.seek(0)
-    return dict(form.items()), upload, size
+        form = read_form(
+            body,
+            length,
+            headers.get("Content-Type") or "",
+            max_parts=MAX_FORM_PARTS,
+            max_field_bytes=MAX_FORM_FIELDS_BYTES,
+            max_file_bytes=max_file_bytes,
+        )
+    except FormRefused as exc:
+        message = str(exc)
+        if "larger than" in message and "file" in message:
+            raise UploadTooLarge(f"The file is over the upload limit of {max_file_bytes} bytes.") from None
+        if "parts" in message:
+            message += f": a form carries its signed fields (at most {MAX_FORM_PARTS - 1}) and the file"
+        raise UploadError(400, "The upload is refused: " + message + ".") from None
+    if form.file is None or form.file_field != "file":
+        form.close()
+        raise UploadError(400, "The form must carry one file, in a field named 'file'.")
+    return form
 
 
 __all__ = ["MAX_FORM_FIELDS_BYTES", "MAX_FORM_PARTS", "MAX_JSON_BYTES", "Authorize", "UploadAPI"]
