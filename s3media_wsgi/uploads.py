@@ -130,10 +130,13 @@ class LocalUploads:
     """Direct uploads to a :class:`~s3media_wsgi.LocalStorage`, through routes of the middleware.
 
     It signs what S3 would sign (the form's policy: key, type, size range,
-    expiry; each part URL: key, upload id, part number, expiry) with the app's
-    secret under its own salt, and checks it when the browser sends the file,
-    answering as S3 does (204 for a form, an ``ETag`` for a part).  Multipart
-    state lives in ``<root>/.uploads/``, which no key can reach.
+    expiry; each part URL: key, upload id, part number, expiry, and the
+    part's size when given) with the app's secret under its own salt, and
+    checks it when the browser sends the file, answering as S3 does (204 for
+    a form, an ``ETag`` for a part).  Multipart state lives in
+    ``<root>/.uploads/<upload id>/``, which no key can reach; upload ids are
+    32 hex digits (``secrets.token_hex(16)``), and nothing else is ever
+    joined to that path.
     """
 
     def __init__(self, storage: LocalStorage, secret_key: Secret | Iterable[Secret]) -> None:
