@@ -40,7 +40,7 @@ from urllib.parse import urlencode
 from itsdangerous import Signer
 
 from . import ids
-from .bounded import BodyTooShort, copy_exactly, read_exactly
+from .bounded import BodyTooShort, copy_exactly, loads_json, read_exactly
 from .errors import AlreadyExists, InvalidUpload, NotFound, UploadTooLarge
 from .signing import Secret, secret_keys
 from .storage.base import ObjectInfo, PostTarget
@@ -53,6 +53,8 @@ DEFAULT_UPLOAD_EXPIRES = 600
 #: S3's limits on multipart uploads: part numbers, and the smallest part but the last.
 MAX_PARTS = 10_000
 MIN_PART_SIZE = 5 * 1024 * 1024
+#: Largest signed form policy read (ours are under 1 KB).
+MAX_POLICY_BYTES = 16 * 1024
 #: Salt separating upload signatures from resize signatures made with the same secret.
 UPLOAD_SALT = "s3media_wsgi.upload.v1"
 
@@ -193,7 +195,7 @@ class LocalUploads:
         if not encoded or not signature or not self._verify(encoded.encode("ascii", "replace"), signature):
             raise InvalidUpload("the upload form's policy is missing or its signature does not verify")
         try:
-            policy = json.loads(base64.b64decode(encoded, validate=True))
+            policy = loads_json(base64.b64decode(encoded, validate=True), max_bytes=MAX_POLICY_BYTES)
         except ValueError:
             raise InvalidUpload("the upload form's policy cannot be read") from None
         if not isinstance(policy, dict) or int(policy.get("expires", 0)) < time.time():
