@@ -26,6 +26,9 @@ from .errors import (
     UploadTooLarge,
 )
 
+#: Seconds a client is told to wait (``Retry-After``) after a temporary failure with no hint of its own,
+#: unless the middleware is given another (``retry_after=``).
+DEFAULT_RETRY_AFTER = 5
 #: Errors whose own message is written for the person uploading, so an upload page may show it.
 SHOWN = (UnsupportedMediaType, UploadTooLarge, ImageTooLarge, NotAnImage, InvalidUpload)
 
@@ -73,4 +76,4 @@ def answer_for(exc: BaseException, retry_after: int) -> Answer:
     return Answer(status, public, shown, None, logging.DEBUG)
 
 
-__all__ = ["SHOWN", "Answer", "answer_for"]
+__all__ = ["DEFAULT_RETRY_AFTER", "SHOWN", "Answer", "answer_for"]

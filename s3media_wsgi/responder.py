@@ -25,7 +25,7 @@ from importlib import resources
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from .answers import answer_for
+from .answers import DEFAULT_RETRY_AFTER, answer_for
 from .errors import ConfigError, NotFound
 from .media import Media
 from .response import MediaResponse
@@ -38,8 +38,6 @@ from .urls import check_prefix
 
 log = logging.getLogger("s3media_wsgi")
 
-#: Seconds a client is told to wait after a storage outage (``Retry-After``).
-DEFAULT_RETRY_AFTER = 5
 
 #: How long a browser may cache the 301 from a resize URL to its stored copy:
 #: from then on the resize exists, so the redirect stays right.

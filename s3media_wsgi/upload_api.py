@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 from urllib.parse import parse_qs
 
-from .answers import answer_for
+from .answers import DEFAULT_RETRY_AFTER, answer_for
 from .bounded import MAX_JSON_DEPTH, BodyTooShort, JSONRefused, loads_json, read_exactly
 from .errors import MediaError, UploadTooLarge
 from .formdata import Form, FormRefused, read_form
@@ -61,8 +61,6 @@ MAX_JSON_BYTES = 1024 * 1024
 MAX_FORM_PARTS = 16
 #: Most bytes of a form's text fields in all (the signed policy is under 1 KB).
 MAX_FORM_FIELDS_BYTES = 64 * 1024
-#: Seconds of ``Retry-After`` when the middleware is not given one.
-DEFAULT_RETRY_AFTER = 5
 #: Headers a cross-origin page may send to the routes.
 _ALLOW_HEADERS = "Content-Type, Authorization, X-Requested-With"
 
