@@ -56,8 +56,8 @@ Authorize = Callable[[Any], bool]
 
 #: Largest JSON body read (a completion of 10,000 parts is about 600 KB).
 MAX_JSON_BYTES = 1024 * 1024
-#: Most parts a local form upload may have: S3's fields (key, Content-Type, policy,
-#: signature, and a few Uppy adds: success_action_status, x-amz-meta-*) and the file.
+#: Most parts a local form upload may have: the signed fields (key, Content-Type, policy,
+#: signature) and the file are five; the rest is room for fields a client adds (ignored).
 MAX_FORM_PARTS = 16
 #: Most bytes of a form's text fields in all (the signed policy is under 1 KB).
 MAX_FORM_FIELDS_BYTES = 64 * 1024
