@@ -1,7 +1,9 @@
 """Every error s3media_wsgi raises derives from :class:`MediaError`.
 
-Each class carries the HTTP status the middleware answers with, so the mapping
-from failure to response lives here and nowhere else.  ``public_message`` is the
+Each class carries the HTTP status the middleware answers with, and
+:func:`s3media_wsgi.answers.answer_for` turns an error into its answer (status,
+message, ``Retry-After``, log level) for the resize side and the upload routes
+alike: nowhere else decides.  ``public_message`` is the
 short plain-text body a stranger's request gets.  The exception's own message
 (``str(exc)``) is for the people concerned: for what :meth:`Media.put
 <s3media_wsgi.Media.put>` refuses (:class:`UnsupportedMediaType`,

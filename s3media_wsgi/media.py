@@ -432,9 +432,9 @@ class Media:
     def create_multipart_upload(self, filename: str, content_type: str, *, size: int | None = None) -> dict[str, str]:
         """Start a multipart upload (for big files); ``{"id", "key", "upload_id"}``.
 
-        The key is chosen as by :meth:`presign_upload`.  A part's size cannot
-        be bound by a signature, so the total is checked by
-        :meth:`complete_multipart_upload` and again by :meth:`confirm_upload`.
+        The key is chosen as by :meth:`presign_upload`.  A part's size is
+        bound when :meth:`sign_upload_part` is given it; the total is checked
+        by :meth:`complete_multipart_upload` and again by :meth:`confirm_upload`.
         """
         media_id, ftype, _ = self._declared(filename, content_type, size)
         key = pending_key(media_id)
@@ -442,20 +442,31 @@ class Media:
             upload_id = self._upload_target().create_multipart_upload(key, ftype.mime)
         return {"id": media_id, "key": key, "upload_id": upload_id}
 
-    def sign_upload_part(self, key: str, upload_id: str, part_number: int) -> str:
+    def sign_upload_part(self, key: str, upload_id: str, part_number: int, *, size: int | None = None) -> str:
         """A URL the browser PUTs part *part_number* (1..10,000) to, valid ``upload_expires`` seconds.
 
         A key or upload id this app could not have issued is refused before
         any storage call, and so is a part number that would take the upload
-        past ``max_upload_bytes`` in parts of S3's 5 MiB minimum.
+        past ``max_upload_bytes`` in parts of S3's 5 MiB minimum.  With
+        *size* (the part's bytes) the URL is bound to it: S3 signs its
+        ``Content-Length``, local storage its own signature, so a part of any
+        other length is refused when sent; a *size* over ``max_upload_bytes``,
+        or that would take the upload over it after the parts before it
+        (5 MiB at least each), is refused here.  Without it the total is
+        still checked by :meth:`complete_multipart_upload`.
         """
         key = pending_key(media_id_of(key))
         upload_id = check_upload_id(upload_id)
         number = check_part_number(part_number)
-        if (number - 1) * MIN_PART_SIZE >= self.max_upload_bytes:
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise InvalidUpload(f"a part's size must be a positive number of bytes, not {size!r}")
+        if (number - 1) * MIN_PART_SIZE + (size or 1) > self.max_upload_bytes:
             raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
+        target = self._upload_target()
         with self.guard.call():
-            return self._upload_target().presign_upload_part(key, upload_id, number, self.upload_expires)
+            if size is None:
+                return target.presign_upload_part(key, upload_id, number, self.upload_expires)
+            return target.presign_upload_part(key, upload_id, number, self.upload_expires, size=size)
 
     def list_upload_parts(self, key: str, upload_id: str) -> list[dict[str, object]]:
         """The parts uploaded so far: ``[{"PartNumber", "ETag", "Size"}]`` (to resume an upload)."""

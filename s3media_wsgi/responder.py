@@ -25,7 +25,8 @@ from importlib import resources
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from .errors import ConfigError, MediaError, NotFound, StorageError, StorageUnavailable
+from .answers import DEFAULT_RETRY_AFTER, answer_for
+from .errors import ConfigError, NotFound
 from .media import Media
 from .response import MediaResponse
 from .static import DEFAULT_CACHE_CONTROL, FileResponder
@@ -37,8 +38,6 @@ from .urls import check_prefix
 
 log = logging.getLogger("s3media_wsgi")
 
-#: Seconds a client is told to wait after a storage outage (``Retry-After``).
-DEFAULT_RETRY_AFTER = 5
 
 #: How long a browser may cache the 301 from a resize URL to its stored copy:
 #: from then on the resize exists, so the redirect stays right.
@@ -140,7 +139,7 @@ class MediaResponder:
         self.retry_after = retry_after
         self._prefix_len = len(prefix)
         self._files = FileResponder(cache_control=cache_control)
-        self.uploads = UploadAPI(media, uploads, cors_origins)
+        self.uploads = UploadAPI(media, uploads, cors_origins, retry_after=retry_after)
         self.uploader_name = f"uploader.{_UPLOADER_HASH}.js"
         base_path = urlsplit(media.storage.base_url).path
         if self.serve_local and not base_path.endswith(prefix):
@@ -268,35 +267,30 @@ class MediaResponder:
         )
 
     def _error(self, exc: Exception, path: str, head: bool) -> MediaResponse:
-        """The one place an exception becomes a response, and the one place it is logged.
+        """The one place a resize-side exception becomes a response, and the one place it is logged.
 
-        A :class:`~s3media_wsgi.errors.MediaError` answers with its class's
-        ``status_code`` and ``public_message``: a storage outage 503 with
-        ``Retry-After`` (logged as a warning), a storage misconfiguration 500
-        (logged as an error naming what to fix), a client's mistake 4xx
-        (logged at debug level).  Anything else is a bug, logged with its
-        traceback and answered with a bare 500.
+        :func:`~s3media_wsgi.answers.answer_for` decides (as for the upload
+        routes): a :class:`~s3media_wsgi.errors.MediaError` answers with its
+        class's ``status_code`` and ``public_message``: a temporary failure
+        (storage outage, full queue) 503 with ``Retry-After`` (logged as a
+        warning), a storage misconfiguration 500 (logged as an error naming
+        what to fix), a client's mistake 4xx (logged at debug level).
+        Anything else is a bug, logged with its traceback and answered with a
+        bare 500.
         """
+        answer = answer_for(exc, self.retry_after)
         extra: list[tuple[str, str]] = [("Cache-Control", "no-store")]
-        if isinstance(exc, MediaError):
-            status, message = exc.status_code, exc.public_message
-            if isinstance(exc, StorageUnavailable):
-                retry_after = self.retry_after if exc.retry_after is None else exc.retry_after
-                extra.append(("Retry-After", str(retry_after)))
-                log.warning("storage unavailable for %r: %s", path, exc)
-            elif exc.retry_after is not None:
-                extra.append(("Retry-After", str(exc.retry_after)))
-                log.warning("media request %r not served now: %s", path, exc)
-            elif isinstance(exc, StorageError):
-                log.error("storage refused %r: %s", path, exc)
-            elif status >= 500:
-                log.exception("media error for %r", path)
-            else:
-                log.debug("media request %r refused (%d): %s", path, status, exc)
-        else:
-            status, message = 500, MediaError.public_message
-            log.exception("unexpected error for %r", path)
-        return _plain(status, message, head, extra)
+        if answer.retry_after is not None:
+            extra.append(("Retry-After", str(answer.retry_after)))
+        log.log(
+            answer.level,
+            "media request %r: %d: %s",
+            path,
+            answer.status,
+            exc,
+            exc_info=True if answer.traceback else None,
+        )
+        return _plain(answer.status, answer.public, head, extra)
 
 
 def _plain(status: int, text: str, head: bool, extra: list[tuple[str, str]]) -> MediaResponse:

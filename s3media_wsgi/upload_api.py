@@ -6,15 +6,19 @@ string (a user id, a session key) that also allows it and to which the upload
 receipts the confirm route hands out are bound.  Routes, relative
 to the prefix (``companionEndpoint`` is the prefix without its trailing ``/``):
 
-===========================================  ======================================================
-``GET  s3/params?filename=&type=``           sign a form upload: ``{method, url, fields, expires}``
-``POST s3/multipart`` ``{filename, type}``    start a multipart upload: ``{key, uploadId}``
-``GET  s3/multipart/<uploadId>/<n>?key=``    sign part *n*: ``{url}``
-``GET  s3/multipart/<uploadId>?key=``        the parts so far: ``[{PartNumber, ETag, Size}]``
-``POST s3/multipart/<uploadId>/complete``    ``{parts}`` -> ``{location, key}``
-``DELETE s3/multipart/<uploadId>?key=``      abort: ``{}``
-``POST s3/confirm`` ``{key}``                 check and keep: ``{id, url, content_type, width, height, receipt}``
-===========================================  ======================================================
+=================================================  ======================================================
+``GET  s3/params?filename=&type=``                 sign a form upload: ``{method, url, fields, expires}``
+``POST s3/multipart`` ``{filename, type}``          start a multipart upload: ``{key, uploadId}``
+``GET  s3/multipart/<uploadId>/<n>?key=&size=``    sign part *n*: ``{url}``; with ``size`` (optional: Uppy
+                                                   does not send it, ``uploader.js`` does) the URL accepts
+                                                   only a part of exactly that many bytes, and a size that
+                                                   would break ``max_upload_bytes`` is refused (413)
+``GET  s3/multipart/<uploadId>?key=``              the parts so far: ``[{PartNumber, ETag, Size}]``
+``POST s3/multipart/<uploadId>/complete``          ``{parts}`` -> ``{location, key}``
+``DELETE s3/multipart/<uploadId>?key=``            abort: ``{}``
+``POST s3/confirm`` ``{key}``                       check and keep: ``{id, url, content_type, width, height,
+                                                   receipt}``
+=================================================  ======================================================
 
 The ``receipt`` is what a form sends back instead of the bare id (see
 :mod:`s3media_wsgi.receipts`): when the hook returned a ``str`` (the user's
@@ -22,14 +26,22 @@ key, say) rather than ``True``, the receipt is bound to it, and only a
 request for which the hook returns the same ``str`` gets the id back.
 
 With local storage two more routes stand in for S3 (their signature is their
-authorisation, as S3's is): ``POST s3/local/upload`` (the form) and ``PUT
-s3/local/part`` (a part, answered with an ``ETag``).  Errors are JSON
-``{"error": "<a message a page can show>"}`` with a 4xx (or 5xx) status;
-calls that change state must be ``Content-Type: application/json`` (so a
-cross-site form cannot make them); CORS headers are sent only to configured
-origins.  ``s3/confirm`` confirms a pending upload once: an id that is media
-already (a media id is in every URL of it) is answered 409 ``{"error": "This
-upload was confirmed already."}``, with no URL and no receipt.
+authorisation, as S3's is): ``POST s3/local/upload`` (the form: at most
+:data:`MAX_FORM_PARTS` parts and :data:`MAX_FORM_FIELDS_BYTES` of text
+fields, refused as soon as it breaks either, the file streamed to a temporary
+file) and ``PUT s3/local/part`` (a part, answered with an ``ETag``).  Bodies
+are read to their ``Content-Length`` and never a byte further; JSON bodies
+are at most :data:`MAX_JSON_BYTES` and nest at most 32 levels (checked before
+parsing: 413 or 400).  Upload ids are never paths: local ones are 32 hex
+digits, S3's have S3's shape without ``..`` or a leading ``/``.  Errors are
+JSON ``{"error": "<a message a page can show>"}`` with a 4xx (or 5xx) status,
+decided by :func:`~s3media_wsgi.answers.answer_for` as the resize side's are
+(the same ``Retry-After``); calls that change state must be
+``Content-Type: application/json`` (so a cross-site form cannot make them);
+CORS headers are sent only to configured origins.  ``s3/confirm`` confirms a
+pending upload once: an id that is media already (a media id is in every URL
+of it) is answered 409 ``{"error": "This upload was confirmed already."}``,
+with no URL and no receipt.
 """
 
 from __future__ import annotations
@@ -40,18 +52,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 from urllib.parse import parse_qs
 
-from webob import Request
-
-from .errors import (
-    Busy,
-    ImageTooLarge,
-    InvalidUpload,
-    MediaError,
-    NotAnImage,
-    StorageUnavailable,
-    UnsupportedMediaType,
-    UploadTooLarge,
-)
+from .answers import DEFAULT_RETRY_AFTER, answer_for
+from .bounded import MAX_JSON_DEPTH, BodyTooShort, JSONRefused, loads_json, read_exactly
+from .errors import MediaError, UploadTooLarge
+from .formdata import Form, FormRefused, read_form
 from .media import Media
 from .response import MediaResponse
 from .uploads import LocalUploads
@@ -64,19 +68,30 @@ Authorize = Callable[[Any], bool | str]
 
 #: Largest JSON body read (a completion of 10,000 parts is about 600 KB).
 MAX_JSON_BYTES = 1024 * 1024
+#: Most parts a local form upload may have: the signed fields (key, Content-Type, policy,
+#: signature) and the file are five; the rest is room for fields a client adds (ignored).
+MAX_FORM_PARTS = 16
+#: Most bytes of a form's text fields in all (the signed policy is under 1 KB).
+MAX_FORM_FIELDS_BYTES = 64 * 1024
 #: Headers a cross-origin page may send to the routes.
 _ALLOW_HEADERS = "Content-Type, Authorization, X-Requested-With"
 
-# Errors whose own message is written for the person uploading.
-_SHOWN = (UnsupportedMediaType, UploadTooLarge, ImageTooLarge, NotAnImage, InvalidUpload)
 
+class UploadError(MediaError):
+    """A refusal of the routes themselves (not the core's): status and a message a page can show.
 
-class UploadError(Exception):
-    """A refusal of the routes themselves (not the core's): status and message."""
+    A :class:`~s3media_wsgi.errors.MediaError` whose status is the instance's,
+    answered through :func:`~s3media_wsgi.answers.answer_for` like every other.
+    """
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
-        self.status = status
+        self.status_code = status
+        self.public_message = message
+
+    @property
+    def status(self) -> int:
+        return self.status_code
 
 
 class UploadAPI:
@@ -85,14 +100,25 @@ class UploadAPI:
     :param authorize: the hook; the routes are off (404) without one.
     :param cors_origins: origins (``"https://app.example.com"``) allowed to
         call the routes from another origin; none by default.
+    :param retry_after: seconds of ``Retry-After`` for a temporary failure
+        without a hint of its own (the middleware passes its own, so the
+        resize side and the routes say the same).
     """
 
-    def __init__(self, media: Media, authorize: Authorize | None, cors_origins: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        media: Media,
+        authorize: Authorize | None,
+        cors_origins: Iterable[str] = (),
+        *,
+        retry_after: int = DEFAULT_RETRY_AFTER,
+    ) -> None:
         if authorize is not None and not callable(authorize):
             raise TypeError(f"uploads must be a function of the request returning a bool or a str, not {authorize!r}")
         self.media = media
         self.authorize = authorize
         self.cors_origins = frozenset(o.rstrip("/") for o in cors_origins)
+        self.retry_after = retry_after
         self._local = media._uploads if isinstance(media._uploads, LocalUploads) else None
 
     @property
@@ -130,13 +156,8 @@ class UploadAPI:
             if route == "s3/params" or (route.startswith("s3/multipart/") and method == "GET"):
                 payload = _absolute(payload, origin)  # the URLs to send the file to
             return _json(200, payload, cors)
-        except UploadError as exc:
-            return _json(exc.status, {"error": str(exc)}, cors)
-        except MediaError as exc:
-            return self._media_error(exc, route, cors)
-        except Exception:
-            log.exception("upload route %r failed", route)
-            return _json(500, {"error": MediaError.public_message}, cors)
+        except Exception as exc:
+            return self._failure(exc, route, cors)
 
     # --- the JSON routes -------------------------------------------------------------------
 
@@ -181,7 +202,8 @@ class UploadAPI:
             location = media.complete_multipart_upload(key, upload_id, parts)  # type: ignore[arg-type]
             return {"location": location, "key": key}
         if method == "GET" and upload_id and last.isascii() and last.isdigit():
-            return {"url": media.sign_upload_part(key, upload_id, int(last))}
+            size = _size_param(query.get("size"))
+            return {"url": media.sign_upload_part(key, upload_id, int(last) if len(last) < 6 else 0, size=size)}
         if method == "GET" and rest:
             return media.list_upload_parts(key, rest)
         if method == "DELETE" and rest:
@@ -210,9 +232,12 @@ class UploadAPI:
             # The form's own fields are small; the file is at most the limit.
             if length > self.media.max_upload_bytes + 64 * 1024:
                 raise UploadTooLarge(f"the request is {length} bytes, over the upload limit")
-            fields, upload, size = _read_form(headers, body, length)
-            # The parsed field owns its (spooled) file: it stays referenced while read.
-            key = self._local.receive_post(fields, upload.file, size)
+            form = _read_form(headers, body, length, self.media.max_upload_bytes)
+            try:
+                assert form.file is not None  # _read_form refuses a form without one
+                key = self._local.receive_post(form.fields, form.file, form.size)
+            finally:
+                form.close()
             # As S3 answers: where the object is (absolute: clients parse it) and its ETag.
             location = self.media.storage.url(key)
             if origin and location.startswith("/"):
@@ -252,21 +277,20 @@ class UploadAPI:
             ],
         )
 
-    def _media_error(self, exc: MediaError, route: str, cors: list[tuple[str, str]]) -> MediaResponse:
-        status = exc.status_code
-        message = str(exc) if isinstance(exc, _SHOWN) else exc.public_message
-        extra = []
-        if isinstance(exc, (StorageUnavailable, Busy)):
-            # Temporary (storage down or slow, no decode slot or memory now): the
-            # client is told when to try again, and a pending upload was kept.
-            log.warning("upload route %r: unavailable for now: %s", route, exc)
-            extra.append(("Retry-After", str(exc.retry_after or 5)))
-        elif status >= 500:
-            log.error("upload route %r failed: %s", route, exc)
-        else:
-            log.info("upload route %r refused (%d): %s", route, status, exc)
-        response = _json(status, {"error": message}, cors)
-        response.headers.extend(extra)
+    def _failure(self, exc: Exception, route: str, cors: list[tuple[str, str]]) -> MediaResponse:
+        """*exc* answered as JSON, decided by :func:`~s3media_wsgi.answers.answer_for` (as the resize side's)."""
+        answer = answer_for(exc, self.retry_after)
+        log.log(
+            answer.level,
+            "upload route %r: %d: %s",
+            route,
+            answer.status,
+            exc,
+            exc_info=True if answer.traceback else None,
+        )
+        response = _json(answer.status, {"error": answer.shown}, cors)
+        if answer.retry_after is not None:
+            response.headers.append(("Retry-After", str(answer.retry_after)))
         return response
 
 
@@ -302,6 +326,7 @@ def _content_length(headers: Mapping[str, str]) -> int | None:
 
 
 def _json_body(headers: Mapping[str, str], body: IO[bytes] | None) -> dict[str, Any]:
+    """The JSON object a request carries: read to its ``Content-Length`` exactly, size and depth bounded first."""
     content_type = (headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
     if content_type != "application/json":
         raise UploadError(415, "Send this request as Content-Type: application/json.")
@@ -309,14 +334,27 @@ def _json_body(headers: Mapping[str, str], body: IO[bytes] | None) -> dict[str, 
     if body is None or length is None:
         raise UploadError(411, "A Content-Length is needed.")
     if length > MAX_JSON_BYTES:
-        raise UploadError(413, "The request body is too large.")
+        raise UploadError(413, f"The request body is too large (over {MAX_JSON_BYTES} bytes).")
     try:
-        data = json.loads(body.read(length) or b"{}")
-    except ValueError:
+        data = loads_json(read_exactly(body, length) or b"{}", max_bytes=MAX_JSON_BYTES)
+    except BodyTooShort:
+        raise UploadError(400, "The request body is shorter than its Content-Length.") from None
+    except JSONRefused as exc:
+        if "deeper" in str(exc):
+            raise UploadError(400, f"The request body nests deeper than {MAX_JSON_DEPTH} levels.") from None
         raise UploadError(400, "The request body is not JSON.") from None
     if not isinstance(data, dict):
         raise UploadError(400, "The request body must be a JSON object.")
     return data
+
+
+def _size_param(value: str | None) -> int | None:
+    """The ``size`` of a part-sign request: None when absent, else a positive whole number of bytes."""
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 15 or int(value) < 1:
+        raise UploadError(400, "size must be the part's length: a positive whole number of bytes.")
+    return int(value)
 
 
 def _text(data: Mapping[str, Any], name: str) -> str:
@@ -326,37 +364,36 @@ def _text(data: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def _read_form(headers: Mapping[str, str], body: IO[bytes], length: int) -> tuple[dict[str, str], Any, int]:
-    """The text fields, the file field and its size of a multipart form.
+def _read_form(headers: Mapping[str, str], body: IO[bytes], length: int, max_file_bytes: int) -> Form:
+    """The local upload form: its text fields and its one file, named ``file`` (streamed to a temporary file).
 
-    WebOb parses it, spooling big files to disk; the file field closes its
-    file when it is collected, so the caller keeps it while reading.
+    Bounded before parsing (see :mod:`s3media_wsgi.formdata`): at most
+    :data:`MAX_FORM_PARTS` parts and :data:`MAX_FORM_FIELDS_BYTES` of text
+    fields, a file of at most *max_file_bytes*, the body read to its
+    ``Content-Length`` and not a byte further.  A form breaking a bound is
+    refused (400) as soon as it does, before the rest is read.  The caller
+    closes the form.
     """
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "CONTENT_TYPE": headers.get("Content-Type") or "",
-        "CONTENT_LENGTH": str(length),
-        "wsgi.input": body,
-    }
     try:
-        form = Request(environ).POST
-    except Exception:
-        raise UploadError(400, "The upload is not a multipart form.") from None
-    fields: dict[str, str] = {}
-    file = None
-    for name, value in form.items():
-        if hasattr(value, "file"):
-            if name != "file" or file is not None:
-                raise UploadError(400, "The form must carry one file, in a field named 'file', last.")
-            file = value
-        elif isinstance(value, str) and file is None:
-            fields[name] = value
-    if file is None:
-        raise UploadError(400, "The form carries no file.")
-    file.file.seek(0, 2)
-    size = file.file.tell()
-    file.file.seek(0)
-    return fields, file, size
+        form = read_form(
+            body,
+            length,
+            headers.get("Content-Type") or "",
+            max_parts=MAX_FORM_PARTS,
+            max_field_bytes=MAX_FORM_FIELDS_BYTES,
+            max_file_bytes=max_file_bytes,
+        )
+    except FormRefused as exc:
+        message = str(exc)
+        if "larger than" in message and "file" in message:
+            raise UploadTooLarge(f"The file is over the upload limit of {max_file_bytes} bytes.") from None
+        if "parts" in message:
+            message += f": a form carries its signed fields (at most {MAX_FORM_PARTS - 1}) and the file"
+        raise UploadError(400, "The upload is refused: " + message + ".") from None
+    if form.file is None or form.file_field != "file":
+        form.close()
+        raise UploadError(400, "The form must carry one file, in a field named 'file'.")
+    return form
 
 
-__all__ = ["MAX_JSON_BYTES", "Authorize", "UploadAPI"]
+__all__ = ["MAX_FORM_FIELDS_BYTES", "MAX_FORM_PARTS", "MAX_JSON_BYTES", "Authorize", "UploadAPI"]

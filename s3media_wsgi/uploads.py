@@ -39,12 +39,13 @@ import shutil
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, cast
 from urllib.parse import urlencode
 
 from itsdangerous import Signer
 
 from . import ids
+from .bounded import BodyTooShort, copy_exactly, loads_json, read_exactly
 from .errors import AlreadyExists, InvalidUpload, NotFound, UploadTooLarge
 from .signing import Secret, secret_keys
 from .storage.base import ObjectInfo, PostTarget
@@ -59,11 +60,14 @@ DEFAULT_UPLOAD_EXPIRES = 600
 #: S3's limits on multipart uploads: part numbers, and the smallest part but the last.
 MAX_PARTS = 10_000
 MIN_PART_SIZE = 5 * 1024 * 1024
+#: Largest signed form policy read (ours are under 1 KB).
+MAX_POLICY_BYTES = 16 * 1024
 #: Salt separating upload signatures from resize signatures made with the same secret.
 UPLOAD_SALT = "s3media_wsgi.upload.v1"
 
-# S3 upload ids are long URL-safe strings; ours (local) are hex.
-_UPLOAD_ID_RE = re.compile(r"[A-Za-z0-9._~+=/-]{1,1024}")
+# S3 upload ids are long URL-safe strings (never a path: no "..", no "/" first); ours (local) are hex.
+_UPLOAD_ID_RE = re.compile(r"[A-Za-z0-9._~+=-][A-Za-z0-9._~+=/-]{0,1023}")
+_LOCAL_UPLOAD_ID_RE = re.compile(r"[0-9a-f]{32}")
 _ETAG_RE = re.compile(r'"?[A-Za-z0-9-]{1,128}"?')
 
 
@@ -100,8 +104,17 @@ def media_id_of(key_or_id: object) -> str:
 
 
 def check_upload_id(upload_id: object) -> str:
-    """*upload_id* if it has the shape of an upload id, else :class:`InvalidUpload`."""
-    if isinstance(upload_id, str) and _UPLOAD_ID_RE.fullmatch(upload_id):
+    """*upload_id* if it has the shape of an upload id, else :class:`InvalidUpload`.
+
+    S3's shape (URL-safe characters, up to 1,024), but never a path: no
+    ``..``, no ``/`` first, no control characters.
+
+        >>> check_upload_id("../../etc")
+        Traceback (most recent call last):
+        ...
+        s3media_wsgi.errors.InvalidUpload: not an upload id: '../../etc'
+    """
+    if isinstance(upload_id, str) and _UPLOAD_ID_RE.fullmatch(upload_id) and ".." not in upload_id:
         return upload_id
     raise InvalidUpload(f"not an upload id: {upload_id!r}")
 
@@ -140,10 +153,13 @@ class LocalUploads:
     """Direct uploads to a :class:`~s3media_wsgi.LocalStorage`, through routes of the middleware.
 
     It signs what S3 would sign (the form's policy: key, type, size range,
-    expiry; each part URL: key, upload id, part number, expiry) with the app's
-    secret under its own salt, and checks it when the browser sends the file,
-    answering as S3 does (204 for a form, an ``ETag`` for a part).  Multipart
-    state lives in ``<root>/.uploads/``, which no key can reach.
+    expiry; each part URL: key, upload id, part number, expiry, and the
+    part's size when given) with the app's secret under its own salt, and
+    checks it when the browser sends the file, answering as S3 does (204 for
+    a form, an ``ETag`` for a part).  Multipart state lives in
+    ``<root>/.uploads/<upload id>/``, which no key can reach; upload ids are
+    32 hex digits (``secrets.token_hex(16)``), and nothing else is ever
+    joined to that path.
     """
 
     def __init__(self, storage: LocalStorage, secret_key: Secret | Iterable[Secret]) -> None:
@@ -200,7 +216,7 @@ class LocalUploads:
         if not encoded or not signature or not self._verify(encoded.encode("ascii", "replace"), signature):
             raise InvalidUpload("the upload form's policy is missing or its signature does not verify")
         try:
-            policy = json.loads(base64.b64decode(encoded, validate=True))
+            policy = loads_json(base64.b64decode(encoded, validate=True), max_bytes=MAX_POLICY_BYTES)
         except ValueError:
             raise InvalidUpload("the upload form's policy cannot be read") from None
         if not isinstance(policy, dict) or int(policy.get("expires", 0)) < time.time():
@@ -210,9 +226,10 @@ class LocalUploads:
         if not int(policy["min"]) <= size <= int(policy["max"]):
             raise UploadTooLarge(f"the file is {size} bytes; this upload allows {policy['min']}..{policy['max']}")
         key = media_id_of(policy["key"]) and str(policy["key"])
-        data = file.read(size + 1)
-        if len(data) != size:
-            raise InvalidUpload("the file is shorter or longer than the request said")
+        try:
+            data = read_exactly(file, size)
+        except BodyTooShort:
+            raise InvalidUpload("the file is shorter than the request said") from None
         if not self.storage.put(key, data, str(policy["content_type"])):
             raise AlreadyExists(f"{key} was uploaded already")
         self._write_type(key, str(policy["content_type"]))
@@ -228,7 +245,10 @@ class LocalUploads:
         return upload_id
 
     def _upload(self, key: str, upload_id: str) -> Path:
-        folder = self._state / check_upload_id(upload_id)
+        # Ours are secrets.token_hex(16): anything else is refused before it meets a path.
+        if not isinstance(upload_id, str) or not _LOCAL_UPLOAD_ID_RE.fullmatch(upload_id):
+            raise InvalidUpload(f"not an upload id: {upload_id!r}")
+        folder = self._state / upload_id
         try:
             state = json.loads((folder / "upload.json").read_text())
         except (OSError, ValueError):
@@ -237,24 +257,27 @@ class LocalUploads:
             raise InvalidUpload(f"upload {upload_id!r} is not an upload of {key!r}")
         return folder
 
-    def presign_upload_part(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
+    def presign_upload_part(
+        self, key: str, upload_id: str, part_number: int, expires_in: int, *, size: int | None = None
+    ) -> str:
+        """A signed URL for one part; with *size*, a PUT of any other length is refused."""
         expires = int(time.time()) + expires_in
-        message = f"{key}\n{upload_id}\n{part_number}\n{expires}".encode()
-        query = {
-            "key": key,
-            "uploadId": upload_id,
-            "partNumber": str(part_number),
-            "expires": str(expires),
-            "signature": self._sign(message),
-        }
-        return f"{self.part_url}?{urlencode(query)}"
+        query = {"key": key, "uploadId": upload_id, "partNumber": str(part_number), "expires": str(expires)}
+        if size is not None:
+            query["size"] = str(size)
+        return f"{self.part_url}?{urlencode(query | {'signature': self._sign(_part_message(query))})}"
 
     def receive_part(self, query: Mapping[str, str], body: IO[bytes], size: int, max_bytes: int) -> str:
-        """Store one part PUT to a signed part URL; its ETag (quoted, as S3 sends it)."""
+        """Store one part PUT to a signed part URL; its ETag (quoted, as S3 sends it).
+
+        *size* is the request's ``Content-Length``: exactly that many bytes are
+        read (never one more: a plain WSGI server's input is the socket),
+        streamed to a temporary file, published under its ETag only when
+        whole.  A URL signed for a size refuses any other length.
+        """
         key, upload_id = query.get("key", ""), query.get("uploadId", "")
         part_number, expires = query.get("partNumber", ""), query.get("expires", "")
-        message = f"{key}\n{upload_id}\n{part_number}\n{expires}".encode()
-        if not self._verify(message, query.get("signature", "")):
+        if not self._verify(_part_message(query), query.get("signature", "")):
             raise InvalidUpload("the part URL's signature does not verify")
         if not expires.isdigit() or int(expires) < time.time():
             raise InvalidUpload("the part URL has expired: ask for a new one")
@@ -262,13 +285,19 @@ class LocalUploads:
         folder = self._upload(key, upload_id)
         if size > max_bytes:
             raise UploadTooLarge(f"a part of {size} bytes is over the upload limit of {max_bytes}")
-        data = body.read(size + 1)
-        if len(data) != size:
-            raise InvalidUpload("the part is shorter or longer than the request said")
-        etag = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        if "size" in query and query["size"] != str(size):
+            raise InvalidUpload(f"this part URL was signed for {query['size']} bytes, not {size}")
         temporary = folder / f".part-{number}-{secrets.token_hex(4)}"
-        temporary.write_bytes(data)
-        os.replace(temporary, folder / f"part-{number:05d}-{etag}")
+        try:
+            with open(temporary, "xb") as out:
+                digest = hashlib.md5(usedforsecurity=False)
+                copy_exactly(body, size, cast(IO[bytes], _Hashing(out, digest)))
+            etag = digest.hexdigest()
+            os.replace(temporary, folder / f"part-{number:05d}-{etag}")
+        except BodyTooShort:
+            raise InvalidUpload("the part is shorter than the request said") from None
+        finally:
+            temporary.unlink(missing_ok=True)
         for old in folder.glob(f"part-{number:05d}-*"):
             if not old.name.endswith(etag):
                 old.unlink(missing_ok=True)  # a part uploaded again replaces the first
@@ -323,6 +352,23 @@ class LocalUploads:
     def forget(self, key: str) -> None:
         """Drop what is kept about a pending upload (its declared type)."""
         self._type_path(key).unlink(missing_ok=True)
+
+
+def _part_message(query: Mapping[str, str]) -> bytes:
+    """What a part URL's signature covers: key, upload id, part number, expiry, and the size when bound."""
+    names = ("key", "uploadId", "partNumber", "expires") + (("size",) if "size" in query else ())
+    return "\n".join(query.get(name, "") for name in names).encode()
+
+
+class _Hashing:
+    """A writer that feeds what it writes to *digest* too."""
+
+    def __init__(self, out: IO[bytes], digest: Any) -> None:
+        self.out, self.digest = out, digest
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.out.write(data)
 
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""A real threaded WSGI server (waitress) on 127.0.0.1, for the tests that talk HTTP to an app.
+"""Real WSGI servers on 127.0.0.1 (waitress; wsgiref, threaded), for the tests that talk HTTP to an app.
 
 Imported by its bare name (``from servers import serve_wsgi``), like ``images.py``: pytest's
 default ("prepend") import mode puts ``tests/`` on ``sys.path`` for ``tests/conftest.py``, so
@@ -8,10 +8,12 @@ the tests in ``tests/`` and in its folders without ``__init__.py`` (``browser/``
 
 from __future__ import annotations
 
+import socketserver
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 WSGIApp = Callable[..., Any]
 
@@ -62,3 +64,31 @@ def serve_wsgi(app: WSGIApp, threads: int = 8, *, name: str | None = None) -> It
         server.task_dispatcher.shutdown(timeout=WORKER_STOP_TIMEOUT)
         if loop.is_alive():
             raise RuntimeError(f"serve_wsgi: waitress's event loop did not stop within {LOOP_STOP_TIMEOUT} s")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+@contextmanager
+def serve_wsgiref(app: WSGIApp) -> Iterator[str]:
+    """Serve *app* with the standard library's wsgiref on 127.0.0.1 (a free port), a thread per request.
+
+    Yields the base URL.  The plain PEP 3333 server: its ``wsgi.input`` is the socket
+    itself, not bounded to ``CONTENT_LENGTH`` (a read past it waits for the client),
+    and it speaks HTTP/1.0 (one request per connection).
+    """
+    httpd = make_server("127.0.0.1", 0, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)

@@ -116,8 +116,10 @@ async function multipartUpload(file, call, progress, { signal, partSize, concurr
   let next = 0;
   const sendPart = async (number) => {
     sent[number - 1] = 0; // a retry starts the part again (progress never goes back: see reporter)
-    const { url } = await call("GET", `${route}/${number}${query}`, undefined, stop.signal);
     const blob = file.slice((number - 1) * size, number * size);
+    // The part's size is signed into its URL: storage refuses a part of any other length.
+    const partQuery = `?${new URLSearchParams({ key: started.key, size: String(blob.size) })}`;
+    const { url } = await call("GET", `${route}/${number}${partQuery}`, undefined, stop.signal);
     const onProgress = (loaded) => {
       sent[number - 1] = loaded;
       progress.update(sent.reduce((a, b) => a + b, 0));

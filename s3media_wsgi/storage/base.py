@@ -120,8 +120,14 @@ class UploadStorage(ObjectStorage, Protocol):
         """Start a multipart upload of *key*; its upload id."""
         ...
 
-    def presign_upload_part(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
-        """A URL the browser PUTs one part to."""
+    def presign_upload_part(
+        self, key: str, upload_id: str, part_number: int, expires_in: int, *, size: int | None = None
+    ) -> str:
+        """A URL the browser PUTs one part to; with *size*, only a part of exactly that many bytes is accepted.
+
+        *size* is passed only when the client gave it, so a storage written
+        before it existed keeps working for clients that do not.
+        """
         ...
 
     def list_parts(self, key: str, upload_id: str) -> list[dict[str, object]]:

@@ -518,15 +518,26 @@ class S3Storage:
             response = self.client.create_multipart_upload(**params)
         return str(response["UploadId"])
 
-    def presign_upload_part(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
-        """A presigned PUT URL for one part (signed here: no request)."""
+    def presign_upload_part(
+        self, key: str, upload_id: str, part_number: int, expires_in: int, *, size: int | None = None
+    ) -> str:
+        """A presigned PUT URL for one part (signed here: no request).
+
+        With *size*, ``Content-Length`` is among the signed headers
+        (``X-Amz-SignedHeaders=content-length;host``): S3 refuses a part of
+        any other length.
+        """
         key = validate_key(key)
+        params: dict[str, object] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "UploadId": upload_id,
+            "PartNumber": part_number,
+        }
+        if size is not None:
+            params["ContentLength"] = size
         with self._errors("presign part", key):
-            url: str = self.client.generate_presigned_url(
-                "upload_part",
-                Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number},
-                ExpiresIn=expires_in,
-            )
+            url: str = self.client.generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in)
         return url
 
     def list_parts(self, key: str, upload_id: str) -> list[dict[str, object]]:

@@ -30,7 +30,7 @@ from typing import Any
 import images
 import pytest
 from PIL import Image
-from servers import serve_wsgi
+from servers import serve_wsgi, serve_wsgiref
 from webob import Request, Response
 
 from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
@@ -218,9 +218,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "s3", "local-wsgiref"])
 def site(request: pytest.FixtureRequest, tmp_path: Path, fixtures: dict[str, bytes]) -> Iterator[Site]:
-    """The host app with each storage in turn, served on 127.0.0.1.
+    """The host app with each storage in turn, served on 127.0.0.1 by waitress; local storage by wsgiref too.
+
+    wsgiref is the plain PEP 3333 server (``wsgi.input`` is the socket: the routes must
+    never read past ``CONTENT_LENGTH``).
 
     The server starts first (its URL goes into LocalStorage's base_url with the
     ``absolute_local_base_url`` marker, and into the bucket's CORS rule), then the app is built.
@@ -230,8 +233,13 @@ def site(request: pytest.FixtureRequest, tmp_path: Path, fixtures: dict[str, byt
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         return built["app"](environ, start_response)
 
-    with serve_wsgi(app, threads=6, name="browser-tests-waitress") as url:
-        if request.param == "local":
+    server = (
+        serve_wsgiref(app)
+        if request.param == "local-wsgiref"
+        else serve_wsgi(app, threads=6, name="browser-tests-waitress")
+    )
+    with server as url:
+        if request.param in ("local", "local-wsgiref"):
             root = tmp_path / "media"
             absolute = request.node.get_closest_marker("absolute_local_base_url") is not None
             media = Media(LocalStorage(root, base_url=f"{url}/media/" if absolute else "/media/"), secret_key=SECRET)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -103,6 +104,10 @@ def test_big_file_goes_up_in_parallel_parts(page: Any, site: Any, fixtures: dict
     assert site.open_uploads() == [] and not any(key.startswith("uploads/") for key in site.stored())
     signed = count_when_settled(page, requests, lambda r: r.startswith("GET ") and "/s3/multipart/" in r, 3)
     assert signed == 3, requests  # one signature per part
+    # Each signature binds its part's size (row 12): the sizes asked for are the file's, cut in parts.
+    asked = [r for r in requests if r.startswith("GET ") and "/s3/multipart/" in r]
+    sizes = sorted(int(dict(parse_qsl(urlsplit(r.split(" ", 1)[1]).query))["size"]) for r in asked)
+    assert sizes[1:] == [5 * MiB, 5 * MiB] and sum(sizes) == size, asked
     assert count_when_settled(page, requests, lambda r: r.startswith("PUT "), 3) == 3
     assert count_when_settled(page, requests, lambda r: r.startswith("POST ") and "/complete?" in r, 1) == 1
     assert_resize_shown(page, confirmed["id"])
