@@ -5,7 +5,11 @@ get two different URLs for one object and no browser or CDN cache can reuse
 them.  :class:`GetSigner` signs with the start of a time window instead:
 every URL of a key made within one window is the same string, and stays valid
 for at least ``expires`` seconds after it was made (SigV4 query signing, as S3
-documents it; no request is made).
+documents it; no request is made).  Every URL asks S3 to answer with
+``Cache-Control: private, max-age=<expires>`` (``response-cache-control``,
+signed with the rest), whatever the object was stored with: the browser may
+keep what it fetched for no longer than the URL's least life, and no shared
+cache keeps it at all.
 
     >>> signer = GetSigner("https://photos.s3.eu-west-1.amazonaws.com/", "eu-west-1",
     ...                    lambda: ("AKIDEXAMPLE", "secret", None), expires=3600)
@@ -100,7 +104,11 @@ class GetSigner:
         return int(self.window_start(now) + self.expires + self.window - now)
 
     def url(self, key: str, *, download_name: str | None = None, now: float | None = None) -> str:
-        """The presigned GET URL of *key*, the same for the whole current window."""
+        """The presigned GET URL of *key*, the same for the whole current window.
+
+        S3 answers it with ``Cache-Control: private, max-age=<expires>``, and
+        with *download_name* (sanitised) as an attachment's file name.
+        """
         start = self.window_start(now)
         access_key, secret, token = self._credentials()
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(start))
@@ -114,6 +122,8 @@ class GetSigner:
         }
         if token:
             params["X-Amz-Security-Token"] = token
+        # The same for the whole window, so at most the life left when the URL is handed out.
+        params["response-cache-control"] = f"private, max-age={self.expires}"
         if download_name is not None:
             params["response-content-disposition"] = content_disposition(download_name)
         query = "&".join(f"{_q(k)}={_q(v)}" for k, v in sorted(params.items()))
