@@ -276,3 +276,25 @@ def test_row15_direct_uploads_to_a_private_bucket_bind_the_private_cache_control
     assert part.status_code == 200
     storage.complete_multipart_upload("uploads/b.jpg", upload_id, storage.list_parts("uploads/b.jpg", upload_id))
     assert s3_client.head_object(Bucket=s3_bucket, Key="uploads/b.jpg")["CacheControl"] == PRIVATE_IMMUTABLE
+
+
+# --- row 16: a lone surrogate in a download name -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, disposition",
+    [
+        ("cat\ud800.jpg", 'attachment; filename="cat.jpg"'),
+        ("\udcff", 'attachment; filename="download"'),
+        ("Été\udcff.jpg", "attachment; filename=\"Ete.jpg\"; filename*=UTF-8''%C3%89t%C3%A9.jpg"),
+    ],
+)
+def test_row16_a_lone_surrogate_in_a_download_name_is_dropped(
+    moto_endpoint: str, s3_bucket: str, name: str, disposition: str
+) -> None:
+    assert content_disposition(name) == disposition
+    media = Media(private_storage(moto_endpoint, s3_bucket), secret_key=SECRET)
+    media_id = media.put(jpeg(64, 48), filename="cat.jpg")
+    url = media.url(media_id, download_name=name)
+    assert verify_presigned(url)["response-content-disposition"] == disposition
+    assert requests.get(url, timeout=10).headers["Content-Disposition"] == disposition

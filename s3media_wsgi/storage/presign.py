@@ -37,7 +37,8 @@ MAX_EXPIRES = 7 * 24 * 3600
 #: (access key, secret key, session token or None)
 Credentials = tuple[str, str, str | None]
 
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f"\\;/]')
+# Controls, quotes, backslashes, ';' and '/', and lone surrogates (they have no UTF-8 form).
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f"\\;/\ud800-\udfff]')
 
 
 def _q(value: str) -> str:
@@ -54,6 +55,8 @@ def _signing_key(secret: str, date: str, region: str) -> bytes:
 
 def content_disposition(name: str) -> str:
     """``attachment`` with *name* made safe: no quotes, slashes or controls; non-ASCII as RFC 8187 ``filename*``.
+
+    Lone surrogates (an undecodable byte of a file name, ``"\\udcff"``) are dropped too.
 
     >>> content_disposition('Report "Q1"/2026.pdf')
     'attachment; filename="Report Q12026.pdf"'
