@@ -18,7 +18,7 @@ from PIL import Image
 from webob import Request
 
 from s3media_wsgi import Media, MediaMiddleware, S3Storage
-from s3media_wsgi.errors import ConfigError
+from s3media_wsgi.errors import ConfigError, StorageError
 from s3media_wsgi.ids import original_key
 from s3media_wsgi.storage import IMMUTABLE_CACHE_CONTROL
 from s3media_wsgi.storage.presign import GetSigner, content_disposition
@@ -298,3 +298,13 @@ def test_row16_a_lone_surrogate_in_a_download_name_is_dropped(
     url = media.url(media_id, download_name=name)
     assert verify_presigned(url)["response-content-disposition"] == disposition
     assert requests.get(url, timeout=10).headers["Content-Disposition"] == disposition
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [("AK\udcff", "SK", None), ("AK", "S\ud800K", None), ("AK", "SK", "TOKEN\udcff"), ("AK", "SK é", None)],
+)
+def test_row16_credentials_that_are_not_ascii_are_a_storage_error_naming_them(credentials: Any) -> None:
+    signer = GetSigner("https://b.s3.us-east-1.amazonaws.com/", "us-east-1", lambda: credentials, 600)
+    with pytest.raises(StorageError, match="AWS credentials"):
+        signer.url("a/b.jpg")

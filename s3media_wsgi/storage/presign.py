@@ -29,7 +29,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StorageError
 
 #: S3's longest presigned URL life.
 MAX_EXPIRES = 7 * 24 * 3600
@@ -114,6 +114,13 @@ class GetSigner:
         """
         start = self.window_start(now)
         access_key, secret, token = self._credentials()
+        if not all(part.isascii() and part.isprintable() for part in (access_key, secret, token or "")):
+            # AWS credentials are ASCII; anything else (an undecodable byte of an
+            # environment variable arrives as a lone surrogate) cannot be signed with.
+            raise StorageError(
+                "the AWS credentials hold characters that are not printable ASCII: check AWS_ACCESS_KEY_ID, "
+                "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (or the profile they come from)"
+            )
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(start))
         scope = f"{amz_date[:8]}/{self.region}/s3/aws4_request"
         params = {
