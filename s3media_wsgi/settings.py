@@ -231,7 +231,10 @@ def as_str(value: object, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{name} must be a non-empty string, got {value!r}")
     if not value.strip().isprintable():
-        raise ConfigError(f"{name} must not contain control characters (such as a line break), got {value!r}")
+        # Surrogates are not printable either: an undecodable byte of an environment variable.
+        raise ConfigError(
+            f"{name} must not contain control characters (such as a line break) or undecodable bytes, got {value!r}"
+        )
     return value.strip()
 
 
