@@ -159,4 +159,5 @@ __all__ = [
     "PostTarget",
     "Storage",
     "UploadStorage",
+    "keeps_private",
 ]
