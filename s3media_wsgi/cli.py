@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import secrets
+import stat
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -45,9 +46,11 @@ from tqdm import tqdm
 
 from . import bucket as documents
 from . import ids
+from .bounded import READ_CHUNK
 from .errors import ConfigError, MediaError, StorageError
 from .factory import build_storage
 from .media import Media
+from .media import _size as human_size
 from .responder import DELIVERIES, MediaResponder
 from .response import MediaResponse
 from .settings import MediaSettings, parse_settings
@@ -985,30 +988,80 @@ def cmd_check(args: argparse.Namespace, console: Console, environ: Mapping[str, 
 # --- put / url / delete / purge-resizes ---------------------------------------------------------------
 
 
-def _files(paths: Sequence[str]) -> Iterator[tuple[str, int | None]]:
-    """``(path, size)`` of every file under *paths*, folders walked in name order, hidden entries skipped.
+class _Refused(Exception):
+    """A path ``put`` refuses before handing its bytes to Media; the message says why."""
 
-    A path that does not exist gives ``(path, None)``.
+
+def _files(paths: Sequence[str]) -> Iterator[tuple[str, int, str | None]]:
+    """``(path, size, problem)`` of every file under *paths*, folders walked in name order, hidden entries skipped.
+
+    *problem* is None for a regular file, else why it cannot be stored: no
+    such path, not a regular file (a device, a pipe, a socket: reading one
+    could block or never end), or a folder that cannot be listed.  Inside a
+    folder, entries that are not regular files (links to nowhere, pipes...)
+    are passed over, as hidden ones are.
     """
     for given in paths:
-        path = Path(given)
-        if path.is_file():
-            yield given, path.stat().st_size
-        elif path.is_dir():
-            for folder, subfolders, names in os.walk(path):
+        try:
+            info = os.stat(given)
+        except (FileNotFoundError, NotADirectoryError):
+            yield given, 0, "no such file or folder"
+            continue
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            yield given, 0, f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
+            continue
+        if stat.S_ISREG(info.st_mode):
+            yield given, info.st_size, None
+        elif stat.S_ISDIR(info.st_mode):
+            failures: list[OSError] = []
+            for folder, subfolders, names in os.walk(given, onerror=failures.append):
                 subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
                 for name in sorted(names):
-                    full = Path(folder, name)
-                    if not name.startswith(".") and full.is_file():
-                        yield str(full), full.stat().st_size
+                    full = str(Path(folder, name))
+                    try:
+                        entry = os.stat(full)
+                    except OSError:  # a link to nowhere, or gone since it was listed
+                        continue
+                    if not name.startswith(".") and stat.S_ISREG(entry.st_mode):
+                        yield full, entry.st_size, None
+            for failure in failures:
+                yield str(failure.filename or given), 0, f"cannot be read: {failure.strerror or failure}"
         else:
-            yield given, None
+            yield given, 0, "not a regular file (a device, a pipe or a socket)"
+
+
+def _read_file(path: str, limit: int) -> bytes:
+    """At most *limit* + 1 bytes of the regular file *path*: enough to know it is over *limit*, never more.
+
+    Opened without waiting (a pipe swapped in since it was listed is refused,
+    not waited on); :class:`_Refused` when it is no longer a regular file or
+    has grown over *limit*, :class:`OSError` when it cannot be read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Refused("not a regular file (a device, a pipe or a socket)")
+        if info.st_size > limit:
+            raise _Refused(f"File too large: the limit is {human_size(limit)}.")
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, READ_CHUNK))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def cmd_put(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     media = build_media(load_settings(args, environ))
     files = list(_files(args.paths))
-    total = sum(size or 0 for _, size in files)
+    total = sum(size for _, size, _ in files)
     bar: Any = tqdm(
         total=total,
         unit="B",
@@ -1020,22 +1073,31 @@ def cmd_put(args: argparse.Namespace, console: Console, environ: Mapping[str, st
         desc="put",
     )
     stored = refused = 0
+    limit = media.max_upload_bytes
 
     def say(text: str, stream: TextIO) -> None:
+        # A file name need not be text: an undecodable byte arrives as a lone
+        # surrogate, which no stream can write.  Shown escaped instead.
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        text = text.encode(encoding, "backslashreplace").decode(encoding)
         if console.tty:
             tqdm.write(text, file=stream)
         else:
             print(text, file=stream, flush=True)
 
     try:
-        for path, size in files:
-            if size is None:
-                refused += 1
-                say(f"{path}: refused: no such file or folder", console.err)
-                continue
+        for path, size, problem in files:
             try:
-                media_id = media.put(path)
-            except MediaError as exc:
+                if problem is not None:
+                    raise _Refused(problem)
+                if size > limit:  # judged by its size: not one byte read
+                    raise _Refused(f"File too large: the limit is {human_size(limit)}.")
+                try:
+                    data = _read_file(path, limit)
+                except OSError as exc:
+                    raise _Refused(f"cannot be read: {exc.strerror or exc}") from None
+                media_id = media.put(data, filename=os.path.basename(path))
+            except (_Refused, MediaError) as exc:
                 refused += 1
                 say(f"{path}: refused: {exc}", console.err)
             else:

@@ -30,7 +30,7 @@ from .errors import ConfigError, NotFound
 from .media import Media
 from .response import MediaResponse
 from .static import DEFAULT_CACHE_CONTROL, FileResponder
-from .storage.base import IMMUTABLE_CACHE_CONTROL
+from .storage.base import IMMUTABLE_CACHE_CONTROL, PRIVATE_IMMUTABLE_CACHE_CONTROL, keeps_private
 from .storage.keys import validate_key
 from .upload_api import Authorize, UploadAPI
 from .uploads import PENDING_PREFIX
@@ -94,7 +94,8 @@ class MediaResponder:
     :param delivery: how a resize request is answered when files are not
         served from disk: ``"website"`` (301 back to the bucket's website or
         CDN; the default for a public bucket), ``"serve"`` (the image bytes,
-        with the immutable ``Cache-Control``: what a CDN's origin failover
+        with the stored objects' ``Cache-Control``, immutable by default and
+        ``private`` for a private bucket: what a CDN's origin failover
         needs), ``"private"`` (302 to a presigned GET with
         ``Cache-Control: private, max-age`` below its life; the default, and
         the only other choice besides ``serve``, for a private bucket).
@@ -137,6 +138,13 @@ class MediaResponder:
                 "or 'serve' (the app answers with the image)"
             )
         self.retry_after = retry_after
+        #: What the serve mode sends: the stored objects' own, else immutable, private for a private bucket.
+        self._serve_cache_control: str = getattr(media.storage, "cache_control", None) or (
+            PRIVATE_IMMUTABLE_CACHE_CONTROL if private else IMMUTABLE_CACHE_CONTROL
+        )
+        if private and not keeps_private(self._serve_cache_control):
+            # A storage of another kind that says it is private but stores its objects public.
+            self._serve_cache_control = PRIVATE_IMMUTABLE_CACHE_CONTROL
         self._prefix_len = len(prefix)
         self._files = FileResponder(cache_control=cache_control)
         self.uploads = UploadAPI(media, uploads, cors_origins, retry_after=retry_after)
@@ -242,7 +250,7 @@ class MediaResponder:
                 [
                     ("Content-Type", content_type),
                     ("Content-Length", str(len(data))),
-                    ("Cache-Control", getattr(self.storage, "cache_control", None) or IMMUTABLE_CACHE_CONTROL),
+                    ("Cache-Control", self._serve_cache_control),
                     ("ETag", '"' + key.rsplit("-", 1)[-1].partition(".")[0] + '"'),
                     ("X-Content-Type-Options", "nosniff"),
                 ],

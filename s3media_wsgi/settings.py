@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .bounded import JSONRefused, loads_json
 from .errors import ConfigError
 from .imaging import ImageLimits
 from .limits import DEFAULT_MAX_SIDE, positive_int, positive_number
@@ -103,6 +103,9 @@ KNOWN_KEYS = (
     *MIDDLEWARE_KEYS,
     "media_factory",
 )
+#: Largest JSON document a setting (``presets``, ``image_limits``) may be, in
+#: UTF-8 bytes; it may nest no deeper than :data:`~s3media_wsgi.bounded.MAX_JSON_DEPTH`.
+MAX_SETTING_JSON_BYTES = 64 * 1024
 #: Built-in storages; any other value of ``storage`` is a dotted path to a factory.
 STORAGES = ("local", "s3")
 
@@ -228,7 +231,10 @@ def as_str(value: object, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{name} must be a non-empty string, got {value!r}")
     if not value.strip().isprintable():
-        raise ConfigError(f"{name} must not contain control characters (such as a line break), got {value!r}")
+        # Surrogates are not printable either: an undecodable byte of an environment variable.
+        raise ConfigError(
+            f"{name} must not contain control characters (such as a line break) or undecodable bytes, got {value!r}"
+        )
     return value.strip()
 
 
@@ -253,13 +259,16 @@ def as_list(value: object, name: str) -> list[str]:
 
 
 def as_presets(value: object, name: str) -> dict[str, dict[str, Any]]:
-    """A dict of presets, or the same as a JSON object (for ``.ini`` files and env vars)."""
+    """A dict of presets, or the same as a JSON object (for ``.ini`` files and env vars).
+
+    The JSON is parsed within bounds (:data:`MAX_SETTING_JSON_BYTES`, 32 levels).
+    """
     if isinstance(value, str):
         if not value.strip():
             return {}
         try:
-            value = json.loads(value)
-        except ValueError as exc:
+            value = loads_json(value, max_bytes=MAX_SETTING_JSON_BYTES)
+        except JSONRefused as exc:
             raise ConfigError(f"{name} must be a JSON object of presets: {exc}") from None
     if not isinstance(value, Mapping):
         raise ConfigError(
@@ -308,13 +317,16 @@ def _allowed_types(value: object, name: str) -> tuple[str, ...]:
 
 
 def as_image_limits(value: object, name: str) -> ImageLimits:
-    """An :class:`~s3media_wsgi.imaging.ImageLimits`, or a dict (a JSON object in ini files) of its fields."""
+    """An :class:`~s3media_wsgi.imaging.ImageLimits`, or a dict (a JSON object in ini files) of its fields.
+
+    The JSON is parsed within the same bounds as :func:`as_presets`'.
+    """
     if isinstance(value, ImageLimits):
         return value
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except ValueError as exc:
+            value = loads_json(value, max_bytes=MAX_SETTING_JSON_BYTES)
+        except JSONRefused as exc:
             raise ConfigError(f"{name} must be a JSON object of image limits: {exc}") from None
     if not isinstance(value, Mapping):
         raise ConfigError(f'{name} must be a dict such as {{"max_avif_pixels": 4000000}}, got {type(value).__name__}')
@@ -506,6 +518,7 @@ def parse_settings(
 __all__ = [
     "KNOWN_KEYS",
     "LOCAL_KEYS",
+    "MAX_SETTING_JSON_BYTES",
     "MEDIA_KEYS",
     "MIDDLEWARE_KEYS",
     "S3_KEYS",

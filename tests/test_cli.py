@@ -21,6 +21,7 @@ tests/test_website_loop.py.
 
 from __future__ import annotations
 
+import builtins
 import io
 import json
 import os
@@ -723,3 +724,82 @@ def test_the_entry_point_and_its_exit_codes(env, tmp_path) -> None:
     script = Path(sys.executable).parent / "s3media"
     if script.exists():  # the console script, when the package is installed (make installs it)
         assert subprocess.run([str(script), "--help"], capture_output=True, timeout=60).returncode == 0
+
+
+# --- row 16: what put meets on a disk ----------------------------------------------------------------
+
+
+def run_strict(args: list[str], environ: dict[str, str]) -> tuple[int, str, str]:
+    """As :func:`run`, into UTF-8 streams that refuse what UTF-8 cannot encode, like a real pipe."""
+    out, err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8"), io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    code = cli.main(args, environ=environ, stdout=out, stderr=err)
+    out.flush(), err.flush()
+    return code, out.buffer.getvalue().decode(), err.buffer.getvalue().decode()  # type: ignore[attr-defined]
+
+
+def test_row16_put_refuses_unreadable_and_special_files_one_by_one_and_goes_on(s3env, photos, tmp_path) -> None:
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    paths = ["/proc/self/mem", "/dev/zero", str(fifo), str(photos), str(photos / "missing.png")]
+    code, out, err = run_strict(["put", *paths], s3env)
+    assert code == 1
+    assert len(out.splitlines()) == 2  # the two images of the folder, stored after the refusals
+    assert "/proc/self/mem: refused: cannot be read: " in err  # EIO: a read error, not a traceback
+    assert "/dev/zero: refused: not a regular file" in err
+    assert f"{fifo}: refused: not a regular file" in err
+    assert f"{photos / 'missing.png'}: refused: no such file or folder" in err
+    assert "2 stored, 4 refused" in err
+
+
+def test_row16_put_refuses_a_file_over_the_limit_without_reading_it(s3env, tmp_path, monkeypatch) -> None:
+    big = tmp_path / "huge.jpg"
+    with big.open("wb") as sparse:
+        sparse.truncate(1 << 40)  # a terabyte, of which nothing is on disk
+    small = tmp_path / "small.jpg"
+    small.write_bytes(jpeg(32, 32))
+    opened: list[str] = []
+
+    def spy(real: Callable[..., Any]) -> Callable[..., Any]:
+        def open_and_note(path: Any, *args: Any, **kwargs: Any) -> Any:
+            opened.append(os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path))
+            return real(path, *args, **kwargs)
+
+        return open_and_note
+
+    monkeypatch.setattr(os, "open", spy(os.open))
+    monkeypatch.setattr(builtins, "open", spy(builtins.open))
+    code, out, err = run_strict(["put", str(big), str(small)], {**s3env, "S3MEDIA_MAX_UPLOAD_BYTES": "100000"})
+    assert code == 1 and len(out.splitlines()) == 1
+    assert f"{big}: refused: File too large: " in err and "the limit is 97.7 KiB" in err
+    assert str(big) not in opened  # judged by its size alone
+
+
+def test_row16_put_reads_no_more_than_the_limit_and_one_byte(s3env, tmp_path, monkeypatch) -> None:
+    # A file that says it is empty (as /proc files do) but is not: read at most limit + 1 bytes of it.
+    liar = tmp_path / "liar.jpg"
+    liar.write_bytes(b"\xff" * 500_000)
+    asked: list[int] = []
+    real_read = os.read
+    monkeypatch.setattr(os, "read", lambda fd, size: asked.append(size) or real_read(fd, size))
+    real_stat, real_fstat, inode = os.stat, os.fstat, liar.stat().st_ino
+
+    def empty(found: os.stat_result) -> os.stat_result:  # /proc files say they are empty
+        return os.stat_result((*found[:6], 0, *found[7:10])) if found.st_ino == inode else found
+
+    monkeypatch.setattr(os, "stat", lambda *a, **k: empty(real_stat(*a, **k)))
+    monkeypatch.setattr(os, "fstat", lambda fd: empty(real_fstat(fd)))
+    code, _, err = run_strict(["put", str(liar)], {**s3env, "S3MEDIA_MAX_UPLOAD_BYTES": "1000"})
+    assert code == 1 and "File too large" in err
+    assert 0 < sum(asked) <= 1001  # the limit and one byte, to know it is over
+
+
+def test_row16_put_names_a_file_whose_name_is_not_utf8(s3env, tmp_path) -> None:
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    name = os.fsdecode(b"caf\xe9.jpg")  # '\udce9': not UTF-8 on disk
+    (folder / name).write_bytes(jpeg(32, 32))
+    (folder / "page.jpg").write_text("<html></html>")
+    code, out, err = run_strict(["put", str(folder)], s3env)
+    assert code == 1
+    assert "caf\\udce9.jpg" in out and out.rstrip().endswith("/caf.jpg")  # shown escaped; stored as caf.jpg
+    assert "page.jpg: refused: File type not accepted" in err and "1 stored, 1 refused" in err

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import io
+import json
 import time
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -16,7 +18,8 @@ from PIL import Image
 from webob import Request
 
 from s3media_wsgi import Media, MediaMiddleware, S3Storage
-from s3media_wsgi.errors import ConfigError
+from s3media_wsgi.errors import ConfigError, StorageError
+from s3media_wsgi.ids import original_key
 from s3media_wsgi.storage import IMMUTABLE_CACHE_CONTROL
 from s3media_wsgi.storage.presign import GetSigner, content_disposition
 
@@ -184,7 +187,7 @@ def test_serve_answers_with_the_image_and_stores_it(moto_endpoint: str, s3_bucke
     sent = Sent(storage.client)
     cold = Request.blank(path).get_response(app)
     assert cold.status_int == 200 and cold.content_type == "image/webp"
-    assert cold.headers["Cache-Control"] == IMMUTABLE_CACHE_CONTROL
+    assert cold.headers["Cache-Control"] == (PRIVATE_IMMUTABLE if private else IMMUTABLE_CACHE_CONTROL)
     assert cold.headers["X-Content-Type-Options"] == "nosniff"
     assert Image.open(io.BytesIO(cold.body)).size == (64, 48)
     assert sent.names == ["GetObject", "GetObject", "PutObject"]  # the miss, the original, the write
@@ -196,3 +199,112 @@ def test_serve_answers_with_the_image_and_stores_it(moto_endpoint: str, s3_bucke
     assert head.status_int == 200 and head.body == b"" and head.headers["Content-Length"] == str(len(cold.body))
     forged = Request.blank(path.replace("-fit-85", "-fit-84")).get_response(app)
     assert forged.status_int == 404
+
+
+# --- row 15: a private bucket's media is never marked for shared caches ---------------------------
+
+PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def test_row15_a_private_bucket_stores_its_objects_as_private(moto_endpoint: str, s3_bucket: str, s3_client) -> None:
+    storage = private_storage(moto_endpoint, s3_bucket)
+    assert storage.cache_control == PRIVATE_IMMUTABLE
+    media = Media(storage, secret_key=SECRET)
+    media_id = media.put(jpeg(64, 48), filename="cat.jpg")
+    assert s3_client.head_object(Bucket=s3_bucket, Key=original_key(media_id))["CacheControl"] == PRIVATE_IMMUTABLE
+    public = S3Storage(s3_bucket, region="us-east-1", endpoint_url=moto_endpoint)
+    assert public.cache_control == IMMUTABLE_CACHE_CONTROL  # a public bucket keeps the public default
+
+
+@pytest.mark.parametrize(
+    "cache_control", [IMMUTABLE_CACHE_CONTROL, "max-age=60", "PUBLIC, max-age=60", "no-cache", "s-maxage=60"]
+)
+def test_row15_a_private_bucket_refuses_a_cache_control_shared_caches_may_keep(
+    moto_endpoint: str, s3_bucket: str, cache_control: str
+) -> None:
+    with pytest.raises(ConfigError, match="private bucket's cache_control must say 'private'"):
+        private_storage(moto_endpoint, s3_bucket, cache_control=cache_control)
+
+
+@pytest.mark.parametrize("cache_control", ["private, max-age=600", "no-store", None])
+def test_row15_a_private_bucket_accepts_private_or_no_cache_control(
+    moto_endpoint: str, s3_bucket: str, cache_control: str | None
+) -> None:
+    assert private_storage(moto_endpoint, s3_bucket, cache_control=cache_control).cache_control == cache_control
+
+
+@pytest.mark.parametrize("download_name", [None, "Été.jpg"])
+def test_row15_a_presigned_get_is_answered_private_within_the_urls_life(
+    moto_endpoint: str, s3_bucket: str, s3_client, download_name: str | None
+) -> None:
+    # Stored public (written before the fix, or by another tool): the presigned GET still answers private.
+    s3_client.put_object(
+        Bucket=s3_bucket, Key="old/cat.jpg", Body=jpeg(64, 48), ContentType="image/jpeg", CacheControl="public"
+    )
+    storage = private_storage(moto_endpoint, s3_bucket, url_expires=1200)
+    url = storage.url("old/cat.jpg", download_name=download_name)
+    query = verify_presigned(url)  # the parameter is part of what is signed
+    asked = query["response-cache-control"]
+    assert asked.startswith("private, max-age=")
+    assert 0 < int(asked.removeprefix("private, max-age=")) <= storage.signer.remaining()  # type: ignore[union-attr]
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == asked
+    with pytest.raises(AssertionError):  # moto takes any signature, so the signature is checked here
+        verify_presigned(url.replace("private", "public", 1))
+
+
+def test_row15_the_serve_mode_of_a_private_bucket_answers_private(moto_endpoint: str, s3_bucket: str) -> None:
+    for cache_control in (PRIVATE_IMMUTABLE, None):
+        storage = private_storage(moto_endpoint, s3_bucket, cache_control=cache_control)
+        media = Media(storage, secret_key=SECRET, resize_base_url="/media/")
+        app = MediaMiddleware(host, media, delivery="serve")
+        media_id = media.put(jpeg(640, 480), filename="cat.jpg")
+        answer = Request.blank("/media/" + media.resize_key(media_id, "64x")).get_response(app)
+        assert answer.status_int == 200 and answer.headers["Cache-Control"] == PRIVATE_IMMUTABLE
+
+
+def test_row15_direct_uploads_to_a_private_bucket_bind_the_private_cache_control(
+    moto_endpoint: str, s3_bucket: str, s3_client
+) -> None:
+    storage = private_storage(moto_endpoint, s3_bucket)
+    post = storage.presign_post("uploads/a.jpg", content_type="image/jpeg", min_bytes=1, max_bytes=100, expires_in=60)
+    assert post.fields["Cache-Control"] == PRIVATE_IMMUTABLE
+    policy = json.loads(base64.b64decode(post.fields["policy"]))
+    assert {"Cache-Control": PRIVATE_IMMUTABLE} in policy["conditions"]
+    upload_id = storage.create_multipart_upload("uploads/b.jpg", "image/jpeg")
+    part = requests.put(storage.presign_upload_part("uploads/b.jpg", upload_id, 1, 60), data=b"x", timeout=10)
+    assert part.status_code == 200
+    storage.complete_multipart_upload("uploads/b.jpg", upload_id, storage.list_parts("uploads/b.jpg", upload_id))
+    assert s3_client.head_object(Bucket=s3_bucket, Key="uploads/b.jpg")["CacheControl"] == PRIVATE_IMMUTABLE
+
+
+# --- row 16: a lone surrogate in a download name -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, disposition",
+    [
+        ("cat\ud800.jpg", 'attachment; filename="cat.jpg"'),
+        ("\udcff", 'attachment; filename="download"'),
+        ("Été\udcff.jpg", "attachment; filename=\"Ete.jpg\"; filename*=UTF-8''%C3%89t%C3%A9.jpg"),
+    ],
+)
+def test_row16_a_lone_surrogate_in_a_download_name_is_dropped(
+    moto_endpoint: str, s3_bucket: str, name: str, disposition: str
+) -> None:
+    assert content_disposition(name) == disposition
+    media = Media(private_storage(moto_endpoint, s3_bucket), secret_key=SECRET)
+    media_id = media.put(jpeg(64, 48), filename="cat.jpg")
+    url = media.url(media_id, download_name=name)
+    assert verify_presigned(url)["response-content-disposition"] == disposition
+    assert requests.get(url, timeout=10).headers["Content-Disposition"] == disposition
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [("AK\udcff", "SK", None), ("AK", "S\ud800K", None), ("AK", "SK", "TOKEN\udcff"), ("AK", "SK é", None)],
+)
+def test_row16_credentials_that_are_not_ascii_are_a_storage_error_naming_them(credentials: Any) -> None:
+    signer = GetSigner("https://b.s3.us-east-1.amazonaws.com/", "us-east-1", lambda: credentials, 600)
+    with pytest.raises(StorageError, match="AWS credentials"):
+        signer.url("a/b.jpg")

@@ -280,3 +280,50 @@ def test_local_root_may_be_a_path_object(tmp_path):
     assert settings.local_root == str(tmp_path / "media")
     media = Media.from_settings(settings)
     assert media.storage.root == (tmp_path / "media").resolve()
+
+
+# --- row 16: hostile strings in settings ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["presets", "image_limits"])
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        ("[" * 50_000 + "]" * 50_000, "bytes, over"),
+        ("[" * 5_000 + "]" * 5_000, "nests deeper than"),
+        ('{"a":' * 2_000 + "1" + "}" * 2_000, "nests deeper than"),
+        ('{"thumb": {"size": "' + "1" * 200_000 + '"}}', "bytes, over"),
+        ('{"thumb": {"size": "10x10"}', "not valid JSON"),
+        ('{"thumb": {"size": "10x10"}}\udcff', "not valid JSON"),
+    ],
+)
+def test_row16_hostile_json_settings_are_a_config_error(key, value, match) -> None:
+    with pytest.raises(ConfigError, match=rf"^s3media\.{key} must be a JSON object .*({match})"):
+        parse_settings(pyramid_style(secret_key=SECRET, **{key: value}), prefix="s3media.")
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("secret_key", SECRET + "\ud800"),
+        ("secret_key", "\udcff" + SECRET),
+        ("bucket", "photos\udcff"),
+        ("local_root", "media\ud800"),
+        ("prefix", "/m\udcff/"),
+        ("cache_control", "private\ud800"),
+        ("presets", '{"th\\ud800umb": {"size": "10x10"}}'),
+        ("presets", '{"th\ud800umb": {"size": "10x10"}}'),
+        ("presets", '{"thumb": {"size": "10x10", "mode": "fill\ud800"}}'),
+        ("image_limits", '{"max_pixels": "1000\ud800"}'),
+        ("image_limits", '{"max_pixels\udcff": 1000}'),
+        ("allowed_types", "jpeg,\ud800"),
+        ("cors_origins", "https://a\ud800.example"),
+        ("uploads", "myapp.\ud800:hook"),
+    ],
+)
+def test_row16_a_lone_surrogate_in_a_setting_is_a_config_error(key, value) -> None:
+    settings = {"secret_key": SECRET, key: value}
+    if key in ("bucket", "cache_control"):
+        settings.update(storage="s3", bucket=settings.get("bucket", "photos"), region="us-east-1")
+    with pytest.raises(ConfigError, match=rf"^s3media\.{key}"):
+        parse_settings(pyramid_style(**settings), prefix="s3media.")

@@ -92,3 +92,74 @@ def test_guessable_secrets_refused_with_how_to_make_one(weak, why):
     message = str(info.value)
     assert "secret_key[1]" in message and why in message
     assert "secrets.token_urlsafe" in message
+
+
+# --- row 17: guessable secrets that are long and varied enough --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "weak, why",
+    [
+        ("abcdefgh" * 4, "repeats the same 8 characters"),
+        ("0123456789abcdef" * 2, "repeats the same 16 characters"),
+        ("passwordpassword1234567812345678", "bits of randomness"),
+        ("mypasswordmypassword123456781234", "bits of randomness"),
+        ("Abcdefghijklmnopqrstuvwxyz012345", "bits of randomness"),
+        ("aaaaaaaaaaaaaaaaaaaaaaaaa1234567", "bits of randomness"),
+        ("zyxwvutsrqponmlkjihgfedcba987654", "bits of randomness"),
+        ("acegikmoqsuwy02468bdfhjlnprtvxz1", "bits of randomness"),
+        (b"abcdefgh" * 4, "repeats the same 8 bytes"),
+        (bytes(range(32)), "bits of randomness"),
+    ],
+)
+def test_row17_secrets_with_a_short_period_or_little_entropy_are_refused(weak, why):
+    with pytest.raises(ConfigError) as info:
+        ResizeSigner([A, weak])
+    message = str(info.value)
+    assert "secret_key[1]" in message and why in message
+    assert "secrets.token_urlsafe" in message  # how to make a good one
+
+
+def test_row17_random_secrets_are_never_refused():
+    import base64
+    import os
+    import secrets
+
+    makers = [
+        lambda n: secrets.token_urlsafe(32 + n % 17),
+        lambda n: secrets.token_hex(16 + n % 17),
+        lambda n: os.urandom(32),
+        lambda n: base64.b64encode(os.urandom(24 + n % 9)).decode("ascii"),
+        lambda n: base64.urlsafe_b64encode(os.urandom(24 + n % 9)),
+    ]
+    for make in makers:
+        for n in range(2000):
+            key = make(n)
+            assert secret_keys(key) == [key], key
+
+
+def test_row17_the_projects_example_secrets_pass():
+    for example in (A, B, "demo-secret-0123456789-abcdefghijk", "older-secret-0123456789-klmnopqrst"):
+        assert secret_keys(example) == [example]
+
+
+def test_row17_a_long_secret_is_judged_quickly():
+    import time
+
+    start = time.perf_counter()
+    for weak in ("ab" * 50_000 + "c", "a" * 100_000 + "b" * 7 + "cdefgh", ("ab" * 1000 + "c") * 50):
+        with pytest.raises(ConfigError):
+            secret_keys(weak)
+    assert time.perf_counter() - start < 2
+
+
+# --- row 16: a lone surrogate in a secret ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", [0, 10, 40])
+def test_row16_a_secret_with_a_lone_surrogate_is_a_config_error(where):
+    key = B[:where] + "\ud800" + B[where:]
+    with pytest.raises(ConfigError, match=r"secret_key\[0\] is not valid Unicode text"):
+        ResizeSigner(key)
+    with pytest.raises(ConfigError, match="not valid Unicode text"):
+        secret_keys([A, "\udcff" + B])

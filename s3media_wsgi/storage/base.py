@@ -14,6 +14,20 @@ from typing import Protocol, runtime_checkable
 
 #: Keys never change content, so anything stored may be cached forever.
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
+#: The same for a private bucket's objects: kept by the browser, never by a shared cache (proxy, CDN).
+PRIVATE_IMMUTABLE_CACHE_CONTROL = "private, max-age=31536000, immutable"
+
+
+def keeps_private(cache_control: str) -> bool:
+    """True when the ``Cache-Control`` value *cache_control* keeps a response out of shared caches.
+
+    That is, it says ``private`` or ``no-store``, and not ``public``.
+
+        >>> keeps_private(PRIVATE_IMMUTABLE_CACHE_CONTROL), keeps_private("max-age=60"), keeps_private("No-Store")
+        (True, False, True)
+    """
+    directives = {part.split("=", 1)[0].strip().lower() for part in cache_control.split(",")}
+    return "public" not in directives and bool({"private", "no-store"} & directives)
 
 
 @runtime_checkable
@@ -143,4 +157,13 @@ class UploadStorage(ObjectStorage, Protocol):
         ...
 
 
-__all__ = ["IMMUTABLE_CACHE_CONTROL", "ObjectInfo", "ObjectStorage", "PostTarget", "Storage", "UploadStorage"]
+__all__ = [
+    "IMMUTABLE_CACHE_CONTROL",
+    "PRIVATE_IMMUTABLE_CACHE_CONTROL",
+    "ObjectInfo",
+    "ObjectStorage",
+    "PostTarget",
+    "Storage",
+    "UploadStorage",
+    "keeps_private",
+]

@@ -5,7 +5,11 @@ get two different URLs for one object and no browser or CDN cache can reuse
 them.  :class:`GetSigner` signs with the start of a time window instead:
 every URL of a key made within one window is the same string, and stays valid
 for at least ``expires`` seconds after it was made (SigV4 query signing, as S3
-documents it; no request is made).
+documents it; no request is made).  Every URL asks S3 to answer with
+``Cache-Control: private, max-age=<expires>`` (``response-cache-control``,
+signed with the rest), whatever the object was stored with: the browser may
+keep what it fetched for no longer than the URL's least life, and no shared
+cache keeps it at all.
 
     >>> signer = GetSigner("https://photos.s3.eu-west-1.amazonaws.com/", "eu-west-1",
     ...                    lambda: ("AKIDEXAMPLE", "secret", None), expires=3600)
@@ -25,7 +29,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StorageError
 
 #: S3's longest presigned URL life.
 MAX_EXPIRES = 7 * 24 * 3600
@@ -33,7 +37,8 @@ MAX_EXPIRES = 7 * 24 * 3600
 #: (access key, secret key, session token or None)
 Credentials = tuple[str, str, str | None]
 
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f"\\;/]')
+# Controls, quotes, backslashes, ';' and '/', and lone surrogates (they have no UTF-8 form).
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f"\\;/\ud800-\udfff]')
 
 
 def _q(value: str) -> str:
@@ -50,6 +55,8 @@ def _signing_key(secret: str, date: str, region: str) -> bytes:
 
 def content_disposition(name: str) -> str:
     """``attachment`` with *name* made safe: no quotes, slashes or controls; non-ASCII as RFC 8187 ``filename*``.
+
+    Lone surrogates (an undecodable byte of a file name, ``"\\udcff"``) are dropped too.
 
     >>> content_disposition('Report "Q1"/2026.pdf')
     'attachment; filename="Report Q12026.pdf"'
@@ -100,9 +107,20 @@ class GetSigner:
         return int(self.window_start(now) + self.expires + self.window - now)
 
     def url(self, key: str, *, download_name: str | None = None, now: float | None = None) -> str:
-        """The presigned GET URL of *key*, the same for the whole current window."""
+        """The presigned GET URL of *key*, the same for the whole current window.
+
+        S3 answers it with ``Cache-Control: private, max-age=<expires>``, and
+        with *download_name* (sanitised) as an attachment's file name.
+        """
         start = self.window_start(now)
         access_key, secret, token = self._credentials()
+        if not all(part.isascii() and part.isprintable() for part in (access_key, secret, token or "")):
+            # AWS credentials are ASCII; anything else (an undecodable byte of an
+            # environment variable arrives as a lone surrogate) cannot be signed with.
+            raise StorageError(
+                "the AWS credentials hold characters that are not printable ASCII: check AWS_ACCESS_KEY_ID, "
+                "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (or the profile they come from)"
+            )
         amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(start))
         scope = f"{amz_date[:8]}/{self.region}/s3/aws4_request"
         params = {
@@ -114,6 +132,8 @@ class GetSigner:
         }
         if token:
             params["X-Amz-Security-Token"] = token
+        # The same for the whole window, so at most the life left when the URL is handed out.
+        params["response-cache-control"] = f"private, max-age={self.expires}"
         if download_name is not None:
             params["response-content-disposition"] = content_disposition(download_name)
         query = "&".join(f"{_q(k)}={_q(v)}" for k, v in sorted(params.items()))

@@ -10,22 +10,24 @@
 Writes are conditional (``If-None-Match: *``): the first writer of a key wins
 and every later one gets False, so nothing is ever overwritten, even by
 another process or host.  Every object is sent with :data:`IMMUTABLE_CACHE_CONTROL`
-because a key never changes content.
+because a key never changes content; a private bucket's with
+:data:`PRIVATE_IMMUTABLE_CACHE_CONTROL`, so no shared cache keeps them.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal
 
 from ..errors import AlreadyExists, ConfigError, NotFound, StorageError, StorageUnavailable
 from ..limits import positive_int, positive_number
 from ..resilience import check_budget
 from ..urls import check_base_url
-from .base import IMMUTABLE_CACHE_CONTROL, ObjectInfo, PostTarget
+from .base import IMMUTABLE_CACHE_CONTROL, PRIVATE_IMMUTABLE_CACHE_CONTROL, ObjectInfo, PostTarget, keeps_private
 from .keys import validate_key, validate_prefix
 from .presign import Credentials, GetSigner
 
@@ -84,6 +86,16 @@ _CREDENTIAL_CODES = frozenset(
 _CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412"})
 
 
+class _Default(enum.Enum):
+    """The type of :data:`DEFAULT`."""
+
+    CACHE_CONTROL = "default"
+
+
+#: ``cache_control`` left at its default: public or private immutable, as the bucket is.
+DEFAULT: Final = _Default.CACHE_CONTROL
+
+
 def _check_bucket(bucket: object) -> str:
     """Return *bucket* if it follows S3's naming rules, else raise ConfigError."""
     if (
@@ -124,7 +136,11 @@ class S3Storage:
         "standard" retries: backoff on throttling, 5xx and dropped connections).
         Every attempt first checks the media request's storage budget, so
         retries stop when the budget is used up.
-    :param cache_control: ``Cache-Control`` stored with each object; None for none.
+    :param cache_control: ``Cache-Control`` stored with each object (and
+        bound into direct uploads); None for none.  By default
+        :data:`IMMUTABLE_CACHE_CONTROL`, or :data:`PRIVATE_IMMUTABLE_CACHE_CONTROL`
+        for a private bucket, whose own value must say ``private`` (or
+        ``no-store``): anything else would let a shared cache keep private media.
     :param private: the bucket is private: :meth:`url` gives presigned GET
         URLs (signed locally, the same within a time window), and resizes are
         served through the app (see the ``private`` delivery mode).
@@ -158,7 +174,7 @@ class S3Storage:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-        cache_control: str | None = IMMUTABLE_CACHE_CONTROL,
+        cache_control: str | None | Literal[_Default.CACHE_CONTROL] = DEFAULT,
         private: bool = False,
         url_expires: int = DEFAULT_URL_EXPIRES,
     ) -> None:
@@ -174,10 +190,18 @@ class S3Storage:
         positive_int(max_attempts, "S3Storage max_attempts")
         positive_number(connect_timeout, "S3Storage connect_timeout")
         positive_number(read_timeout, "S3Storage read_timeout")
-        if cache_control is not None and (
+        if cache_control is DEFAULT:
+            cache_control = PRIVATE_IMMUTABLE_CACHE_CONTROL if private else IMMUTABLE_CACHE_CONTROL
+        elif cache_control is not None and (
             not isinstance(cache_control, str) or not cache_control.strip() or not cache_control.isprintable()
         ):
             raise ConfigError(f"S3Storage cache_control must be a non-empty str or None, got {cache_control!r}")
+        elif private and cache_control is not None and not keeps_private(cache_control):
+            raise ConfigError(
+                f"a private bucket's cache_control must say 'private' (or 'no-store'), got {cache_control!r}: "
+                "anything else lets a shared cache (a proxy, a CDN) keep private media; leave it unset for "
+                f"{PRIVATE_IMMUTABLE_CACHE_CONTROL!r}"
+            )
         self.acl = acl
         self.cache_control = cache_control
         self._session: Any = None
@@ -590,6 +614,7 @@ def _check_budget_before_send(request: Any = None, **kwargs: Any) -> None:
 
 __all__ = [
     "CANNED_ACLS",
+    "DEFAULT",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_READ_TIMEOUT",
