@@ -31,7 +31,12 @@ one shared by the whole process with a slot per CPU by default, or the
 engine's own with ``max_concurrency`` slots.  Pillow releases the GIL while it
 works, so without the cap a burst of first requests would decode every
 original at once and multiply peak memory; probes are inside it too, since
-reading a hostile header can cost as much as a decode.
+reading a hostile header can cost as much as a decode.  A count of images is
+not a bound on memory (two 50 MP WebPs at once peaked at 1.5 GiB), so every
+decode also reserves its estimated cost from a process-wide budget
+(``ImageLimits.decode_memory``, 1 GiB by default) before it starts, and
+waits for it within the same :data:`DECODE_WAIT`.  After a large one,
+glibc's ``malloc_trim`` gives the freed pages back (:func:`release_free_memory`).
 
 Nothing global is changed: not ``Image.MAX_IMAGE_PIXELS`` and not the warnings
 filters (``warnings.catch_warnings`` is not thread-safe).  Our own
@@ -270,13 +275,15 @@ class ImageLimits:
     #: (:data:`BYTES_PER_PIXEL`, measured by
     #: ``tests/reliability/test_decode_memory.py``), plus the output's pixels
     #: times its encoder's (:data:`ENCODE_BYTES_PER_PIXEL`).  A reservation
-    #: that does not fit waits, like a decode slot, at most
-    #: :data:`DECODE_WAIT` seconds, then is answered :class:`Busy` (503); an
-    #: estimate over the whole budget is refused as :class:`ImageTooLarge`.
-    #: So a process's images never cost more than this together, whatever
-    #: ``max_concurrent_decodes`` allows: with the defaults one 50 MP WebP
-    #: (~860 MiB) at a time, or a few dozen 12 MP JPEGs.  Engines with the
-    #: same value share one budget per process.
+    #: that does not fit waits for what is left of the :data:`DECODE_WAIT`
+    #: that began with the wait for a decode slot, then is answered
+    #: :class:`Busy` (503); an estimate over the whole budget is refused as
+    #: :class:`ImageTooLarge`.
+    #: So a process's images cost about this at most together (the estimates
+    #: are measured peaks, within ~10%), whatever ``max_concurrent_decodes``
+    #: allows: with the defaults one 50 MP WebP (~860 MiB estimated, ~765 MiB
+    #: measured) at a time, or a dozen 12 MP baseline JPEGs resized to PNG.
+    #: Engines with the same value share one budget per process.
     decode_memory: int = 1024 * 1024 * 1024
     max_png_pixels: int = 6_000_000
     max_webp_pixels: int = 8_000_000
@@ -532,9 +539,10 @@ def release_free_memory() -> None:
     """Give the C heap's free pages back to the system (glibc's ``malloc_trim(0)``; elsewhere nothing).
 
     glibc keeps what a thread freed in that thread's arena, to reuse it: after
-    a burst of big decodes on many threads a process kept 1.2-1.6 GiB that
-    nothing used.  ``malloc_trim`` walks every arena and releases its free
-    pages (~1-3 ms after a 50 MP decode here).
+    each burst of 8 threads resizing a 50 MP WebP, a process kept 110-340 MiB
+    that nothing used (1.2-1.6 GiB on another machine).  ``malloc_trim``
+    walks every arena and releases its free pages: 0.1-35 ms when it has
+    hundreds of MiB to give back, a few microseconds when it has none.
     """
     if _malloc_trim is not None:
         _malloc_trim(0)
