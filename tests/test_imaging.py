@@ -1232,3 +1232,17 @@ def test_big_work_gives_freed_memory_back_to_the_system(monkeypatch: pytest.Monk
     assert trims == []
     engine.resize(images.png(1000, 1000), ResizeSpec(100, None, "fit", 85, False, "png"))  # ~5 MiB
     assert trims == [1]
+
+
+def test_an_animation_reserves_its_kept_frames(monkeypatch) -> None:
+    from s3media_wsgi import imaging
+
+    reserved: list[int] = []
+    real = imaging.MemoryBudget.reserve
+    monkeypatch.setattr(
+        imaging.MemoryBudget, "reserve", lambda self, n, what, wait=2.0: reserved.append(n) or real(self, n, what, wait)
+    )
+    out = ImageEngine().resize(images.animated_gif(120, 90, count=4), ResizeSpec(60, 45, "fit", 80, False, "gif"))
+    assert Image.open(io.BytesIO(out.data)).n_frames == 4
+    source, frames, encode = 120 * 90 * 5.0, 60 * 45 * 4 * 5.0, 60 * 45 * 40.0  # BYTES_PER_PIXEL, kept, one encode
+    assert reserved == [math.ceil(source) + math.ceil(frames + encode)]
