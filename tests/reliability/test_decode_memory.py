@@ -22,12 +22,13 @@ the output is lossy and at most a quarter of its width.
 from __future__ import annotations
 
 import json
+import math
 
 import images
 import pytest
 from PIL import Image
 
-from s3media_wsgi.imaging import ImageEngine
+from s3media_wsgi.imaging import ImageEngine, decode_cost
 
 MiB = 1024 * 1024
 W, H = 3000, 2000
@@ -98,6 +99,9 @@ def test_one_image_costs_what_the_readme_states(peak_rss_mib_of, secret, tmp_pat
         heif = "import pillow_heif; pillow_heif.register_heif_opener()"
     path = tmp_path / "source"
     path.write_bytes(images.encode(make(), saved[0], **saved[1]))
+    # The memory budget reserves what this test holds (ImageLimits.decode_memory).
+    with Image.open(path) as opened:
+        assert decode_cost(opened, W * H, drafted=label == "jpeg-baseline") == math.ceil(per_pixel * W * H)
     code = _SNIPPET.format(
         path=str(path),
         secret=secret,
@@ -126,7 +130,7 @@ _BURSTS = """
 import json, threading
 
 import images
-from s3media_wsgi.imaging import ImageEngine
+from s3media_wsgi.imaging import ImageEngine, decode_cost
 from s3media_wsgi.variants import ResizeSpec
 
 
