@@ -31,7 +31,12 @@ one shared by the whole process with a slot per CPU by default, or the
 engine's own with ``max_concurrency`` slots.  Pillow releases the GIL while it
 works, so without the cap a burst of first requests would decode every
 original at once and multiply peak memory; probes are inside it too, since
-reading a hostile header can cost as much as a decode.
+reading a hostile header can cost as much as a decode.  A count of images is
+not a bound on memory (two 50 MP WebPs at once peaked at 1.5 GiB), so every
+decode also reserves its estimated cost from a process-wide budget
+(``ImageLimits.decode_memory``, 1 GiB by default) before it starts, and
+waits for it within the same :data:`DECODE_WAIT`.  After a large one,
+glibc's ``malloc_trim`` gives the freed pages back (:func:`release_free_memory`).
 
 Nothing global is changed: not ``Image.MAX_IMAGE_PIXELS`` and not the warnings
 filters (``warnings.catch_warnings`` is not thread-safe).  Our own
@@ -40,16 +45,18 @@ filters (``warnings.catch_warnings`` is not thread-safe).  Our own
 
 from __future__ import annotations
 
+import ctypes
 import io
 import math
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from PIL import Image, ImageCms, ImageFile, features
+from PIL import Image, ImageCms, ImageFile, JpegImagePlugin, features
 
 try:  # HEIC (iPhone photos) when the optional pillow-heif is installed: pip install 's3media-wsgi[heic]'
     import pillow_heif
@@ -261,6 +268,23 @@ class ImageLimits:
     #: goes from ~9.6 to ~5.4 ms.  1, the default, resizes in one call: on a
     #: server whose workers keep every core busy, bands have nothing to gain.
     resize_bands: int = 1
+    #: Bytes the images being worked on at once in this process may cost
+    #: together (1 GiB by default).  Before decoding, each probe-with-decode
+    #: and each resize reserves its estimate, known from the header: the
+    #: source's pixels times its kind's bytes per pixel
+    #: (:data:`BYTES_PER_PIXEL`, measured by
+    #: ``tests/reliability/test_decode_memory.py``), plus the output's pixels
+    #: times its encoder's (:data:`ENCODE_BYTES_PER_PIXEL`).  A reservation
+    #: that does not fit waits for what is left of the :data:`DECODE_WAIT`
+    #: that began with the wait for a decode slot, then is answered
+    #: :class:`Busy` (503); an estimate over the whole budget is refused as
+    #: :class:`ImageTooLarge`.
+    #: So a process's images cost about this at most together (the estimates
+    #: are measured peaks, within ~10%), whatever ``max_concurrent_decodes``
+    #: allows: with the defaults one 50 MP WebP (~860 MiB estimated, ~765 MiB
+    #: measured) at a time, or a dozen 12 MP baseline JPEGs resized to PNG.
+    #: Engines with the same value share one budget per process.
+    decode_memory: int = 1024 * 1024 * 1024
     max_png_pixels: int = 6_000_000
     max_webp_pixels: int = 8_000_000
     max_avif_pixels: int = 3_000_000
@@ -401,6 +425,133 @@ DECODE_WAIT = 2.0
 _PROCESS_SLOTS_SIZE = os.cpu_count() or 1
 _PROCESS_SLOTS = threading.BoundedSemaphore(_PROCESS_SLOTS_SIZE)
 
+#: Peak memory of a probe-with-decode or a resize, per source pixel, by what
+#: the header says (the README's "memory of one resize or upload check";
+#: ``tests/reliability/test_decode_memory.py`` holds each figure at 3000x2000).
+#: Keys: Pillow's format, then a variant: ``"alpha"`` for PNG and GIF with
+#: alpha, 16-bit samples or a transparent palette; for JPEG ``"cmyk"``,
+#: ``"full"`` (decoded at full size), ``"progressive"`` (4:2:0, from its
+#: buffered coefficients) and ``"drafted"`` (decoded at 1/2 to 1/8 scale).
+BYTES_PER_PIXEL: dict[tuple[str, str], float] = {
+    ("WEBP", ""): 18.0,
+    ("AVIF", ""): 10.0,
+    ("HEIF", ""): 10.0,
+    ("PNG", "alpha"): 10.0,
+    ("PNG", ""): 5.0,
+    ("GIF", "alpha"): 10.0,
+    ("GIF", ""): 5.0,
+    ("JPEG", "cmyk"): 10.0,
+    ("JPEG", "full"): 7.5,
+    ("JPEG", "progressive"): 4.5,
+    ("JPEG", "drafted"): 1.5,
+}
+#: Any other kind a decoder opens (TIFF, BMP...): as the costliest but WebP.
+OTHER_BYTES_PER_PIXEL = 10.0
+#: Peak memory of an encode per output pixel, over the resized frame it reads
+#: (from the output budgets' measurements in :class:`ImageLimits`, rounded up).
+ENCODE_BYTES_PER_PIXEL = {"jpg": 8.0, "png": 6.0, "webp": 12.0, "avif": 32.0, "gif": 40.0}
+#: An animation keeps every resized frame until it is encoded: bytes per
+#: output pixel of all its frames, on top of one frame's encode (measured:
+#: 100 GIF frames of 500x500 to GIF 112 MiB, 25 of 1000x1000 138 MiB; 50
+#: of 400x400 to WebP 33 MiB; 30 of 300x300 to AVIF 25 MiB).
+ANIMATION_BYTES_PER_PIXEL = {"gif": 5.0, "webp": 5.0, "avif": 10.0}
+#: A reservation at least this large is followed by ``malloc_trim(0)`` once
+#: released (glibc keeps freed memory in each thread's arena otherwise).
+TRIM_AFTER_BYTES = 64 * 1024 * 1024
+
+
+class MemoryBudget:
+    """Bytes that the images being worked on at once may cost together, reserved before decoding.
+
+    >>> budget = MemoryBudget(100)
+    >>> with budget.reserve(60, "a.webp", wait=0):
+    ...     budget.reserved
+    60
+    >>> budget.reserved
+    0
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = positive_int(capacity, "decode_memory")
+        self.reserved = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def reserve(self, nbytes: int, what: str, wait: float = 2.0) -> Iterator[None]:
+        """Hold *nbytes* of the budget; :class:`ImageTooLarge` or, after *wait* seconds, :class:`Busy`."""
+        if nbytes > self.capacity:
+            raise ImageTooLarge(
+                f"{what} would need about {_mib(nbytes)} of memory to decode, over "
+                f"decode_memory={self.capacity} ({_mib(self.capacity)}); raise ImageLimits.decode_memory "
+                f"or lower max_pixels"
+            )
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.reserved + nbytes <= self.capacity, timeout=wait):
+                raise Busy(
+                    f"{what} needs about {_mib(nbytes)} of memory and {_mib(self.reserved)} of "
+                    f"decode_memory={_mib(self.capacity)} stayed reserved for {wait:g} s"
+                )
+            self.reserved += nbytes
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.reserved -= nbytes
+                self._changed.notify_all()
+            if nbytes >= TRIM_AFTER_BYTES:
+                _this_thread.trim = True  # done by the engine once the pixels are freed
+
+
+#: Per thread: ``deadline`` (``time.monotonic()``) of the current image's
+#: wait for a slot and then memory, :data:`DECODE_WAIT` after it began;
+#: ``trim``: a reservation of at least :data:`TRIM_AFTER_BYTES` was released
+#: since the engine last trimmed.
+_this_thread = threading.local()
+
+
+def _mib(nbytes: int) -> str:
+    return f"{nbytes / (1024 * 1024):.0f} MiB"
+
+
+_budgets_lock = threading.Lock()
+_BUDGETS: dict[int, MemoryBudget] = {}
+
+
+def process_budget(capacity: int) -> MemoryBudget:
+    """The process-wide :class:`MemoryBudget` of *capacity* bytes: one per value, shared by every engine."""
+    with _budgets_lock:
+        budget = _BUDGETS.get(capacity)
+        if budget is None:
+            budget = _BUDGETS[capacity] = MemoryBudget(capacity)
+        return budget
+
+
+def _load_malloc_trim() -> Any:
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows): nothing to do
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def release_free_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's ``malloc_trim(0)``; elsewhere nothing).
+
+    glibc keeps what a thread freed in that thread's arena, to reuse it: after
+    each burst of 8 threads resizing a 50 MP WebP, a process kept 110-340 MiB
+    that nothing used (1.2-1.6 GiB on another machine).  ``malloc_trim``
+    walks every arena and releases its free pages: 0.1-35 ms when it has
+    hundreds of MiB to give back, a few microseconds when it has none.
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
 
 class ImageEngine:
     """Probe and resize untrusted image bytes.
@@ -421,6 +572,7 @@ class ImageEngine:
             self.max_concurrency = max_concurrency
             self._slots = threading.BoundedSemaphore(max_concurrency)
         self.limits = limits
+        self.memory = process_budget(limits.decode_memory)
         Image.init()
         self._readable = frozenset(kind for kind, dec in PILLOW_DECODER.items() if self._decoder_works(kind, dec))
         self._formats = [PILLOW_DECODER[kind] for kind in PILLOW_DECODER if kind in self._readable]
@@ -439,12 +591,19 @@ class ImageEngine:
         rather than holding a server thread in the queue behind expensive
         images: the host app's pages keep their threads.
         """
+        _this_thread.deadline = time.monotonic() + DECODE_WAIT
         if not self._slots.acquire(timeout=DECODE_WAIT):
             raise Busy(f"all {self.max_concurrency} decode slots stayed busy for {DECODE_WAIT:g} s")
         try:
             yield
         finally:
             self._slots.release()
+
+    @staticmethod
+    def _wait_left() -> float:
+        """Seconds left of this image's :data:`DECODE_WAIT` (shared by its slot and its memory)."""
+        deadline: float = getattr(_this_thread, "deadline", 0.0)
+        return max(0.0, deadline - time.monotonic())
 
     def can_read(self, kind: str) -> bool:
         """True when *kind* (a sniff kind such as ``"jpeg"``) can be decoded here."""
@@ -464,6 +623,10 @@ class ImageEngine:
         decode) or :class:`ImageTooLarge` (over ``max_pixels``,
         ``max_metadata_bytes`` or ``max_jpeg_scans``).
         """
+        with _trimmed():
+            return self._probe(data, decode)
+
+    def _probe(self, data: bytes, decode: bool) -> ImageInfo:
         with self._slot(), _guard():
             source = self._open(data)
             with source.image as im:
@@ -472,7 +635,9 @@ class ImageEngine:
                     width, height = height, width
                 info = ImageInfo(KIND_BY_PILLOW[im.format or ""], width, height, source.frames)
                 if decode:
-                    _decode_cheaply(im)
+                    cost = decode_cost(im, im.size[0] * im.size[1], drafted=True)
+                    with self.memory.reserve(cost, f"a {im.size[0]}x{im.size[1]} {im.format}", self._wait_left()):
+                        _decode_cheaply(im)
                 return info
 
     def header_size(self, prefix: bytes) -> tuple[int, int] | None:
@@ -502,6 +667,10 @@ class ImageEngine:
         spec out of range, :class:`~s3media_wsgi.errors.InvalidResize`.
         """
         spec.validate(self.limits.max_side)
+        with _trimmed():
+            return self._resize(data, spec)
+
+    def _resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
         with self._slot(), _guard():
             source = self._open(data)
             with source.image as im:
@@ -580,10 +749,18 @@ class ImageEngine:
             gap = RESAMPLING[spec.format].reducing_gap
             return _upright(_scale(frame, plan.size, plan.box, reducing_gap=gap, bands=self.limits.resize_bands), turn)
 
+        what = f"a {im.size[0]}x{im.size[1]} {im.format} resized to {plan.size[0]}x{plan.size[1]} {spec.format}"
+        source_pixels, output_pixels = im.size[0] * im.size[1], plan.size[0] * plan.size[1]
         if self._animate(source, spec, plan):
+            # Frames are decoded one at a time; the resized ones are all kept.
+            kept = output_pixels * source.frames * ANIMATION_BYTES_PER_PIXEL.get(spec.format, 10.0)
+            cost = decode_cost(im, source_pixels) + math.ceil(
+                kept + output_pixels * _encode_bytes_per_pixel(spec.format)
+            )
             params = _encoder_params(spec.format, spec.quality, icc)
             loop = im.info.get("loop")
-            data = animation.write(animation.frames(im, source.frames, finish), spec.format, params, loop)
+            with self.memory.reserve(cost, what, self._wait_left()):
+                data = animation.write(animation.frames(im, source.frames, finish), spec.format, params, loop)
             width, height = plan.size if turn < 5 else plan.size[::-1]
             return Rendered(data, CONTENT_TYPES[spec.format], width, height)
 
@@ -595,13 +772,59 @@ class ImageEngine:
             # RESAMPLING's factors are for the default jpeg_draft; the setting scales them.
             factor = policy.draft * self.limits.jpeg_draft / ImageLimits.jpeg_draft
             box, drafted = _draft(im, plan, factor)
-        frame = _resizable(im)
-        resample = policy.after_draft if drafted else Image.Resampling.LANCZOS
-        frame = _upright(_scale(frame, plan.size, box, resample, policy.reducing_gap, self.limits.resize_bands), turn)
-        frame, icc = _for_output(frame, spec.format, icc)
-        progressive = frame.width * frame.height >= self.limits.progressive_jpeg_pixels
-        data = _encode(frame, spec.format, spec.quality, icc, progressive)
-        return Rendered(data, CONTENT_TYPES[spec.format], *frame.size)
+        cost = decode_cost(im, source_pixels, drafted) + math.ceil(output_pixels * _encode_bytes_per_pixel(spec.format))
+        with self.memory.reserve(cost, what, self._wait_left()):
+            frame = _resizable(im)
+            resample = policy.after_draft if drafted else Image.Resampling.LANCZOS
+            bands = self.limits.resize_bands
+            frame = _upright(_scale(frame, plan.size, box, resample, policy.reducing_gap, bands), turn)
+            frame, icc = _for_output(frame, spec.format, icc)
+            progressive = frame.width * frame.height >= self.limits.progressive_jpeg_pixels
+            data = _encode(frame, spec.format, spec.quality, icc, progressive)
+            return Rendered(data, CONTENT_TYPES[spec.format], *frame.size)
+
+
+def decode_cost(im: Image.Image, pixels: int, drafted: bool = False) -> int:
+    """Bytes that decoding and resizing *im* (opened, not yet loaded) may cost at its peak.
+
+    *pixels* (the source's, as stored: a draft changes ``im.size``) times
+    :data:`BYTES_PER_PIXEL` of its kind; *drafted*: a JPEG is decoded at 1/2
+    to 1/8 scale (which spares a progressive one nothing).
+    """
+    fmt = "JPEG" if im.format == "MPO" else (im.format or "")
+    mode = im.mode
+    transparent = "transparency" in im.info
+    if fmt in ("PNG", "GIF"):
+        variant = "" if mode in ("RGB", "L", "1", "P") and not transparent else "alpha"
+    elif fmt == "JPEG":
+        if mode == "CMYK":
+            variant = "cmyk"
+        elif "progressive" in im.info or "progression" in im.info:
+            variant = "progressive" if JpegImagePlugin.get_sampling(im) == 2 else "full"
+        else:
+            variant = "drafted" if drafted else "full"
+    else:
+        variant = ""
+    return math.ceil(pixels * BYTES_PER_PIXEL.get((fmt, variant), OTHER_BYTES_PER_PIXEL))
+
+
+def _encode_bytes_per_pixel(fmt: str) -> float:
+    return ENCODE_BYTES_PER_PIXEL.get(fmt, max(ENCODE_BYTES_PER_PIXEL.values()))
+
+
+@contextmanager
+def _trimmed() -> Iterator[None]:
+    """After a large reservation, once the work (and every local of it) is done: :func:`release_free_memory`.
+
+    Not at the end of the reservation: the image is still open then, and
+    Pillow's WebP decoder keeps its canvases until the image object is gone.
+    """
+    try:
+        yield
+    finally:
+        if getattr(_this_thread, "trim", False):
+            _this_thread.trim = False
+            release_free_memory()
 
 
 @contextmanager

@@ -158,7 +158,8 @@ class Media:
     :param max_upload_bytes: largest upload :meth:`put` accepts.
     :param allowed_types: kinds :meth:`put` accepts (see :data:`s3media_wsgi.sniff.TYPES`).
     :param max_concurrent_decodes: images decoded at once in this process
-        (default: the number of CPUs), which bounds memory under load.
+        (default: the number of CPUs).  What they may cost together is
+        ``ImageLimits.decode_memory`` (default 1 GiB; see ``image_limits``).
     :param check_pixels: decode each image :meth:`put` or
         :meth:`confirm_upload` receives (the first frame, as cheaply as its
         format allows) and refuse one whose pixel data is cut short or

@@ -441,3 +441,32 @@ def png_rechunked(data: bytes, size: int) -> bytes:
         pos += 12 + length
     idats = b"".join(png_chunk(b"IDAT", compressed[i : i + size]) for i in range(0, len(compressed), size))
     return data[:8] + before + idats + after
+
+
+def lossless_webp_canvas(width: int = 7071, height: int = 7071) -> bytes:
+    """A lossless WebP of *width* x *height* black pixels in 28 bytes, written bit by bit.
+
+    Its five prefix codes each have one symbol, so every pixel costs 0 bits:
+    the file is all header, and decoding it costs the whole canvas (7071 x 7071
+    is 50 MP, the default ``max_pixels``).  Sides up to 16384.
+    """
+    bits: list[int] = []
+
+    def put(value: int, count: int) -> None:
+        bits.extend((value >> i) & 1 for i in range(count))  # VP8L is read least significant bit first
+
+    put(width - 1, 14)
+    put(height - 1, 14)
+    put(0, 1)  # no alpha
+    put(0, 3)  # version 0
+    put(0, 1)  # no transform
+    put(0, 1)  # no colour cache
+    put(0, 1)  # one set of prefix codes for the whole picture
+    for _ in range(5):  # green and lengths, red, blue, alpha, distances
+        put(1, 1)  # a "simple" code...
+        put(0, 1)  # ...of one symbol...
+        put(0, 1)  # ...of 1 bit...
+        put(0, 1)  # ...which is 0
+    payload = b"\x2f" + bytes(sum(b << j for j, b in enumerate(bits[i : i + 8])) for i in range(0, len(bits), 8))
+    chunk = b"VP8L" + struct.pack("<I", len(payload)) + payload + b"\0" * (len(payload) % 2)  # padded to even
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk

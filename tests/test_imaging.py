@@ -1128,3 +1128,121 @@ def test_a_request_waits_a_bounded_time_for_a_decode_slot(monkeypatch: pytest.Mo
     finally:
         engine._slots.release()
     assert engine.probe(images.png(8, 8)).width == 8
+
+
+# --- the memory budget: what the images worked on at once may cost together ---------
+
+
+def test_decode_memory_defaults_to_one_gib_and_is_validated() -> None:
+    assert ImageLimits().decode_memory == 1024**3
+    with pytest.raises(ConfigError, match="decode_memory"):
+        ImageLimits(decode_memory=0)
+    assert as_image_limits({"decode_memory": 256 * 1024 * 1024}, "image_limits").decode_memory == 256 * 1024 * 1024
+
+
+def test_engines_with_the_same_decode_memory_share_one_budget() -> None:
+    a, b = ImageEngine(), ImageEngine(max_concurrency=3)
+    assert a.memory is b.memory and a.memory.capacity == 1024**3
+    other = ImageEngine(ImageLimits(decode_memory=123_456_789))
+    assert other.memory is not a.memory and other.memory.capacity == 123_456_789
+
+
+@pytest.mark.parametrize(
+    ("source", "spec", "per_pixel"),
+    [
+        (lambda: images.encode(images.photo(300, 200), "WEBP"), "400x300.webp", 18.0),
+        (lambda: images.rgba_png(300, 200), "100x.png", 10.0),
+        (lambda: images.png(300, 200), "100x.png", 5.0),
+        (lambda: images.jpeg(1600, 1200), "200x150.jpg", 1.5),  # drafted
+        (lambda: images.jpeg(1600, 1200), "200x150.png", 7.5),  # never drafted for PNG
+        (lambda: images.jpeg(1600, 1200, progressive=True), "200x150.jpg", 4.5),
+        (lambda: images.cmyk_jpeg(300, 200), "100x.jpg", 10.0),
+    ],
+)
+def test_a_resize_reserves_its_estimate_before_decoding(monkeypatch, source, spec, per_pixel) -> None:
+    from s3media_wsgi import imaging
+
+    size, fmt = spec.split(".")
+    width, _, height = size.partition("x")
+    wanted = ResizeSpec(int(width), int(height) if height else None, "fit", 85, False, fmt)
+    data = source()
+    reserved: list[int] = []
+    real = imaging.MemoryBudget.reserve
+
+    def reserve(self, nbytes, what, wait=2.0):
+        reserved.append(nbytes)
+        return real(self, nbytes, what, wait)
+
+    monkeypatch.setattr(imaging.MemoryBudget, "reserve", reserve)
+    engine = ImageEngine(ImageLimits(decode_memory=512 * 1024 * 1024))
+    out = engine.resize(data, wanted)
+    src = Image.open(io.BytesIO(data))
+    encode = out.width * out.height * imaging.ENCODE_BYTES_PER_PIXEL[fmt]
+    assert reserved == [math.ceil(src.width * src.height * per_pixel) + math.ceil(encode)]
+    assert engine.memory.reserved == 0
+
+
+def test_an_image_over_the_whole_budget_is_refused_naming_the_setting() -> None:
+    engine = ImageEngine(ImageLimits(decode_memory=1024 * 1024))  # 1 MiB
+    webp = images.encode(images.photo(300, 200), "WEBP")  # 60,000 px x 18 bytes: ~1 MiB, plus the output
+    with pytest.raises(ImageTooLarge, match="decode_memory"):
+        engine.resize(webp, ResizeSpec(100, None, "fit", 85, False, "webp"))
+    with pytest.raises(ImageTooLarge, match=r"ImageLimits\.decode_memory"):
+        engine.probe(webp, decode=True)
+    assert engine.probe(webp).width == 300  # the header alone reserves nothing
+    assert engine.memory.reserved == 0
+
+
+def test_a_request_waits_a_bounded_time_for_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from s3media_wsgi import imaging
+    from s3media_wsgi.errors import Busy
+
+    monkeypatch.setattr(imaging, "DECODE_WAIT", 0.3)
+    engine = ImageEngine(ImageLimits(decode_memory=10 * 1024 * 1024), max_concurrency=4)
+    png = images.png(1000, 1000)  # 1 MP x 5 bytes: ~5 MiB
+    spec = ResizeSpec(100, None, "fit", 85, False, "png")
+    with engine.memory.reserve(6 * 1024 * 1024, "another image", wait=0):
+        started = time.perf_counter()
+        with pytest.raises(Busy, match="decode_memory") as info:
+            engine.resize(png, spec)
+        # The slot's wait and the memory's share one DECODE_WAIT.
+        assert time.perf_counter() - started < 1.0
+        assert info.value.status_code == 503
+        assert engine.probe(png).width == 1000  # no decode: no memory needed
+    assert engine.resize(png, spec).width == 100
+    assert engine.memory.reserved == 0
+
+
+def test_the_budget_is_given_back_when_decoding_fails() -> None:
+    engine = ImageEngine(ImageLimits(decode_memory=64 * 1024 * 1024))
+    with pytest.raises(NotAnImage):
+        engine.resize(images.png_cut_short(400, 300), ResizeSpec(100, None, "fit", 85, False, "png"))
+    assert engine.memory.reserved == 0
+
+
+def test_big_work_gives_freed_memory_back_to_the_system(monkeypatch: pytest.MonkeyPatch) -> None:
+    from s3media_wsgi import imaging
+
+    imaging.release_free_memory()  # the real one runs anywhere (nothing to do without glibc)
+    trims: list[int] = []
+    monkeypatch.setattr(imaging, "release_free_memory", lambda: trims.append(1))
+    monkeypatch.setattr(imaging, "TRIM_AFTER_BYTES", 1024 * 1024)
+    engine = ImageEngine()
+    engine.resize(images.png(64, 48), ResizeSpec(32, None, "fit", 85, False, "png"))  # ~15 KiB
+    assert trims == []
+    engine.resize(images.png(1000, 1000), ResizeSpec(100, None, "fit", 85, False, "png"))  # ~5 MiB
+    assert trims == [1]
+
+
+def test_an_animation_reserves_its_kept_frames(monkeypatch) -> None:
+    from s3media_wsgi import imaging
+
+    reserved: list[int] = []
+    real = imaging.MemoryBudget.reserve
+    monkeypatch.setattr(
+        imaging.MemoryBudget, "reserve", lambda self, n, what, wait=2.0: reserved.append(n) or real(self, n, what, wait)
+    )
+    out = ImageEngine().resize(images.animated_gif(120, 90, count=4), ResizeSpec(60, 45, "fit", 80, False, "gif"))
+    assert Image.open(io.BytesIO(out.data)).n_frames == 4
+    source, frames, encode = 120 * 90 * 5.0, 60 * 45 * 4 * 5.0, 60 * 45 * 40.0  # BYTES_PER_PIXEL, kept, one encode
+    assert reserved == [math.ceil(source) + math.ceil(frames + encode)]
