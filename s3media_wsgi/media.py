@@ -12,11 +12,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import IO, Any, Union
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import IO, Any, TypeVar, Union
 
 from . import ids
 from .errors import (
@@ -83,6 +84,24 @@ log = logging.getLogger("s3media_wsgi")
 FOLLOWER_WAIT = 3.0
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(method: F) -> F:
+    """Make *method* one guarded storage request: one time budget for all its storage calls.
+
+    Each of its calls still needs a storage slot (``max_storage_requests``)
+    and passes the circuit breaker (see :meth:`StorageGuard.call`); a
+    request already running (a resize's) keeps its own budget.
+    """
+
+    @functools.wraps(method)
+    def guarded(self: Media, *args: Any, **kwargs: Any) -> Any:
+        with self.guard.request():
+            return method(self, *args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
 
 
 class MediaId(str):
@@ -284,6 +303,7 @@ class Media:
 
     # --- storing -------------------------------------------------------------
 
+    @_guarded
     def put(self, src: Source, filename: str | None = None) -> MediaId:
         """Store an upload and return its id.
 
@@ -423,6 +443,7 @@ class Media:
             "expires": int(time.time()) + self.upload_expires,
         }
 
+    @_guarded
     def create_multipart_upload(self, filename: str, content_type: str, *, size: int | None = None) -> dict[str, str]:
         """Start a multipart upload (for big files); ``{"id", "key", "upload_id"}``.
 
@@ -451,6 +472,7 @@ class Media:
         with self.guard.call():
             return self._upload_target().presign_upload_part(key, upload_id, number, self.upload_expires)
 
+    @_guarded
     def list_upload_parts(self, key: str, upload_id: str) -> list[dict[str, object]]:
         """The parts uploaded so far: ``[{"PartNumber", "ETag", "Size"}]`` (to resume an upload)."""
         key = pending_key(media_id_of(key))
@@ -458,6 +480,7 @@ class Media:
         with self.guard.call():
             return self._upload_target().list_parts(key, upload_id)
 
+    @_guarded
     def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict[str, object]]) -> str:
         """Assemble the uploaded *parts*; the pending object's location.
 
@@ -482,6 +505,7 @@ class Media:
         with self.guard.call():
             return target.complete_multipart_upload(key, upload_id, wanted)
 
+    @_guarded
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:
         """Drop a multipart upload and its parts."""
         key = pending_key(media_id_of(key))
@@ -489,6 +513,7 @@ class Media:
         with self.guard.call():
             self._upload_target().abort_multipart_upload(key, upload_id)
 
+    @_guarded
     def confirm_upload(self, key_or_id: str) -> MediaId:
         """Check what a direct upload delivered and make it media; its :class:`MediaId`.
 
@@ -578,12 +603,14 @@ class Media:
         if isinstance(target, LocalUploads):
             target.forget(key)
 
+    @_guarded
     def exists(self, media_id: str) -> bool:
         """True when the original of *media_id* is stored."""
         key = ids.original_key(media_id)
         with self.guard.call():
             return self.storage.exists(key)
 
+    @_guarded
     def delete(self, media_id: str) -> int:
         """Delete the original and every resize of *media_id*; return how many objects went."""
         prefix = ids.key_prefix(media_id)
@@ -592,6 +619,7 @@ class Media:
         log.info("deleted %s (%d objects)", media_id, count)
         return count
 
+    @_guarded
     def get(self, media_id: str) -> bytes:
         """The original bytes of *media_id*."""
         key = ids.original_key(media_id)
