@@ -186,9 +186,13 @@ class Media:
         (``base + key``).  A private bucket's resizes are answered by the app,
         so for one it defaults to ``"/media/"``: set it to the middleware's
         prefix (the settings do).
-    :param storage_budget: seconds of storage time (retries included) one
-        resize request may use before it is answered 503 (default 10).
-    :param max_storage_requests: resize requests allowed to wait for storage at
+    :param storage_budget: seconds of storage time (retries included, wall
+        clock: an S3 dripping its answer is cut off too) one media request
+        may use before it is answered 503 (default 10).  A media request is a
+        resize, or one call of a public method that touches storage
+        (``put``, ``confirm_upload``, the multipart methods, ``get``,
+        ``exists``, ``delete``).
+    :param max_storage_requests: media requests allowed to wait for storage at
         once in this process (default 4); the next one waits half a second for
         a slot, then is answered 503, so a hung storage cannot occupy every
         server thread.  Keep it below your server's thread count.

@@ -1,15 +1,24 @@
 """Keep a slow or broken storage from taking the host application down with it.
 
 A media request that reaches storage holds one of the web server's threads
-until storage answers.  If S3 stops answering, every such request waits for
-its timeouts, and a handful of them are enough to occupy every thread, so the
-host app's own pages stop too.  Three small guards, one :class:`StorageGuard`:
+until storage answers.  If S3 stops answering, or answers a byte every few
+seconds, every such request waits, and a handful of them are enough to occupy
+every thread, so the host app's own pages stop too.  Three small guards, one
+:class:`StorageGuard`, for every public :class:`~s3media_wsgi.Media` method
+that touches storage (a resize, ``put``, ``confirm_upload``, the multipart
+calls, ``get``, ``exists``, ``delete``: each is one :meth:`StorageGuard.request`):
 
 - a **time budget** per media request (:func:`budget`): the total seconds its
-  storage calls may take, retries included.  Backends check it before every
-  attempt (:func:`check_budget`), so a request that used it up fails at once
-  instead of starting another attempt.  Time spent decoding or waiting for a
-  decode slot does not count: only time inside storage calls.
+  storage calls may take, retries included, in wall-clock time.  Backends
+  check it before every attempt (:func:`check_budget`), and an S3 storage
+  runs each call on a :class:`CallPool` thread that the request waits for at
+  most the budget left: at the deadline the request gets
+  :class:`~s3media_wsgi.errors.StorageUnavailable` (503) at once, even if S3
+  is still dripping an answer within its read timeout, and the call is
+  cancelled (its socket shut down).  A pool whose threads are all stuck
+  refuses the next call at once (503) instead of queueing it, so a hung S3
+  holds at most ``call_threads`` extra threads.  Time spent decoding or
+  waiting for a decode slot does not count: only time inside storage calls.
 - a **bound on requests waiting for storage** (``max_requests``): when that
   many media requests are already inside a storage call, the next one waits
   at most :data:`SLOT_WAIT` for a slot and is then answered 503, rather than
@@ -31,7 +40,6 @@ from __future__ import annotations
 
 import collections
 import contextvars
-import functools
 import math
 import queue
 import threading
@@ -370,10 +378,11 @@ class CallPool:
 class StorageGuard:
     """The budget, the bound and the breaker, as :class:`~s3media_wsgi.Media` uses them.
 
-    :meth:`request` wraps the storage work of one media request (the
-    middleware's path); :meth:`call` wraps each storage call, from a request
-    or from the application (``put``, ``delete``...), so that the breaker sees
-    every failure and an open circuit fails every caller fast.
+    :meth:`request` wraps the storage work of one media request: a resize, or
+    one public method the application or an upload route calls (``put``,
+    ``confirm_upload``, ``delete``...); :meth:`call` wraps each storage call
+    in it, so that the breaker sees every failure and an open circuit fails
+    every caller fast.
     """
 
     def __init__(
