@@ -314,6 +314,7 @@ class CallPool:
         self._lock = threading.Lock()
         self._threads = 0
         self._idle = 0
+        self._busy = 0
 
     def run(self, fn: Callable[[], T], action: str = "storage call") -> T:
         """``fn()``, on a pool thread, waited for at most the current budget's remaining seconds."""
@@ -326,6 +327,7 @@ class CallPool:
             raise StorageBusy(f"{action}: all {self.size} storage call threads are waiting for storage")
         job = Job(fn)
         with self._lock:
+            self._busy += 1
             if self._idle:
                 self._idle -= 1
                 start = False
@@ -362,14 +364,20 @@ class CallPool:
             try:
                 job._run(context)
             finally:
-                self._free.release()
                 with self._lock:
+                    self._busy -= 1
                     self._idle += 1
+                self._free.release()
 
     @property
     def threads(self) -> int:
         """Pool threads alive now (busy or idle)."""
         return self._threads
+
+    @property
+    def busy(self) -> int:
+        """Calls running now, those cancelled but not yet ended included."""
+        return self._busy
 
 
 # --- the guard ------------------------------------------------------------------------

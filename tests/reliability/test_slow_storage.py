@@ -273,6 +273,17 @@ def test_row6_a_dripping_s3_cannot_hold_resize_requests_past_the_budget(rig: Cal
     assert [reply.status for reply in replies] == [503] * 8
     assert max(reply.seconds for reply in replies) < BUDGET + ROOM
     assert passing and max(p.seconds for p in passing) < 1.0
+    assert_calls_end(r)
+
+
+def assert_calls_end(r: Rig) -> None:
+    """The cancelled S3 calls end soon (their sockets were shut down): no pool thread stays stuck."""
+    calls = r.media.storage._calls  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 3
+    while calls.busy and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert calls.busy == 0
+    assert calls.threads <= calls.size
 
 
 def test_row6_a_dripping_body_is_cut_at_the_budget(rig: Callable[..., Rig]) -> None:
@@ -318,3 +329,4 @@ def test_row7_upload_routes_answer_503_within_the_budget_and_the_host_app_keeps_
     assert max(reply.seconds for reply in replies) < BUDGET + ROOM
     assert len([reply for reply in replies if reply.seconds < 1.5]) >= 4
     assert passing and max(p.seconds for p in passing) < 1.0
+    assert_calls_end(r)
