@@ -230,7 +230,9 @@ class Job:
     def __init__(self, fn: Callable[[], Any]) -> None:
         self.fn = fn
         self.cancelled = False
-        self._done = threading.Event()
+        # Held until the call has ended: a bare lock is the cheapest thing to wait on with a timeout.
+        self._done = threading.Lock()
+        self._done.acquire()
         self._lock = threading.Lock()
         self._hooks: list[Callable[[], None]] | None = []
         self._result: Any = None
@@ -269,7 +271,7 @@ class Job:
             _job.current = None
             with self._lock:
                 self._hooks = None  # finished: a late cancel touches nothing (the socket is reused)
-            self._done.set()
+            self._done.release()
 
 
 _job = threading.local()
@@ -337,7 +339,7 @@ class CallPool:
         self._work.put((job, contextvars.copy_context()))
         if start:
             threading.Thread(target=self._serve, name=f"{self.name}-call", daemon=True).start()
-        if not job._done.wait(max(left, 0.0)):
+        if not job._done.acquire(timeout=max(left, 0.0)):
             job.cancel()
             current = _current.get()
             limit = current.limit if current is not None else left
