@@ -632,6 +632,16 @@ def _shut_down(connection: Any) -> None:
             pass  # already closed
 
 
+class _Cancellable:
+    """Mixed into botocore's connection classes: each request registers with the job sending it."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        job = current_job()
+        if job is not None:
+            job.on_cancel(lambda: _shut_down(self))
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
 def _cancellable_connections(client: Any) -> None:
     """Make *client*'s HTTP connections register with the :class:`~s3media_wsgi.resilience.Job` sending on them.
 
@@ -656,15 +666,11 @@ def _cancellable_connections(client: Any) -> None:
     if not isinstance(classes, dict):  # pragma: no cover - another botocore
         return
 
-    class HTTPConnection(AWSHTTPConnection):  # type: ignore[misc]
-        def request(self, *args: Any, **kwargs: Any) -> Any:
-            job = current_job()
-            if job is not None:
-                job.on_cancel(lambda: _shut_down(self))
-            return super().request(*args, **kwargs)
+    class HTTPConnection(_Cancellable, AWSHTTPConnection):  # type: ignore[misc]
+        pass
 
-    class HTTPSConnection(AWSHTTPSConnection):  # type: ignore[misc]
-        request = HTTPConnection.request
+    class HTTPSConnection(_Cancellable, AWSHTTPSConnection):  # type: ignore[misc]
+        pass
 
     class HTTPConnectionPool(AWSHTTPConnectionPool):  # type: ignore[misc]
         ConnectionCls = HTTPConnection
