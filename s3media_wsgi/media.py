@@ -357,7 +357,7 @@ class Media:
     def _forget_failed_put(self, key: str) -> None:
         if isinstance(self.storage, ObjectStorage):
             try:
-                with self.guard.call():
+                with self.guard.cleanup(), self.guard.call():
                     self.storage.delete(key)
             except MediaError:
                 log.warning("a failed put may have left %s behind", key)

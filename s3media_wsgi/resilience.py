@@ -74,6 +74,10 @@ BREAKER_WINDOW = 30.0
 DEFAULT_CALL_THREADS = 8
 #: Seconds an idle :class:`CallPool` thread waits for work before it ends.
 CALL_THREAD_IDLE = 30.0
+#: Most seconds of the fresh budget :meth:`StorageGuard.cleanup` gives an
+#: undo (deleting what a failed write may have left), after the request's own
+#: budget ran out.
+CLEANUP_BUDGET = 2.0
 
 T = TypeVar("T")
 
@@ -414,6 +418,19 @@ class StorageGuard:
             yield
 
     @contextmanager
+    def cleanup(self) -> Iterator[None]:
+        """A fresh budget of at most :data:`CLEANUP_BUDGET` seconds, to undo a write that failed.
+
+        The failed write may have used up the request's budget (a write cut
+        off at its deadline may still land), so its undo gets its own.
+        """
+        token = _current.set(_Budget(min(self.budget_seconds, CLEANUP_BUDGET)))
+        try:
+            yield
+        finally:
+            _current.reset(token)
+
+    @contextmanager
     def call(self) -> Iterator[None]:
         """One storage call: refused while the circuit is open; its outcome is recorded.
 
@@ -445,6 +462,7 @@ class StorageGuard:
 
 __all__ = [
     "CALL_THREAD_IDLE",
+    "CLEANUP_BUDGET",
     "DEFAULT_BREAKER_COOLDOWN",
     "DEFAULT_BREAKER_THRESHOLD",
     "DEFAULT_CALL_THREADS",

@@ -281,3 +281,20 @@ def test_guarded_media_methods_share_one_budget(tmp_path) -> None:
     media.exists("3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg")
     assert seen and seen[0] is not None and 0 < seen[0] <= media.guard.budget_seconds
     assert remaining() is None
+
+
+def test_cleanup_gets_a_fresh_short_budget_after_the_request_used_its_own() -> None:
+    from s3media_wsgi.resilience import CLEANUP_BUDGET
+
+    guard = StorageGuard(budget_seconds=0.05)
+    with guard.request():
+        with guard.call():
+            time.sleep(0.06)
+        with pytest.raises(StorageUnavailable, match="used up"):
+            check_budget()
+        with guard.cleanup():
+            check_budget()  # a put cut off at its deadline can still be undone
+            left = remaining()
+            assert left is not None and 0 < left <= min(0.05, CLEANUP_BUDGET)
+        with pytest.raises(StorageUnavailable, match="used up"):
+            check_budget()

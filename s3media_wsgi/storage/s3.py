@@ -15,6 +15,7 @@ because a key never changes content.
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 from collections.abc import Callable, Iterator
@@ -458,7 +459,7 @@ class S3Storage:
         count = 0
         for start in range(0, len(keys), DELETE_BATCH):
             batch = keys[start : start + DELETE_BATCH]
-            count += self._call("delete", batch[0], lambda batch=batch: self._delete_batch(batch))  # type: ignore[misc]
+            count += self._call("delete", batch[0], functools.partial(self._delete_batch, batch))
         return count
 
     # --- objects one by one, and direct uploads (UploadStorage) -----------------
