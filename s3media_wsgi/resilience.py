@@ -41,9 +41,11 @@ from __future__ import annotations
 import collections
 import contextvars
 import math
+import os
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -315,6 +317,13 @@ class CallPool:
     def __init__(self, size: int = DEFAULT_CALL_THREADS, name: str = "s3media-storage") -> None:
         self.size = positive_int(size, "call_threads")
         self.name = name
+        self._start_empty()
+        if hasattr(os, "register_at_fork"):
+            # A forked worker (gunicorn --preload) has none of the parent's threads.
+            pool = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _restart(pool))
+
+    def _start_empty(self) -> None:
         self._free = threading.BoundedSemaphore(self.size)
         self._work: queue.SimpleQueue[tuple[Job, contextvars.Context] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -384,6 +393,12 @@ class CallPool:
     def busy(self) -> int:
         """Calls running now, those cancelled but not yet ended included."""
         return self._busy
+
+
+def _restart(pool: weakref.ref[CallPool]) -> None:
+    alive = pool()
+    if alive is not None:
+        alive._start_empty()
 
 
 # --- the guard ------------------------------------------------------------------------

@@ -298,3 +298,30 @@ def test_cleanup_gets_a_fresh_short_budget_after_the_request_used_its_own() -> N
             assert left is not None and 0 < left <= min(0.05, CLEANUP_BUDGET)
         with pytest.raises(StorageUnavailable, match="used up"):
             check_budget()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_process_starts_its_call_pool_afresh() -> None:
+    # gunicorn --preload: the parent's pool threads do not exist in the child.
+    import os
+
+    from s3media_wsgi.resilience import CallPool
+
+    pool = CallPool(2, "test-pool")
+    with budget(5):
+        assert pool.run(lambda: 1) == 1  # the parent now has an idle pool thread
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            with budget(2):
+                ok = pool.run(lambda: 2) == 2
+        except BaseException:
+            ok = False
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.close(read)
+    os.waitpid(child, 0)
+    assert answer == b"1"
