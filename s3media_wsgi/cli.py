@@ -55,7 +55,7 @@ from .responder import DELIVERIES, MediaResponder
 from .response import MediaResponse
 from .settings import MediaSettings, parse_settings
 from .storage.local import LocalStorage
-from .storage.s3 import DELETE_BATCH, S3Storage
+from .storage.s3 import S3Storage
 from .uploads import PENDING_PREFIX
 
 #: What every setting's environment variable starts with.
@@ -264,11 +264,15 @@ def _unusable(exc: ConfigError, settings: MediaSettings) -> UsageError:
     return UsageError(message)
 
 
-def build_media(loaded: Loaded) -> Media:
+def build_media(loaded: Loaded, storage_budget: float | None = None) -> Media:
+    """The Media of *loaded*'s settings; with *storage_budget*, each of its guarded calls gets that many seconds."""
     try:
-        return Media.from_settings(loaded.settings)
+        media = Media.from_settings(loaded.settings)
     except ConfigError as exc:
         raise _unusable(exc, loaded.settings) from None
+    if storage_budget is not None:
+        media.guard.budget_seconds = storage_budget
+    return media
 
 
 def s3_storage(loaded: Loaded) -> S3Storage:
@@ -1059,7 +1063,7 @@ def _read_file(path: str, limit: int) -> bytes:
 
 
 def cmd_put(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
-    media = build_media(load_settings(args, environ))
+    media = build_media(load_settings(args, environ), args.storage_budget)
     files = list(_files(args.paths))
     total = sum(size for _, size, _ in files)
     bar: Any = tqdm(
@@ -1138,7 +1142,7 @@ def cmd_url(args: argparse.Namespace, console: Console, environ: Mapping[str, st
 
 def cmd_delete(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     media_ids = _check_ids(args.ids)
-    media = build_media(load_settings(args, environ))
+    media = build_media(load_settings(args, environ), args.storage_budget)
     failed = 0
     for media_id in media_ids:
         try:
@@ -1162,11 +1166,7 @@ def _keys_of(storage: object, media_id: str) -> list[str]:
     """
     prefix = ids.key_prefix(media_id)
     if isinstance(storage, S3Storage):
-        keys: list[str] = []
-        pages = storage.client.get_paginator("list_objects_v2").paginate(Bucket=storage.bucket, Prefix=prefix)
-        for page in pages:
-            keys.extend(item["Key"] for item in page.get("Contents", ()))
-        return keys
+        return storage.list_keys(prefix)
     if isinstance(storage, LocalStorage):
         folder = storage.root.joinpath(*media_id.split("/"))
         if not folder.is_dir():
@@ -1177,15 +1177,7 @@ def _keys_of(storage: object, media_id: str) -> list[str]:
 
 def _delete_keys(storage: object, keys: list[str]) -> None:
     if isinstance(storage, S3Storage):
-        for start in range(0, len(keys), DELETE_BATCH):
-            batch = keys[start : start + DELETE_BATCH]
-            answer = storage.client.delete_objects(
-                Bucket=storage.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
-            )
-            errors = answer.get("Errors") or []
-            if errors:
-                first = errors[0]
-                raise Failed(f"{len(errors)} of {len(batch)} keys not deleted, first {first.get('Key')!r}: {first}")
+        storage.delete_keys(keys)  # a thousand a request
     elif isinstance(storage, LocalStorage):
         for key in keys:
             storage.delete(key)
@@ -1193,14 +1185,17 @@ def _delete_keys(storage: object, keys: list[str]) -> None:
 
 def cmd_purge_resizes(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     media_ids = _check_ids(args.ids)
-    storage = build_media(load_settings(args, environ)).storage
+    media = build_media(load_settings(args, environ), args.storage_budget)
+    storage = media.storage
     failed = 0
     for media_id in media_ids:
         original = ids.original_key(media_id)
         try:
-            keys = _keys_of(storage, media_id)
-            resizes = [k for k in keys if k != original]
-            _delete_keys(storage, resizes)
+            # One guarded request per id: its listing and deletes share --storage-budget.
+            with media.guard.request(), media.guard.call():
+                keys = _keys_of(storage, media_id)
+                resizes = [k for k in keys if k != original]
+                _delete_keys(storage, resizes)
         except (MediaError, Failed) as exc:
             failed += 1
             console.note(f"{media_id}: failed: {exc}")
@@ -1216,6 +1211,30 @@ def cmd_purge_resizes(args: argparse.Namespace, console: Console, environ: Mappi
 
 
 # --- the parser ---------------------------------------------------------------------------------------
+
+
+#: Seconds of storage time the CLI gives one file (put) or one id (delete, purge-resizes).
+CLI_STORAGE_BUDGET = 300.0
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    return seconds
+
+
+def _budget_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--storage-budget",
+        type=_seconds,
+        default=CLI_STORAGE_BUDGET,
+        metavar="SECONDS",
+        help=f"storage time {what} may take, retries included, before it fails (default {CLI_STORAGE_BUDGET:g})",
+    )
 
 
 def _epilog(examples: str) -> str:
@@ -1347,6 +1366,7 @@ def make_parser() -> argparse.ArgumentParser:
         formatter_class=raw,
     )
     put.add_argument("paths", nargs="+", metavar="PATH", help="a file or a folder")
+    _budget_flag(put, "each file")
     _setting_flags(put)
     put.set_defaults(run=cmd_put)
 
@@ -1379,6 +1399,7 @@ def make_parser() -> argparse.ArgumentParser:
         formatter_class=raw,
     )
     delete.add_argument("ids", nargs="+", metavar="ID", help="a media id")
+    _budget_flag(delete, "each id")
     _setting_flags(delete)
     delete.set_defaults(run=cmd_delete)
 
@@ -1394,6 +1415,7 @@ def make_parser() -> argparse.ArgumentParser:
         formatter_class=raw,
     )
     purge.add_argument("ids", nargs="+", metavar="ID", help="a media id")
+    _budget_flag(purge, "each id")
     _setting_flags(purge)
     purge.set_defaults(run=cmd_purge_resizes)
     return parser

@@ -12,11 +12,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import IO, Any, Union
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import IO, Any, TypeVar, Union
 
 from . import ids
 from .errors import (
@@ -89,6 +90,24 @@ FOLLOWER_WAIT = 3.0
 CONFIRMED_PREFIX_BYTES = 64 * 1024
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(method: F) -> F:
+    """Make *method* one guarded storage request: one time budget for all its storage calls.
+
+    Each of its calls still needs a storage slot (``max_storage_requests``)
+    and passes the circuit breaker (see :meth:`StorageGuard.call`); a
+    request already running (a resize's) keeps its own budget.
+    """
+
+    @functools.wraps(method)
+    def guarded(self: Media, *args: Any, **kwargs: Any) -> Any:
+        with self.guard.request():
+            return method(self, *args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
 
 
 class MediaId(str):
@@ -174,9 +193,13 @@ class Media:
         (``base + key``).  A private bucket's resizes are answered by the app,
         so for one it defaults to ``"/media/"``: set it to the middleware's
         prefix (the settings do).
-    :param storage_budget: seconds of storage time (retries included) one
-        resize request may use before it is answered 503 (default 10).
-    :param max_storage_requests: resize requests allowed to wait for storage at
+    :param storage_budget: seconds of storage time (retries included, wall
+        clock: an S3 dripping its answer is cut off too) one media request
+        may use before it is answered 503 (default 10).  A media request is a
+        resize, or one call of a public method that touches storage
+        (``put``, ``confirm_upload``, the multipart methods, ``get``,
+        ``exists``, ``delete``).
+    :param max_storage_requests: media requests allowed to wait for storage at
         once in this process (default 4); the next one waits half a second for
         a slot, then is answered 503, so a hung storage cannot occupy every
         server thread.  Keep it below your server's thread count.
@@ -291,6 +314,7 @@ class Media:
 
     # --- storing -------------------------------------------------------------
 
+    @_guarded
     def put(self, src: Source, filename: str | None = None) -> MediaId:
         """Store an upload and return its id.
 
@@ -340,7 +364,7 @@ class Media:
     def _forget_failed_put(self, key: str) -> None:
         if isinstance(self.storage, ObjectStorage):
             try:
-                with self.guard.call():
+                with self.guard.cleanup(), self.guard.call():
                     self.storage.delete(key)
             except MediaError:
                 log.warning("a failed put may have left %s behind", key)
@@ -430,6 +454,7 @@ class Media:
             "expires": int(time.time()) + self.upload_expires,
         }
 
+    @_guarded
     def create_multipart_upload(self, filename: str, content_type: str, *, size: int | None = None) -> dict[str, str]:
         """Start a multipart upload (for big files); ``{"id", "key", "upload_id"}``.
 
@@ -469,6 +494,7 @@ class Media:
                 return target.presign_upload_part(key, upload_id, number, self.upload_expires)
             return target.presign_upload_part(key, upload_id, number, self.upload_expires, size=size)
 
+    @_guarded
     def list_upload_parts(self, key: str, upload_id: str) -> list[dict[str, object]]:
         """The parts uploaded so far: ``[{"PartNumber", "ETag", "Size"}]`` (to resume an upload)."""
         key = pending_key(media_id_of(key))
@@ -476,6 +502,7 @@ class Media:
         with self.guard.call():
             return self._upload_target().list_parts(key, upload_id)
 
+    @_guarded
     def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict[str, object]]) -> str:
         """Assemble the uploaded *parts*; the pending object's location.
 
@@ -500,6 +527,7 @@ class Media:
         with self.guard.call():
             return target.complete_multipart_upload(key, upload_id, wanted)
 
+    @_guarded
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:
         """Drop a multipart upload and its parts."""
         key = pending_key(media_id_of(key))
@@ -507,6 +535,7 @@ class Media:
         with self.guard.call():
             self._upload_target().abort_multipart_upload(key, upload_id)
 
+    @_guarded
     def confirm_upload(self, key_or_id: str, *, pending_only: bool = False) -> MediaId:
         """Check what a direct upload delivered and make it media; its :class:`MediaId`.
 
@@ -686,12 +715,14 @@ class Media:
         if isinstance(target, LocalUploads):
             target.forget(key)
 
+    @_guarded
     def exists(self, media_id: str) -> bool:
         """True when the original of *media_id* is stored."""
         key = ids.original_key(media_id)
         with self.guard.call():
             return self.storage.exists(key)
 
+    @_guarded
     def delete(self, media_id: str) -> int:
         """Delete the original and every resize of *media_id*; return how many objects went."""
         prefix = ids.key_prefix(media_id)
@@ -700,6 +731,7 @@ class Media:
         log.info("deleted %s (%d objects)", media_id, count)
         return count
 
+    @_guarded
     def get(self, media_id: str) -> bytes:
         """The original bytes of *media_id*."""
         key = ids.original_key(media_id)

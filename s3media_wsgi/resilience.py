@@ -1,15 +1,24 @@
 """Keep a slow or broken storage from taking the host application down with it.
 
 A media request that reaches storage holds one of the web server's threads
-until storage answers.  If S3 stops answering, every such request waits for
-its timeouts, and a handful of them are enough to occupy every thread, so the
-host app's own pages stop too.  Three small guards, one :class:`StorageGuard`:
+until storage answers.  If S3 stops answering, or answers a byte every few
+seconds, every such request waits, and a handful of them are enough to occupy
+every thread, so the host app's own pages stop too.  Three small guards, one
+:class:`StorageGuard`, for every public :class:`~s3media_wsgi.Media` method
+that touches storage (a resize, ``put``, ``confirm_upload``, the multipart
+calls, ``get``, ``exists``, ``delete``: each is one :meth:`StorageGuard.request`):
 
 - a **time budget** per media request (:func:`budget`): the total seconds its
-  storage calls may take, retries included.  Backends check it before every
-  attempt (:func:`check_budget`), so a request that used it up fails at once
-  instead of starting another attempt.  Time spent decoding or waiting for a
-  decode slot does not count: only time inside storage calls.
+  storage calls may take, retries included, in wall-clock time.  Backends
+  check it before every attempt (:func:`check_budget`), and an S3 storage
+  runs each call on a :class:`CallPool` thread that the request waits for at
+  most the budget left: at the deadline the request gets
+  :class:`~s3media_wsgi.errors.StorageUnavailable` (503) at once, even if S3
+  is still dripping an answer within its read timeout, and the call is
+  cancelled (its socket shut down).  A pool whose threads are all stuck
+  refuses the next call at once (503) instead of queueing it, so a hung S3
+  holds at most ``call_threads`` extra threads.  Time spent decoding or
+  waiting for a decode slot does not count: only time inside storage calls.
 - a **bound on requests waiting for storage** (``max_requests``): when that
   many media requests are already inside a storage call, the next one waits
   at most :data:`SLOT_WAIT` for a slot and is then answered 503, rather than
@@ -32,11 +41,15 @@ from __future__ import annotations
 import collections
 import contextvars
 import math
+import os
+import queue
 import threading
 import time
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from .errors import MediaError, StorageBusy, StorageUnavailable
 from .limits import positive_int, positive_number
@@ -57,6 +70,18 @@ DEFAULT_BREAKER_THRESHOLD = 5
 DEFAULT_BREAKER_COOLDOWN = 10.0
 #: Failures count toward the threshold for this many seconds (or the cooldown, if longer).
 BREAKER_WINDOW = 30.0
+#: Threads per :class:`CallPool` (one per S3 storage) running storage calls
+#: under a deadline: twice the default storage slots, so healthy calls never
+#: meet a full pool, and a storage that ignores cancels holds at most these.
+DEFAULT_CALL_THREADS = 8
+#: Seconds an idle :class:`CallPool` thread waits for work before it ends.
+CALL_THREAD_IDLE = 30.0
+#: Most seconds of the fresh budget :meth:`StorageGuard.cleanup` gives an
+#: undo (deleting what a failed write may have left), after the request's own
+#: budget ran out.
+CLEANUP_BUDGET = 2.0
+
+T = TypeVar("T")
 
 
 # --- the time budget ------------------------------------------------------------------
@@ -195,16 +220,198 @@ class CircuitBreaker:
                 self._trial_until = 0.0
 
 
+# --- a wall-clock bound on each storage call -------------------------------------------
+
+
+class Job:
+    """One storage call running on a :class:`CallPool` thread, which its caller may cancel.
+
+    Code running inside the call (an HTTP connection, a body reader) finds
+    its job with :func:`current_job` and registers what a cancel must undo
+    (:meth:`on_cancel`), e.g. shutting down the socket a recv() waits on.
+    """
+
+    __slots__ = ("_done", "_error", "_hooks", "_lock", "_result", "cancelled", "fn")
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+        self.cancelled = False
+        # Held until the call has ended: a bare lock is the cheapest thing to wait on with a timeout.
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._lock = threading.Lock()
+        self._hooks: list[Callable[[], None]] | None = []
+        self._result: Any = None
+        self._error: BaseException | None = None
+
+    def on_cancel(self, hook: Callable[[], None]) -> None:
+        """Call *hook* when the job is cancelled (now, if it already is; never once it has finished)."""
+        with self._lock:
+            if self._hooks is not None and not self.cancelled:
+                self._hooks.append(hook)
+                return
+            run_now = self.cancelled and self._hooks is not None
+        if run_now:
+            hook()
+
+    def cancel(self) -> None:
+        """Ask the call to stop: its hooks run, and :func:`check_cancelled` raises from now on."""
+        with self._lock:
+            if self.cancelled or self._hooks is None:
+                return
+            self.cancelled = True
+            hooks = list(self._hooks)
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:  # a hook cannot fail the caller, who is already answered
+                pass
+
+    def _run(self, context: contextvars.Context) -> None:
+        _job.current = self
+        try:
+            self._result = context.run(self.fn)
+        except BaseException as exc:  # handed to the caller, who re-raises it
+            self._error = exc
+        finally:
+            _job.current = None
+            with self._lock:
+                self._hooks = None  # finished: a late cancel touches nothing (the socket is reused)
+            self._done.release()
+
+
+_job = threading.local()
+
+
+def current_job() -> Job | None:
+    """The :class:`Job` this thread is running; None outside a :class:`CallPool` thread."""
+    job: Job | None = getattr(_job, "current", None)
+    return job
+
+
+def check_cancelled(action: str = "storage call") -> None:
+    """Raise :class:`StorageUnavailable` if the call running in this thread was cancelled."""
+    job = current_job()
+    if job is not None and job.cancelled:
+        raise StorageUnavailable(f"{action}: cancelled, its caller's storage time budget is used up")
+
+
+class CallPool:
+    """At most *size* threads that run storage calls, each waited for at most the budget left.
+
+    :meth:`run` hands a call to a pool thread and waits for it until the
+    current :func:`budget` runs out, whatever the call is doing (a storage
+    sending one byte every two seconds never trips a read timeout); then the
+    caller gets :class:`StorageUnavailable` at once and the call is cancelled
+    (:meth:`Job.cancel`).  A call that ignores the cancel keeps its thread
+    until it ends on its own; when all *size* threads are taken, the next call
+    is refused at once with :class:`StorageBusy`, never queued.  Threads are
+    started on demand and end after :data:`CALL_THREAD_IDLE` idle seconds.
+
+    Outside any budget, and inside a call already running on a pool thread,
+    :meth:`run` calls the function in the caller's thread.
+
+    The hand-over costs tens of microseconds a call.
+    """
+
+    def __init__(self, size: int = DEFAULT_CALL_THREADS, name: str = "s3media-storage") -> None:
+        self.size = positive_int(size, "call_threads")
+        self.name = name
+        self._start_empty()
+        if hasattr(os, "register_at_fork"):
+            # A forked worker (gunicorn --preload) has none of the parent's threads.
+            pool = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _restart(pool))
+
+    def _start_empty(self) -> None:
+        self._free = threading.BoundedSemaphore(self.size)
+        self._work: queue.SimpleQueue[tuple[Job, contextvars.Context] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+        self._busy = 0
+
+    def run(self, fn: Callable[[], T], action: str = "storage call") -> T:
+        """``fn()``, on a pool thread, waited for at most the current budget's remaining seconds."""
+        left = remaining()
+        if left is None or current_job() is not None:
+            return fn()
+        if left <= 0:
+            check_budget(action)
+        if not self._free.acquire(blocking=False):
+            raise StorageBusy(f"{action}: all {self.size} storage call threads are waiting for storage")
+        job = Job(fn)
+        with self._lock:
+            self._busy += 1
+            if self._idle:
+                self._idle -= 1
+                start = False
+            else:
+                self._threads += 1
+                start = True
+        self._work.put((job, contextvars.copy_context()))
+        if start:
+            threading.Thread(target=self._serve, name=f"{self.name}-call", daemon=True).start()
+        if not job._done.acquire(timeout=max(left, 0.0)):
+            job.cancel()
+            current = _current.get()
+            limit = current.limit if current is not None else left
+            raise StorageUnavailable(f"{action}: no answer within the storage time budget of {limit:g} s")
+        if job._error is not None:
+            raise job._error
+        result: T = job._result
+        return result
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                item = self._work.get(timeout=CALL_THREAD_IDLE)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle:  # nobody counted on this thread: it may go
+                        self._idle -= 1
+                        self._threads -= 1
+                        return
+                continue  # a job was promised to this thread: it is on its way
+            if item is None:
+                return
+            job, context = item
+            try:
+                job._run(context)
+            finally:
+                with self._lock:
+                    self._busy -= 1
+                    self._idle += 1
+                self._free.release()
+
+    @property
+    def threads(self) -> int:
+        """Pool threads alive now (busy or idle)."""
+        return self._threads
+
+    @property
+    def busy(self) -> int:
+        """Calls running now, those cancelled but not yet ended included."""
+        return self._busy
+
+
+def _restart(pool: weakref.ref[CallPool]) -> None:
+    alive = pool()
+    if alive is not None:
+        alive._start_empty()
+
+
 # --- the guard ------------------------------------------------------------------------
 
 
 class StorageGuard:
     """The budget, the bound and the breaker, as :class:`~s3media_wsgi.Media` uses them.
 
-    :meth:`request` wraps the storage work of one media request (the
-    middleware's path); :meth:`call` wraps each storage call, from a request
-    or from the application (``put``, ``delete``...), so that the breaker sees
-    every failure and an open circuit fails every caller fast.
+    :meth:`request` wraps the storage work of one media request: a resize, or
+    one public method the application or an upload route calls (``put``,
+    ``confirm_upload``, ``delete``...); :meth:`call` wraps each storage call
+    in it, so that the breaker sees every failure and an open circuit fails
+    every caller fast.
     """
 
     def __init__(
@@ -224,6 +431,19 @@ class StorageGuard:
         """One media request's storage work: a time budget shared by its calls."""
         with budget(self.budget_seconds):
             yield
+
+    @contextmanager
+    def cleanup(self) -> Iterator[None]:
+        """A fresh budget of at most :data:`CLEANUP_BUDGET` seconds, to undo a write that failed.
+
+        The failed write may have used up the request's budget (a write cut
+        off at its deadline may still land), so its undo gets its own.
+        """
+        token = _current.set(_Budget(min(self.budget_seconds, CLEANUP_BUDGET)))
+        try:
+            yield
+        finally:
+            _current.reset(token)
 
     @contextmanager
     def call(self) -> Iterator[None]:
@@ -256,14 +476,21 @@ class StorageGuard:
 
 
 __all__ = [
+    "CALL_THREAD_IDLE",
+    "CLEANUP_BUDGET",
     "DEFAULT_BREAKER_COOLDOWN",
     "DEFAULT_BREAKER_THRESHOLD",
+    "DEFAULT_CALL_THREADS",
     "DEFAULT_MAX_STORAGE_REQUESTS",
     "DEFAULT_STORAGE_BUDGET",
     "SLOT_WAIT",
+    "CallPool",
     "CircuitBreaker",
+    "Job",
     "StorageGuard",
     "budget",
     "check_budget",
+    "check_cancelled",
+    "current_job",
     "remaining",
 ]

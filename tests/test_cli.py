@@ -637,6 +637,21 @@ def test_put_prints_refusals_and_exits_1(s3env, photos) -> None:
     assert "2 stored, 2 refused" in err
 
 
+def test_storage_budget_bounds_each_put_and_purge(s3env, photos, capsys) -> None:
+    # Row 7: the CLI's storage work goes through the guard, with its own budget per file or id.
+    code, out, err = run(["put", "--storage-budget", "0.000001", str(photos / "a cat.jpg")], s3env)
+    assert code == 1 and out == ""
+    assert "refused: S3 put" in err and "storage time budget of 1e-06 s" in err
+    code, out, err = run(
+        ["purge-resizes", "--storage-budget", "0.000001", "3c72aedc/ba25/41e6/a569/406c8f413974/c.jpg"], s3env
+    )
+    assert code == 1 and "storage time budget of 1e-06 s" in err
+    code, _, _ = run(["delete", "--storage-budget", "-1", "3c72aedc/ba25/41e6/a569/406c8f413974/c.jpg"], s3env)
+    assert code != 0 and "positive number of seconds" in capsys.readouterr().err
+    code, out, err = run(["put", "--storage-budget", "60", str(photos / "a cat.jpg")], s3env)
+    assert code == 0 and "a-cat.jpg" in out, err
+
+
 def test_url_prints_the_original_and_signed_resizes(s3env) -> None:
     media = media_of(s3env)
     media_id = media.put(jpeg(200, 100), filename="x.jpg")

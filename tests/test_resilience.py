@@ -204,3 +204,124 @@ def test_followers_of_a_stuck_call_give_their_thread_back() -> None:
     assert time.perf_counter() - started < 1.0
     release.set()
     leader.join(timeout=5)
+
+
+# --- CallPool: the wall-clock bound on one storage call (row 6) ------------------------------
+
+
+def test_call_pool_answers_at_the_deadline_and_cancels_the_call() -> None:
+    from s3media_wsgi.resilience import CallPool, check_cancelled, current_job
+
+    pool = CallPool(2, "test-pool")
+    released = threading.Event()
+    cancelled = threading.Event()
+
+    def stuck() -> None:
+        job = current_job()
+        assert job is not None and remaining() is not None  # the caller's budget, seen from the pool thread
+        job.on_cancel(released.set)  # what an S3 connection does: shut its socket down
+        released.wait(10)
+        with pytest.raises(StorageUnavailable, match="cancelled"):
+            check_cancelled()
+        cancelled.set()
+
+    started = time.monotonic()
+    with budget(0.3), pytest.raises(StorageUnavailable, match="no answer within the storage time budget of 0.3 s"):
+        pool.run(stuck)
+    assert time.monotonic() - started < 1.0
+    assert cancelled.wait(2)
+    with budget(1):
+        assert pool.run(lambda: 42) == 42
+        with pytest.raises(KeyError):
+            pool.run(lambda: {}["missing"])
+    assert pool.run(threading.get_ident) == threading.get_ident()  # outside a budget: the caller's thread
+
+
+def test_a_call_pool_full_of_stuck_calls_refuses_at_once_and_holds_at_most_its_size() -> None:
+    from s3media_wsgi.resilience import CallPool
+
+    pool = CallPool(2, "test-pool")
+    release = threading.Event()
+    before = threading.active_count()
+    for _ in range(2):
+        with budget(0.05), pytest.raises(StorageUnavailable):
+            pool.run(lambda: release.wait(10))  # ignores the cancel
+    started = time.monotonic()
+    with budget(5), pytest.raises(StorageBusy, match="all 2 storage call threads"):
+        pool.run(lambda: None)
+    assert time.monotonic() - started < 0.1
+    assert threading.active_count() - before == 2 == pool.threads
+    release.set()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # the stuck calls end: their threads serve again
+        try:
+            with budget(5):
+                assert pool.run(lambda: "ok") == "ok"
+            break
+        except StorageBusy:
+            time.sleep(0.01)
+    else:
+        raise AssertionError("the pool never freed its threads")
+    assert pool.threads == 2
+
+
+def test_guarded_media_methods_share_one_budget(tmp_path) -> None:
+    # Row 7: a public method is one request: its calls share one budget and need slots.
+    from s3media_wsgi import LocalStorage, Media
+
+    media = Media(LocalStorage(tmp_path, base_url="/m/"), secret_key="resilience-secret-0123456789-abcdefgh")
+    seen = []
+    real_exists = media.storage.exists
+
+    def exists(key: str) -> bool:
+        seen.append(remaining())
+        return real_exists(key)
+
+    media.storage.exists = exists  # type: ignore[method-assign]
+    media.exists("3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg")
+    assert seen and seen[0] is not None and 0 < seen[0] <= media.guard.budget_seconds
+    assert remaining() is None
+
+
+def test_cleanup_gets_a_fresh_short_budget_after_the_request_used_its_own() -> None:
+    from s3media_wsgi.resilience import CLEANUP_BUDGET
+
+    guard = StorageGuard(budget_seconds=0.05)
+    with guard.request():
+        with guard.call():
+            time.sleep(0.06)
+        with pytest.raises(StorageUnavailable, match="used up"):
+            check_budget()
+        with guard.cleanup():
+            check_budget()  # a put cut off at its deadline can still be undone
+            left = remaining()
+            assert left is not None and 0 < left <= min(0.05, CLEANUP_BUDGET)
+        with pytest.raises(StorageUnavailable, match="used up"):
+            check_budget()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_process_starts_its_call_pool_afresh() -> None:
+    # gunicorn --preload: the parent's pool threads do not exist in the child.
+    import os
+
+    from s3media_wsgi.resilience import CallPool
+
+    pool = CallPool(2, "test-pool")
+    with budget(5):
+        assert pool.run(lambda: 1) == 1  # the parent now has an idle pool thread
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            with budget(2):
+                ok = pool.run(lambda: 2) == 2
+        except BaseException:
+            ok = False
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.close(read)
+    os.waitpid(child, 0)
+    assert answer == b"1"

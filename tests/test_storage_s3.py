@@ -365,3 +365,25 @@ def test_one_storage_shared_by_eight_threads(moto_endpoint: str, s3_bucket: str)
         t.join()
     assert errors == []
     assert storage.delete_prefix("t/") == 80
+
+
+def test_calls_under_a_budget_work_over_https_too() -> None:
+    # The cancellable connection classes are made for http and https alike:
+    # an unreachable https endpoint is a 503, never a TypeError (500).
+    import urllib3
+
+    from s3media_wsgi.errors import StorageUnavailable
+    from s3media_wsgi.resilience import budget
+
+    storage = S3Storage(
+        "https-bucket", region="us-east-1", endpoint_url="https://127.0.0.1:9", connect_timeout=0.5, max_attempts=1
+    )
+    with budget(5), pytest.raises(StorageUnavailable):
+        storage.exists("a/b.jpg")
+    for scheme in ("http", "https"):
+        connection_class = storage.client._endpoint.http_session._pool_classes_by_scheme[scheme].ConnectionCls
+        connection = connection_class("127.0.0.1", 9, timeout=0.5)
+        # Refused: the request went through our class down to the socket.
+        with pytest.raises(urllib3.exceptions.NewConnectionError):
+            connection.request("GET", "/")
+        connection.close()

@@ -17,15 +17,17 @@ because a key never changes content; a private bucket's with
 from __future__ import annotations
 
 import enum
+import functools
 import re
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from ..errors import AlreadyExists, ConfigError, NotFound, StorageError, StorageUnavailable
 from ..limits import positive_int, positive_number
-from ..resilience import check_budget
+from ..resilience import DEFAULT_CALL_THREADS, CallPool, check_budget, check_cancelled, current_job
 from ..urls import check_base_url
 from .base import IMMUTABLE_CACHE_CONTROL, PRIVATE_IMMUTABLE_CACHE_CONTROL, ObjectInfo, PostTarget, keeps_private
 from .keys import validate_key, validate_prefix
@@ -48,6 +50,8 @@ DEFAULT_URL_EXPIRES = 3600
 COPY_LIMIT = 5 * 1024**3
 #: Bytes read per chunk of a GET body; the storage budget is checked between chunks.
 READ_CHUNK = 256 * 1024
+
+T = TypeVar("T")
 
 CANNED_ACLS = frozenset(
     {
@@ -136,6 +140,14 @@ class S3Storage:
         "standard" retries: backoff on throttling, 5xx and dropped connections).
         Every attempt first checks the media request's storage budget, so
         retries stop when the budget is used up.
+    :param call_threads: threads that run this storage's calls under a
+        media request's budget (default 8).  The caller waits for a call at
+        most the budget left, whatever S3 does (one byte every two seconds
+        never trips a read timeout), then gets a 503 at once while the call
+        is cancelled (its socket shut down).  Should cancels not end them,
+        at most this many threads wait on S3: with all taken, the next call
+        is refused at once (503), never queued.  See
+        :class:`~s3media_wsgi.resilience.CallPool`.
     :param cache_control: ``Cache-Control`` stored with each object (and
         bound into direct uploads); None for none.  By default
         :data:`IMMUTABLE_CACHE_CONTROL`, or :data:`PRIVATE_IMMUTABLE_CACHE_CONTROL`
@@ -177,6 +189,7 @@ class S3Storage:
         cache_control: str | None | Literal[_Default.CACHE_CONTROL] = DEFAULT,
         private: bool = False,
         url_expires: int = DEFAULT_URL_EXPIRES,
+        call_threads: int = DEFAULT_CALL_THREADS,
     ) -> None:
         self.bucket = _check_bucket(bucket)
         if region is not None and (not isinstance(region, str) or not _REGION_RE.fullmatch(region)):
@@ -204,6 +217,7 @@ class S3Storage:
             )
         self.acl = acl
         self.cache_control = cache_control
+        self._calls = CallPool(call_threads, "s3media-s3")
         self._session: Any = None
         if client is None:
             client = self._make_client(region, endpoint_url, connect_timeout, read_timeout, max_attempts)
@@ -213,6 +227,7 @@ class S3Storage:
             # Before every attempt, retries included: an exception raised here
             # is not retried by botocore, it ends the call at once.
             events.register("before-send.s3", _check_budget_before_send, unique_id="s3media_wsgi.budget")
+        _cancellable_connections(client)
         self.region = region or getattr(getattr(client, "meta", None), "region_name", None)
         if base_url is None:
             if endpoint_url:
@@ -341,6 +356,11 @@ class S3Storage:
         except bx.BotoCoreError as exc:  # bad parameters, a broken config file...
             raise StorageError(f"S3 {action} {where}: {exc}") from exc
 
+    def _call(self, action: str, key: str, fn: Callable[[], T]) -> T:
+        """``fn()`` (botocore calls, bodies read), bounded in wall-clock time by the budget; errors translated."""
+        with self._errors(action, key):
+            return self._calls.run(fn, f"S3 {action} s3://{self.bucket}/{key}")
+
     # --- the protocol --------------------------------------------------------
 
     def url(self, key: str, *, download_name: str | None = None) -> str:
@@ -374,7 +394,9 @@ class S3Storage:
         b'\\xff\\xd8'
         """
         key = validate_key(key)
-        with self._errors("get", key):
+        action = f"S3 get s3://{self.bucket}/{key}"
+
+        def get() -> bytes:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
             chunks = []
             # Not "with Body as ...": that yields the raw urllib3 stream,
@@ -382,11 +404,14 @@ class S3Storage:
             body = response["Body"]
             try:
                 for chunk in body.iter_chunks(READ_CHUNK):
-                    check_budget(f"S3 get s3://{self.bucket}/{key}")
+                    check_cancelled(action)
+                    check_budget(action)
                     chunks.append(chunk)
             finally:
                 body.close()
-        return b"".join(chunks)
+            return b"".join(chunks)
+
+        return self._call("get", key, get)
 
     def exists(self, key: str) -> bool:
         """True when *key* is stored (one HEAD).
@@ -397,8 +422,7 @@ class S3Storage:
         """
         key = validate_key(key)
         try:
-            with self._errors("exists", key):
-                self.client.head_object(Bucket=self.bucket, Key=key)
+            self._call("exists", key, lambda: self.client.head_object(Bucket=self.bucket, Key=key))
         except NotFound:
             return False
         return True
@@ -423,8 +447,7 @@ class S3Storage:
         if self.acl:
             params["ACL"] = self.acl
         try:
-            with self._errors("put", key):
-                self.client.put_object(**params)
+            self._call("put", key, lambda: self.client.put_object(**params))
         except AlreadyExists:
             # 412: someone wrote it first.  409: a write of it is in flight;
             # keys never change content, so that one is as good as ours.
@@ -440,18 +463,27 @@ class S3Storage:
         3
         """
         prefix = validate_prefix(prefix)
+        return self.delete_keys(self.list_keys(prefix))
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under *prefix* (ending in ``/``), one LIST a thousand keys."""
+        prefix = validate_prefix(prefix)
+
+        def listing() -> list[str]:
+            keys: list[str] = []
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.extend(item["Key"] for item in page.get("Contents", ()))
+            return keys
+
+        return self._call("list", prefix, listing)
+
+    def delete_keys(self, keys: list[str]) -> int:
+        """Delete *keys* (absent ones are fine), a thousand a request; return how many."""
+        keys = [validate_key(key) for key in keys]
         count = 0
-        batch: list[str] = []
-        with self._errors("delete", prefix):
-            paginator = self.client.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                for item in page.get("Contents", ()):
-                    batch.append(item["Key"])
-                    if len(batch) == DELETE_BATCH:
-                        count += self._delete_batch(batch)
-                        batch = []
-            if batch:
-                count += self._delete_batch(batch)
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = keys[start : start + DELETE_BATCH]
+            count += self._call("delete", batch[0], functools.partial(self._delete_batch, batch))
         return count
 
     # --- objects one by one, and direct uploads (UploadStorage) -----------------
@@ -459,21 +491,23 @@ class S3Storage:
     def head(self, key: str) -> ObjectInfo:
         """Size and ``Content-Type`` of *key* (one HEAD); :class:`NotFound` when absent."""
         key = validate_key(key)
-        with self._errors("head", key):
-            response = self.client.head_object(Bucket=self.bucket, Key=key)
+        response = self._call("head", key, lambda: self.client.head_object(Bucket=self.bucket, Key=key))
         return ObjectInfo(int(response.get("ContentLength", 0)), response.get("ContentType"))
 
     def read(self, key: str, length: int) -> bytes:
         """The first *length* bytes of *key* (one ranged GET)."""
         key = validate_key(key)
-        with self._errors("get", key):
+
+        def read() -> bytes:
             response = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{max(0, length - 1)}")
             body = response["Body"]
             try:
                 data: bytes = body.read()
             finally:
                 body.close()
-        return data[:length]
+            return data
+
+        return self._call("get", key, read)[:length]
 
     def copy(self, source: str, key: str) -> bool:
         """Copy *source* to *key* inside the bucket unless *key* exists; True when copied.
@@ -488,20 +522,22 @@ class S3Storage:
         extra: dict[str, Any] = {"MetadataDirective": "COPY"}
         if self.acl:
             extra["ACL"] = self.acl
-        with self._errors("copy", key):
+
+        def copy() -> None:
             if info.size <= COPY_LIMIT:
                 self.client.copy_object(
                     Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source}, **extra
                 )
             else:  # pragma: no cover - needs an object over 5 GB
                 self.client.copy({"Bucket": self.bucket, "Key": source}, self.bucket, key, ExtraArgs=extra)
+
+        self._call("copy", key, copy)
         return True
 
     def delete(self, key: str) -> None:
         """Delete *key* (one DELETE; absent keys are fine)."""
         key = validate_key(key)
-        with self._errors("delete", key):
-            self.client.delete_object(Bucket=self.bucket, Key=key)
+        self._call("delete", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=key))
 
     def presign_post(
         self, key: str, *, content_type: str, min_bytes: int, max_bytes: int, expires_in: int
@@ -538,8 +574,7 @@ class S3Storage:
             params["CacheControl"] = self.cache_control
         if self.acl:
             params["ACL"] = self.acl
-        with self._errors("create multipart upload", key):
-            response = self.client.create_multipart_upload(**params)
+        response = self._call("create multipart upload", key, lambda: self.client.create_multipart_upload(**params))
         return str(response["UploadId"])
 
     def presign_upload_part(
@@ -567,31 +602,40 @@ class S3Storage:
     def list_parts(self, key: str, upload_id: str) -> list[dict[str, object]]:
         """The parts uploaded so far (every page)."""
         key = validate_key(key)
-        parts: list[dict[str, object]] = []
-        with self._errors("list parts", key):
+
+        def listing() -> list[dict[str, object]]:
+            parts: list[dict[str, object]] = []
             paginator = self.client.get_paginator("list_parts")
             for page in paginator.paginate(Bucket=self.bucket, Key=key, UploadId=upload_id):
                 for part in page.get("Parts", ()):
                     parts.append({"PartNumber": part["PartNumber"], "ETag": part["ETag"], "Size": part["Size"]})
-        return parts
+            return parts
+
+        return self._call("list parts", key, listing)
 
     def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict[str, object]]) -> str:
         """Assemble *parts* into *key*; its URL."""
         key = validate_key(key)
-        with self._errors("complete multipart upload", key):
-            self.client.complete_multipart_upload(
+        self._call(
+            "complete multipart upload",
+            key,
+            lambda: self.client.complete_multipart_upload(
                 Bucket=self.bucket,
                 Key=key,
                 UploadId=upload_id,
                 MultipartUpload={"Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]},
-            )
+            ),
+        )
         return self.url(key)
 
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:
         """Drop the upload and its parts."""
         key = validate_key(key)
-        with self._errors("abort multipart upload", key):
-            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        self._call(
+            "abort multipart upload",
+            key,
+            lambda: self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id),
+        )
 
     def _delete_batch(self, keys: list[str]) -> int:
         response = self.client.delete_objects(
@@ -609,7 +653,69 @@ class S3Storage:
 
 
 def _check_budget_before_send(request: Any = None, **kwargs: Any) -> None:
-    check_budget(f"S3 {getattr(request, 'method', 'request')} {getattr(request, 'url', '')}".rstrip())
+    action = f"S3 {getattr(request, 'method', 'request')} {getattr(request, 'url', '')}".rstrip()
+    check_cancelled(action)
+    check_budget(action)
+
+
+def _shut_down(connection: Any) -> None:
+    """Wake a thread blocked on *connection*'s socket: shutdown(), unlike close(), ends a recv() at once."""
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
+class _Cancellable:
+    """Mixed into botocore's connection classes: each request registers with the job sending it."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        job = current_job()
+        if job is not None:
+            job.on_cancel(lambda: _shut_down(self))
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+def _cancellable_connections(client: Any) -> None:
+    """Make *client*'s HTTP connections register with the :class:`~s3media_wsgi.resilience.Job` sending on them.
+
+    A cancelled job then shuts its connection's socket down, so a call stuck
+    in a recv() (S3 dripping its answer) ends at once and its pool thread is
+    free again; the broken connection is discarded, not reused.  Done on this
+    client's own connection pools (botocore's ``_pool_classes_by_scheme``,
+    shared by its proxy pools); a client built otherwise keeps its classes,
+    and a cancelled call then ends at its next read timeout.
+    """
+    try:
+        from botocore.awsrequest import (
+            AWSHTTPConnection,
+            AWSHTTPConnectionPool,
+            AWSHTTPSConnection,
+            AWSHTTPSConnectionPool,
+        )
+
+        classes = client._endpoint.http_session._pool_classes_by_scheme
+    except (ImportError, AttributeError):  # pragma: no cover - another botocore
+        return
+    if not isinstance(classes, dict):  # pragma: no cover - another botocore
+        return
+
+    class HTTPConnection(_Cancellable, AWSHTTPConnection):  # type: ignore[misc]
+        pass
+
+    class HTTPSConnection(_Cancellable, AWSHTTPSConnection):  # type: ignore[misc]
+        pass
+
+    class HTTPConnectionPool(AWSHTTPConnectionPool):  # type: ignore[misc]
+        ConnectionCls = HTTPConnection
+
+    class HTTPSConnectionPool(AWSHTTPSConnectionPool):  # type: ignore[misc]
+        ConnectionCls = HTTPSConnection
+
+    classes["http"] = HTTPConnectionPool
+    classes["https"] = HTTPSConnectionPool
 
 
 __all__ = [

@@ -39,12 +39,14 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
 
-__all__ = ["MODES", "FaultProxy", "Mode"]
+__all__ = ["DRIP_PARTS", "MODES", "FaultProxy", "Mode"]
 
-Mode = Literal["pass", "delay", "hang", "error500", "cut", "drop"]
+Mode = Literal["pass", "delay", "hang", "error500", "cut", "drop", "drip"]
 
 #: Every fault mode :meth:`FaultProxy.set` accepts.
-MODES: frozenset[str] = frozenset({"pass", "delay", "hang", "error500", "cut", "drop"})
+MODES: frozenset[str] = frozenset({"pass", "delay", "hang", "error500", "cut", "drop", "drip"})
+#: What the "drip" mode sends a byte at a time: everything, or the body only (headers at once).
+DRIP_PARTS: frozenset[str] = frozenset({"all", "body"})
 
 # Headers that describe one hop (client<->proxy or proxy<->upstream), never forwarded
 # as-is.  Content-Length and Expect are handled separately: the proxy reframes bodies
@@ -80,6 +82,7 @@ class _Fault:
     mode: str = "pass"
     seconds: float = 0.0
     methods: frozenset[str] | None = None
+    drip: str = "all"
 
     def for_method(self, method: str) -> _Fault:
         """The fault a request with *method* gets: this one, or "pass" if filtered out."""
@@ -212,7 +215,46 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(status, reason, headers, payload, send_only=len(payload) // 2, close=nothing_to_cut)
             self.close_connection = True
             return
+        if fault.mode == "drip":
+            self._drip(status, reason, headers, payload, fault)
+            return
         self._send(status, reason, headers, payload)
+
+    def _drip(self, status: int, reason: str, headers: list[tuple[str, str]], payload: bytes, fault: _Fault) -> None:
+        """Send the answer one byte every ``fault.seconds`` (the body only, with ``drip="body"``).
+
+        Each byte is its own write, so every recv() of the client returns
+        after at most one interval: a read timeout longer than the interval
+        never fires.  When the mode changes (or the proxy stops), the rest is
+        sent at once (or the connection dropped).
+        """
+        proxy = self.server.proxy
+        bodyless = self.command == "HEAD" or status in (204, 304) or 100 <= status < 200
+        lines = [f"HTTP/1.1 {status} {reason}"]
+        for name, value in headers:
+            lower = name.lower()
+            if lower in _HOP_BY_HOP or (lower == "content-length" and not bodyless):
+                continue
+            lines.append(f"{name}: {value}")
+        if not bodyless:
+            lines.append(f"Content-Length: {len(payload)}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        body = b"" if bodyless else payload
+        if fault.drip == "body":
+            self.wfile.write(head)
+            data, sent = body, 0
+        else:
+            data, sent = head + body, 0
+        while sent < len(data):
+            if proxy._fault.for_method(self.command).mode != "drip":
+                self.wfile.write(data[sent:])  # released: the rest at once
+                break
+            self.wfile.write(data[sent : sent + 1])
+            sent += 1
+            if sent < len(data) and proxy._stopped.wait(fault.seconds):
+                self._drop()
+                return
+        self.wfile.flush()
 
     def _read_body(self) -> bytes:
         """The request body, from Content-Length or chunked framing; ValueError if malformed."""
@@ -328,7 +370,7 @@ class FaultProxy:
         (long enough that no test relies on it; :meth:`set` and :meth:`stop` release sooner).
 
     Modes (see :meth:`set`): ``"pass"``, ``"delay"``, ``"hang"``, ``"error500"``,
-    ``"cut"``, ``"drop"``.
+    ``"cut"``, ``"drop"``, ``"drip"``.
     """
 
     def __init__(
@@ -429,7 +471,9 @@ class FaultProxy:
 
     # --- faults --------------------------------------------------------------
 
-    def set(self, mode: Mode | str, *, seconds: float = 0.0, methods: Iterable[str] | None = None) -> None:
+    def set(
+        self, mode: Mode | str, *, seconds: float = 0.0, methods: Iterable[str] | None = None, drip: str = "all"
+    ) -> None:
         """Apply *mode* to the requests that arrive (or are hung) from now on.
 
         - ``"pass"``: forward to the upstream.
@@ -444,6 +488,12 @@ class FaultProxy:
           connection.  A body-less answer (PUT's, HEAD's) is thus sent whole, with
           ``Connection: close``.
         - ``"drop"``: close the connection without answering.
+        - ``"drip"``: forward, then send the answer one byte every *seconds*:
+          status line, headers and body (*drip* ``"all"``, the default), or
+          the headers at once and the body a byte at a time (*drip*
+          ``"body"``).  Each byte arrives well within any read timeout longer
+          than *seconds*, so only a bound on the whole call ends it.  When the
+          mode changes, the rest is sent at once.
 
         *methods* (e.g. ``{"GET"}``) restricts the fault to those HTTP methods; other
         methods pass.
@@ -452,11 +502,13 @@ class FaultProxy:
             raise ValueError(f"FaultProxy mode must be one of {sorted(MODES)}, got {mode!r}")
         if seconds < 0:
             raise ValueError(f"FaultProxy seconds must be >= 0, got {seconds!r}")
+        if drip not in DRIP_PARTS:
+            raise ValueError(f"FaultProxy drip must be one of {sorted(DRIP_PARTS)}, got {drip!r}")
         if isinstance(methods, str):  # set("hang", methods="GET") means {"GET"}, not {"G", "E", "T"}
             methods = [methods]
         chosen = None if methods is None else frozenset(m.upper() for m in methods)
         with self._changed:
-            self._fault = _Fault(mode, float(seconds), chosen)
+            self._fault = _Fault(mode, float(seconds), chosen, drip)
             self._changed.notify_all()
 
     @property

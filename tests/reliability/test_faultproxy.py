@@ -296,6 +296,44 @@ def test_drop_is_a_connection_closed_error(
 # --- methods -------------------------------------------------------------------------
 
 
+# --- drip --------------------------------------------------------------------------
+
+
+def test_drip_sends_a_byte_at_a_time_within_the_read_timeout(fault_proxy: FaultProxy, s3_bucket: str) -> None:
+    # Every recv() returns within the interval, so a 1 s read timeout never
+    # fires although the answer takes far longer than a second.
+    fault_proxy.set("drip", seconds=0.2)
+    host, port = fault_proxy.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=READ_TIMEOUT) as sock:
+        sock.sendall(f"HEAD /{s3_bucket} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        started = time.monotonic()
+        received = b""
+        while time.monotonic() - started < 1.5:
+            received += sock.recv(100)
+        assert 5 <= len(received) <= 10  # a byte per 0.2 s, never more than one per recv
+        assert b"HTTP/1.1 200 OK".startswith(received)
+        fault_proxy.set("pass")  # the rest at once
+        while not received.endswith(b"\r\n\r\n"):
+            received += sock.recv(4096)
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+def test_drip_of_the_body_sends_the_headers_at_once(
+    fault_proxy: FaultProxy, client: Any, stored: tuple[str, str, bytes]
+) -> None:
+    bucket, key, data = stored
+    fault_proxy.set("drip", seconds=0.2, drip="body")
+    started = time.monotonic()
+    body = client.get_object(Bucket=bucket, Key=key)["Body"]
+    assert time.monotonic() - started < SLACK  # headers came at once
+    assert body.read(3) == data[:3]  # three bytes, one per interval, no read timeout
+    assert 0.3 <= time.monotonic() - started < 0.4 + SLACK
+    fault_proxy.set("pass")
+    assert data[3:] == body.read()
+    with pytest.raises(ValueError, match="drip"):
+        fault_proxy.set("drip", drip="headers")
+
+
 def test_methods_restricts_the_fault(fault_proxy: FaultProxy, client: Any, stored: tuple[str, str, bytes]) -> None:
     bucket, key, _ = stored
     fault_proxy.set("error500", methods={"get"})

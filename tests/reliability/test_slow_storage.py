@@ -222,3 +222,111 @@ def test_racers_for_one_cold_resize_make_it_once_while_s3_is_slow(rig: Callable[
     puts = [p for m, p in r.proxy.requests if m == "PUT" and p.endswith(path.rsplit("/", 1)[-1])]
     assert len(puts) == 1
     threading.Event().wait(0)  # nothing left running: the pool is joined
+
+
+# --- a dripping S3, and the upload routes (hostile round three, rows 6 and 7) --------------------
+
+
+def post_json(base: str, path: str, payload: dict[str, Any], timeout: float = 60) -> Reply:
+    """One JSON POST on a new connection, timed."""
+    import json
+
+    parts = urlsplit(base)
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        conn.request("POST", path, body=json.dumps(payload), headers={"Content-Type": "application/json"})
+        res = conn.getresponse()
+        body = res.read()
+        headers = {k.lower(): v for k, v in res.getheaders()}
+    finally:
+        conn.close()
+    return Reply(res.status, headers, body, time.perf_counter() - started)
+
+
+def pages_while(base: str, busy: Callable[[], bool]) -> list[Reply]:
+    """The host app's own page, asked every 0.1 s while *busy()*."""
+    replies = []
+    while busy():
+        replies.append(fetch(base, "/page", timeout=10))
+        time.sleep(0.1)
+    return replies
+
+
+#: The budget these tests give a request: short, to keep them short.
+BUDGET = 3.0
+#: Scheduling noise allowed on top of the budget (2 shared cores).
+ROOM = 2.5
+
+
+def test_row6_a_dripping_s3_cannot_hold_resize_requests_past_the_budget(rig: Callable[..., Rig]) -> None:
+    # One byte a second: always inside the 5 s read timeout, so only a bound
+    # on the whole call ends it.  Before: still waiting after a minute.
+    r = rig(storage_budget=BUDGET, breaker_threshold=100)
+    r.proxy.set("drip", seconds=1.0)
+    with serve_wsgi(MediaMiddleware(host_app, r.media), threads=8) as base:
+        with ThreadPoolExecutor(8) as pool:
+            cold = [pool.submit(fetch, base, r.cold_path(), 30) for _ in range(8)]
+            time.sleep(0.5)
+            passing = pages_while(base, lambda: not all(f.done() for f in cold))
+            replies = [f.result(timeout=40) for f in cold]
+    assert [reply.status for reply in replies] == [503] * 8
+    assert max(reply.seconds for reply in replies) < BUDGET + ROOM
+    assert passing and max(p.seconds for p in passing) < 1.0
+    assert_calls_end(r)
+
+
+def assert_calls_end(r: Rig) -> None:
+    """The cancelled S3 calls end soon (their sockets were shut down): no pool thread stays stuck."""
+    calls = r.media.storage._calls  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 3
+    while calls.busy and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert calls.busy == 0
+    assert calls.threads <= calls.size
+
+
+def test_row6_a_dripping_body_is_cut_at_the_budget(rig: Callable[..., Rig]) -> None:
+    from s3media_wsgi.errors import StorageUnavailable
+
+    r = rig(storage_budget=BUDGET, breaker_threshold=100)
+    key = f"{r.original}/{r.original.rsplit('/', 1)[-1]}"
+    r.proxy.set("drip", seconds=0.5, drip="body")
+    started = time.monotonic()
+    with pytest.raises(StorageUnavailable), r.media.guard.request():
+        with r.media.guard.call():
+            r.media.storage.get(key)
+    assert time.monotonic() - started < BUDGET + ROOM
+
+
+@pytest.mark.parametrize("mode", ["hang", "drip"])
+def test_row7_upload_routes_answer_503_within_the_budget_and_the_host_app_keeps_answering(
+    rig: Callable[..., Rig], mode: str
+) -> None:
+    # Before: confirm and multipart start skipped the slots and the budget:
+    # 15 s each against a hung S3 (a minute and more against a dripping one),
+    # and the host app's pages waited as long.
+    from s3media_wsgi import ids
+    from s3media_wsgi.uploads import pending_key
+
+    r = rig(storage_budget=BUDGET, max_storage_requests=4, breaker_threshold=100)
+    app = MediaMiddleware(host_app, r.media, uploads=lambda request: True)
+    r.proxy.set(mode, seconds=1.0)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    for n in range(4):
+        calls.append(("/media/s3/confirm", {"key": pending_key(ids.new_id(f"p{n}.jpg"))}))
+        calls.append(("/media/s3/multipart", {"filename": f"big{n}.jpg", "type": "image/jpeg"}))
+    with serve_wsgi(app, threads=8) as base:
+        with ThreadPoolExecutor(8) as pool:
+            sent = [pool.submit(post_json, base, path, payload, 30) for path, payload in calls]
+            time.sleep(0.5)
+            passing = pages_while(base, lambda: not all(f.done() for f in sent))
+            replies = [f.result(timeout=40) for f in sent]
+    assert [reply.status for reply in replies] == [503] * 8, [reply.body for reply in replies]
+    assert all(reply.headers["retry-after"].isdigit() for reply in replies)
+    # Four got a storage slot and used up the budget; the others waited half
+    # a second for a slot.
+    assert max(reply.seconds for reply in replies) < BUDGET + ROOM
+    assert len([reply for reply in replies if reply.seconds < 1.5]) >= 4
+    assert passing and max(p.seconds for p in passing) < 1.0
+    assert_calls_end(r)
