@@ -60,6 +60,7 @@ S3_KEYS = (
     "max_attempts",
     "private",
     "url_expires",
+    "call_threads",
 )
 #: Keys of :class:`~s3media_wsgi.Media`: each is the keyword of the same name.
 MEDIA_KEYS = (
@@ -148,6 +149,7 @@ class MediaSettings:
     max_attempts: int | None = None
     private: bool | None = None
     url_expires: int | None = None
+    call_threads: int | None = None
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     strict_presets: bool = False
     max_pixels: int | None = None
@@ -388,6 +390,7 @@ _CONVERTERS: dict[str, Callable[[object, str], Any]] = {
     "max_attempts": as_int,
     "private": as_bool,
     "url_expires": as_int,
+    "call_threads": as_int,
     "secret_key": _secrets,
     "presets": as_presets,
     "strict_presets": as_bool,

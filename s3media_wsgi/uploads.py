@@ -287,7 +287,11 @@ class LocalUploads:
             raise UploadTooLarge(f"a part of {size} bytes is over the upload limit of {max_bytes}")
         if "size" in query and query["size"] != str(size):
             raise InvalidUpload(f"this part URL was signed for {query['size']} bytes, not {size}")
-        temporary = folder / f".part-{number}-{secrets.token_hex(4)}"
+        # Streamed outside the upload's folder, then moved in whole: an abort
+        # (which renames the folder away first) never races a part being written.
+        incoming = self._state / "incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        temporary = incoming / f"{upload_id}-{number}-{secrets.token_hex(4)}"
         try:
             with open(temporary, "xb") as out:
                 digest = hashlib.md5(usedforsecurity=False)
@@ -296,6 +300,8 @@ class LocalUploads:
             os.replace(temporary, folder / f"part-{number:05d}-{etag}")
         except BodyTooShort:
             raise InvalidUpload("the part is shorter than the request said") from None
+        except FileNotFoundError:
+            raise NotFound(f"upload {upload_id!r} was aborted or completed while this part was sent") from None
         finally:
             temporary.unlink(missing_ok=True)
         for old in folder.glob(f"part-{number:05d}-*"):
@@ -324,11 +330,21 @@ class LocalUploads:
         if not self.storage.put(key, b"".join(chunks), state["content_type"]):
             raise AlreadyExists(f"{key} was uploaded already")
         self._write_type(key, state["content_type"])
-        shutil.rmtree(folder, ignore_errors=True)
+        self._remove(folder)
         return self.storage.url(key)
 
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:
-        shutil.rmtree(self._upload(key, upload_id), ignore_errors=True)
+        self._remove(self._upload(key, upload_id))
+
+    def _remove(self, folder: Path) -> None:
+        """Remove an upload's *folder*: first renamed away (atomic), so a part arriving meanwhile finds no folder."""
+        gone = self._state / "incoming" / f"gone-{secrets.token_hex(8)}"
+        gone.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(folder, gone)
+        except FileNotFoundError:
+            return  # removed by a concurrent abort or completion
+        shutil.rmtree(gone, ignore_errors=True)
 
     # --- what arrived ---------------------------------------------------------------
 

@@ -20,10 +20,11 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,8 @@ class Site:
     media: Media
     stored: Callable[[], list[str]]  # every key in storage (pending uploads included)
     open_uploads: Callable[[], list[str]]  # multipart uploads neither completed nor aborted
+    #: Messages the server answers the next part signings with (403), one each, last first.
+    refuse_part_signing: list[str] = field(default_factory=list)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -229,8 +232,14 @@ def site(request: pytest.FixtureRequest, tmp_path: Path, fixtures: dict[str, byt
     ``absolute_local_base_url`` marker, and into the bucket's CORS rule), then the app is built.
     """
     built: dict[str, Any] = {}
+    refusals: list[str] = []
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if refusals and environ["REQUEST_METHOD"] == "GET" and re.fullmatch(r"/media/s3/multipart/[^/]+/\d+", path):
+            body = json.dumps({"error": refusals.pop()}).encode()
+            start_response("403 Forbidden", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
         return built["app"](environ, start_response)
 
     server = (
@@ -252,8 +261,9 @@ def site(request: pytest.FixtureRequest, tmp_path: Path, fixtures: dict[str, byt
                     str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".uploads" not in p.parts
                 ),
                 open_uploads=lambda: sorted(
-                    p.name for p in (root / ".uploads").glob("*") if p.is_dir() and p.name != "types"
+                    p.name for p in (root / ".uploads").glob("*") if p.is_dir() and p.name not in ("types", "incoming")
                 ),
+                refuse_part_signing=refusals,
             )
             return
         endpoint = request.getfixturevalue("moto_endpoint")
@@ -282,6 +292,7 @@ def site(request: pytest.FixtureRequest, tmp_path: Path, fixtures: dict[str, byt
             open_uploads=lambda: sorted(
                 u["UploadId"] for u in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
             ),
+            refuse_part_signing=refusals,
         )
 
 
