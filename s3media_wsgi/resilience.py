@@ -311,7 +311,7 @@ class CallPool:
     Outside any budget, and inside a call already running on a pool thread,
     :meth:`run` calls the function in the caller's thread.
 
-    The hand-over costs tens of microseconds a call.
+    The hand-over costs about 0.1 ms a call (two thread wake-ups), a small share of any S3 round trip.
     """
 
     def __init__(self, size: int = DEFAULT_CALL_THREADS, name: str = "s3media-storage") -> None:
