@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..errors import StorageError
+from ..storage.s3_errors import classify, error_fields
 from .config import PREFIX
 
 
@@ -12,9 +13,7 @@ def _client_error(exc: BaseException) -> tuple[str, int, str] | None:
     response = getattr(exc, "response", None)
     if not isinstance(response, Mapping):
         return None
-    error = response.get("Error") or {}
-    status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
-    return str(error.get("Code") or ""), status, str(error.get("Message") or "")
+    return error_fields(response)
 
 
 def _error_code(exc: BaseException) -> str:
@@ -44,16 +43,17 @@ def explain(exc: BaseException, action: str, bucket: str, setup: str) -> tuple[s
         return f"{action}: {exc}", ""
     code, status, message = found
     detail = f"{action}: {code or 'error'} (HTTP {status})"
-    if code == "NoSuchBucket" or (status == 404 and action.startswith("bucket")):
+    kind = classify(code, status)
+    if kind == "no_bucket" or (kind == "not_found" and action.startswith("bucket")):
         return f"bucket {bucket!r} does not exist", f"{setup}, or fix {PREFIX}BUCKET"
-    if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"):
+    if kind == "credentials":
         return (
             f"{detail}: the credentials were refused",
             "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the profile), and this machine's clock",
         )
-    if code in ("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException"):
+    if kind == "region":
         return f"{detail}: the bucket is in another region", f"set {PREFIX}REGION to the bucket's region"
-    if status == 403:
+    if kind == "denied":
         return (
             f"{detail}: access denied",
             "allow it in the IAM policy of these credentials (for the app's own: "
