@@ -14,6 +14,7 @@ from tqdm import tqdm
 from .. import ids
 from ..bounded import READ_CHUNK
 from ..errors import MediaError
+from ..media import Media
 from ..media import _size as human_size
 from ..storage.local import LocalStorage
 from ..storage.s3 import S3Storage
@@ -213,19 +214,29 @@ def _delete_keys(storage: object, keys: list[str]) -> None:
             storage.delete(key)
 
 
+def _purge_resizes(media: Media, media_id: str) -> tuple[int, bool]:
+    """``(resizes deleted, whether an original is stored)`` for *media_id*: the one place purge-resizes touches storage.
+
+    Lists and deletes through the storage itself (:func:`_keys_of`,
+    :func:`_delete_keys`) until Media can purge resizes on its own.
+    """
+    original = ids.original_key(media_id)
+    # One guarded request per id: its listing and deletes share --storage-budget.
+    with media.guard.request(), media.guard.call():
+        keys = _keys_of(media.storage, media_id)
+        resizes = [k for k in keys if k != original]
+        _delete_keys(media.storage, resizes)
+    return len(resizes), original in keys
+
+
 def cmd_purge_resizes(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     media_ids = _check_ids(args.ids)
     media = build_media(load_settings(args, environ), args.storage_budget)
     storage = media.storage
     failed = 0
     for media_id in media_ids:
-        original = ids.original_key(media_id)
         try:
-            # One guarded request per id: its listing and deletes share --storage-budget.
-            with media.guard.request(), media.guard.call():
-                keys = _keys_of(storage, media_id)
-                resizes = [k for k in keys if k != original]
-                _delete_keys(storage, resizes)
+            deleted, original_stored = _purge_resizes(media, media_id)
         except (MediaError, Failed) as exc:
             failed += 1
             console.note(f"{media_id}: failed: {exc}")
@@ -235,6 +246,6 @@ def cmd_purge_resizes(args: argparse.Namespace, console: Console, environ: Mappi
             problem, fix = explain(exc, f"purge {media_id}", getattr(storage, "bucket", ""), "")
             console.note(f"{media_id}: failed: {problem}" + (f" (fix: {fix})" if fix else ""))
             continue
-        kept = "original kept" if original in keys else "no original stored"
-        console.print(f"{media_id}: {len(resizes)} resize{'s' if len(resizes) != 1 else ''} deleted, {kept}")
+        kept = "original kept" if original_stored else "no original stored"
+        console.print(f"{media_id}: {deleted} resize{'s' if deleted != 1 else ''} deleted, {kept}")
     return FAILED if failed else OK
