@@ -90,7 +90,9 @@ def make_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=raw,
     )
-    setup.add_argument("bucket", metavar="BUCKET", help="the bucket's name")
+    setup.add_argument(
+        "bucket_name", nargs="?", metavar="BUCKET", help="the bucket's name (or --bucket, or S3MEDIA_BUCKET)"
+    )
     setup.add_argument("--app-url", required=True, help="the app's public URL, where the bucket sends missing resizes")
     setup.add_argument(
         "--cors-origin",
@@ -101,7 +103,7 @@ def make_parser() -> argparse.ArgumentParser:
         "S3MEDIA_CORS_ORIGINS are always allowed)",
     )
     setup.add_argument("--dry-run", action="store_true", help="print the documents as JSON, apply nothing")
-    _setting_flags(setup, bucket=False)
+    _setting_flags(setup)
     setup.set_defaults(run=cmd_setup_bucket)
 
     cdn = commands.add_parser(
@@ -123,13 +125,15 @@ def make_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=raw,
     )
-    cdn.add_argument("bucket", metavar="BUCKET", help="the bucket's name")
+    cdn.add_argument(
+        "bucket_name", nargs="?", metavar="BUCKET", help="the bucket's name (or --bucket, or S3MEDIA_BUCKET)"
+    )
     cdn.add_argument("--dry-run", action="store_true", help="print the document (s3media never applies it)")
     cdn.add_argument("--domain", help="your media domain (an alias of the distribution), e.g. media.example.com")
     cdn.add_argument("--certificate-arn", help="ARN of the ACM certificate (us-east-1) for --domain")
     cdn.add_argument("--app-url", help="the app's public URL (serve mode: the failover origin)")
     cdn.add_argument("--oac-id", help="Id of the origin access control CloudFront signs with (serve mode)")
-    _setting_flags(cdn, bucket=False)
+    _setting_flags(cdn)
     cdn.set_defaults(run=cmd_setup_cdn)
 
     check = commands.add_parser(

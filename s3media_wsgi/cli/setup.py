@@ -10,7 +10,7 @@ from typing import Any
 from .. import bucket as documents
 from ..errors import ConfigError
 from .advice import _client_error, _error_code, explain, setup_command
-from .config import PREFIX, _app_url, load_settings, s3_storage
+from .config import PREFIX, _app_url, bucket_named, load_settings, s3_storage
 from .output import FAILED, OK, Console, UsageError
 
 
@@ -127,7 +127,8 @@ def _apply_lifecycle(client: Any, bucket: str, rule: dict[str, Any]) -> str:
 
 
 def cmd_setup_bucket(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
-    loaded = load_settings(args, environ, bucket=args.bucket)
+    loaded = load_settings(args, environ, bucket=args.bucket_name)
+    bucket_name = bucket_named(loaded)
     settings = loaded.settings
     delivery = loaded.delivery
     app_url = _app_url(args.app_url)
@@ -139,14 +140,14 @@ def cmd_setup_bucket(args: argparse.Namespace, console: Console, environ: Mappin
         )
     try:
         docs = documents.bucket_documents(
-            args.bucket, delivery, app_url, settings.prefix, [*settings.cors_origins, *args.cors_origin]
+            bucket_name, delivery, app_url, settings.prefix, [*settings.cors_origins, *args.cors_origin]
         )
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     if args.dry_run:
         region = settings.region or _default_region()
-        console.print(json.dumps({"Bucket": args.bucket, "Region": region, "Delivery": delivery, **docs}, indent=2))
-        console.note(f"dry run: nothing was applied to bucket {args.bucket!r}")
+        console.print(json.dumps({"Bucket": bucket_name, "Region": region, "Delivery": delivery, **docs}, indent=2))
+        console.note(f"dry run: nothing was applied to bucket {bucket_name!r}")
         return OK
 
     storage = s3_storage(loaded)
@@ -223,7 +224,8 @@ def _default_region() -> str | None:
 
 
 def cmd_setup_cdn(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
-    loaded = load_settings(args, environ, bucket=args.bucket)
+    loaded = load_settings(args, environ, bucket=args.bucket_name)
+    bucket_name = bucket_named(loaded)
     settings = loaded.settings
     delivery = loaded.delivery
     region = settings.region or _default_region()
@@ -234,7 +236,7 @@ def cmd_setup_cdn(args: argparse.Namespace, console: Console, environ: Mapping[s
     app_url = _app_url(args.app_url)
     try:
         config = documents.distribution_config(
-            args.bucket,
+            bucket_name,
             region,
             delivery,
             app_url=app_url,
@@ -252,7 +254,7 @@ def cmd_setup_cdn(args: argparse.Namespace, console: Console, environ: Mapping[s
         notes.append(
             "first create the origin access control (put its Id in OriginAccessControlId):\n"
             "  aws cloudfront create-origin-access-control --origin-access-control-config file://oac.json\n"
-            "  with oac.json: " + json.dumps(documents.origin_access_control_config(args.bucket))
+            "  with oac.json: " + json.dumps(documents.origin_access_control_config(bucket_name))
         )
     notes.append(
         "create the distribution with this document saved as distribution.json:\n"
@@ -261,7 +263,7 @@ def cmd_setup_cdn(args: argparse.Namespace, console: Console, environ: Mapping[s
     if delivery == "serve":
         notes.append(
             "then let it read the bucket: add these statements to the bucket policy (with the distribution's ARN):\n  "
-            + json.dumps(documents.cdn_read_statements(args.bucket))
+            + json.dumps(documents.cdn_read_statements(bucket_name))
         )
     notes.append(f"then set {PREFIX}BASE_URL={base}" + (f" and {PREFIX}DELIVERY=serve" if delivery == "serve" else ""))
     if not args.dry_run:
