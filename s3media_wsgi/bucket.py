@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .responder import DELIVERIES
+from .storage.s3_errors import APP_BUCKET_ACTIONS, APP_OBJECT_ACTIONS
 from .uploads import PENDING_PREFIX
 from .urls import check_prefix
 
@@ -56,17 +57,8 @@ OUR_SIDS = frozenset({PUBLIC_READ_SID, DENY_PENDING_SID})
 CORS_RULE_ID = "s3media-direct-uploads"
 LIFECYCLE_RULE_ID = "s3media-pending-uploads"
 
-#: Everything the library asks of S3 on objects (HEAD is s3:GetObject; CreateMultipartUpload,
-#: UploadPart, CompleteMultipartUpload and CopyObject's write are s3:PutObject; DeleteObjects
-#: is s3:DeleteObject), and on the bucket: listing one id's keys to delete them.
-APP_OBJECT_ACTIONS = (
-    "s3:GetObject",
-    "s3:PutObject",
-    "s3:DeleteObject",
-    "s3:AbortMultipartUpload",
-    "s3:ListMultipartUploadParts",
-)
-APP_BUCKET_ACTIONS = ("s3:ListBucket",)
+# APP_OBJECT_ACTIONS and APP_BUCKET_ACTIONS, what app_iam_policy grants, are listed in
+# storage/s3_errors.py, which also names them in the advice given on a 403.
 
 #: Regions whose website endpoint is ``<bucket>.s3-website-<region>.amazonaws.com``;
 #: every other region's is ``<bucket>.s3-website.<region>.amazonaws.com``.

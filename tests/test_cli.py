@@ -652,7 +652,8 @@ def test_storage_budget_bounds_each_put_and_purge(s3env, photos, capsys) -> None
     assert code == 0 and "a-cat.jpg" in out, err
 
 
-def test_url_prints_the_original_and_signed_resizes(s3env) -> None:
+def test_url_prints_the_original_and_signed_resizes(s3env, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no .dev-secret here: the secret is S3MEDIA_SECRET_KEY's or none
     media = media_of(s3env)
     media_id = media.put(jpeg(200, 100), filename="x.jpg")
     code, out, _ = run(["url", media_id], s3env)
@@ -818,3 +819,47 @@ def test_row16_put_names_a_file_whose_name_is_not_utf8(s3env, tmp_path) -> None:
     assert code == 1
     assert "caf\\udce9.jpg" in out and out.rstrip().endswith("/caf.jpg")  # shown escaped; stored as caf.jpg
     assert "page.jpg: refused: File type not accepted" in err and "1 stored, 1 refused" in err
+
+
+# --- what surprised a new user --------------------------------------------------------------------
+
+
+def test_a_bucket_in_the_environment_means_s3(env, s3_bucket) -> None:
+    # S3MEDIA_BUCKET alone used to leave storage 'local' (exit 2: "has no effect"); it means S3, as --bucket does.
+    media = media_of({**env, "S3MEDIA_STORAGE": "s3", "S3MEDIA_BUCKET": s3_bucket})
+    media_id = media.put(jpeg(40, 30), filename="env.jpg")
+    code, out, err = run(["url", media_id], {**env, "S3MEDIA_BUCKET": s3_bucket})
+    assert (code, out.strip()) == (0, media.url(media_id)), err
+    # ...unless S3MEDIA_STORAGE says otherwise: then the contradiction is a usage error, as in the app.
+    code, _, err = run(["url", media_id], {**env, "S3MEDIA_BUCKET": s3_bucket, "S3MEDIA_STORAGE": "local"})
+    assert code == 2 and "S3MEDIA_BUCKET" in err
+
+
+def test_setup_takes_the_bucket_as_argument_or_as_flag(env, fresh) -> None:
+    # setup-bucket and setup-cdn: BUCKET, --bucket (as check, put, url... take it) or S3MEDIA_BUCKET.
+    positional = run(["setup-bucket", fresh, "--app-url", APP, "--dry-run"], env)
+    assert positional[0] == 0, positional[2]
+    assert run(["setup-bucket", "--bucket", fresh, "--app-url", APP, "--dry-run"], env) == positional
+    assert run(["setup-bucket", fresh, "--bucket", fresh, "--app-url", APP, "--dry-run"], env) == positional
+    assert run(["setup-bucket", "--app-url", APP, "--dry-run"], {**env, "S3MEDIA_BUCKET": fresh}) == positional
+    code, _, err = run(["setup-bucket", fresh, "--bucket", "other-bucket", "--app-url", APP, "--dry-run"], env)
+    assert code == 2 and "give the bucket once" in err
+    code, _, err = run(["setup-bucket", "--app-url", APP, "--dry-run"], {})
+    assert code == 2 and "a bucket is required" in err
+    cdn = run(["setup-cdn", "photos", "--dry-run"], env)
+    assert cdn[0] == 0 and run(["setup-cdn", "--bucket", "photos", "--dry-run"], env) == cdn
+
+
+def test_url_signs_with_the_demos_dev_secret(tmp_path, monkeypatch) -> None:
+    # make demo keeps its secret in .dev-secret in the folder it runs in; s3media run there signs with it.
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    from gallery_common import dev_secret
+
+    monkeypatch.chdir(tmp_path)
+    secret = dev_secret(environ={})  # what the demo does on its first run
+    local = {"S3MEDIA_LOCAL_ROOT": str(tmp_path / "media")}
+    media = media_of({**local, "S3MEDIA_SECRET_KEY": secret})
+    media_id = media.put(jpeg(40, 30), filename="demo.jpg")
+    code, out, err = run(["url", media_id, "--size", "20x15"], local)
+    assert (code, out.strip()) == (0, media.resize_url(media_id, "20x15")), err
+    assert ".dev-secret" in " ".join(cli.make_parser().format_help().split())

@@ -338,6 +338,27 @@ def test_server_errors_map_to_unavailable_and_access_denied_to_storage_error(s3_
     assert not isinstance(caught.value, StorageUnavailable)
 
 
+def test_access_denied_names_exactly_the_actions_the_printed_policy_grants(s3_storage: S3Storage) -> None:
+    import re
+
+    from botocore.exceptions import ClientError
+
+    from s3media_wsgi.bucket import app_iam_policy
+
+    def handler(**kwargs: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "simulated"}, "ResponseMetadata": {"HTTPStatusCode": 403}},
+            "GetObject",
+        )
+
+    s3_storage.client.meta.events.register_first("before-call.s3.GetObject", handler, unique_id="deny")
+    with pytest.raises(StorageError) as caught:
+        s3_storage.get("a/b.jpg")
+    named = set(re.findall(r"s3:[A-Za-z]+", str(caught.value)))
+    granted = {a for s in app_iam_policy(s3_storage.bucket)["Statement"] for a in s["Action"]}
+    assert named == granted
+
+
 # --- threads ------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from ..urls import check_base_url
 from .base import IMMUTABLE_CACHE_CONTROL, PRIVATE_IMMUTABLE_CACHE_CONTROL, ObjectInfo, PostTarget, keeps_private
 from .keys import validate_key, validate_prefix
 from .presign import Credentials, GetSigner
+from .s3_errors import CREDENTIALS_ADVICE, classify, denied_advice, error_fields
 
 #: S3 deletes at most this many keys per DeleteObjects request.
 DELETE_BATCH = 1000
@@ -70,24 +71,7 @@ _IP_RE = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _REGION_RE = re.compile(r"[a-z]{2}(-[a-z0-9]+)+-[0-9]+|[a-z0-9-]{1,40}")
 _ENDPOINT_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?")
 
-# S3 error codes that mean "try again later" whatever their HTTP status.
-_TRANSIENT_CODES = frozenset(
-    {
-        "SlowDown",
-        "Throttling",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "RequestThrottled",
-        "RequestTimeout",
-        "ServiceUnavailable",
-        "InternalError",
-    }
-)
-_MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404", "NoSuchUpload"})
-_CREDENTIAL_CODES = frozenset(
-    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"}
-)
-_CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412"})
+# Which S3 error is which kind of failure, and what a 403 must say: storage/s3_errors.py.
 
 
 class _Default(enum.Enum):
@@ -311,26 +295,21 @@ class S3Storage:
         try:
             yield
         except bx.ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code", ""))
-            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-            detail = f"S3 {action} {where}: {code or 'error'} (HTTP {status}) {error.get('Message', '')}".rstrip()
-            if code == "NoSuchBucket":
+            code, status, message = error_fields(exc.response)
+            detail = f"S3 {action} {where}: {code or 'error'} (HTTP {status}) {message}".rstrip()
+            kind = classify(code, status)
+            if kind == "no_bucket":
                 raise StorageError(f"{detail}; check the bucket setting ({self.bucket!r})") from exc
-            if code in _MISSING_CODES or status == 404:
+            if kind == "not_found":
                 raise NotFound(detail) from exc
-            if code in _CONFLICT_CODES or status == 412:
+            if kind == "conflict":
                 raise AlreadyExists(detail) from exc
-            if code in _TRANSIENT_CODES or status >= 500 or status == 429:
+            if kind == "unavailable":
                 raise StorageUnavailable(detail) from exc
-            if code in _CREDENTIAL_CODES:
-                raise StorageError(f"{detail}; check the app's AWS credentials (AWS_ACCESS_KEY_ID...)") from exc
-            if status == 403:
-                raise StorageError(
-                    f"{detail}; the app's IAM policy must allow s3:GetObject, s3:PutObject, s3:DeleteObject on "
-                    f"arn:aws:s3:::{self.bucket}/* and s3:ListBucket on arn:aws:s3:::{self.bucket} "
-                    "(without ListBucket, S3 answers 403 for missing keys)"
-                ) from exc
+            if kind == "credentials":
+                raise StorageError(f"{detail}; {CREDENTIALS_ADVICE}") from exc
+            if kind == "denied":
+                raise StorageError(f"{detail}; {denied_advice(self.bucket)}") from exc
             raise StorageError(detail) from exc
         except (
             bx.ConnectionError,
