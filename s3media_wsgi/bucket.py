@@ -36,8 +36,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from .delivery import DELIVERIES
 from .errors import ConfigError
-from .responder import DELIVERIES
 from .uploads import PENDING_PREFIX
 from .urls import check_prefix
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .delivery import resize_base_url_for
 from .errors import ConfigError
 from .settings import MEDIA_KEYS, S3_KEYS, MediaSettings
 from .storage.base import Storage
@@ -70,8 +71,11 @@ def media_kwargs(settings: MediaSettings) -> dict[str, Any]:
         elif name == "presets":
             value = {preset: dict(options) for preset, options in value.items()}
         kwargs[name] = value
-    if "resize_base_url" not in kwargs and (settings.private or settings.delivery == "private"):
-        kwargs["resize_base_url"] = settings.prefix  # the app answers a private bucket's resize URLs
+    if "resize_base_url" not in kwargs:
+        # The app answers a private bucket's resize URLs (the settings stand for their storage here).
+        base = resize_base_url_for(settings, settings.prefix, settings.delivery)
+        if base is not None:
+            kwargs["resize_base_url"] = base
     return kwargs
 
 

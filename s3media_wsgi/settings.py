@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .bounded import JSONRefused, loads_json
+from .delivery import parse_delivery
 from .errors import ConfigError
 from .imaging import ImageLimits
 from .limits import DEFAULT_MAX_SIDE, positive_int, positive_number
@@ -350,14 +351,9 @@ def _origins(value: object, name: str) -> tuple[str, ...]:
     return origins
 
 
-DELIVERIES = ("website", "serve", "private")
-
-
 def _delivery(value: object, name: str) -> str:
-    mode = as_str(value, name).lower()
-    if mode not in DELIVERIES:
-        raise ConfigError(f"{name} must be one of {', '.join(DELIVERIES)}, got {value!r}")
-    return mode
+    as_str(value, name)  # a non-empty string without control characters, first
+    return parse_delivery(value, name)
 
 
 def _acl(value: object, name: str) -> str:
