@@ -327,3 +327,40 @@ def test_row16_a_lone_surrogate_in_a_setting_is_a_config_error(key, value) -> No
         settings.update(storage="s3", bucket=settings.get("bucket", "photos"), region="us-east-1")
     with pytest.raises(ConfigError, match=rf"^s3media\.{key}"):
         parse_settings(pyramid_style(**settings), prefix="s3media.")
+
+
+# --- the registry: each setting declared once, everything else follows or is checked ---------------
+
+
+def test_the_readme_settings_table_is_the_one_the_registry_prints() -> None:
+    from pathlib import Path
+
+    from s3media_wsgi.settings import markdown_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = markdown_table()
+    assert table in readme, "regenerate it: python -m s3media_wsgi.settings --markdown"
+    start = readme.index("| key | meaning | default |")
+    end = readme.index("\n\n", start) + 1
+    assert readme[start:end] == table  # no hand-written row before or after it
+
+
+def test_media_settings_has_one_field_per_setting_with_its_default() -> None:
+    import dataclasses
+
+    from s3media_wsgi.settings import SETTINGS
+
+    fields = dataclasses.fields(MediaSettings)
+    assert {f.name for f in fields} == set(SETTINGS) == set(KNOWN_KEYS)
+    unset = MediaSettings()
+    assert {f.name: getattr(unset, f.name) for f in fields} == {k: s.default for k, s in SETTINGS.items()}
+
+
+def test_a_setting_cannot_be_defined_twice() -> None:
+    from s3media_wsgi.settings import SETTINGS, as_str, define
+
+    with pytest.raises(ValueError, match="defined twice"):
+        define("bucket", as_str, None, "s3", "again")
+    with pytest.raises(ValueError, match="unknown group"):
+        define("brand_new", as_str, None, "nowhere", "?")
+    assert "brand_new" not in SETTINGS
