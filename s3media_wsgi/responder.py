@@ -26,11 +26,8 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from .answers import DEFAULT_RETRY_AFTER, answer_for
-from .delivery import (
-    DELIVERIES,  # noqa: F401  (cli.py imports it from here)
-    choose_delivery,
-    is_private,
-)
+from .delivery import DELIVERIES as DELIVERIES  # cli.py imports it from here
+from .delivery import choose_delivery, is_private
 from .errors import ConfigError, NotFound
 from .media import Media
 from .response import MediaResponse
