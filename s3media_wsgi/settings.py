@@ -464,6 +464,30 @@ def markdown_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+# --- how each framework spells a key ----------------------------------------------
+
+#: Prefix of the keys in environment variables (the ``s3media`` CLI) and in Flask's ``app.config``.
+ENV_PREFIX = "S3MEDIA_"
+#: Prefix of the keys in Pyramid's settings (``.ini`` files).
+PYRAMID_PREFIX = "s3media."
+#: Django's setting holding a dict of upper-case keys.
+DJANGO_SETTING = "S3MEDIA"
+
+
+def spelling(key: str, prefix: str = "", upper: bool | None = None, container: str | None = None) -> str:
+    """*key* as a user writes it: under *prefix*, upper case (by default when *prefix* is), inside *container*.
+
+    >>> spelling("max_side", ENV_PREFIX), spelling("max_side", PYRAMID_PREFIX)
+    ('S3MEDIA_MAX_SIDE', 's3media.max_side')
+    >>> spelling("max_side", upper=True, container=DJANGO_SETTING)
+    'S3MEDIA["MAX_SIDE"]'
+    """
+    if upper is None:
+        upper = prefix.isupper()
+    written = prefix + (key.upper() if upper else key)
+    return f'{container}["{written}"]' if container else written
+
+
 # --- the parser ------------------------------------------------------------------
 
 
@@ -505,9 +529,9 @@ def parse_settings(
         return f'{container}["{written}"]' if container else written
 
     def spell(key: str) -> str:
-        return quote(prefix + (key.upper() if upper else key))
+        return spelling(key, prefix, upper, container)
 
-    known = {prefix + (k.upper() if upper else k): k for k in KNOWN_KEYS}
+    known = {spelling(k, prefix, upper): k for k in KNOWN_KEYS}
     known_lower = {written.lower(): k for written, k in known.items()}
     raw: dict[str, Any] = {}
     for written, value in mapping.items():
@@ -571,12 +595,15 @@ if __name__ == "__main__":  # pragma: no cover - python -m s3media_wsgi.settings
 
 
 __all__ = [
+    "DJANGO_SETTING",
+    "ENV_PREFIX",
     "GROUPS",
     "KNOWN_KEYS",
     "LOCAL_KEYS",
     "MAX_SETTING_JSON_BYTES",
     "MEDIA_KEYS",
     "MIDDLEWARE_KEYS",
+    "PYRAMID_PREFIX",
     "S3_KEYS",
     "SETTINGS",
     "STORAGES",
@@ -594,4 +621,5 @@ __all__ = [
     "define",
     "markdown_table",
     "parse_settings",
+    "spelling",
 ]

@@ -364,3 +364,25 @@ def test_a_setting_cannot_be_defined_twice() -> None:
     with pytest.raises(ValueError, match="unknown group"):
         define("brand_new", as_str, None, "nowhere", "?")
     assert "brand_new" not in SETTINGS
+
+
+@pytest.mark.parametrize(
+    ("spell", "kwargs"),
+    [
+        (lambda key: "S3MEDIA_" + key.upper(), {"prefix": "S3MEDIA_"}),
+        (lambda key: "s3media." + key, {"prefix": "s3media."}),
+        (lambda key: key.upper(), {"upper": True, "container": "S3MEDIA"}),
+    ],
+)
+def test_every_registered_key_is_read_in_each_framework_spelling(spell, kwargs) -> None:
+    from s3media_wsgi.settings import DJANGO_SETTING, ENV_PREFIX, PYRAMID_PREFIX, SETTINGS, spelling
+
+    assert (ENV_PREFIX, PYRAMID_PREFIX, DJANGO_SETTING) == ("S3MEDIA_", "s3media.", "S3MEDIA")
+    for key in SETTINGS:
+        written = spell(key)
+        prefix = kwargs.get("prefix", "")
+        assert spelling(key, prefix, kwargs.get("upper")) == written
+        # Known (None counts as not set), and a letter more is not.
+        assert parse_settings({spell("secret_key"): SECRET, written: None}, **kwargs).secret_key == (SECRET,)
+        with pytest.raises(ConfigError, match="unknown media setting"):
+            parse_settings({spell("secret_key"): SECRET, written + "X": "1"}, **kwargs)
