@@ -383,6 +383,6 @@ def test_every_registered_key_is_read_in_each_framework_spelling(spell, kwargs) 
         prefix = kwargs.get("prefix", "")
         assert spelling(key, prefix, kwargs.get("upper")) == written
         # Known (None counts as not set), and a letter more is not.
-        assert parse_settings({spell("secret_key"): SECRET, written: None}, **kwargs).secret_key == (SECRET,)
+        assert parse_settings({written: None, spell("secret_key"): SECRET}, **kwargs).secret_key == (SECRET,)
         with pytest.raises(ConfigError, match="unknown media setting"):
             parse_settings({spell("secret_key"): SECRET, written + "X": "1"}, **kwargs)
