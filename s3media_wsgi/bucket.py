@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from .delivery import DELIVERIES
+from .delivery import parse_delivery
 from .errors import ConfigError
 from .uploads import PENDING_PREFIX
 from .urls import check_prefix
@@ -86,10 +86,8 @@ _DASH_WEBSITE_REGIONS = frozenset(
 
 
 def check_delivery(delivery: str, name: str = "delivery") -> str:
-    """*delivery* if it is a delivery mode, else :class:`ConfigError` naming *name*."""
-    if delivery not in DELIVERIES:
-        raise ConfigError(f"{name} must be one of {', '.join(DELIVERIES)}, got {delivery!r}")
-    return delivery
+    """*delivery* if it is a delivery mode, else :class:`ConfigError` naming *name*; see :mod:`.delivery`."""
+    return parse_delivery(delivery, name)
 
 
 def parse_app_url(url: str, name: str = "--app-url") -> tuple[str, str, str]:

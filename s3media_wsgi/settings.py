@@ -16,6 +16,15 @@ environment gives (``"true"``, ``"50000000"``, a JSON object for presets, one
 secret per line).  Every problem raises :class:`~s3media_wsgi.errors.ConfigError`
 naming the key as the user spelled it, at startup, not on the first request.
 
+Every setting is declared once, by a :func:`define` call in this module (its
+key, converter, default, group, one line of doc).  The key tuples
+(:data:`KNOWN_KEYS`, :data:`MEDIA_KEYS`...), the converters the parser uses,
+the factory's keyword lists and the README's settings table
+(:func:`markdown_table`, ``python -m s3media_wsgi.settings --markdown``) follow
+from it; the typed :class:`MediaSettings` field and the keyword of ``Media``,
+``S3Storage`` or the middleware of the same name are checked against it by the
+tests.
+
     >>> SECRET = "demo-secret-0123456789-abcdefghijk"
     >>> s = parse_settings({"S3MEDIA_SECRET_KEY": SECRET, "S3MEDIA_MAX_PIXELS": "1000"}, prefix="S3MEDIA_")
     >>> s.storage, s.prefix, s.max_pixels
