@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .bounded import JSONRefused, loads_json
-from .delivery import parse_delivery
+from .delivery import DEFAULT_PREFIX, parse_delivery
 from .errors import ConfigError
 from .imaging import ImageLimits
 from .limits import DEFAULT_MAX_SIDE, positive_int, positive_number
@@ -118,7 +118,7 @@ class MediaSettings:
     max_storage_requests: int | None = None
     breaker_threshold: int | None = None
     breaker_cooldown: float | None = None
-    prefix: str = "/media/"
+    prefix: str = DEFAULT_PREFIX
     serve_local: bool | None = None
     retry_after: int | None = None
     local_cache_control: str | None = None
@@ -422,7 +422,7 @@ define("breaker_threshold", as_int, None, "media",
        f"storage guard: failures in a row that open the circuit breaker {_LIMITS}", "5")
 define("breaker_cooldown", as_seconds, None, "media",
        f"storage guard: seconds the open breaker fails calls at once {_LIMITS}", "10 s")
-define("prefix", _url_prefix, "/media/", "middleware",
+define("prefix", _url_prefix, DEFAULT_PREFIX, "middleware",
        "URL prefix the middleware answers (ASCII letters, digits, `-_.` and `/`; not `/` alone)", "`/media/`")
 define("serve_local", as_bool, None, "middleware", "serve stored files from disk", "on for local storage")
 define("retry_after", as_count, None, "middleware", "seconds in `Retry-After` of a 503", "5")
