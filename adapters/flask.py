@@ -36,13 +36,13 @@ from ..factory import middleware_kwargs
 from ..media import Media
 from ..middleware import MediaMiddleware
 from ..responder import uploader_url
-from ..settings import parse_settings
+from ..settings import ENV_PREFIX, parse_settings
 from . import S3MediaState
 
 #: Key of the adapter's state in ``app.extensions``.
 EXTENSION_KEY = "s3media"
 #: Prefix of the adapter's keys in ``app.config``.
-CONFIG_PREFIX = "S3MEDIA_"
+CONFIG_PREFIX = ENV_PREFIX
 
 
 class S3Media:

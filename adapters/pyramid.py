@@ -42,13 +42,13 @@ from ..factory import middleware_kwargs
 from ..media import Media
 from ..responder import MediaResponder, uploader_url
 from ..response import MediaResponse
-from ..settings import parse_settings
+from ..settings import PYRAMID_PREFIX, parse_settings
 from . import S3MediaState
 
 #: Key of the adapter's state in the registry.
 REGISTRY_KEY = "s3media"
 #: Prefix of the adapter's keys in the settings.
-SETTINGS_PREFIX = "s3media."
+SETTINGS_PREFIX = PYRAMID_PREFIX
 #: Dotted name the tween is registered under.
 TWEEN = "s3media_wsgi.adapters.pyramid.tween_factory"
 

@@ -36,8 +36,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from .delivery import parse_delivery
 from .errors import ConfigError
-from .responder import DELIVERIES
 from .storage.s3_errors import APP_BUCKET_ACTIONS, APP_OBJECT_ACTIONS
 from .uploads import PENDING_PREFIX
 from .urls import check_prefix
@@ -78,10 +78,8 @@ _DASH_WEBSITE_REGIONS = frozenset(
 
 
 def check_delivery(delivery: str, name: str = "delivery") -> str:
-    """*delivery* if it is a delivery mode, else :class:`ConfigError` naming *name*."""
-    if delivery not in DELIVERIES:
-        raise ConfigError(f"{name} must be one of {', '.join(DELIVERIES)}, got {delivery!r}")
-    return delivery
+    """*delivery* if it is a delivery mode, else :class:`ConfigError` naming *name*; see :mod:`.delivery`."""
+    return parse_delivery(delivery, name)
 
 
 def parse_app_url(url: str, name: str = "--app-url") -> tuple[str, str, str]:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .delivery import resize_base_url_for
 from .errors import ConfigError
-from .settings import MEDIA_KEYS, S3_KEYS, MediaSettings
+from .settings import MEDIA_KEYS, MIDDLEWARE_KEYS, S3_KEYS, SETTINGS, MediaSettings
 from .storage.base import Storage
 from .storage.local import LocalStorage
 from .storage.s3 import S3Storage
@@ -70,8 +71,11 @@ def media_kwargs(settings: MediaSettings) -> dict[str, Any]:
         elif name == "presets":
             value = {preset: dict(options) for preset, options in value.items()}
         kwargs[name] = value
-    if "resize_base_url" not in kwargs and (settings.private or settings.delivery == "private"):
-        kwargs["resize_base_url"] = settings.prefix  # the app answers a private bucket's resize URLs
+    if "resize_base_url" not in kwargs:
+        # The app answers a private bucket's resize URLs (the settings stand for their storage here).
+        base = resize_base_url_for(settings, settings.prefix, settings.delivery)
+        if base is not None:
+            kwargs["resize_base_url"] = base
     return kwargs
 
 
@@ -81,19 +85,15 @@ def middleware_kwargs(settings: MediaSettings) -> dict[str, Any]:
     ``enabled`` is not among them: an adapter that is not enabled builds no middleware.
     """
     kwargs: dict[str, Any] = {"prefix": settings.prefix, "serve_local": settings.serve_local}
-    if settings.retry_after is not None:
-        kwargs["retry_after"] = settings.retry_after
-    if settings.local_cache_control is not None:
-        kwargs["cache_control"] = settings.local_cache_control
-    if settings.uploads is not None:
-        hook = load_object(settings.uploads, "uploads")
-        if not callable(hook):
-            raise ConfigError(f"uploads = {settings.uploads!r} is not a function of the request")
-        kwargs["uploads"] = hook
-    if settings.cors_origins:
-        kwargs["cors_origins"] = settings.cors_origins
-    if settings.delivery is not None:
-        kwargs["delivery"] = settings.delivery
+    for name in MIDDLEWARE_KEYS:
+        value = getattr(settings, name)
+        if name in kwargs or name == "enabled" or value is None or value == ():
+            continue
+        if name == "uploads":
+            value = load_object(value, "uploads")
+            if not callable(value):
+                raise ConfigError(f"uploads = {settings.uploads!r} is not a function of the request")
+        kwargs[SETTINGS[name].keyword or name] = value
     return kwargs
 
 

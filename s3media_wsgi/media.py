@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any, TypeVar, Union
 
 from . import ids
+from .delivery import resize_base_url_for
 from .errors import (
     AlreadyConfirmed,
     AlreadyExists,
@@ -252,8 +253,8 @@ class Media:
             max_frames=base.max_frames if max_frames == DEFAULT_MAX_FRAMES else max_frames,
         )
         self.storage = storage
-        if resize_base_url is None and getattr(storage, "private", False):
-            resize_base_url = "/media/"
+        if resize_base_url is None:
+            resize_base_url = resize_base_url_for(storage)
         self.resize_base_url = None if resize_base_url is None else check_base_url(resize_base_url, "resize_base_url")
         self.guard = StorageGuard(storage_budget, max_storage_requests, breaker_threshold, breaker_cooldown)
         self.signer = ResizeSigner(secret_key)

@@ -26,6 +26,8 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from .answers import DEFAULT_RETRY_AFTER, answer_for
+from .delivery import DELIVERIES as DELIVERIES  # cli.py imports it from here
+from .delivery import choose_delivery, is_private
 from .errors import ConfigError, NotFound
 from .media import Media
 from .response import MediaResponse
@@ -45,10 +47,6 @@ REDIRECT_CACHE_CONTROL = "public, max-age=86400"
 
 _PLAIN = "text/plain; charset=utf-8"
 
-#: How resize requests that reach the app are answered when the storage is not local:
-#: ``website`` (301 to the bucket or CDN, the S3-website 404 loop), ``serve`` (the
-#: image itself, for a CDN's origin failover), ``private`` (302 to a presigned GET).
-DELIVERIES = ("website", "serve", "private")
 #: Seconds a private redirect's ``max-age`` stays below its URL's remaining life.
 PRIVATE_REDIRECT_MARGIN = 60
 
@@ -126,17 +124,8 @@ class MediaResponder:
         self.media = media
         self.storage = media.storage
         self.serve_local = serves_local_files(media.storage) if serve_local is None else bool(serve_local)
-        private = bool(getattr(media.storage, "private", False))
-        self.delivery = delivery or ("private" if private else "website")
-        if self.delivery not in DELIVERIES:
-            raise ConfigError(f"delivery must be one of {', '.join(DELIVERIES)}, not {delivery!r}")
-        if self.delivery == "private" and not private and not self.serve_local:
-            raise ConfigError("delivery='private' needs a private bucket: S3Storage(..., private=True)")
-        if self.delivery == "website" and private:
-            raise ConfigError(
-                "a private bucket has no website endpoint: use delivery='private' (302 to presigned URLs) "
-                "or 'serve' (the app answers with the image)"
-            )
+        private = is_private(media.storage)
+        self.delivery = choose_delivery(delivery, media.storage, self.serve_local)
         self.retry_after = retry_after
         #: What the serve mode sends: the stored objects' own, else immutable, private for a private bucket.
         self._serve_cache_control: str = getattr(media.storage, "cache_control", None) or (

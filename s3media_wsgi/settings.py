@@ -16,6 +16,15 @@ environment gives (``"true"``, ``"50000000"``, a JSON object for presets, one
 secret per line).  Every problem raises :class:`~s3media_wsgi.errors.ConfigError`
 naming the key as the user spelled it, at startup, not on the first request.
 
+Every setting is declared once, by a :func:`define` call in this module (its
+key, converter, default, group, one line of doc).  The key tuples
+(:data:`KNOWN_KEYS`, :data:`MEDIA_KEYS`...), the converters the parser uses,
+the factory's keyword lists and the README's settings table
+(:func:`markdown_table`, ``python -m s3media_wsgi.settings --markdown``) follow
+from it; the typed :class:`MediaSettings` field and the keyword of ``Media``,
+``S3Storage`` or the middleware of the same name are checked against it by the
+tests.
+
     >>> SECRET = "demo-secret-0123456789-abcdefghijk"
     >>> s = parse_settings({"S3MEDIA_SECRET_KEY": SECRET, "S3MEDIA_MAX_PIXELS": "1000"}, prefix="S3MEDIA_")
     >>> s.storage, s.prefix, s.max_pixels
@@ -37,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .bounded import JSONRefused, loads_json
+from .delivery import DEFAULT_PREFIX, parse_delivery
 from .errors import ConfigError
 from .imaging import ImageLimits
 from .limits import DEFAULT_MAX_SIDE, positive_int, positive_number
@@ -46,64 +56,6 @@ from .storage.s3 import CANNED_ACLS
 from .urls import check_base_url, check_prefix
 from .variants import load_presets
 
-#: Keys of the storage, by kind.  ``base_url`` belongs to both.
-LOCAL_KEYS = ("local_root", "base_url")
-S3_KEYS = (
-    "bucket",
-    "region",
-    "base_url",
-    "endpoint_url",
-    "acl",
-    "cache_control",
-    "connect_timeout",
-    "read_timeout",
-    "max_attempts",
-    "private",
-    "url_expires",
-    "call_threads",
-)
-#: Keys of :class:`~s3media_wsgi.Media`: each is the keyword of the same name.
-MEDIA_KEYS = (
-    "secret_key",
-    "presets",
-    "strict_presets",
-    "max_pixels",
-    "max_side",
-    "max_frames",
-    "max_upload_bytes",
-    "allowed_types",
-    "max_concurrent_decodes",
-    "check_pixels",
-    "image_limits",
-    "upload_expires",
-    "resize_base_url",
-    "storage_budget",
-    "max_storage_requests",
-    "breaker_threshold",
-    "breaker_cooldown",
-)
-#: Keys of the middleware (and of each framework adapter).  ``local_cache_control``
-#: is the middleware's ``cache_control`` (files served from disk), named apart
-#: from the S3 objects' ``cache_control``.
-MIDDLEWARE_KEYS = (
-    "prefix",
-    "serve_local",
-    "retry_after",
-    "local_cache_control",
-    "uploads",
-    "cors_origins",
-    "delivery",
-    "enabled",
-)
-
-#: Every key the parser knows, lower case, in the order the docs list them.
-KNOWN_KEYS = (
-    "storage",
-    *dict.fromkeys(LOCAL_KEYS + S3_KEYS),
-    *MEDIA_KEYS,
-    *MIDDLEWARE_KEYS,
-    "media_factory",
-)
 #: Largest JSON document a setting (``presets``, ``image_limits``) may be, in
 #: UTF-8 bytes; it may nest no deeper than :data:`~s3media_wsgi.bounded.MAX_JSON_DEPTH`.
 MAX_SETTING_JSON_BYTES = 64 * 1024
@@ -166,7 +118,7 @@ class MediaSettings:
     max_storage_requests: int | None = None
     breaker_threshold: int | None = None
     breaker_cooldown: float | None = None
-    prefix: str = "/media/"
+    prefix: str = DEFAULT_PREFIX
     serve_local: bool | None = None
     retry_after: int | None = None
     local_cache_control: str | None = None
@@ -350,14 +302,9 @@ def _origins(value: object, name: str) -> tuple[str, ...]:
     return origins
 
 
-DELIVERIES = ("website", "serve", "private")
-
-
 def _delivery(value: object, name: str) -> str:
-    mode = as_str(value, name).lower()
-    if mode not in DELIVERIES:
-        raise ConfigError(f"{name} must be one of {', '.join(DELIVERIES)}, got {value!r}")
-    return mode
+    as_str(value, name)  # a non-empty string without control characters, first
+    return parse_delivery(value, name)
 
 
 def _acl(value: object, name: str) -> str:
@@ -376,48 +323,178 @@ def _secrets(value: object, name: str) -> tuple[Secret, ...]:
         raise ConfigError(f"{name}: {exc}") from None
 
 
-_CONVERTERS: dict[str, Callable[[object, str], Any]] = {
-    "storage": _storage,
-    "local_root": as_path,
-    "base_url": _base_url,
-    "bucket": as_str,
-    "region": as_str,
-    "endpoint_url": as_str,
-    "acl": _acl,
-    "cache_control": as_str,
-    "connect_timeout": as_seconds,
-    "read_timeout": as_seconds,
-    "max_attempts": as_int,
-    "private": as_bool,
-    "url_expires": as_int,
-    "call_threads": as_int,
-    "secret_key": _secrets,
-    "presets": as_presets,
-    "strict_presets": as_bool,
-    "max_pixels": as_int,
-    "max_side": as_int,
-    "max_frames": as_int,
-    "max_upload_bytes": as_int,
-    "allowed_types": _allowed_types,
-    "max_concurrent_decodes": as_int,
-    "check_pixels": as_bool,
-    "image_limits": as_image_limits,
-    "upload_expires": as_int,
-    "resize_base_url": _base_url,
-    "storage_budget": as_seconds,
-    "max_storage_requests": as_int,
-    "breaker_threshold": as_int,
-    "breaker_cooldown": as_seconds,
-    "prefix": _url_prefix,
-    "serve_local": as_bool,
-    "retry_after": as_count,
-    "local_cache_control": as_str,
-    "uploads": as_dotted,
-    "cors_origins": _origins,
-    "delivery": _delivery,
-    "enabled": as_bool,
-    "media_factory": as_dotted,
-}
+# --- the registry: every setting, declared once --------------------------------------
+
+#: The parts a setting belongs to: ``storage`` and ``media_factory`` choose what is
+#: built; ``local``/``s3`` are keywords of the storage of that kind; ``media`` of
+#: :class:`~s3media_wsgi.Media`; ``middleware`` of the middleware (and of each adapter).
+GROUPS = ("storage", "local", "s3", "media", "middleware", "factory")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its key (lower case), how a value is converted, its default, its groups, one line of doc.
+
+    *default* is the value :class:`MediaSettings` holds when the key is not set
+    (None means "the library's default", which *shown* describes for the docs);
+    *keyword* is the name of the keyword it becomes when that differs from the key.
+    """
+
+    name: str
+    convert: Callable[[object, str], Any]
+    default: Any
+    groups: tuple[str, ...]
+    doc: str
+    shown: str = "—"
+    keyword: str | None = None
+
+
+#: Every setting by key, in the order the docs list them; filled by :func:`define` below.
+SETTINGS: dict[str, Setting] = {}
+
+
+def define(
+    name: str,
+    convert: Callable[[object, str], Any],
+    default: Any,
+    group: str | tuple[str, ...],
+    doc: str,
+    shown: str = "—",
+    keyword: str | None = None,
+) -> Setting:
+    """Declare a setting: the one place a new key is added (parser, :class:`MediaSettings`
+    check, factory keywords, framework spellings and the README table all follow it)."""
+    groups = (group,) if isinstance(group, str) else group
+    if name in SETTINGS or not set(groups) <= set(GROUPS) or not groups:
+        raise ValueError(f"setting {name!r} is defined twice or has an unknown group {groups!r}")
+    SETTINGS[name] = setting = Setting(name, convert, default, groups, doc, shown, keyword)
+    return setting
+
+
+_LIMITS = "(see [Limits](#limits-you-can-rely-on))"
+# fmt: off
+define("storage", _storage, "local", "storage",
+       "`local`, `s3`, or the dotted path of a function returning a storage (`myapp.media:make_storage`)", "`local`")
+define("local_root", as_path, "media", "local", "folder of `LocalStorage`", "`media`")
+define("base_url", _base_url, None, ("local", "s3"),
+       "URL prefix of stored files (a bucket website or CDN URL for S3)",
+       "the prefix (local); the bucket's URL, or `<endpoint_url>/<bucket>/` (S3)")
+define("bucket", as_str, None, "s3", "S3 bucket")
+define("region", as_str, None, "s3", "the bucket's AWS region")
+define("endpoint_url", as_str, None, "s3", "an S3-compatible endpoint (MinIO, R2…)")
+define("acl", _acl, None, "s3", "canned ACL sent with each S3 object", "none")
+define("cache_control", as_str, None, "s3", "`Cache-Control` stored with each S3 object",
+       "a year, `immutable` (`public`; for a private bucket `private`, and a value of your own must say `private` "
+       "or `no-store`)")
+define("connect_timeout", as_seconds, None, "s3", "S3 client: seconds to open a connection", "2")
+define("read_timeout", as_seconds, None, "s3", "S3 client: seconds to wait for bytes from S3", "5")
+define("max_attempts", as_int, None, "s3", "S3 client: tries per call, the first included", "3")
+define("private", as_bool, None, "s3", "a [private bucket](#three-delivery-modes): presigned GETs", "off")
+define("url_expires", as_int, None, "s3", "least life of a private bucket's presigned GETs, in seconds", "3600")
+define("call_threads", as_int, None, "s3",
+       "threads per S3 storage that run its calls under a request's wall-clock budget (a call cut off at the "
+       "deadline holds one until it ends)", "8")
+define("secret_key", _secrets, (), "media",
+       "one secret, or several (a list; one per line or comma-separated in ini files); the first signs",
+       "**required**")
+define("presets", as_presets, {}, "media", "named sizes (a JSON object in ini files)", "none")
+define("strict_presets", as_bool, False, "media", "only preset sizes are built and served", "off")
+define("max_pixels", as_int, None, "media", f"largest source image ever decoded, in pixels {_LIMITS}", "50 MP")
+define("max_side", as_int, None, "media", f"largest side of a resize {_LIMITS}", "4096")
+define("max_frames", as_int, None, "media", f"most frames of an animation kept {_LIMITS}", "100")
+define("max_upload_bytes", as_int, None, "media", f"largest upload `put` accepts {_LIMITS}", "50 MiB")
+define("allowed_types", _allowed_types, None, "media",
+       "kinds `put` accepts (a list; comma-separated in ini files)", "every known kind")
+define("max_concurrent_decodes", as_int, None, "media", "images worked on at once per process", "CPUs")
+define("check_pixels", as_bool, None, "media",
+       "`put` and `confirm_upload` decode each image's first frame and refuse corrupt pixel data", "on")
+define("image_limits", as_image_limits, None, "media",
+       "the engine's other limits (`ImageLimits` fields: `max_metadata_bytes`, `max_jpeg_scans`, "
+       "`max_avif_pixels`…; a JSON object in ini files)", "see [Limits](#limits-you-can-rely-on)")
+define("upload_expires", as_int, None, "media", "seconds a signed direct upload stays valid", "600")
+define("resize_base_url", _base_url, None, "media", "where resize URLs point instead of the storage",
+       "the prefix for a private bucket")
+define("storage_budget", as_seconds, None, "media",
+       f"storage guard: seconds of storage time one media request may use {_LIMITS}", "10 s")
+define("max_storage_requests", as_int, None, "media",
+       f"storage guard: media requests waiting for storage at once per process {_LIMITS}", "4")
+define("breaker_threshold", as_int, None, "media",
+       f"storage guard: failures in a row that open the circuit breaker {_LIMITS}", "5")
+define("breaker_cooldown", as_seconds, None, "media",
+       f"storage guard: seconds the open breaker fails calls at once {_LIMITS}", "10 s")
+define("prefix", _url_prefix, DEFAULT_PREFIX, "middleware",
+       "URL prefix the middleware answers (ASCII letters, digits, `-_.` and `/`; not `/` alone)", "`/media/`")
+define("serve_local", as_bool, None, "middleware", "serve stored files from disk", "on for local storage")
+define("retry_after", as_count, None, "middleware", "seconds in `Retry-After` of a 503", "5")
+define("local_cache_control", as_str, None, "middleware", "`Cache-Control` of files served from disk",
+       "`public, max-age=3600`", keyword="cache_control")
+define("uploads", as_dotted, None, "middleware",
+       "dotted path of `authorize(request) -> bool`; turns the "
+       "[upload routes](#direct-uploads-browsers-send-files-straight-to-storage) on", "off")
+define("cors_origins", _origins, (), "middleware",
+       "origins allowed to call the upload routes from another origin", "none")
+define("delivery", _delivery, None, "middleware",
+       "`website`, `serve` or `private`: how resize requests that reach the app are answered "
+       "([delivery modes](#three-delivery-modes))", "`website`; `private` for a private bucket")
+define("enabled", as_bool, True, "middleware", "answer media requests (helpers keep working when off)", "on")
+define("media_factory", as_dotted, None, "factory",
+       "dotted path of a function returning a ready `Media` (then no storage or Media key is set)")
+# fmt: on
+
+
+def _keys(group: str) -> tuple[str, ...]:
+    return tuple(name for name, setting in SETTINGS.items() if group in setting.groups)
+
+
+#: Keys of the storage, by kind.  ``base_url`` belongs to both.
+LOCAL_KEYS = _keys("local")
+S3_KEYS = _keys("s3")
+#: Keys of :class:`~s3media_wsgi.Media`: each is the keyword of the same name.
+MEDIA_KEYS = _keys("media")
+#: Keys of the middleware (and of each framework adapter).  ``local_cache_control``
+#: is the middleware's ``cache_control`` (files served from disk), named apart
+#: from the S3 objects' ``cache_control``.
+MIDDLEWARE_KEYS = _keys("middleware")
+#: Every key the parser knows, lower case, in the order the docs list them.
+KNOWN_KEYS = tuple(SETTINGS)
+_CONVERTERS: dict[str, Callable[[object, str], Any]] = {name: s.convert for name, s in SETTINGS.items()}
+
+
+def markdown_table() -> str:
+    """The README's settings table, one row per setting, made from :data:`SETTINGS`.
+
+    ``python -m s3media_wsgi.settings --markdown`` prints it; a test checks the README holds exactly it.
+
+        >>> print(markdown_table().splitlines()[3])
+        | `local_root` | folder of `LocalStorage` | `media` |
+    """
+    rows = ["| key | meaning | default |", "| --- | --- | --- |"]
+    rows += [f"| `{s.name}` | {s.doc} | {s.shown} |" for s in SETTINGS.values()]
+    return "\n".join(rows) + "\n"
+
+
+# --- how each framework spells a key ----------------------------------------------
+
+#: Prefix of the keys in environment variables (the ``s3media`` CLI) and in Flask's ``app.config``.
+ENV_PREFIX = "S3MEDIA_"
+#: Prefix of the keys in Pyramid's settings (``.ini`` files).
+PYRAMID_PREFIX = "s3media."
+#: Django's setting holding a dict of upper-case keys.
+DJANGO_SETTING = "S3MEDIA"
+
+
+def spelling(key: str, prefix: str = "", upper: bool | None = None, container: str | None = None) -> str:
+    """*key* as a user writes it: under *prefix*, upper case (by default when *prefix* is), inside *container*.
+
+    >>> spelling("max_side", ENV_PREFIX), spelling("max_side", PYRAMID_PREFIX)
+    ('S3MEDIA_MAX_SIDE', 's3media.max_side')
+    >>> spelling("max_side", upper=True, container=DJANGO_SETTING)
+    'S3MEDIA["MAX_SIDE"]'
+    """
+    if upper is None:
+        upper = prefix.isupper()
+    written = prefix + (key.upper() if upper else key)
+    return f'{container}["{written}"]' if container else written
 
 
 # --- the parser ------------------------------------------------------------------
@@ -461,9 +538,9 @@ def parse_settings(
         return f'{container}["{written}"]' if container else written
 
     def spell(key: str) -> str:
-        return quote(prefix + (key.upper() if upper else key))
+        return spelling(key, prefix, upper, container)
 
-    known = {prefix + (k.upper() if upper else k): k for k in KNOWN_KEYS}
+    known = {spelling(k, prefix, upper): k for k in KNOWN_KEYS}
     known_lower = {written.lower(): k for written, k in known.items()}
     raw: dict[str, Any] = {}
     for written, value in mapping.items():
@@ -518,15 +595,29 @@ def parse_settings(
     return MediaSettings(**values)
 
 
+if __name__ == "__main__":  # pragma: no cover - python -m s3media_wsgi.settings --markdown
+    import sys
+
+    if sys.argv[1:] != ["--markdown"]:
+        sys.exit("usage: python -m s3media_wsgi.settings --markdown  (prints the README's settings table)")
+    sys.stdout.write(markdown_table())
+
+
 __all__ = [
+    "DJANGO_SETTING",
+    "ENV_PREFIX",
+    "GROUPS",
     "KNOWN_KEYS",
     "LOCAL_KEYS",
     "MAX_SETTING_JSON_BYTES",
     "MEDIA_KEYS",
     "MIDDLEWARE_KEYS",
+    "PYRAMID_PREFIX",
     "S3_KEYS",
+    "SETTINGS",
     "STORAGES",
     "MediaSettings",
+    "Setting",
     "as_bool",
     "as_count",
     "as_dotted",
@@ -536,5 +627,8 @@ __all__ = [
     "as_presets",
     "as_seconds",
     "as_str",
+    "define",
+    "markdown_table",
     "parse_settings",
+    "spelling",
 ]

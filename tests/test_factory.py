@@ -300,3 +300,14 @@ def test_the_graph_check_finds_a_cycle(tmp_path: Path) -> None:
     modules = {"s3media_wsgi.a": pkg / "a.py", "s3media_wsgi.b": pkg / "b.py"}
     assert _imports("s3media_wsgi.a", pkg / "a.py", modules)[0] == {"s3media_wsgi.b"}
     assert _imports("s3media_wsgi.b", pkg / "b.py", modules)[1] == ["s3media_wsgi.a"]
+
+
+def test_every_middleware_setting_is_a_keyword_of_the_responder() -> None:
+    import inspect
+
+    from s3media_wsgi.responder import MediaResponder
+    from s3media_wsgi.settings import SETTINGS
+
+    keywords = {SETTINGS[key].keyword or key for key in MIDDLEWARE_KEYS} - {"enabled"}
+    assert keywords == set(inspect.signature(MediaResponder.__init__).parameters) - {"self", "media"}
+    assert set(inspect.signature(MediaMiddleware.__init__).parameters) >= keywords

@@ -327,3 +327,62 @@ def test_row16_a_lone_surrogate_in_a_setting_is_a_config_error(key, value) -> No
         settings.update(storage="s3", bucket=settings.get("bucket", "photos"), region="us-east-1")
     with pytest.raises(ConfigError, match=rf"^s3media\.{key}"):
         parse_settings(pyramid_style(**settings), prefix="s3media.")
+
+
+# --- the registry: each setting declared once, everything else follows or is checked ---------------
+
+
+def test_the_readme_settings_table_is_the_one_the_registry_prints() -> None:
+    from pathlib import Path
+
+    from s3media_wsgi.settings import markdown_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = markdown_table()
+    assert table in readme, "regenerate it: python -m s3media_wsgi.settings --markdown"
+    start = readme.index("| key | meaning | default |")
+    end = readme.index("\n\n", start) + 1
+    assert readme[start:end] == table  # no hand-written row before or after it
+
+
+def test_media_settings_has_one_field_per_setting_with_its_default() -> None:
+    import dataclasses
+
+    from s3media_wsgi.settings import SETTINGS
+
+    fields = dataclasses.fields(MediaSettings)
+    assert {f.name for f in fields} == set(SETTINGS) == set(KNOWN_KEYS)
+    unset = MediaSettings()
+    assert {f.name: getattr(unset, f.name) for f in fields} == {k: s.default for k, s in SETTINGS.items()}
+
+
+def test_a_setting_cannot_be_defined_twice() -> None:
+    from s3media_wsgi.settings import SETTINGS, as_str, define
+
+    with pytest.raises(ValueError, match="defined twice"):
+        define("bucket", as_str, None, "s3", "again")
+    with pytest.raises(ValueError, match="unknown group"):
+        define("brand_new", as_str, None, "nowhere", "?")
+    assert "brand_new" not in SETTINGS
+
+
+@pytest.mark.parametrize(
+    ("spell", "kwargs"),
+    [
+        (lambda key: "S3MEDIA_" + key.upper(), {"prefix": "S3MEDIA_"}),
+        (lambda key: "s3media." + key, {"prefix": "s3media."}),
+        (lambda key: key.upper(), {"upper": True, "container": "S3MEDIA"}),
+    ],
+)
+def test_every_registered_key_is_read_in_each_framework_spelling(spell, kwargs) -> None:
+    from s3media_wsgi.settings import DJANGO_SETTING, ENV_PREFIX, PYRAMID_PREFIX, SETTINGS, spelling
+
+    assert (ENV_PREFIX, PYRAMID_PREFIX, DJANGO_SETTING) == ("S3MEDIA_", "s3media.", "S3MEDIA")
+    for key in SETTINGS:
+        written = spell(key)
+        prefix = kwargs.get("prefix", "")
+        assert spelling(key, prefix, kwargs.get("upper")) == written
+        # Known (None counts as not set), and a letter more is not.
+        assert parse_settings({written: None, spell("secret_key"): SECRET}, **kwargs).secret_key == (SECRET,)
+        with pytest.raises(ConfigError, match="unknown media setting"):
+            parse_settings({spell("secret_key"): SECRET, written + "X": "1"}, **kwargs)

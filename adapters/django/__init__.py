@@ -33,10 +33,10 @@ from typing import Any
 from ...errors import ConfigError, InvalidUpload
 from ...factory import middleware_kwargs
 from ...media import Media
-from ...settings import MediaSettings, parse_settings
+from ...settings import DJANGO_SETTING, MediaSettings, parse_settings
 
 #: Name of the Django setting holding the media settings dict.
-SETTING_NAME = "S3MEDIA"
+SETTING_NAME = DJANGO_SETTING
 
 _lock = threading.Lock()
 _cache: dict[str, Any] = {}

@@ -10,15 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from .. import bucket as documents
+from ..delivery import default_delivery
 from ..errors import ConfigError
 from ..factory import build_storage
 from ..media import Media
-from ..settings import MediaSettings, parse_settings
+from ..settings import ENV_PREFIX, MediaSettings, parse_settings
 from ..storage.s3 import S3Storage
 from .output import UsageError
 
 #: What every setting's environment variable starts with.
-PREFIX = "S3MEDIA_"
+PREFIX = ENV_PREFIX
 
 #: Flags that set a setting, by setting: a flag given wins over the environment.
 SETTING_FLAGS = {
@@ -57,7 +58,7 @@ class Loaded:
     @property
     def delivery(self) -> str:
         """The delivery mode, as the responder chooses it when none is set."""
-        return self.settings.delivery or ("private" if self.settings.private else "website")
+        return self.settings.delivery or default_delivery(self.settings)
 
 
 def load_settings(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..responder import DELIVERIES
+from ..delivery import DELIVERIES
 from .check import cmd_check
 from .config import SETTINGS_HELP
 from .media_commands import cmd_delete, cmd_purge_resizes, cmd_put, cmd_url
