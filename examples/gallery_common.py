@@ -120,7 +120,7 @@ def refusal_message(exc: MediaError) -> str:
     trouble, say) by the short public message of its class, which gives
     nothing away::
 
-        >>> from s3media_wsgi.errors import StorageUnavailable
+        >>> from s3media_wsgi.errors import StorageUnavailable, UnsupportedMediaType
         >>> refusal_message(UnsupportedMediaType("File type not accepted: PDF document. Accepted: JPEG image."))
         'Upload refused. File type not accepted: PDF document. Accepted: JPEG image.'
         >>> refusal_message(StorageUnavailable("timed out after 2.0 s reaching bucket photos"))
