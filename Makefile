@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo demo-s3 test lint bench bench-peers clean
+.PHONY: demo demo-s3 test test-fast lint bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,8 +54,15 @@ demo-s3: $(VENV)/.installed-dev
 	$(BIN)/python examples/wsgi_app.py
 
 # ruff (lint and format) first; mypy --strict over the core and the adapters runs inside the suite.
+# Every tier: a browser test that cannot run (no Chromium, no Node.js) stops the run with one
+# message naming what to install (S3MEDIA_REQUIRE_ALL_TIERS=1; tests/conftest.py).
 test: lint tests/browser/node_modules/.package-lock.json
-	$(BIN)/python -m pytest
+	S3MEDIA_REQUIRE_ALL_TIERS=1 $(BIN)/python -m pytest
+
+# The unit tier only (no real servers, processes or browser; tiers are set in tests/conftest.py),
+# stopping at the first failure: about a minute.  `make test` before you push.
+test-fast: lint
+	$(BIN)/python -m pytest -m "not integration and not browser" -x -q
 
 # Uppy and esbuild for tests/browser/, as its package-lock.json pins them (those tests say what is missing).
 tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json

@@ -24,12 +24,9 @@ from typing import Any
 
 from s3media_wsgi import Media, MediaId
 from s3media_wsgi.errors import (
-    ImageTooLarge,
     InvalidUpload,
     MediaError,
     NotAnImage,
-    UnsupportedMediaType,
-    UploadTooLarge,
 )
 from s3media_wsgi.formats import by_ext
 from s3media_wsgi.ids import extension, is_id
@@ -47,11 +44,6 @@ UPLOAD_HOOK = "gallery_common:anyone_may_upload"
 #: The script that uploads straight to storage, shared by every gallery page.  A page puts it in a
 #: ``<script type="module">`` right after ``import {uploadDetailed} from "<uploader_url>";``.
 UPLOAD_SCRIPT = (Path(__file__).resolve().parent / "gallery_upload.js").read_text(encoding="utf-8")
-
-# Refusals whose own message (str(exc)) is written for the person uploading:
-# it says what was wrong with the file.  Any other error shows its class's
-# public_message, which never names a key, a path or a setting.
-_TOLD_AS_IS = (UnsupportedMediaType, UploadTooLarge, ImageTooLarge, NotAnImage)
 
 
 def dev_secret(path: str | Path = ".dev-secret", environ: Mapping[str, str] | None = None) -> str:
@@ -128,13 +120,16 @@ def refusal_message(exc: MediaError) -> str:
     trouble, say) by the short public message of its class, which gives
     nothing away::
 
-        >>> from s3media_wsgi.errors import StorageUnavailable
+        >>> from s3media_wsgi.errors import StorageUnavailable, UnsupportedMediaType
         >>> refusal_message(UnsupportedMediaType("File type not accepted: PDF document. Accepted: JPEG image."))
         'Upload refused. File type not accepted: PDF document. Accepted: JPEG image.'
         >>> refusal_message(StorageUnavailable("timed out after 2.0 s reaching bucket photos"))
         'Upload refused. Storage unavailable, try again shortly.'
     """
-    detail = str(exc).strip() if isinstance(exc, _TOLD_AS_IS) else ""
+    # exc.shown: the error's class says its own message (str(exc)) is written for the person
+    # uploading; any other error shows its class's public_message, which never names a key,
+    # a path or a setting.  The same attribute the middleware's upload routes read.
+    detail = str(exc).strip() if exc.shown else ""
     detail = (detail or exc.public_message).rstrip(".")
     return f"Upload refused. {detail[:1].upper()}{detail[1:]}."
 

@@ -3,20 +3,31 @@
 Each class carries the HTTP status the middleware answers with, and
 :func:`s3media_wsgi.answers.answer_for` turns an error into its answer (status,
 message, ``Retry-After``, log level) for the resize side and the upload routes
-alike: nowhere else decides.  ``public_message`` is the
-short plain-text body a stranger's request gets.  The exception's own message
-(``str(exc)``) is for the people concerned: for what :meth:`Media.put
-<s3media_wsgi.Media.put>` refuses (:class:`UnsupportedMediaType`,
-:class:`UploadTooLarge`, :class:`ImageTooLarge`, :class:`NotAnImage`) it is
-written for the person who uploaded and names no key or path, so a page may
-show it; for everything else it is for logs and developers and may name keys,
-paths or settings.
+alike, reading only the class attributes below: nowhere else decides.
+
+- ``status_code``: the HTTP status.
+- ``public_message``: the short plain-text body a stranger's request gets.
+- ``temporary``: retrying later may work (storage unreachable, a full queue):
+  answered with ``Retry-After`` (``retry_after``, else the middleware's
+  default) and logged as a warning.
+- ``shown``: the exception's own message (``str(exc)``) is written for the
+  person who uploaded and names no key, path or setting, so an upload page
+  may show it (what :meth:`Media.put <s3media_wsgi.Media.put>` refuses:
+  :class:`UnsupportedMediaType`, :class:`UploadTooLarge`,
+  :class:`ImageTooLarge`, :class:`NotAnImage`; and the upload routes'
+  refusals, :class:`InvalidUpload` and :class:`UploadError`).  Otherwise the
+  message is for logs and developers and may name keys, paths or settings.
+- ``log_traceback``: a server-side failure (5xx, not temporary) is logged
+  with its traceback (a bug), or without it (:class:`StorageError`: the
+  message names what an operator must fix).
 
     >>> from s3media_wsgi.errors import MediaError, InvalidSignature
     >>> issubclass(InvalidSignature, MediaError)
     True
     >>> InvalidSignature.status_code
     404
+    >>> StorageUnavailable.temporary, NotAnImage.shown, StorageError.shown
+    (True, True, False)
 """
 
 from __future__ import annotations
@@ -32,6 +43,13 @@ class MediaError(Exception):
     #: Seconds a client should wait (``Retry-After``) when the failure is temporary;
     #: None: not temporary, or the middleware's default for storage outages.
     retry_after: int | None = None
+    #: Retrying later may work: answered with ``Retry-After`` and logged as a warning.
+    temporary: bool = False
+    #: ``str(exc)`` is written for the person who uploaded (names no key, path or setting):
+    #: an upload page may show it; otherwise a page shows ``public_message``.
+    shown: bool = False
+    #: A server-side failure (5xx, not temporary) is logged with its traceback: a bug.
+    log_traceback: bool = True
 
 
 class ConfigError(MediaError, ValueError):
@@ -78,6 +96,7 @@ class UnsupportedMediaType(MediaError, ValueError):
 
     status_code = 415
     public_message = "Unsupported media type"
+    shown = True
 
 
 class UploadTooLarge(MediaError, ValueError):
@@ -85,6 +104,7 @@ class UploadTooLarge(MediaError, ValueError):
 
     status_code = 413
     public_message = "Upload too large"
+    shown = True
 
 
 class ImageTooLarge(MediaError, ValueError):
@@ -92,6 +112,7 @@ class ImageTooLarge(MediaError, ValueError):
 
     status_code = 413
     public_message = "Image too large"
+    shown = True
 
 
 class NotAnImage(MediaError, ValueError):
@@ -99,6 +120,7 @@ class NotAnImage(MediaError, ValueError):
 
     status_code = 422
     public_message = "Not an image"
+    shown = True
 
 
 class InvalidUpload(MediaError, ValueError):
@@ -106,6 +128,7 @@ class InvalidUpload(MediaError, ValueError):
 
     status_code = 403
     public_message = "Upload refused"
+    shown = True
 
 
 class AlreadyExists(MediaError):
@@ -125,6 +148,29 @@ class AlreadyConfirmed(AlreadyExists):
     public_message = "This upload was confirmed already."
 
 
+class UploadError(MediaError):
+    """A refusal of the upload routes themselves (not the core's): its own status, and a message a page can show.
+
+    The status is the instance's (``UploadError(411, "A Content-Length is
+    needed.")``), and so is the public message: the message is written for
+    the uploader, never naming a key or a path.
+
+        >>> UploadError(411, "A Content-Length is needed.").status_code
+        411
+    """
+
+    shown = True
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status
+        self.public_message = message
+
+    @property
+    def status(self) -> int:
+        return self.status_code
+
+
 # --- our side ----------------------------------------------------------------
 
 
@@ -138,6 +184,7 @@ class StorageError(MediaError):
 
     status_code = 500
     public_message = "Storage error"
+    log_traceback = False
 
 
 class StorageUnavailable(StorageError):
@@ -145,6 +192,7 @@ class StorageUnavailable(StorageError):
 
     status_code = 503
     public_message = "Storage unavailable, try again shortly"
+    temporary = True
 
 
 class Busy(MediaError):
@@ -152,6 +200,7 @@ class Busy(MediaError):
 
     status_code = 503
     public_message = "Busy, try again shortly"
+    temporary = True
     retry_after = 1
 
 
@@ -179,5 +228,6 @@ __all__ = [
     "StorageError",
     "StorageUnavailable",
     "UnsupportedMediaType",
+    "UploadError",
     "UploadTooLarge",
 ]

@@ -54,7 +54,7 @@ from urllib.parse import parse_qs
 
 from .answers import DEFAULT_RETRY_AFTER, answer_for
 from .bounded import MAX_JSON_DEPTH, BodyTooShort, JSONRefused, loads_json, read_exactly
-from .errors import MediaError, UploadTooLarge
+from .errors import UploadError, UploadTooLarge
 from .formdata import Form, FormRefused, read_form
 from .media import Media
 from .response import MediaResponse
@@ -75,23 +75,6 @@ MAX_FORM_PARTS = 16
 MAX_FORM_FIELDS_BYTES = 64 * 1024
 #: Headers a cross-origin page may send to the routes.
 _ALLOW_HEADERS = "Content-Type, Authorization, X-Requested-With"
-
-
-class UploadError(MediaError):
-    """A refusal of the routes themselves (not the core's): status and a message a page can show.
-
-    A :class:`~s3media_wsgi.errors.MediaError` whose status is the instance's,
-    answered through :func:`~s3media_wsgi.answers.answer_for` like every other.
-    """
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status
-        self.public_message = message
-
-    @property
-    def status(self) -> int:
-        return self.status_code
 
 
 class UploadAPI:

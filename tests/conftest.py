@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,3 +97,138 @@ def decoded_sizes(monkeypatch):
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
     return sizes
+
+
+# --- test tiers ----------------------------------------------------------------------------------
+#
+# Three tiers, chosen here by folder and fixture (no test carries a marker of its own):
+#
+# - ``browser``: tests/browser/ (Chromium driven by Playwright; the Uppy tests also need Node.js
+#   and tests/browser/node_modules).
+# - ``integration``: real servers and processes: moto's S3 server (any test using it, directly or
+#   through the ``storage`` fixture's "s3" case), waitress/wsgiref, subprocesses (the CLI, mypy,
+#   packaging), s3rver on Node.js (the website loop), the examples, most of tests/reliability/.
+# - unit: the rest; ``make test-fast`` runs it alone (``-m "not integration and not browser"``).
+#
+# What the browser tier and the website loop need from outside Python (Chromium, Node.js, npm
+# packages) is checked once per session: when something is missing those tests are not run and
+# the session says so in ONE message naming the command that installs it.  With
+# S3MEDIA_REQUIRE_ALL_TIERS=1 (``make test`` and so .ci/run set it) or CI set, the same message
+# stops the session instead, with a failing status: CI never passes without the browser tests.
+
+TESTS = Path(__file__).resolve().parent
+
+#: Modules (relative to tests/) that are integration tests as a whole: each talks to a real server or
+#: runs processes in most of its tests.
+INTEGRATION_MODULES = frozenset(
+    {
+        "test_cli.py",
+        "test_example_wsgi.py",
+        "test_examples.py",
+        "test_http_server.py",
+        "test_packaging.py",
+        "test_production_loop.py",
+        "test_typing.py",
+        "test_website_loop.py",
+    }
+)
+#: Folders (relative to tests/) whose every test is an integration test.
+INTEGRATION_FOLDERS = ("reliability",)
+#: Fixtures that start a real server: a test using any (even indirectly) is an integration test.
+INTEGRATION_FIXTURES = frozenset({"moto_endpoint", "fault_proxy", "peak_rss_mib_of"})
+#: Parametrised fixtures whose given cases start a real server.
+INTEGRATION_PARAMS = {"storage": {"s3"}}
+
+
+def _tier(item: pytest.Item) -> str:
+    relative = Path(str(item.path)).resolve().relative_to(TESTS)
+    if relative.parts[0] == "browser":
+        return "browser"
+    if relative.parts[0] in INTEGRATION_FOLDERS or str(relative) in INTEGRATION_MODULES:
+        return "integration"
+    if INTEGRATION_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return "integration"
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if any(params.get(name) in cases for name, cases in INTEGRATION_PARAMS.items()):
+        return "integration"
+    return "unit"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The markers themselves are registered in pyproject.toml ([tool.pytest.ini_options] markers).
+    config.pluginmanager.register(_Prerequisites(), "s3media-prerequisites")
+
+
+def _missing_for_browser(needs_node: bool) -> list[str]:
+    """What the browser tier lacks, each with the command that installs it."""
+    missing = []
+    chromium = os.environ.get("S3MEDIA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium or not os.access(chromium, os.X_OK):
+        missing.append("Chromium (apt-get install -y chromium, or S3MEDIA_CHROMIUM=/path/to/chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("Playwright's Python package (pip install -e '.[dev]')")
+    if needs_node:
+        if shutil.which("node") is None or shutil.which("npm") is None:
+            missing.append("Node.js and npm (apt-get install -y nodejs npm)")
+        if not (TESTS / "browser" / "node_modules" / ".package-lock.json").is_file():
+            missing.append("Uppy and esbuild (cd tests/browser && npm ci)")
+    return missing
+
+
+def _missing_for_website_loop() -> list[str]:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return ["Node.js and npm for s3rver (apt-get install -y nodejs npm; then cd tests/website && npm ci)"]
+    return []  # the test runs `npm ci` in tests/website itself when s3rver is not there
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, before ``-m`` reads the marks."""
+    for item in items:
+        tier = _tier(item)
+        if tier != "unit":
+            item.add_marker(getattr(pytest.mark, tier))
+
+
+class _Prerequisites:
+    """After ``-m``/``-k``: are Chromium, Playwright and Node.js there for the selected tests that need them?"""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        browser = [item for item in items if item.get_closest_marker("browser")]
+        loop = [item for item in items if Path(str(item.path)).name == "test_website_loop.py"]
+        missing = []
+        if browser:
+            missing += _missing_for_browser(any("uppy_bundle" in item.fixturenames for item in browser))
+        if loop:
+            missing += _missing_for_website_loop()
+        if not missing:
+            return
+        message = "missing " + "; ".join(missing)
+        if os.environ.get("S3MEDIA_REQUIRE_ALL_TIERS") == "1" or os.environ.get("CI"):
+            raise pytest.UsageError(
+                f"{len(browser) + len(loop)} browser and website-loop tests cannot run: {message}. "
+                "(S3MEDIA_REQUIRE_ALL_TIERS=1 or CI is set: every tier must run.)"
+            )
+        not_run = set(browser + loop)
+        config.hook.pytest_deselected(items=[item for item in items if item in not_run])
+        items[:] = [item for item in items if item not in not_run]
+        config.stash[_NOT_RUN] = (
+            f"{len(not_run)} browser and website-loop tests deselected: {message}. (`make test` and CI fail instead.)"
+        )
+
+
+_NOT_RUN = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    note = config.stash.get(_NOT_RUN, None)
+    if note:
+        terminalreporter.write_sep("=", "tiers not run", yellow=True, bold=True)
+        terminalreporter.write_line(note)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return "tiers: unit, integration, browser (tests/conftest.py); make test-fast runs the unit tier"

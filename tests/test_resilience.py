@@ -82,19 +82,23 @@ def test_old_failures_age_out(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not breaker.is_open
 
 
-def test_half_open_lets_one_trial_through_then_closes_or_reopens() -> None:
+def test_half_open_lets_one_trial_through_then_closes_or_reopens(monkeypatch: pytest.MonkeyPatch) -> None:
+    import s3media_wsgi.resilience as resilience
+
+    clock = [1000.0]  # a fake clock: the cooldown passes when the test says, not after a sleep
+    monkeypatch.setattr(resilience.time, "monotonic", lambda: clock[0])
     breaker = CircuitBreaker(threshold=1, cooldown=0.1)
     breaker.failure()
     with pytest.raises(StorageUnavailable):
         breaker.allow()
-    time.sleep(0.15)
+    clock[0] += 0.15
     breaker.allow()  # the trial
     with pytest.raises(StorageUnavailable):
         breaker.allow()  # everyone else still fails fast
     breaker.failure()  # the trial failed: a new cooldown
     with pytest.raises(StorageUnavailable):
         breaker.allow()
-    time.sleep(0.15)
+    clock[0] += 0.15
     breaker.allow()
     breaker.success()
     assert not breaker.is_open

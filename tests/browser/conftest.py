@@ -5,7 +5,9 @@ A host app (``page.html``, test fixtures, the Uppy bundle, a resize-URL route) w
 ``LocalStorage`` in a temporary folder or ``S3Storage`` against moto's server; the page
 and the tests talk to nothing else.
 
-What they need, each a clear failure (never a skip) when missing:
+What they need (checked once per session by tests/conftest.py: when something is missing, these
+tests are deselected with one message naming the install command, or under ``make test`` and CI the
+run stops with that message; the fixtures below still fail clearly if used on their own):
 
 - Playwright's Python package (the ``dev`` extra) and Debian's Chromium (``apt-get install
   chromium``; another binary through ``S3MEDIA_CHROMIUM``).  Playwright's own browser
