@@ -10,6 +10,7 @@ host app for as long.
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 import time
 import uuid
@@ -44,13 +45,17 @@ class Reply:
     seconds: float
 
 
-def fetch(base: str, path: str, timeout: float = 60) -> Reply:
-    """One GET on a new connection (no redirects followed), timed."""
+def fetch(base: str, path: str, timeout: float = 60, *, json_body: dict[str, Any] | None = None) -> Reply:
+    """One GET (or, with *json_body*, a JSON POST) on a new connection (no redirects followed), timed."""
     parts = urlsplit(base)
     started = time.perf_counter()
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
-        conn.request("GET", path)
+        if json_body is None:
+            conn.request("GET", path)
+        else:
+            body, headers = json.dumps(json_body), {"Content-Type": "application/json"}
+            conn.request("POST", path, body=body, headers=headers)
         res = conn.getresponse()
         body = res.read()
         headers = {k.lower(): v for k, v in res.getheaders()}
@@ -229,19 +234,7 @@ def test_racers_for_one_cold_resize_make_it_once_while_s3_is_slow(rig: Callable[
 
 def post_json(base: str, path: str, payload: dict[str, Any], timeout: float = 60) -> Reply:
     """One JSON POST on a new connection, timed."""
-    import json
-
-    parts = urlsplit(base)
-    started = time.perf_counter()
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    try:
-        conn.request("POST", path, body=json.dumps(payload), headers={"Content-Type": "application/json"})
-        res = conn.getresponse()
-        body = res.read()
-        headers = {k.lower(): v for k, v in res.getheaders()}
-    finally:
-        conn.close()
-    return Reply(res.status, headers, body, time.perf_counter() - started)
+    return fetch(base, path, timeout, json_body=payload)
 
 
 def pages_while(base: str, busy: Callable[[], bool]) -> list[Reply]:
