@@ -42,7 +42,9 @@ from .limits import (
     DEFAULT_MAX_SIDE,
     DEFAULT_MAX_UPLOAD_BYTES,
     positive_int,
+    too_large_message,
 )
+from .limits import human_size as _size  # noqa: F401  (cli.py imports it from here)
 from .picture import SafeHTML, picture
 from .receipts import Receipts
 from .resilience import (
@@ -132,14 +134,6 @@ class MediaId(str):
         self = super().__new__(cls, value)
         self.width, self.height, self.content_type = width, height, content_type
         return self
-
-
-def _size(n: int) -> str:
-    """*n* bytes for a person: ``"50 MiB"``, ``"1.5 KiB"``, ``"12 bytes"``."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.1f}".rstrip("0").rstrip(".") + f" {unit}"
-    return f"{n} bytes"
 
 
 def _read_source(src: Source, limit: int) -> tuple[bytes, str | None]:
@@ -327,7 +321,7 @@ class Media:
         """
         data, hint = _read_source(src, self.max_upload_bytes)
         if len(data) > self.max_upload_bytes:
-            raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
+            raise UploadTooLarge(too_large_message(self.max_upload_bytes))
         ftype, width, height = self._check_content(data)
         name = ids.normalise_filename(filename or hint or "")
         stem = name.rpartition(".")[0] if "." in name else name
@@ -415,7 +409,7 @@ class Media:
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:
                 raise InvalidUpload(f"size must be a positive number of bytes, not {size!r}")
             if size > limit:
-                raise UploadTooLarge(f"File too large: the limit is {_size(limit)}.")
+                raise UploadTooLarge(too_large_message(limit))
             limit = size
         name = ids.normalise_filename(filename if isinstance(filename, str) else "")
         stem = name.rpartition(".")[0] if "." in name else name
@@ -487,7 +481,7 @@ class Media:
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
             raise InvalidUpload(f"a part's size must be a positive number of bytes, not {size!r}")
         if (number - 1) * MIN_PART_SIZE + (size or 1) > self.max_upload_bytes:
-            raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
+            raise UploadTooLarge(too_large_message(self.max_upload_bytes))
         target = self._upload_target()
         with self.guard.call():
             if size is None:
@@ -523,7 +517,7 @@ class Media:
         if total > self.max_upload_bytes:
             with self.guard.call():
                 target.abort_multipart_upload(key, upload_id)
-            raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
+            raise UploadTooLarge(too_large_message(self.max_upload_bytes))
         with self.guard.call():
             return target.complete_multipart_upload(key, upload_id, wanted)
 
@@ -653,7 +647,7 @@ class Media:
 
     def _check_size(self, size: int) -> None:
         if size > self.max_upload_bytes:
-            raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
+            raise UploadTooLarge(too_large_message(self.max_upload_bytes))
         if size == 0:
             raise UnsupportedMediaType("The file is empty.")
 
