@@ -58,8 +58,7 @@ from .settings import MediaSettings, parse_settings
 from .signing import ResizeSigner, Secret
 from .singleflight import SingleFlight
 from .sniff import DEFAULT_ALLOWED, MARKUP_BYTES, REFUSED, SNIFF_BYTES, TYPES, looks_like_markup, refused_kind, sniff
-from .storage.base import ObjectInfo, ObjectStorage, Storage, UploadStorage
-from .storage.local import LocalStorage
+from .storage.base import ObjectInfo, ObjectStorage, Storage, UploadStorage, is_private, put_remakeable
 from .uploads import (
     DEFAULT_UPLOAD_EXPIRES,
     MIN_PART_SIZE,
@@ -70,6 +69,7 @@ from .uploads import (
     media_id_of,
     pending_key,
     staging_key,
+    upload_target,
 )
 from .urls import check_base_url
 from .variants import (
@@ -246,7 +246,7 @@ class Media:
             max_frames=base.max_frames if max_frames == DEFAULT_MAX_FRAMES else max_frames,
         )
         self.storage = storage
-        if resize_base_url is None and getattr(storage, "private", False):
+        if resize_base_url is None and is_private(storage):
             resize_base_url = "/media/"
         self.resize_base_url = None if resize_base_url is None else check_base_url(resize_base_url, "resize_base_url")
         self.guard = StorageGuard(storage_budget, max_storage_requests, breaker_threshold, breaker_cooldown)
@@ -274,11 +274,7 @@ class Media:
         self._confirms: SingleFlight[MediaId] = SingleFlight()
         self._fetches: SingleFlight[tuple[str, bytes, str]] = SingleFlight()
         self.upload_expires = positive_int(upload_expires, "upload_expires")
-        self._uploads: UploadStorage | LocalUploads | None = None
-        if isinstance(storage, UploadStorage):
-            self._uploads = storage
-        elif isinstance(storage, LocalStorage):
-            self._uploads = LocalUploads(storage, secret_key)
+        self._uploads: UploadStorage | LocalUploads | None = upload_target(storage, secret_key)
         self._spec_cache: dict[tuple[Any, ...], ResizeSpec] = {}
         self.receipts = Receipts(secret_key)
 
@@ -743,7 +739,7 @@ class Media:
         key = ids.original_key(media_id)
         if download_name is None:
             return self.storage.url(key)
-        if not getattr(self.storage, "private", False):
+        if not is_private(self.storage):
             raise ConfigError("download_name needs a private bucket (S3Storage(private=True))")
         return self.storage.url(key, download_name=download_name)  # type: ignore[call-arg]
 
@@ -903,11 +899,9 @@ class Media:
         return data
 
     def _store_resize(self, key: str, rendered: Rendered) -> bool:
-        # A resize can be made again: local storage skips the folder fsync for it
-        # (the file's own fsync stays, so a crash never leaves a partial resize).
-        if isinstance(self.storage, LocalStorage):
-            return self.storage.put(key, rendered.data, rendered.content_type, durable=False)
-        return self.storage.put(key, rendered.data, rendered.content_type)
+        # A resize can be made again: a backend may skip what makes a write
+        # survive a crash (local storage: the folder fsync; never atomicity).
+        return put_remakeable(self.storage, key, rendered.data, rendered.content_type)
 
     def _make(self, key: str, media_id: str, spec: ResizeSpec) -> str:
         # Only the leader of identical concurrent calls gets here; its three

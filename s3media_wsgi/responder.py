@@ -30,7 +30,15 @@ from .errors import ConfigError, NotFound
 from .media import Media
 from .response import MediaResponse
 from .static import DEFAULT_CACHE_CONTROL, FileResponder
-from .storage.base import IMMUTABLE_CACHE_CONTROL, PRIVATE_IMMUTABLE_CACHE_CONTROL, keeps_private
+from .storage.base import (
+    IMMUTABLE_CACHE_CONTROL,
+    PRIVATE_IMMUTABLE_CACHE_CONTROL,
+    has_local_files,
+    is_private,
+    keeps_private,
+    stored_cache_control,
+    url_life,
+)
 from .storage.keys import validate_key
 from .upload_api import Authorize, UploadAPI
 from .uploads import PENDING_PREFIX
@@ -71,7 +79,7 @@ def uploader_url(prefix: str) -> str:
 
 def serves_local_files(storage: object) -> bool:
     """True when *storage* declares that its objects are files on this machine (``local_files``)."""
-    return bool(getattr(storage, "local_files", False))
+    return has_local_files(storage)
 
 
 class MediaResponder:
@@ -126,7 +134,7 @@ class MediaResponder:
         self.media = media
         self.storage = media.storage
         self.serve_local = serves_local_files(media.storage) if serve_local is None else bool(serve_local)
-        private = bool(getattr(media.storage, "private", False))
+        private = is_private(media.storage)
         self.delivery = delivery or ("private" if private else "website")
         if self.delivery not in DELIVERIES:
             raise ConfigError(f"delivery must be one of {', '.join(DELIVERIES)}, not {delivery!r}")
@@ -139,7 +147,7 @@ class MediaResponder:
             )
         self.retry_after = retry_after
         #: What the serve mode sends: the stored objects' own, else immutable, private for a private bucket.
-        self._serve_cache_control: str = getattr(media.storage, "cache_control", None) or (
+        self._serve_cache_control: str = stored_cache_control(media.storage) or (
             PRIVATE_IMMUTABLE_CACHE_CONTROL if private else IMMUTABLE_CACHE_CONTROL
         )
         if private and not keeps_private(self._serve_cache_control):
@@ -262,8 +270,7 @@ class MediaResponder:
             if local is not None:
                 return self._files.respond(method, headers, local)
         if self.delivery == "private":
-            signer = getattr(self.storage, "signer", None)
-            life = signer.remaining() if signer is not None else 0
+            life = url_life(self.storage)
             # Cached by the browser only, and never beyond the URL's own life.
             cache = f"private, max-age={max(0, life - PRIVATE_REDIRECT_MARGIN)}"
             return _plain(302, "Found", head, [("Location", self.storage.url(key)), ("Cache-Control", cache)])

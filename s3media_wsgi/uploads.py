@@ -48,7 +48,7 @@ from . import ids
 from .bounded import BodyTooShort, copy_exactly, loads_json, read_exactly
 from .errors import AlreadyExists, InvalidUpload, NotFound, UploadTooLarge
 from .signing import Secret, secret_keys
-from .storage.base import ObjectInfo, PostTarget
+from .storage.base import ObjectInfo, PostTarget, Storage, UploadStorage
 from .storage.local import LocalStorage
 
 #: Where pending uploads live.  No media id starts with it (ids start with 8 hex digits).
@@ -387,6 +387,18 @@ class _Hashing:
         return self.out.write(data)
 
 
+def upload_target(storage: Storage, secret_key: Secret | Iterable[Secret]) -> UploadStorage | LocalUploads | None:
+    """What signs and takes *storage*'s direct uploads: itself when it is an :class:`UploadStorage`,
+    a :class:`LocalUploads` for a :class:`~s3media_wsgi.LocalStorage` (it keeps its multipart state in
+    that folder: a pairing of two built-ins, not a capability a backend declares), else None (no direct uploads).
+    """
+    if isinstance(storage, UploadStorage):
+        return storage
+    if isinstance(storage, LocalStorage):
+        return LocalUploads(storage, secret_key)
+    return None
+
+
 __all__ = [
     "DEFAULT_UPLOAD_EXPIRES",
     "MAX_PARTS",
@@ -400,4 +412,5 @@ __all__ = [
     "media_id_of",
     "pending_key",
     "staging_key",
+    "upload_target",
 ]
