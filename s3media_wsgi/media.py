@@ -58,7 +58,16 @@ from .settings import MediaSettings, parse_settings
 from .signing import ResizeSigner, Secret
 from .singleflight import SingleFlight
 from .sniff import DEFAULT_ALLOWED, MARKUP_BYTES, REFUSED, SNIFF_BYTES, TYPES, looks_like_markup, refused_kind, sniff
-from .storage.base import ObjectInfo, ObjectStorage, Storage, UploadStorage, is_private, put_remakeable
+from .storage.base import (
+    ObjectInfo,
+    ObjectStorage,
+    Storage,
+    UploadStorage,
+    delete_keys,
+    is_private,
+    list_keys,
+    put_remakeable,
+)
 from .uploads import (
     DEFAULT_UPLOAD_EXPIRES,
     MIN_PART_SIZE,
@@ -192,7 +201,7 @@ class Media:
         may use before it is answered 503 (default 10).  A media request is a
         resize, or one call of a public method that touches storage
         (``put``, ``confirm_upload``, the multipart methods, ``get``,
-        ``exists``, ``delete``).
+        ``exists``, ``delete``, ``purge_resizes``).
     :param max_storage_requests: media requests allowed to wait for storage at
         once in this process (default 4); the next one waits half a second for
         a slot, then is answered 503, so a hung storage cannot occupy every
@@ -719,6 +728,25 @@ class Media:
         with self.guard.call():
             count = self.storage.delete_prefix(prefix)
         log.info("deleted %s (%d objects)", media_id, count)
+        return count
+
+    @_guarded
+    def purge_resizes(self, media_id: str) -> int:
+        """Delete every resize of *media_id*, keep its original; return how many went.
+
+        They are made again on their next request.  Needs a storage that lists
+        keys (``list_keys``, see :mod:`s3media_wsgi.storage.base`); both
+        built-in backends do.
+        """
+        original = ids.original_key(media_id)
+        with self.guard.call():
+            keys = list_keys(self.storage, ids.key_prefix(media_id))
+        resizes = [key for key in keys if key != original]
+        if not resizes:
+            return 0
+        with self.guard.call():
+            count = delete_keys(self.storage, resizes)
+        log.info("purged the resizes of %s (%d objects)", media_id, count)
         return count
 
     @_guarded
