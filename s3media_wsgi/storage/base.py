@@ -32,7 +32,7 @@ adds the presigned form and multipart calls (S3's direct uploads).
 
 The core reads the optional parts only through the functions below, so this
 module is the one place a default is written.  The contract test suite
-(:mod:`s3media_wsgi.testing.storage_contract`) runs against both built-in
+(:mod:`s3media_wsgi.storage.contract_suite`) runs against both built-in
 backends; subclass it to run it against yours.
 """
 
