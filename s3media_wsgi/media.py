@@ -41,10 +41,10 @@ from .limits import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SIDE,
     DEFAULT_MAX_UPLOAD_BYTES,
+    human_size,
     positive_int,
     too_large_message,
 )
-from .limits import human_size as _size  # noqa: F401  (cli.py imports it from here)
 from .picture import SafeHTML, picture
 from .receipts import Receipts
 from .resilience import (
@@ -91,6 +91,9 @@ from .variants import (
 )
 
 log = logging.getLogger("s3media_wsgi")
+
+#: cli.py imports this name; :func:`s3media_wsgi.limits.human_size` is its home.
+_size = human_size
 
 #: Seconds a request for a resize another request is already making waits for
 #: it, before a 503: identical requests must not hold every server thread
