@@ -24,7 +24,6 @@ from .errors import (
     AlreadyConfirmed,
     AlreadyExists,
     ConfigError,
-    ImageTooLarge,
     InvalidSignature,
     InvalidUpload,
     MediaError,
@@ -35,7 +34,7 @@ from .errors import (
 )
 from .factory import build_storage, load_object, media_kwargs
 from .formats import FileType
-from .imaging import CONTENT_TYPES, ImageEngine, ImageLimits, Rendered
+from .imaging import ImageEngine, ImageLimits
 from .limits import (
     DEFAULT_MAX_FRAMES,
     DEFAULT_MAX_PIXELS,
@@ -54,8 +53,9 @@ from .resilience import (
     DEFAULT_STORAGE_BUDGET,
     StorageGuard,
 )
+from .resizing import Resizer
 from .settings import MediaSettings, parse_settings
-from .signing import ResizeSigner, Secret
+from .signing import HexSigner, Secret
 from .singleflight import SingleFlight
 from .sniff import DEFAULT_ALLOWED, MARKUP_BYTES, REFUSED, SNIFF_BYTES, TYPES, looks_like_markup, refused_kind, sniff
 from .storage.base import (
@@ -66,7 +66,6 @@ from .storage.base import (
     delete_keys,
     is_private,
     list_keys,
-    put_remakeable,
 )
 from .uploads import (
     DEFAULT_UPLOAD_EXPIRES,
@@ -95,10 +94,6 @@ log = logging.getLogger("s3media_wsgi")
 #: cli.py imports this name; :func:`s3media_wsgi.limits.human_size` is its home.
 _size = human_size
 
-#: Seconds a request for a resize another request is already making waits for
-#: it, before a 503: identical requests must not hold every server thread
-#: while storage hangs.  A resize takes milliseconds to a second or two.
-FOLLOWER_WAIT = 3.0
 #: Bytes of an original a confirm of what is media already reads: its type and,
 #: for most images, its header size (a JPEG with more metadata first gives no size).
 CONFIRMED_PREFIX_BYTES = 64 * 1024
@@ -262,7 +257,7 @@ class Media:
             resize_base_url = "/media/"
         self.resize_base_url = None if resize_base_url is None else check_base_url(resize_base_url, "resize_base_url")
         self.guard = StorageGuard(storage_budget, max_storage_requests, breaker_threshold, breaker_cooldown)
-        self.signer = ResizeSigner(secret_key)
+        self.signer = HexSigner(secret_key)
         self.max_side = limits.max_side
         self.max_upload_bytes = max_upload_bytes
         self.presets = Presets(presets, limits.max_side, strict_presets)
@@ -282,9 +277,8 @@ class Media:
                 raise ConfigError(f"allowed_types has unknown kinds {sorted(unknown)}; known: {sorted(TYPES)}")
         self.allowed_types = frozenset(allowed)
         self._accepted_labels = ", ".join(TYPES[kind].label for kind in TYPES if kind in self.allowed_types)
-        self._flight: SingleFlight[str] = SingleFlight()
         self._confirms: SingleFlight[MediaId] = SingleFlight()
-        self._fetches: SingleFlight[tuple[str, bytes, str]] = SingleFlight()
+        self.resizer = Resizer(storage, self.engine, self.guard, max_upload_bytes)
         self.upload_expires = positive_int(upload_expires, "upload_expires")
         self._uploads: UploadStorage | LocalUploads | None = upload_target(storage, secret_key)
         self._spec_cache: dict[tuple[Any, ...], ResizeSpec] = {}
@@ -880,7 +874,7 @@ class Media:
         other one succeed without overwriting.
         """
         media_id, spec = self.verify_resize(path)
-        return self._flight.do(path, lambda: self._make(path, media_id, spec), wait=FOLLOWER_WAIT)
+        return self.resizer.create(path, media_id, spec)
 
     def fetch_resize(self, path: str) -> tuple[str, bytes, str]:
         """The resize at *path*, made and stored if missing: ``(key, bytes, content type)``.
@@ -891,72 +885,7 @@ class Media:
         concurrent calls share one computation, as :meth:`create_resize`.
         """
         media_id, spec = self.verify_resize(path)
-        return self._fetches.do(path, lambda: self._fetch(path, media_id, spec), wait=FOLLOWER_WAIT)
-
-    def _fetch(self, key: str, media_id: str, spec: ResizeSpec) -> tuple[str, bytes, str]:
-        guard = self.guard
-        with guard.request():
-            try:
-                with guard.call():
-                    return key, self.storage.get(key), CONTENT_TYPES[spec.format]
-            except NotFound:
-                pass
-            started = time.perf_counter()
-            with guard.call():
-                original = self._read_original(media_id)
-            rendered = self.engine.resize(original, spec)
-            with guard.call():
-                self._store_resize(key, rendered)
-        log.info("resize %s made in %.1f ms, %d bytes", key, (time.perf_counter() - started) * 1000, len(rendered.data))
-        return key, rendered.data, rendered.content_type
-
-    def _read_original(self, media_id: str) -> bytes:
-        """The original of *media_id*, to resize: :class:`ImageTooLarge` when over ``max_upload_bytes``.
-
-        No upload path stores a larger one, but a limit lowered later or
-        another writer of the bucket can leave one: it is refused after
-        reading at most ``max_upload_bytes`` + 1 bytes, never read whole.
-        (A storage that cannot read part of an object is read whole.)
-        """
-        key = ids.original_key(media_id)
-        if isinstance(self.storage, ObjectStorage):
-            data = self.storage.read(key, self.max_upload_bytes + 1)
-        else:
-            data = self.storage.get(key)
-        if len(data) > self.max_upload_bytes:
-            raise ImageTooLarge(
-                f"the original of {media_id} is over max_upload_bytes={self.max_upload_bytes}: not resized"
-            )
-        return data
-
-    def _store_resize(self, key: str, rendered: Rendered) -> bool:
-        # A resize can be made again: a backend may skip what makes a write
-        # survive a crash (local storage: the folder fsync; never atomicity).
-        return put_remakeable(self.storage, key, rendered.data, rendered.content_type)
-
-    def _make(self, key: str, media_id: str, spec: ResizeSpec) -> str:
-        # Only the leader of identical concurrent calls gets here; its three
-        # storage calls share one time budget, each needs a storage slot.
-        guard = self.guard
-        with guard.request():
-            with guard.call():
-                if self.storage.exists(key):
-                    return key
-            started = time.perf_counter()
-            with guard.call():
-                original = self._read_original(media_id)
-            rendered = self.engine.resize(original, spec)
-            with guard.call():
-                written = self._store_resize(key, rendered)
-        ms = (time.perf_counter() - started) * 1000
-        log.info(
-            "resize %s %s in %.1f ms, %d bytes",
-            key,
-            "made" if written else "made (another process stored it first)",
-            ms,
-            len(rendered.data),
-        )
-        return key
+        return self.resizer.fetch(path, media_id, spec)
 
 
 __all__ = ["CONFIRMED_PREFIX_BYTES", "Media", "MediaId"]

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import os
 import re
@@ -42,12 +41,10 @@ from pathlib import Path
 from typing import IO, Any, cast
 from urllib.parse import urlencode
 
-from itsdangerous import Signer
-
 from . import ids
 from .bounded import BodyTooShort, copy_exactly, loads_json, read_exactly
 from .errors import AlreadyExists, InvalidUpload, NotFound, UploadTooLarge
-from .signing import Secret, secret_keys
+from .signing import HexSigner, Secret
 from .storage.base import ObjectInfo, PostTarget, Storage, UploadStorage
 from .storage.local import LocalStorage
 
@@ -164,25 +161,20 @@ class LocalUploads:
 
     def __init__(self, storage: LocalStorage, secret_key: Secret | Iterable[Secret]) -> None:
         self.storage = storage
-        checked = secret_keys(list(secret_key) if not isinstance(secret_key, (str, bytes)) else secret_key)
-        keys = [k.encode("utf-8") if isinstance(k, str) else k for k in checked]
-        signer = Signer(keys, salt=UPLOAD_SALT, digest_method=hashlib.sha256, key_derivation="hmac")
-        self._keys = [signer.derive_key(k) for k in keys]
+        keys = list(secret_key) if not isinstance(secret_key, (str, bytes)) else secret_key
+        # The whole HMAC-SHA256, hex, under the upload salt (what S3-like forms carry).
+        self._signer = HexSigner(keys, salt=UPLOAD_SALT, length=64)
         self.post_url = storage.base_url + "s3/local/upload"
         self.part_url = storage.base_url + "s3/local/part"
         self._state = storage.root / ".uploads"
 
     # --- signing ----------------------------------------------------------------
 
-    def _sign(self, message: bytes, key_index: int = 0) -> str:
-        return hmac.new(self._keys[key_index], message, hashlib.sha256).hexdigest()
+    def _sign(self, message: bytes) -> str:
+        return self._signer.sign(message)
 
     def _verify(self, message: bytes, signature: str) -> bool:
-        given = signature.encode("ascii", "replace")
-        ok = False
-        for index in range(len(self._keys)):
-            ok |= hmac.compare_digest(self._sign(message, index).encode("ascii"), given)
-        return ok
+        return self._signer.verify(message, signature)
 
     # --- the form upload ----------------------------------------------------------------
 
