@@ -15,25 +15,23 @@ import dataclasses
 import functools
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any, TypeVar, Union
 
 from . import ids
+from .direct_uploads import CONFIRMED_PREFIX_BYTES, DirectUploads
 from .errors import (
-    AlreadyConfirmed,
     AlreadyExists,
     ConfigError,
     InvalidSignature,
-    InvalidUpload,
     MediaError,
-    NotFound,
     StorageUnavailable,
     UnsupportedMediaType,
     UploadTooLarge,
 )
 from .factory import build_storage, load_object, media_kwargs
 from .formats import FileType
+from .ids import MediaId
 from .imaging import ImageEngine, ImageLimits
 from .limits import (
     DEFAULT_MAX_FRAMES,
@@ -56,27 +54,16 @@ from .resilience import (
 from .resizing import Resizer
 from .settings import MediaSettings, parse_settings
 from .signing import HexSigner, Secret
-from .singleflight import SingleFlight
 from .sniff import DEFAULT_ALLOWED, MARKUP_BYTES, REFUSED, SNIFF_BYTES, TYPES, looks_like_markup, refused_kind, sniff
 from .storage.base import (
-    ObjectInfo,
     ObjectStorage,
     Storage,
-    UploadStorage,
     delete_keys,
     is_private,
     list_keys,
 )
 from .uploads import (
     DEFAULT_UPLOAD_EXPIRES,
-    MIN_PART_SIZE,
-    LocalUploads,
-    check_part_number,
-    check_parts,
-    check_upload_id,
-    media_id_of,
-    pending_key,
-    staging_key,
     upload_target,
 )
 from .urls import check_base_url
@@ -93,10 +80,6 @@ log = logging.getLogger("s3media_wsgi")
 
 #: cli.py imports this name; :func:`s3media_wsgi.limits.human_size` is its home.
 _size = human_size
-
-#: Bytes of an original a confirm of what is media already reads: its type and,
-#: for most images, its header size (a JPEG with more metadata first gives no size).
-CONFIRMED_PREFIX_BYTES = 64 * 1024
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
@@ -117,30 +100,6 @@ def _guarded(method: F) -> F:
             return method(self, *args, **kwargs)
 
     return guarded  # type: ignore[return-value]
-
-
-class MediaId(str):
-    """A media id, as returned by :meth:`Media.put`.
-
-    It *is* the id string (store it as such); it also carries what ``put``
-    learned about the file, so the caller can keep the dimensions next to it
-    and hand them to :func:`Media.picture` later without any I/O.
-    """
-
-    width: int | None
-    height: int | None
-    content_type: str | None
-
-    def __new__(
-        cls,
-        value: str,
-        width: int | None = None,
-        height: int | None = None,
-        content_type: str | None = None,
-    ) -> MediaId:
-        self = super().__new__(cls, value)
-        self.width, self.height, self.content_type = width, height, content_type
-        return self
 
 
 def _read_source(src: Source, limit: int) -> tuple[bytes, str | None]:
@@ -277,10 +236,9 @@ class Media:
                 raise ConfigError(f"allowed_types has unknown kinds {sorted(unknown)}; known: {sorted(TYPES)}")
         self.allowed_types = frozenset(allowed)
         self._accepted_labels = ", ".join(TYPES[kind].label for kind in TYPES if kind in self.allowed_types)
-        self._confirms: SingleFlight[MediaId] = SingleFlight()
         self.resizer = Resizer(storage, self.engine, self.guard, max_upload_bytes)
         self.upload_expires = positive_int(upload_expires, "upload_expires")
-        self._uploads: UploadStorage | LocalUploads | None = upload_target(storage, secret_key)
+        self.direct_uploads = DirectUploads(self, upload_target(storage, secret_key))
         self._spec_cache: dict[tuple[Any, ...], ResizeSpec] = {}
         self.receipts = Receipts(secret_key)
 
@@ -388,34 +346,7 @@ class Media:
             width, height = info.width, info.height
         return ftype, width, height
 
-    # --- direct uploads (see s3media_wsgi.uploads) ----------------------------------
-
-    def _upload_target(self) -> UploadStorage | LocalUploads:
-        if self._uploads is None:
-            raise ConfigError(
-                f"{type(self.storage).__name__} takes no direct uploads: use S3Storage or LocalStorage, "
-                "or a storage implementing s3media_wsgi.storage.UploadStorage"
-            )
-        return self._uploads
-
-    def _declared(self, filename: object, content_type: object, size: object) -> tuple[str, FileType, int]:
-        """A new media id, the declared type and the most bytes the upload may have."""
-        mime = content_type.split(";", 1)[0].strip().lower() if isinstance(content_type, str) else ""
-        ftype = next((t for t in TYPES.values() if t.mime == mime and t.kind in self.allowed_types), None)
-        if ftype is None:
-            raise UnsupportedMediaType(
-                f"File type not accepted: {mime or 'no type'}. Accepted: {self._accepted_labels}."
-            )
-        limit = self.max_upload_bytes
-        if size is not None:
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise InvalidUpload(f"size must be a positive number of bytes, not {size!r}")
-            if size > limit:
-                raise UploadTooLarge(too_large_message(limit))
-            limit = size
-        name = ids.normalise_filename(filename if isinstance(filename, str) else "")
-        stem = name.rpartition(".")[0] if "." in name else name
-        return ids.new_id(f"{stem}.{ftype.ext}"), ftype, limit
+    # --- direct uploads (see s3media_wsgi.direct_uploads) ----------------------------
 
     def presign_upload(self, filename: str, content_type: str, *, size: int | None = None) -> dict[str, Any]:
         """Sign a browser's form upload (POST) of one file, straight to storage.
@@ -435,20 +366,7 @@ class Media:
             >>> upload["method"], upload["key"] == "uploads/" + upload["id"], upload["id"].endswith("/holiday.jpg")
             ('POST', True, True)
         """
-        media_id, ftype, limit = self._declared(filename, content_type, size)
-        key = pending_key(media_id)
-        with self.guard.call():
-            target = self._upload_target().presign_post(
-                key, content_type=ftype.mime, min_bytes=1, max_bytes=limit, expires_in=self.upload_expires
-            )
-        return {
-            "id": media_id,
-            "key": key,
-            "method": "POST",
-            "url": target.url,
-            "fields": dict(target.fields),
-            "expires": int(time.time()) + self.upload_expires,
-        }
+        return self.direct_uploads.presign_upload(filename, content_type, size=size)
 
     @_guarded
     def create_multipart_upload(self, filename: str, content_type: str, *, size: int | None = None) -> dict[str, str]:
@@ -458,11 +376,7 @@ class Media:
         bound when :meth:`sign_upload_part` is given it; the total is checked
         by :meth:`complete_multipart_upload` and again by :meth:`confirm_upload`.
         """
-        media_id, ftype, _ = self._declared(filename, content_type, size)
-        key = pending_key(media_id)
-        with self.guard.call():
-            upload_id = self._upload_target().create_multipart_upload(key, ftype.mime)
-        return {"id": media_id, "key": key, "upload_id": upload_id}
+        return self.direct_uploads.create_multipart_upload(filename, content_type, size=size)
 
     def sign_upload_part(self, key: str, upload_id: str, part_number: int, *, size: int | None = None) -> str:
         """A URL the browser PUTs part *part_number* (1..10,000) to, valid ``upload_expires`` seconds.
@@ -477,26 +391,12 @@ class Media:
         (5 MiB at least each), is refused here.  Without it the total is
         still checked by :meth:`complete_multipart_upload`.
         """
-        key = pending_key(media_id_of(key))
-        upload_id = check_upload_id(upload_id)
-        number = check_part_number(part_number)
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-            raise InvalidUpload(f"a part's size must be a positive number of bytes, not {size!r}")
-        if (number - 1) * MIN_PART_SIZE + (size or 1) > self.max_upload_bytes:
-            raise UploadTooLarge(too_large_message(self.max_upload_bytes))
-        target = self._upload_target()
-        with self.guard.call():
-            if size is None:
-                return target.presign_upload_part(key, upload_id, number, self.upload_expires)
-            return target.presign_upload_part(key, upload_id, number, self.upload_expires, size=size)
+        return self.direct_uploads.sign_upload_part(key, upload_id, part_number, size=size)
 
     @_guarded
     def list_upload_parts(self, key: str, upload_id: str) -> list[dict[str, object]]:
         """The parts uploaded so far: ``[{"PartNumber", "ETag", "Size"}]`` (to resume an upload)."""
-        key = pending_key(media_id_of(key))
-        upload_id = check_upload_id(upload_id)
-        with self.guard.call():
-            return self._upload_target().list_parts(key, upload_id)
+        return self.direct_uploads.list_upload_parts(key, upload_id)
 
     @_guarded
     def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict[str, object]]) -> str:
@@ -505,31 +405,12 @@ class Media:
         The parts' total must be within ``max_upload_bytes``, or the upload
         is aborted and :class:`~s3media_wsgi.errors.UploadTooLarge` raised.
         """
-        key = pending_key(media_id_of(key))
-        upload_id = check_upload_id(upload_id)
-        wanted = check_parts(parts)
-        target = self._upload_target()
-        with self.guard.call():
-            uploaded = {int(str(p["PartNumber"])): p for p in target.list_parts(key, upload_id)}
-        total = sum(
-            int(str(uploaded[int(str(p["PartNumber"]))]["Size"]))
-            for p in wanted
-            if int(str(p["PartNumber"])) in uploaded
-        )
-        if total > self.max_upload_bytes:
-            with self.guard.call():
-                target.abort_multipart_upload(key, upload_id)
-            raise UploadTooLarge(too_large_message(self.max_upload_bytes))
-        with self.guard.call():
-            return target.complete_multipart_upload(key, upload_id, wanted)
+        return self.direct_uploads.complete_multipart_upload(key, upload_id, parts)
 
     @_guarded
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:
         """Drop a multipart upload and its parts."""
-        key = pending_key(media_id_of(key))
-        upload_id = check_upload_id(upload_id)
-        with self.guard.call():
-            self._upload_target().abort_multipart_upload(key, upload_id)
+        self.direct_uploads.abort_multipart_upload(key, upload_id)
 
     @_guarded
     def confirm_upload(self, key_or_id: str, *, pending_only: bool = False) -> MediaId:
@@ -556,134 +437,7 @@ class Media:
         every other one, and any confirm of an id that is media already, gets
         :class:`~s3media_wsgi.errors.AlreadyConfirmed` (409) and nothing is read.
         """
-        media_id = media_id_of(key_or_id)
-        if not pending_only:
-            return self._confirms.do(media_id, lambda: self._confirm(media_id, pending_only=False))
-        led: list[bool] = []
-
-        def lead() -> MediaId:
-            led.append(True)
-            return self._confirm(media_id, pending_only=True)
-
-        confirmed = self._confirms.do("pending-only " + media_id, lead)
-        if not led:  # another request of this process confirmed it just now
-            raise AlreadyConfirmed(AlreadyConfirmed.public_message)
-        return confirmed
-
-    def _confirm(self, media_id: str, *, pending_only: bool) -> MediaId:
-        key, final = pending_key(media_id), ids.original_key(media_id)
-        target = self._upload_target()
-        objects = self._object_storage()
-        try:
-            with self.guard.call():
-                info = target.head(key)
-        except NotFound:
-            return self._confirmed(media_id, pending_only)
-        with self.guard.call():
-            taken = objects.exists(final)
-        if taken:
-            # Sent again with a form still valid after its confirm: the id is media, this file never is.
-            self._drop_pending(target, objects, key)
-            return self._confirmed(media_id, pending_only)
-        try:
-            ftype, width, height, published = self._check_and_publish(media_id, info, objects)
-        except NotFound:
-            # Another process published it and deleted the pending object between
-            # our head and our read or copy: confirmed, not lost.
-            return self._confirmed(media_id, pending_only)
-        except MediaError as exc:
-            if exc.status_code < 500:
-                # The upload itself is refused: it goes.  A failure on this side
-                # (storage, no decode slot, no memory) keeps it for a retry.
-                self._drop_pending(target, objects, key)
-                log.info("upload %s refused: %s", key, exc)
-            raise
-        self._drop_pending(target, objects, key)
-        if not published:  # another process published it first: never overwritten
-            return self._confirmed(media_id, pending_only)
-        log.info("confirmed %s (%s, %d bytes)", media_id, ftype.mime, info.size)
-        return MediaId(media_id, width, height, ftype.mime)
-
-    def _check_and_publish(
-        self, media_id: str, info: ObjectInfo, objects: ObjectStorage
-    ) -> tuple[FileType, int | None, int | None, bool]:
-        """Check the pending upload of *media_id* and publish exactly what was checked.
-
-        Returns the type, width, height, and whether this call published it
-        (False: the media key was taken first).  An image is read whole (at
-        most ``max_upload_bytes`` + 1 bytes) and those bytes are written; any
-        other file is copied to a staging key first and that copy is checked
-        and copied on, so a client writing its pending key meanwhile changes
-        nothing.  :class:`NotFound` when the pending object went meanwhile.
-        """
-        key, final = pending_key(media_id), ids.original_key(media_id)
-        self._check_size(info.size)
-        declared = next((t for t in TYPES.values() if t.mime == info.content_type), None)
-        if declared is None or declared.ext != ids.extension(media_id):
-            raise UnsupportedMediaType(f"File type not accepted: {info.content_type or 'no type'}.")
-        if declared.is_image and self.engine.can_read(declared.kind):
-            with self.guard.call():
-                data = objects.read(key, self.max_upload_bytes + 1)
-            ftype, width, height = self._check_declared(data, declared, len(data))
-            with self.guard.call():
-                published = self.storage.put(final, data, ftype.mime)
-            return ftype, width, height, published
-        staged = staging_key(media_id)
-        try:
-            with self.guard.call():
-                objects.copy(key, staged)
-            with self.guard.call():
-                size = objects.head(staged).size
-            with self.guard.call():
-                data = objects.read(staged, MARKUP_BYTES)
-            ftype, width, height = self._check_declared(data, declared, size)
-            with self.guard.call():
-                published = objects.copy(staged, final)
-        finally:
-            try:
-                with self.guard.call():
-                    objects.delete(staged)
-            except MediaError as exc:  # under uploads/: the lifecycle rule expires it
-                log.warning("confirm of %s left its staged copy %s: %s", media_id, staged, exc)
-        return ftype, width, height, published
-
-    def _check_size(self, size: int) -> None:
-        if size > self.max_upload_bytes:
-            raise UploadTooLarge(too_large_message(self.max_upload_bytes))
-        if size == 0:
-            raise UnsupportedMediaType("The file is empty.")
-
-    def _check_declared(self, data: bytes, declared: FileType, size: int) -> tuple[FileType, int | None, int | None]:
-        """:meth:`_check_content` of an upload of *size* bytes (*data*: all or its first bytes), of type *declared*."""
-        self._check_size(size)
-        ftype, width, height = self._check_content(data)
-        if ftype.mime != declared.mime:
-            raise UnsupportedMediaType(f"File type not accepted: declared as {declared.label} but it is {ftype.label}.")
-        return ftype, width, height
-
-    def _confirmed(self, media_id: str, pending_only: bool) -> MediaId:
-        """The answer to a confirm of *media_id* when it is media already; :class:`NotFound` when it is not.
-
-        *pending_only*: :class:`AlreadyConfirmed`, one HEAD.  Otherwise the
-        id with the type and header size of the original's first
-        :data:`CONFIRMED_PREFIX_BYTES` (one HEAD, one ranged read; no decode).
-        """
-        final = ids.original_key(media_id)
-        objects = self._object_storage()
-        try:
-            with self.guard.call():
-                info = objects.head(final)
-        except NotFound:
-            pending = pending_key(media_id)
-            raise NotFound(f"no upload at {pending}: it was never sent, expired, or was refused") from None
-        if pending_only:
-            raise AlreadyConfirmed(AlreadyConfirmed.public_message)
-        with self.guard.call():
-            prefix = objects.read(final, CONFIRMED_PREFIX_BYTES)
-        ftype = sniff(prefix[:SNIFF_BYTES])
-        size = self.engine.header_size(prefix) if ftype is not None and ftype.is_image else None
-        width, height = size if size is not None else (None, None)
-        return MediaId(media_id, width, height, ftype.mime if ftype is not None else info.content_type)
+        return self.direct_uploads.confirm_upload(key_or_id, pending_only=pending_only)
 
     def upload_receipt(self, media_id: str, bound_to: str | None = None) -> str:
         """A signed, short-lived receipt for *media_id*, for a form to send back instead of the bare id.
@@ -699,17 +453,6 @@ class Media:
         """The media id *receipt* was issued for; :class:`~s3media_wsgi.errors.InvalidUpload`
         when it is forged, expired, or bound to someone else.  No I/O."""
         return self.receipts.check(receipt, bound_to)
-
-    def _object_storage(self) -> ObjectStorage:
-        if not isinstance(self.storage, ObjectStorage):
-            raise ConfigError(f"{type(self.storage).__name__} cannot head, read, copy and delete single objects")
-        return self.storage
-
-    def _drop_pending(self, target: UploadStorage | LocalUploads, objects: ObjectStorage, key: str) -> None:
-        with self.guard.call():
-            objects.delete(key)
-        if isinstance(target, LocalUploads):
-            target.forget(key)
 
     @_guarded
     def exists(self, media_id: str) -> bool:
