@@ -1,4 +1,9 @@
-"""The :class:`Media` object: store uploads, build signed resize URLs, make resizes.
+"""The :class:`Media` object: store and check files, build their URLs and signed resize URLs.
+
+It is the library's one public face: resizes are made by
+:mod:`s3media_wsgi.resizing`, direct uploads run in
+:mod:`s3media_wsgi.direct_uploads`, and Media delegates to both under its
+storage guard (:mod:`s3media_wsgi.resilience`).
 
 >>> from s3media_wsgi import Media, LocalStorage
 >>> media = Media(LocalStorage("media", base_url="/media/"), secret_key="demo-secret-0123456789-abcdefghijk")

@@ -1,4 +1,7 @@
-"""Direct uploads: the browser sends a file to storage itself; the app signs, then confirms.
+"""Direct uploads' rules: pending and staging keys, S3's multipart limits, and local storage's own uploads.
+
+The browser sends a file to storage itself; the app signs, then confirms (the
+workflow: :mod:`s3media_wsgi.direct_uploads`).
 
 The server chooses every key.  A direct upload lands at a *pending* key,
 ``uploads/<id>`` (``<id>`` a fresh media id with the normalised filename),
