@@ -236,6 +236,16 @@ def put_remakeable(storage: Storage, key: str, data: bytes, content_type: str) -
     return storage.put(key, data, content_type)
 
 
+def can_list_keys(storage: object) -> bool:
+    """True when *storage* lists keys under a prefix (``list_keys``)."""
+    return _optional(storage, "list_keys") is not None
+
+
+def can_delete_keys(storage: object) -> bool:
+    """True when *storage* deletes single keys (``delete_keys``, or ``delete`` one by one)."""
+    return _optional(storage, "delete_keys") is not None or isinstance(storage, ObjectStorage)
+
+
 def list_keys(storage: Storage, prefix: str) -> list[str]:
     """Every key under *prefix* (ending in ``/``); :class:`ConfigError` when *storage* cannot list."""
     listing: Callable[[str], list[str]] | None = _optional(storage, "list_keys")
@@ -265,6 +275,8 @@ __all__ = [
     "PostTarget",
     "Storage",
     "UploadStorage",
+    "can_delete_keys",
+    "can_list_keys",
     "delete_keys",
     "has_local_files",
     "is_private",
