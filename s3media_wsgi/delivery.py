@@ -27,6 +27,7 @@ middleware's prefix (:func:`resize_base_url_for`).
 from __future__ import annotations
 
 from .errors import ConfigError
+from .storage.base import is_private
 
 #: How resize requests that reach the app are answered when the storage is not local:
 #: ``website`` (301 to the bucket or CDN, the S3-website 404 loop), ``serve`` (the
@@ -34,11 +35,6 @@ from .errors import ConfigError
 DELIVERIES = ("website", "serve", "private")
 #: The middleware's default prefix, where a private bucket's resize URLs point when no prefix is known.
 DEFAULT_PREFIX = "/media/"
-
-
-def is_private(storage: object) -> bool:
-    """True when *storage* says its objects are private (``S3Storage(..., private=True)``)."""
-    return bool(getattr(storage, "private", False))
 
 
 def default_delivery(storage: object) -> str:

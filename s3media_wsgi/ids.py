@@ -135,7 +135,32 @@ def split_key(key: str) -> tuple[str, str]:
     return media_id, last
 
 
+class MediaId(str):
+    """A media id, as returned by :meth:`Media.put`.
+
+    It *is* the id string (store it as such); it also carries what ``put``
+    learned about the file, so the caller can keep the dimensions next to it
+    and hand them to :func:`Media.picture` later without any I/O.
+    """
+
+    width: int | None
+    height: int | None
+    content_type: str | None
+
+    def __new__(
+        cls,
+        value: str,
+        width: int | None = None,
+        height: int | None = None,
+        content_type: str | None = None,
+    ) -> MediaId:
+        self = super().__new__(cls, value)
+        self.width, self.height, self.content_type = width, height, content_type
+        return self
+
+
 __all__ = [
+    "MediaId",
     "EXTENSION_ALIASES",
     "ID_RE",
     "extension",

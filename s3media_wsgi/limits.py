@@ -1,4 +1,4 @@
-"""Every limit's default, and the one check for a limit's value.
+"""Every limit's default, the one check for a limit's value, and the one "too large" message.
 
 ``Media``, the image engine and the settings parser all take these limits;
 they take their defaults and their validation from here.
@@ -34,6 +34,27 @@ def positive_int(value: object, name: str) -> int:
     return value
 
 
+def human_size(n: int) -> str:
+    """*n* bytes for a person: ``"50 MiB"``, ``"1.5 KiB"``, ``"12 bytes"``.
+
+    >>> human_size(50 * 1024 * 1024), human_size(1536), human_size(12)
+    ('50 MiB', '1.5 KiB', '12 bytes')
+    """
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{n} bytes"
+
+
+def too_large_message(limit_bytes: int) -> str:
+    """What a person is told when a file is over *limit_bytes*: the one wording of it.
+
+    >>> too_large_message(100_000)
+    'File too large: the limit is 97.7 KiB.'
+    """
+    return f"File too large: the limit is {human_size(limit_bytes)}."
+
+
 #: Longest time setting accepted: anything longer is a mistake (or a unit mix-up).
 MAX_SECONDS = 24 * 3600
 
@@ -55,6 +76,8 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_MAX_SIDE",
     "DEFAULT_MAX_UPLOAD_BYTES",
+    "human_size",
     "positive_int",
     "positive_number",
+    "too_large_message",
 ]

@@ -1,4 +1,9 @@
-"""The :class:`Media` object: store uploads, build signed resize URLs, make resizes.
+"""The :class:`Media` object: store and check files, build their URLs and signed resize URLs.
+
+It is the library's one public face: resizes are made by
+:mod:`s3media_wsgi.resizing`, direct uploads run in
+:mod:`s3media_wsgi.direct_uploads`, and Media delegates to both under its
+storage guard (:mod:`s3media_wsgi.resilience`).
 
 >>> from s3media_wsgi import Media, LocalStorage
 >>> media = Media(LocalStorage("media", base_url="/media/"), secret_key="demo-secret-0123456789-abcdefghijk")
@@ -15,34 +20,32 @@ import dataclasses
 import functools
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any, TypeVar, Union
 
 from . import ids
 from .delivery import resize_base_url_for
+from .direct_uploads import CONFIRMED_PREFIX_BYTES, DirectUploads
 from .errors import (
-    AlreadyConfirmed,
     AlreadyExists,
     ConfigError,
-    ImageTooLarge,
     InvalidSignature,
-    InvalidUpload,
     MediaError,
-    NotFound,
     StorageUnavailable,
     UnsupportedMediaType,
     UploadTooLarge,
 )
 from .factory import build_storage, load_object, media_kwargs
 from .formats import FileType
-from .imaging import CONTENT_TYPES, ImageEngine, ImageLimits, Rendered
+from .ids import MediaId
+from .imaging import ImageEngine, ImageLimits
 from .limits import (
     DEFAULT_MAX_FRAMES,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_SIDE,
     DEFAULT_MAX_UPLOAD_BYTES,
     positive_int,
+    too_large_message,
 )
 from .picture import SafeHTML, picture
 from .receipts import Receipts
@@ -53,22 +56,20 @@ from .resilience import (
     DEFAULT_STORAGE_BUDGET,
     StorageGuard,
 )
+from .resizing import Resizer
 from .settings import MediaSettings, parse_settings
-from .signing import ResizeSigner, Secret
-from .singleflight import SingleFlight
+from .signing import HexSigner, Secret
 from .sniff import DEFAULT_ALLOWED, MARKUP_BYTES, REFUSED, SNIFF_BYTES, TYPES, looks_like_markup, refused_kind, sniff
-from .storage.base import ObjectInfo, ObjectStorage, Storage, UploadStorage
-from .storage.local import LocalStorage
+from .storage.base import (
+    ObjectStorage,
+    Storage,
+    delete_keys,
+    is_private,
+    list_keys,
+)
 from .uploads import (
     DEFAULT_UPLOAD_EXPIRES,
-    MIN_PART_SIZE,
-    LocalUploads,
-    check_part_number,
-    check_parts,
-    check_upload_id,
-    media_id_of,
-    pending_key,
-    staging_key,
+    upload_target,
 )
 from .urls import check_base_url
 from .variants import (
@@ -82,13 +83,6 @@ from .variants import (
 
 log = logging.getLogger("s3media_wsgi")
 
-#: Seconds a request for a resize another request is already making waits for
-#: it, before a 503: identical requests must not hold every server thread
-#: while storage hangs.  A resize takes milliseconds to a second or two.
-FOLLOWER_WAIT = 3.0
-#: Bytes of an original a confirm of what is media already reads: its type and,
-#: for most images, its header size (a JPEG with more metadata first gives no size).
-CONFIRMED_PREFIX_BYTES = 64 * 1024
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes]]
 
@@ -109,38 +103,6 @@ def _guarded(method: F) -> F:
             return method(self, *args, **kwargs)
 
     return guarded  # type: ignore[return-value]
-
-
-class MediaId(str):
-    """A media id, as returned by :meth:`Media.put`.
-
-    It *is* the id string (store it as such); it also carries what ``put``
-    learned about the file, so the caller can keep the dimensions next to it
-    and hand them to :func:`Media.picture` later without any I/O.
-    """
-
-    width: int | None
-    height: int | None
-    content_type: str | None
-
-    def __new__(
-        cls,
-        value: str,
-        width: int | None = None,
-        height: int | None = None,
-        content_type: str | None = None,
-    ) -> MediaId:
-        self = super().__new__(cls, value)
-        self.width, self.height, self.content_type = width, height, content_type
-        return self
-
-
-def _size(n: int) -> str:
-    """*n* bytes for a person: ``"50 MiB"``, ``"1.5 KiB"``, ``"12 bytes"``."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.1f}".rstrip("0").rstrip(".") + f" {unit}"
-    return f"{n} bytes"
 
 
 def _read_source(src: Source, limit: int) -> tuple[bytes, str | None]:
@@ -199,7 +161,7 @@ class Media:
         may use before it is answered 503 (default 10).  A media request is a
         resize, or one call of a public method that touches storage
         (``put``, ``confirm_upload``, the multipart methods, ``get``,
-        ``exists``, ``delete``).
+        ``exists``, ``delete``, ``purge_resizes``).
     :param max_storage_requests: media requests allowed to wait for storage at
         once in this process (default 4); the next one waits half a second for
         a slot, then is answered 503, so a hung storage cannot occupy every
@@ -257,7 +219,7 @@ class Media:
             resize_base_url = resize_base_url_for(storage)
         self.resize_base_url = None if resize_base_url is None else check_base_url(resize_base_url, "resize_base_url")
         self.guard = StorageGuard(storage_budget, max_storage_requests, breaker_threshold, breaker_cooldown)
-        self.signer = ResizeSigner(secret_key)
+        self.signer = HexSigner(secret_key)
         self.max_side = limits.max_side
         self.max_upload_bytes = max_upload_bytes
         self.presets = Presets(presets, limits.max_side, strict_presets)
@@ -277,15 +239,9 @@ class Media:
                 raise ConfigError(f"allowed_types has unknown kinds {sorted(unknown)}; known: {sorted(TYPES)}")
         self.allowed_types = frozenset(allowed)
         self._accepted_labels = ", ".join(TYPES[kind].label for kind in TYPES if kind in self.allowed_types)
-        self._flight: SingleFlight[str] = SingleFlight()
-        self._confirms: SingleFlight[MediaId] = SingleFlight()
-        self._fetches: SingleFlight[tuple[str, bytes, str]] = SingleFlight()
+        self.resizer = Resizer(storage, self.engine, self.guard, max_upload_bytes)
         self.upload_expires = positive_int(upload_expires, "upload_expires")
-        self._uploads: UploadStorage | LocalUploads | None = None
-        if isinstance(storage, UploadStorage):
-            self._uploads = storage
-        elif isinstance(storage, LocalStorage):
-            self._uploads = LocalUploads(storage, secret_key)
+        self.direct_uploads = DirectUploads(self, upload_target(storage, secret_key))
         self._spec_cache: dict[tuple[Any, ...], ResizeSpec] = {}
         self.receipts = Receipts(secret_key)
 
@@ -328,7 +284,7 @@ class Media:
         """
         data, hint = _read_source(src, self.max_upload_bytes)
         if len(data) > self.max_upload_bytes:
-            raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
+            raise UploadTooLarge(too_large_message(self.max_upload_bytes))
         ftype, width, height = self._check_content(data)
         name = ids.normalise_filename(filename or hint or "")
         stem = name.rpartition(".")[0] if "." in name else name
@@ -393,34 +349,7 @@ class Media:
             width, height = info.width, info.height
         return ftype, width, height
 
-    # --- direct uploads (see s3media_wsgi.uploads) ----------------------------------
-
-    def _upload_target(self) -> UploadStorage | LocalUploads:
-        if self._uploads is None:
-            raise ConfigError(
-                f"{type(self.storage).__name__} takes no direct uploads: use S3Storage or LocalStorage, "
-                "or a storage implementing s3media_wsgi.storage.UploadStorage"
-            )
-        return self._uploads
-
-    def _declared(self, filename: object, content_type: object, size: object) -> tuple[str, FileType, int]:
-        """A new media id, the declared type and the most bytes the upload may have."""
-        mime = content_type.split(";", 1)[0].strip().lower() if isinstance(content_type, str) else ""
-        ftype = next((t for t in TYPES.values() if t.mime == mime and t.kind in self.allowed_types), None)
-        if ftype is None:
-            raise UnsupportedMediaType(
-                f"File type not accepted: {mime or 'no type'}. Accepted: {self._accepted_labels}."
-            )
-        limit = self.max_upload_bytes
-        if size is not None:
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise InvalidUpload(f"size must be a positive number of bytes, not {size!r}")
-            if size > limit:
-                raise UploadTooLarge(f"File too large: the limit is {_size(limit)}.")
-            limit = size
-        name = ids.normalise_filename(filename if isinstance(filename, str) else "")
-        stem = name.rpartition(".")[0] if "." in name else name
-        return ids.new_id(f"{stem}.{ftype.ext}"), ftype, limit
+    # --- direct uploads (see s3media_wsgi.direct_uploads) ----------------------------
 
     def presign_upload(self, filename: str, content_type: str, *, size: int | None = None) -> dict[str, Any]:
         """Sign a browser's form upload (POST) of one file, straight to storage.
@@ -440,20 +369,7 @@ class Media:
             >>> upload["method"], upload["key"] == "uploads/" + upload["id"], upload["id"].endswith("/holiday.jpg")
             ('POST', True, True)
         """
-        media_id, ftype, limit = self._declared(filename, content_type, size)
-        key = pending_key(media_id)
-        with self.guard.call():
-            target = self._upload_target().presign_post(
-                key, content_type=ftype.mime, min_bytes=1, max_bytes=limit, expires_in=self.upload_expires
-            )
-        return {
-            "id": media_id,
-            "key": key,
-            "method": "POST",
-            "url": target.url,
-            "fields": dict(target.fields),
-            "expires": int(time.time()) + self.upload_expires,
-        }
+        return self.direct_uploads.presign_upload(filename, content_type, size=size)
 
     @_guarded
     def create_multipart_upload(self, filename: str, content_type: str, *, size: int | None = None) -> dict[str, str]:
@@ -463,11 +379,7 @@ class Media:
         bound when :meth:`sign_upload_part` is given it; the total is checked
         by :meth:`complete_multipart_upload` and again by :meth:`confirm_upload`.
         """
-        media_id, ftype, _ = self._declared(filename, content_type, size)
-        key = pending_key(media_id)
-        with self.guard.call():
-            upload_id = self._upload_target().create_multipart_upload(key, ftype.mime)
-        return {"id": media_id, "key": key, "upload_id": upload_id}
+        return self.direct_uploads.create_multipart_upload(filename, content_type, size=size)
 
     def sign_upload_part(self, key: str, upload_id: str, part_number: int, *, size: int | None = None) -> str:
         """A URL the browser PUTs part *part_number* (1..10,000) to, valid ``upload_expires`` seconds.
@@ -482,26 +394,12 @@ class Media:
         (5 MiB at least each), is refused here.  Without it the total is
         still checked by :meth:`complete_multipart_upload`.
         """
-        key = pending_key(media_id_of(key))
-        upload_id = check_upload_id(upload_id)
-        number = check_part_number(part_number)
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-            raise InvalidUpload(f"a part's size must be a positive number of bytes, not {size!r}")
-        if (number - 1) * MIN_PART_SIZE + (size or 1) > self.max_upload_bytes:
-            raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
-        target = self._upload_target()
-        with self.guard.call():
-            if size is None:
-                return target.presign_upload_part(key, upload_id, number, self.upload_expires)
-            return target.presign_upload_part(key, upload_id, number, self.upload_expires, size=size)
+        return self.direct_uploads.sign_upload_part(key, upload_id, part_number, size=size)
 
     @_guarded
     def list_upload_parts(self, key: str, upload_id: str) -> list[dict[str, object]]:
         """The parts uploaded so far: ``[{"PartNumber", "ETag", "Size"}]`` (to resume an upload)."""
-        key = pending_key(media_id_of(key))
-        upload_id = check_upload_id(upload_id)
-        with self.guard.call():
-            return self._upload_target().list_parts(key, upload_id)
+        return self.direct_uploads.list_upload_parts(key, upload_id)
 
     @_guarded
     def complete_multipart_upload(self, key: str, upload_id: str, parts: list[dict[str, object]]) -> str:
@@ -510,31 +408,12 @@ class Media:
         The parts' total must be within ``max_upload_bytes``, or the upload
         is aborted and :class:`~s3media_wsgi.errors.UploadTooLarge` raised.
         """
-        key = pending_key(media_id_of(key))
-        upload_id = check_upload_id(upload_id)
-        wanted = check_parts(parts)
-        target = self._upload_target()
-        with self.guard.call():
-            uploaded = {int(str(p["PartNumber"])): p for p in target.list_parts(key, upload_id)}
-        total = sum(
-            int(str(uploaded[int(str(p["PartNumber"]))]["Size"]))
-            for p in wanted
-            if int(str(p["PartNumber"])) in uploaded
-        )
-        if total > self.max_upload_bytes:
-            with self.guard.call():
-                target.abort_multipart_upload(key, upload_id)
-            raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
-        with self.guard.call():
-            return target.complete_multipart_upload(key, upload_id, wanted)
+        return self.direct_uploads.complete_multipart_upload(key, upload_id, parts)
 
     @_guarded
     def abort_multipart_upload(self, key: str, upload_id: str) -> None:
         """Drop a multipart upload and its parts."""
-        key = pending_key(media_id_of(key))
-        upload_id = check_upload_id(upload_id)
-        with self.guard.call():
-            self._upload_target().abort_multipart_upload(key, upload_id)
+        self.direct_uploads.abort_multipart_upload(key, upload_id)
 
     @_guarded
     def confirm_upload(self, key_or_id: str, *, pending_only: bool = False) -> MediaId:
@@ -561,134 +440,7 @@ class Media:
         every other one, and any confirm of an id that is media already, gets
         :class:`~s3media_wsgi.errors.AlreadyConfirmed` (409) and nothing is read.
         """
-        media_id = media_id_of(key_or_id)
-        if not pending_only:
-            return self._confirms.do(media_id, lambda: self._confirm(media_id, pending_only=False))
-        led: list[bool] = []
-
-        def lead() -> MediaId:
-            led.append(True)
-            return self._confirm(media_id, pending_only=True)
-
-        confirmed = self._confirms.do("pending-only " + media_id, lead)
-        if not led:  # another request of this process confirmed it just now
-            raise AlreadyConfirmed(AlreadyConfirmed.public_message)
-        return confirmed
-
-    def _confirm(self, media_id: str, *, pending_only: bool) -> MediaId:
-        key, final = pending_key(media_id), ids.original_key(media_id)
-        target = self._upload_target()
-        objects = self._object_storage()
-        try:
-            with self.guard.call():
-                info = target.head(key)
-        except NotFound:
-            return self._confirmed(media_id, pending_only)
-        with self.guard.call():
-            taken = objects.exists(final)
-        if taken:
-            # Sent again with a form still valid after its confirm: the id is media, this file never is.
-            self._drop_pending(target, objects, key)
-            return self._confirmed(media_id, pending_only)
-        try:
-            ftype, width, height, published = self._check_and_publish(media_id, info, objects)
-        except NotFound:
-            # Another process published it and deleted the pending object between
-            # our head and our read or copy: confirmed, not lost.
-            return self._confirmed(media_id, pending_only)
-        except MediaError as exc:
-            if exc.status_code < 500:
-                # The upload itself is refused: it goes.  A failure on this side
-                # (storage, no decode slot, no memory) keeps it for a retry.
-                self._drop_pending(target, objects, key)
-                log.info("upload %s refused: %s", key, exc)
-            raise
-        self._drop_pending(target, objects, key)
-        if not published:  # another process published it first: never overwritten
-            return self._confirmed(media_id, pending_only)
-        log.info("confirmed %s (%s, %d bytes)", media_id, ftype.mime, info.size)
-        return MediaId(media_id, width, height, ftype.mime)
-
-    def _check_and_publish(
-        self, media_id: str, info: ObjectInfo, objects: ObjectStorage
-    ) -> tuple[FileType, int | None, int | None, bool]:
-        """Check the pending upload of *media_id* and publish exactly what was checked.
-
-        Returns the type, width, height, and whether this call published it
-        (False: the media key was taken first).  An image is read whole (at
-        most ``max_upload_bytes`` + 1 bytes) and those bytes are written; any
-        other file is copied to a staging key first and that copy is checked
-        and copied on, so a client writing its pending key meanwhile changes
-        nothing.  :class:`NotFound` when the pending object went meanwhile.
-        """
-        key, final = pending_key(media_id), ids.original_key(media_id)
-        self._check_size(info.size)
-        declared = next((t for t in TYPES.values() if t.mime == info.content_type), None)
-        if declared is None or declared.ext != ids.extension(media_id):
-            raise UnsupportedMediaType(f"File type not accepted: {info.content_type or 'no type'}.")
-        if declared.is_image and self.engine.can_read(declared.kind):
-            with self.guard.call():
-                data = objects.read(key, self.max_upload_bytes + 1)
-            ftype, width, height = self._check_declared(data, declared, len(data))
-            with self.guard.call():
-                published = self.storage.put(final, data, ftype.mime)
-            return ftype, width, height, published
-        staged = staging_key(media_id)
-        try:
-            with self.guard.call():
-                objects.copy(key, staged)
-            with self.guard.call():
-                size = objects.head(staged).size
-            with self.guard.call():
-                data = objects.read(staged, MARKUP_BYTES)
-            ftype, width, height = self._check_declared(data, declared, size)
-            with self.guard.call():
-                published = objects.copy(staged, final)
-        finally:
-            try:
-                with self.guard.call():
-                    objects.delete(staged)
-            except MediaError as exc:  # under uploads/: the lifecycle rule expires it
-                log.warning("confirm of %s left its staged copy %s: %s", media_id, staged, exc)
-        return ftype, width, height, published
-
-    def _check_size(self, size: int) -> None:
-        if size > self.max_upload_bytes:
-            raise UploadTooLarge(f"File too large: the limit is {_size(self.max_upload_bytes)}.")
-        if size == 0:
-            raise UnsupportedMediaType("The file is empty.")
-
-    def _check_declared(self, data: bytes, declared: FileType, size: int) -> tuple[FileType, int | None, int | None]:
-        """:meth:`_check_content` of an upload of *size* bytes (*data*: all or its first bytes), of type *declared*."""
-        self._check_size(size)
-        ftype, width, height = self._check_content(data)
-        if ftype.mime != declared.mime:
-            raise UnsupportedMediaType(f"File type not accepted: declared as {declared.label} but it is {ftype.label}.")
-        return ftype, width, height
-
-    def _confirmed(self, media_id: str, pending_only: bool) -> MediaId:
-        """The answer to a confirm of *media_id* when it is media already; :class:`NotFound` when it is not.
-
-        *pending_only*: :class:`AlreadyConfirmed`, one HEAD.  Otherwise the
-        id with the type and header size of the original's first
-        :data:`CONFIRMED_PREFIX_BYTES` (one HEAD, one ranged read; no decode).
-        """
-        final = ids.original_key(media_id)
-        objects = self._object_storage()
-        try:
-            with self.guard.call():
-                info = objects.head(final)
-        except NotFound:
-            pending = pending_key(media_id)
-            raise NotFound(f"no upload at {pending}: it was never sent, expired, or was refused") from None
-        if pending_only:
-            raise AlreadyConfirmed(AlreadyConfirmed.public_message)
-        with self.guard.call():
-            prefix = objects.read(final, CONFIRMED_PREFIX_BYTES)
-        ftype = sniff(prefix[:SNIFF_BYTES])
-        size = self.engine.header_size(prefix) if ftype is not None and ftype.is_image else None
-        width, height = size if size is not None else (None, None)
-        return MediaId(media_id, width, height, ftype.mime if ftype is not None else info.content_type)
+        return self.direct_uploads.confirm_upload(key_or_id, pending_only=pending_only)
 
     def upload_receipt(self, media_id: str, bound_to: str | None = None) -> str:
         """A signed, short-lived receipt for *media_id*, for a form to send back instead of the bare id.
@@ -705,17 +457,6 @@ class Media:
         when it is forged, expired, or bound to someone else.  No I/O."""
         return self.receipts.check(receipt, bound_to)
 
-    def _object_storage(self) -> ObjectStorage:
-        if not isinstance(self.storage, ObjectStorage):
-            raise ConfigError(f"{type(self.storage).__name__} cannot head, read, copy and delete single objects")
-        return self.storage
-
-    def _drop_pending(self, target: UploadStorage | LocalUploads, objects: ObjectStorage, key: str) -> None:
-        with self.guard.call():
-            objects.delete(key)
-        if isinstance(target, LocalUploads):
-            target.forget(key)
-
     @_guarded
     def exists(self, media_id: str) -> bool:
         """True when the original of *media_id* is stored."""
@@ -730,6 +471,25 @@ class Media:
         with self.guard.call():
             count = self.storage.delete_prefix(prefix)
         log.info("deleted %s (%d objects)", media_id, count)
+        return count
+
+    @_guarded
+    def purge_resizes(self, media_id: str) -> int:
+        """Delete every resize of *media_id*, keep its original; return how many went.
+
+        They are made again on their next request.  Needs a storage that lists
+        keys (``list_keys``, see :mod:`s3media_wsgi.storage.base`); both
+        built-in backends do.
+        """
+        original = ids.original_key(media_id)
+        with self.guard.call():
+            keys = list_keys(self.storage, ids.key_prefix(media_id))
+        resizes = [key for key in keys if key != original]
+        if not resizes:
+            return 0
+        with self.guard.call():
+            count = delete_keys(self.storage, resizes)
+        log.info("purged the resizes of %s (%d objects)", media_id, count)
         return count
 
     @_guarded
@@ -750,7 +510,7 @@ class Media:
         key = ids.original_key(media_id)
         if download_name is None:
             return self.storage.url(key)
-        if not getattr(self.storage, "private", False):
+        if not is_private(self.storage):
             raise ConfigError("download_name needs a private bucket (S3Storage(private=True))")
         return self.storage.url(key, download_name=download_name)  # type: ignore[call-arg]
 
@@ -860,7 +620,7 @@ class Media:
         other one succeed without overwriting.
         """
         media_id, spec = self.verify_resize(path)
-        return self._flight.do(path, lambda: self._make(path, media_id, spec), wait=FOLLOWER_WAIT)
+        return self.resizer.create(path, media_id, spec)
 
     def fetch_resize(self, path: str) -> tuple[str, bytes, str]:
         """The resize at *path*, made and stored if missing: ``(key, bytes, content type)``.
@@ -871,74 +631,7 @@ class Media:
         concurrent calls share one computation, as :meth:`create_resize`.
         """
         media_id, spec = self.verify_resize(path)
-        return self._fetches.do(path, lambda: self._fetch(path, media_id, spec), wait=FOLLOWER_WAIT)
-
-    def _fetch(self, key: str, media_id: str, spec: ResizeSpec) -> tuple[str, bytes, str]:
-        guard = self.guard
-        with guard.request():
-            try:
-                with guard.call():
-                    return key, self.storage.get(key), CONTENT_TYPES[spec.format]
-            except NotFound:
-                pass
-            started = time.perf_counter()
-            with guard.call():
-                original = self._read_original(media_id)
-            rendered = self.engine.resize(original, spec)
-            with guard.call():
-                self._store_resize(key, rendered)
-        log.info("resize %s made in %.1f ms, %d bytes", key, (time.perf_counter() - started) * 1000, len(rendered.data))
-        return key, rendered.data, rendered.content_type
-
-    def _read_original(self, media_id: str) -> bytes:
-        """The original of *media_id*, to resize: :class:`ImageTooLarge` when over ``max_upload_bytes``.
-
-        No upload path stores a larger one, but a limit lowered later or
-        another writer of the bucket can leave one: it is refused after
-        reading at most ``max_upload_bytes`` + 1 bytes, never read whole.
-        (A storage that cannot read part of an object is read whole.)
-        """
-        key = ids.original_key(media_id)
-        if isinstance(self.storage, ObjectStorage):
-            data = self.storage.read(key, self.max_upload_bytes + 1)
-        else:
-            data = self.storage.get(key)
-        if len(data) > self.max_upload_bytes:
-            raise ImageTooLarge(
-                f"the original of {media_id} is over max_upload_bytes={self.max_upload_bytes}: not resized"
-            )
-        return data
-
-    def _store_resize(self, key: str, rendered: Rendered) -> bool:
-        # A resize can be made again: local storage skips the folder fsync for it
-        # (the file's own fsync stays, so a crash never leaves a partial resize).
-        if isinstance(self.storage, LocalStorage):
-            return self.storage.put(key, rendered.data, rendered.content_type, durable=False)
-        return self.storage.put(key, rendered.data, rendered.content_type)
-
-    def _make(self, key: str, media_id: str, spec: ResizeSpec) -> str:
-        # Only the leader of identical concurrent calls gets here; its three
-        # storage calls share one time budget, each needs a storage slot.
-        guard = self.guard
-        with guard.request():
-            with guard.call():
-                if self.storage.exists(key):
-                    return key
-            started = time.perf_counter()
-            with guard.call():
-                original = self._read_original(media_id)
-            rendered = self.engine.resize(original, spec)
-            with guard.call():
-                written = self._store_resize(key, rendered)
-        ms = (time.perf_counter() - started) * 1000
-        log.info(
-            "resize %s %s in %.1f ms, %d bytes",
-            key,
-            "made" if written else "made (another process stored it first)",
-            ms,
-            len(rendered.data),
-        )
-        return key
+        return self.resizer.fetch(path, media_id, spec)
 
 
 __all__ = ["CONFIRMED_PREFIX_BYTES", "Media", "MediaId"]

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 from . import ids
 from .errors import InvalidUpload
-from .signing import ResizeSigner, Secret
+from .signing import HexSigner, Secret
 
 #: Seconds a receipt stays valid: long enough to finish filling in a form.
 DEFAULT_RECEIPT_EXPIRES = 6 * 3600
@@ -44,7 +44,7 @@ class Receipts:
     """Issue and check receipts with *secret_key* (a secret or a list; the first signs, all verify)."""
 
     def __init__(self, secret_key: Secret | Sequence[Secret], expires_in: int = DEFAULT_RECEIPT_EXPIRES) -> None:
-        self._signer = ResizeSigner(secret_key, salt=RECEIPT_SALT)
+        self._signer = HexSigner(secret_key, salt=RECEIPT_SALT)
         self.expires_in = expires_in
 
     @staticmethod

@@ -27,12 +27,20 @@ from urllib.parse import urlsplit
 
 from .answers import DEFAULT_RETRY_AFTER, answer_for
 from .delivery import DELIVERIES as DELIVERIES  # cli.py imports it from here
-from .delivery import choose_delivery, is_private
+from .delivery import choose_delivery
 from .errors import ConfigError, NotFound
 from .media import Media
 from .response import MediaResponse
 from .static import DEFAULT_CACHE_CONTROL, FileResponder
-from .storage.base import IMMUTABLE_CACHE_CONTROL, PRIVATE_IMMUTABLE_CACHE_CONTROL, keeps_private
+from .storage.base import (
+    IMMUTABLE_CACHE_CONTROL,
+    PRIVATE_IMMUTABLE_CACHE_CONTROL,
+    has_local_files,
+    is_private,
+    keeps_private,
+    stored_cache_control,
+    url_life,
+)
 from .storage.keys import validate_key
 from .upload_api import Authorize, UploadAPI
 from .uploads import PENDING_PREFIX
@@ -69,7 +77,7 @@ def uploader_url(prefix: str) -> str:
 
 def serves_local_files(storage: object) -> bool:
     """True when *storage* declares that its objects are files on this machine (``local_files``)."""
-    return bool(getattr(storage, "local_files", False))
+    return has_local_files(storage)
 
 
 class MediaResponder:
@@ -128,7 +136,7 @@ class MediaResponder:
         self.delivery = choose_delivery(delivery, media.storage, self.serve_local)
         self.retry_after = retry_after
         #: What the serve mode sends: the stored objects' own, else immutable, private for a private bucket.
-        self._serve_cache_control: str = getattr(media.storage, "cache_control", None) or (
+        self._serve_cache_control: str = stored_cache_control(media.storage) or (
             PRIVATE_IMMUTABLE_CACHE_CONTROL if private else IMMUTABLE_CACHE_CONTROL
         )
         if private and not keeps_private(self._serve_cache_control):
@@ -251,8 +259,7 @@ class MediaResponder:
             if local is not None:
                 return self._files.respond(method, headers, local)
         if self.delivery == "private":
-            signer = getattr(self.storage, "signer", None)
-            life = signer.remaining() if signer is not None else 0
+            life = url_life(self.storage)
             # Cached by the browser only, and never beyond the URL's own life.
             cache = f"private, max-age={max(0, life - PRIVATE_REDIRECT_MARGIN)}"
             return _plain(302, "Found", head, [("Location", self.storage.url(key)), ("Cache-Control", cache)])

@@ -1,11 +1,11 @@
-"""Signatures for resize URLs.
+"""Signatures: of resize URLs, upload receipts and local direct uploads, one signer type with a salt each.
 
 HMAC-SHA256 keyed through itsdangerous's key derivation with a salt of our own,
 over a canonical message, truncated to 128 bits and written as 32 lowercase hex
 characters.  Several secrets may be configured: the first signs, every one
 verifies, so a key can be rotated without breaking URLs already handed out.
 
-    >>> s = ResizeSigner(["first-secret-0123456789-abcdefghij", "older-secret-0123456789-klmnopqrst"])
+    >>> s = HexSigner(["first-secret-0123456789-abcdefghij", "older-secret-0123456789-klmnopqrst"])
     >>> sig = s.sign("message")
     >>> len(sig), s.verify("message", sig), s.verify("other", sig)
     (32, True, False)
@@ -192,10 +192,23 @@ def secret_keys(secret_key: object) -> list[Secret]:
     return [_check_secret(key, f"secret_key[{i}]") for i, key in enumerate(keys)]
 
 
-class ResizeSigner:
-    """Signs and verifies canonical resize messages with one or more secrets."""
+class HexSigner:
+    """Signs and verifies messages with one or more secrets, under a salt: hex HMAC-SHA256 signatures.
 
-    def __init__(self, secret_key: Secret | Sequence[Secret], salt: str = RESIZE_SALT) -> None:
+    One type for every signature the library makes, each use with a salt of
+    its own: resize URLs (:data:`RESIZE_SALT`, 32 hex characters), upload
+    receipts (:mod:`s3media_wsgi.receipts`) and local direct uploads
+    (:class:`~s3media_wsgi.uploads.LocalUploads`, the whole 64).
+
+    :param length: hex characters kept of the HMAC (at most 64).
+    """
+
+    def __init__(
+        self, secret_key: Secret | Sequence[Secret], salt: str = RESIZE_SALT, *, length: int = SIGNATURE_HEX
+    ) -> None:
+        if not 0 < length <= 64:
+            raise ConfigError(f"a signature keeps 1 to 64 hex characters, not {length!r}")
+        self.length = length
         # As bytes: a str secret is its UTF-8 encoding (itsdangerous does the same).
         keys = [k.encode("utf-8") if isinstance(k, str) else k for k in secret_keys(secret_key)]
         # itsdangerous does the key derivation (HMAC of the salt with the secret),
@@ -204,25 +217,26 @@ class ResizeSigner:
         # Derived once here: signing must stay a pure, cheap computation.
         self._macs = [hmac.new(signer.derive_key(k), digestmod=hashlib.sha256) for k in keys]
 
-    def sign(self, message: str) -> str:
-        """Signature of *message* with the first (current) key."""
-        mac = self._macs[0].copy()
-        mac.update(message.encode("utf-8"))
-        return mac.hexdigest()[:SIGNATURE_HEX]
+    def _signature(self, base: hmac.HMAC, data: bytes) -> str:
+        mac = base.copy()
+        mac.update(data)
+        return mac.hexdigest()[: self.length]
 
-    def verify(self, message: str, signature: str) -> bool:
+    def sign(self, message: str | bytes) -> str:
+        """Signature of *message* (a str is signed as its UTF-8 bytes) with the first (current) key."""
+        return self._signature(self._macs[0], message.encode("utf-8") if isinstance(message, str) else message)
+
+    def verify(self, message: str | bytes, signature: str) -> bool:
         """True when *signature* matches *message* under any configured key.
 
         Every key is tried, and each comparison is constant-time, so timing says
         nothing about how much of a forged signature was right.
         """
-        data = message.encode("utf-8")
+        data = message.encode("utf-8") if isinstance(message, str) else message
         given = signature.encode("ascii", "replace")
         ok = False
         for base in self._macs:
-            mac = base.copy()
-            mac.update(data)
-            ok |= hmac.compare_digest(mac.hexdigest()[:SIGNATURE_HEX].encode("ascii"), given)
+            ok |= hmac.compare_digest(self._signature(base, data).encode("ascii"), given)
         return ok
 
     def check(self, message: str, signature: str) -> None:
@@ -231,8 +245,12 @@ class ResizeSigner:
             raise InvalidSignature("resize signature does not verify")
 
 
+#: The name it had when it signed resize URLs only.
+ResizeSigner = HexSigner
+
 __all__ = [
     "ESTIMATE_SPAN",
+    "HexSigner",
     "MIN_DISTINCT",
     "MIN_SECRET_BITS",
     "MIN_SECRET_LENGTH",

@@ -102,7 +102,8 @@ class UploadAPI:
         self.authorize = authorize
         self.cors_origins = frozenset(o.rstrip("/") for o in cors_origins)
         self.retry_after = retry_after
-        self._local = media._uploads if isinstance(media._uploads, LocalUploads) else None
+        target = media.direct_uploads.target
+        self._local = target if isinstance(target, LocalUploads) else None
 
     @property
     def enabled(self) -> bool:

@@ -1,4 +1,7 @@
-"""Direct uploads: the browser sends a file to storage itself; the app signs, then confirms.
+"""Direct uploads' rules: pending and staging keys, S3's multipart limits, and local storage's own uploads.
+
+The browser sends a file to storage itself; the app signs, then confirms (the
+workflow: :mod:`s3media_wsgi.direct_uploads`).
 
 The server chooses every key.  A direct upload lands at a *pending* key,
 ``uploads/<id>`` (``<id>`` a fresh media id with the normalised filename),
@@ -30,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import os
 import re
@@ -42,13 +44,11 @@ from pathlib import Path
 from typing import IO, Any, cast
 from urllib.parse import urlencode
 
-from itsdangerous import Signer
-
 from . import ids
 from .bounded import BodyTooShort, copy_exactly, loads_json, read_exactly
 from .errors import AlreadyExists, InvalidUpload, NotFound, UploadTooLarge
-from .signing import Secret, secret_keys
-from .storage.base import ObjectInfo, PostTarget
+from .signing import HexSigner, Secret
+from .storage.base import ObjectInfo, PostTarget, Storage, UploadStorage
 from .storage.local import LocalStorage
 
 #: Where pending uploads live.  No media id starts with it (ids start with 8 hex digits).
@@ -164,25 +164,20 @@ class LocalUploads:
 
     def __init__(self, storage: LocalStorage, secret_key: Secret | Iterable[Secret]) -> None:
         self.storage = storage
-        checked = secret_keys(list(secret_key) if not isinstance(secret_key, (str, bytes)) else secret_key)
-        keys = [k.encode("utf-8") if isinstance(k, str) else k for k in checked]
-        signer = Signer(keys, salt=UPLOAD_SALT, digest_method=hashlib.sha256, key_derivation="hmac")
-        self._keys = [signer.derive_key(k) for k in keys]
+        keys = list(secret_key) if not isinstance(secret_key, (str, bytes)) else secret_key
+        # The whole HMAC-SHA256, hex, under the upload salt (what S3-like forms carry).
+        self._signer = HexSigner(keys, salt=UPLOAD_SALT, length=64)
         self.post_url = storage.base_url + "s3/local/upload"
         self.part_url = storage.base_url + "s3/local/part"
         self._state = storage.root / ".uploads"
 
     # --- signing ----------------------------------------------------------------
 
-    def _sign(self, message: bytes, key_index: int = 0) -> str:
-        return hmac.new(self._keys[key_index], message, hashlib.sha256).hexdigest()
+    def _sign(self, message: bytes) -> str:
+        return self._signer.sign(message)
 
     def _verify(self, message: bytes, signature: str) -> bool:
-        given = signature.encode("ascii", "replace")
-        ok = False
-        for index in range(len(self._keys)):
-            ok |= hmac.compare_digest(self._sign(message, index).encode("ascii"), given)
-        return ok
+        return self._signer.verify(message, signature)
 
     # --- the form upload ----------------------------------------------------------------
 
@@ -387,6 +382,18 @@ class _Hashing:
         return self.out.write(data)
 
 
+def upload_target(storage: Storage, secret_key: Secret | Iterable[Secret]) -> UploadStorage | LocalUploads | None:
+    """What signs and takes *storage*'s direct uploads: itself when it is an :class:`UploadStorage`,
+    a :class:`LocalUploads` for a :class:`~s3media_wsgi.LocalStorage` (it keeps its multipart state in
+    that folder: a pairing of two built-ins, not a capability a backend declares), else None (no direct uploads).
+    """
+    if isinstance(storage, UploadStorage):
+        return storage
+    if isinstance(storage, LocalStorage):
+        return LocalUploads(storage, secret_key)
+    return None
+
+
 __all__ = [
     "DEFAULT_UPLOAD_EXPIRES",
     "MAX_PARTS",
@@ -400,4 +407,5 @@ __all__ = [
     "media_id_of",
     "pending_key",
     "staging_key",
+    "upload_target",
 ]

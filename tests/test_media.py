@@ -396,6 +396,34 @@ def test_concurrent_create_resize_shares_one_computation(local_media):
     assert len(calls) == 1
 
 
+def test_purge_resizes_deletes_every_resize_and_keeps_the_original(media):
+    keep = media.put(images.jpeg(64, 64), filename="keep.jpg")
+    purged = media.put(images.jpeg(64, 64), filename="purged.jpg")
+    made = [media.create_resize(rel(media, media.resize_url(purged, s))) for s in ("10x10", "20x20", "30x")]
+    kept = media.create_resize(rel(media, media.resize_url(keep, "10x10")))
+    assert media.purge_resizes(purged) == len(made)
+    assert media.exists(purged) and media.get(purged)
+    assert not any(media.storage.exists(key) for key in made)
+    assert media.storage.exists(kept)
+    assert media.purge_resizes(purged) == 0
+    # made again on the next request
+    assert media.storage.exists(media.create_resize(made[0]))
+
+
+def test_purge_resizes_needs_a_storage_that_lists(local_storage):
+    class Unlisted:
+        base_url = local_storage.base_url
+
+        def __getattr__(self, name):
+            if name in ("list_keys", "delete_keys"):
+                raise AttributeError(name)
+            return getattr(local_storage, name)
+
+    media = Media(Unlisted(), secret_key=SECRET)
+    with pytest.raises(ConfigError, match="cannot list keys"):
+        media.purge_resizes(media.put(images.jpeg(8, 8)))
+
+
 def test_delete_removes_original_and_every_resize_only(media):
     keep = media.put(images.jpeg(64, 64), filename="keep.jpg")
     gone = media.put(images.jpeg(64, 64), filename="gone.jpg")

@@ -14,10 +14,8 @@ from tqdm import tqdm
 from .. import ids
 from ..bounded import READ_CHUNK
 from ..errors import MediaError
+from ..limits import too_large_message
 from ..media import Media
-from ..media import _size as human_size
-from ..storage.local import LocalStorage
-from ..storage.s3 import S3Storage
 from .advice import explain
 from .config import _app_url, build_media, load_settings
 from .output import FAILED, OK, Console, Failed, UsageError
@@ -79,7 +77,7 @@ def _read_file(path: str, limit: int) -> bytes:
         if not stat.S_ISREG(info.st_mode):
             raise _Refused("not a regular file (a device, a pipe or a socket)")
         if info.st_size > limit:
-            raise _Refused(f"File too large: the limit is {human_size(limit)}.")
+            raise _Refused(too_large_message(limit))
         chunks: list[bytes] = []
         left = limit + 1
         while left > 0:
@@ -126,7 +124,7 @@ def cmd_put(args: argparse.Namespace, console: Console, environ: Mapping[str, st
                 if problem is not None:
                     raise _Refused(problem)
                 if size > limit:  # judged by its size: not one byte read
-                    raise _Refused(f"File too large: the limit is {human_size(limit)}.")
+                    raise _Refused(too_large_message(limit))
                 try:
                     data = _read_file(path, limit)
                 except OSError as exc:
@@ -187,46 +185,11 @@ def cmd_delete(args: argparse.Namespace, console: Console, environ: Mapping[str,
     return FAILED if failed else OK
 
 
-def _keys_of(storage: object, media_id: str) -> list[str]:
-    """Every stored key of *media_id* (original and resizes).
-
-    The storage protocol can delete a prefix but not list one, so this lists
-    it itself: with the S3 client of an :class:`~s3media_wsgi.S3Storage`, in
-    the folder of a :class:`~s3media_wsgi.LocalStorage` (files being written,
-    hidden until published, are left alone).
-    """
-    prefix = ids.key_prefix(media_id)
-    if isinstance(storage, S3Storage):
-        return storage.list_keys(prefix)
-    if isinstance(storage, LocalStorage):
-        folder = storage.root.joinpath(*media_id.split("/"))
-        if not folder.is_dir():
-            return []
-        return sorted(prefix + p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    raise UsageError(f"purge-resizes works with S3 and local storage, not {type(storage).__name__}")
-
-
-def _delete_keys(storage: object, keys: list[str]) -> None:
-    if isinstance(storage, S3Storage):
-        storage.delete_keys(keys)  # a thousand a request
-    elif isinstance(storage, LocalStorage):
-        for key in keys:
-            storage.delete(key)
-
-
 def _purge_resizes(media: Media, media_id: str) -> tuple[int, bool]:
-    """``(resizes deleted, whether an original is stored)`` for *media_id*: the one place purge-resizes touches storage.
-
-    Lists and deletes through the storage itself (:func:`_keys_of`,
-    :func:`_delete_keys`) until Media can purge resizes on its own.
-    """
-    original = ids.original_key(media_id)
-    # One guarded request per id: its listing and deletes share --storage-budget.
-    with media.guard.request(), media.guard.call():
-        keys = _keys_of(media.storage, media_id)
-        resizes = [k for k in keys if k != original]
-        _delete_keys(media.storage, resizes)
-    return len(resizes), original in keys
+    """``(resizes deleted, whether an original is stored)`` for *media_id*, through :meth:`Media.purge_resizes`."""
+    # One guarded request per id: its listing, deletes and check share --storage-budget.
+    with media.guard.request():
+        return media.purge_resizes(media_id), media.exists(media_id)
 
 
 def cmd_purge_resizes(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:

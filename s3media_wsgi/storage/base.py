@@ -1,16 +1,49 @@
-"""The storage protocol every backend implements.
+"""The storage contract: what a backend must provide, what it may, and the defaults.
 
 Keys are ``/``-separated strings made by :mod:`s3media_wsgi.ids`; backends still
 check them, because a key is the last thing standing between a request and the
-file system or the bucket.  One contract test suite
-(``tests/test_storage_contract.py``) runs against every backend.
+file system or the bucket.
+
+*Required* (:class:`Storage`): ``base_url``, ``url``, ``get``, ``exists``,
+``put`` (a conditional write: False when the key is taken), ``delete_prefix``
+and ``local_path``.  :class:`ObjectStorage` adds ``head``, ``read``, ``copy``
+and ``delete`` (confirming direct uploads needs them); :class:`UploadStorage`
+adds the presigned form and multipart calls (S3's direct uploads).
+
+*Optional*, each with a default when absent (:data:`OPTIONAL` lists them):
+
+``private`` (bool, default False)
+    ``url`` gives expiring (presigned) URLs, so resizes are answered by the
+    app; such a ``url`` also takes a keyword ``download_name``.
+``local_files`` (bool, default False)
+    objects are files on this machine: the middleware serves them from disk.
+``cache_control`` (str or None, default None)
+    the ``Cache-Control`` stored with each object.
+``url_life()`` (default 0)
+    seconds a URL that ``url`` gives now stays valid (0: it does not expire).
+``takes_durable`` (bool, default False)
+    ``put`` takes a keyword ``durable``; the core passes ``durable=False``
+    for what it can make again (a resize), and a backend may then skip what
+    makes a write survive a crash (never atomicity).
+``list_keys(prefix)`` and ``delete_keys(keys)``
+    every key under a prefix, and deleting a list of keys (the count
+    deleted; without ``delete_keys``, ``delete`` one by one).  Needed by
+    :meth:`Media.purge_resizes <s3media_wsgi.Media.purge_resizes>`.
+
+The core reads the optional parts only through the functions below, so this
+module is the one place a default is written.  The contract test suite
+(:mod:`s3media_wsgi.storage.contract_suite`) runs against both built-in
+backends; subclass it to run it against yours.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+
+from ..errors import ConfigError
 
 #: Keys never change content, so anything stored may be cached forever.
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -68,9 +101,8 @@ class Storage(Protocol):
         """A file on this machine holding *key*, for serving in development.
 
         Backends that are not on local disk return None.  A backend whose
-        objects are files here also declares it with a class attribute
-        ``local_files = True``: the middleware then serves them from disk by
-        default (optional; absent means False).
+        objects are files here also declares ``local_files = True`` (see the
+        module's optional parts): the middleware then serves them from disk.
         """
         ...
 
@@ -157,13 +189,100 @@ class UploadStorage(ObjectStorage, Protocol):
         ...
 
 
+#: The optional parts of the contract and their defaults (a method's default: absent).
+OPTIONAL: dict[str, Any] = {
+    "private": False,
+    "local_files": False,
+    "cache_control": None,
+    "url_life": None,
+    "takes_durable": False,
+    "list_keys": None,
+    "delete_keys": None,
+}
+
+
+def _optional(storage: object, name: str) -> Any:
+    """The one reading of an optional part of the contract: *storage*'s own, else the default."""
+    return getattr(storage, name, OPTIONAL[name])
+
+
+def is_private(storage: object) -> bool:
+    """True when *storage*'s URLs are presigned (``private``): resizes are answered by the app."""
+    return bool(_optional(storage, "private"))
+
+
+def has_local_files(storage: object) -> bool:
+    """True when *storage*'s objects are files on this machine (``local_files``)."""
+    return bool(_optional(storage, "local_files"))
+
+
+def stored_cache_control(storage: object) -> str | None:
+    """The ``Cache-Control`` *storage* stores with each object (``cache_control``), or None."""
+    value = _optional(storage, "cache_control")
+    return value if isinstance(value, str) and value else None
+
+
+def url_life(storage: object) -> int:
+    """Seconds a URL *storage* gives now stays valid (``url_life()``); 0 when its URLs do not expire."""
+    life: Callable[[], int] | None = _optional(storage, "url_life")
+    return int(life()) if life is not None else 0
+
+
+def put_remakeable(storage: Storage, key: str, data: bytes, content_type: str) -> bool:
+    """:meth:`Storage.put` of something that can be made again (a resize): ``durable=False`` when it takes it."""
+    if _optional(storage, "takes_durable"):
+        put: Callable[..., bool] = storage.put
+        return put(key, data, content_type, durable=False)
+    return storage.put(key, data, content_type)
+
+
+def can_list_keys(storage: object) -> bool:
+    """True when *storage* lists keys under a prefix (``list_keys``)."""
+    return _optional(storage, "list_keys") is not None
+
+
+def can_delete_keys(storage: object) -> bool:
+    """True when *storage* deletes single keys (``delete_keys``, or ``delete`` one by one)."""
+    return _optional(storage, "delete_keys") is not None or isinstance(storage, ObjectStorage)
+
+
+def list_keys(storage: Storage, prefix: str) -> list[str]:
+    """Every key under *prefix* (ending in ``/``); :class:`ConfigError` when *storage* cannot list."""
+    listing: Callable[[str], list[str]] | None = _optional(storage, "list_keys")
+    if listing is None:
+        raise ConfigError(f"{type(storage).__name__} cannot list keys (it has no list_keys)")
+    return listing(prefix)
+
+
+def delete_keys(storage: Storage, keys: list[str]) -> int:
+    """Delete *keys* (absent ones are fine); how many.  With no ``delete_keys``, ``delete`` one by one."""
+    batch: Callable[[list[str]], int] | None = _optional(storage, "delete_keys")
+    if batch is not None:
+        return batch(keys)
+    if not isinstance(storage, ObjectStorage):
+        raise ConfigError(f"{type(storage).__name__} cannot delete single keys (it has no delete_keys or delete)")
+    for key in keys:
+        storage.delete(key)
+    return len(keys)
+
+
 __all__ = [
     "IMMUTABLE_CACHE_CONTROL",
+    "OPTIONAL",
     "PRIVATE_IMMUTABLE_CACHE_CONTROL",
     "ObjectInfo",
     "ObjectStorage",
     "PostTarget",
     "Storage",
     "UploadStorage",
+    "can_delete_keys",
+    "can_list_keys",
+    "delete_keys",
+    "has_local_files",
+    "is_private",
     "keeps_private",
+    "list_keys",
+    "put_remakeable",
+    "stored_cache_control",
+    "url_life",
 ]

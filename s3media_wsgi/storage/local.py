@@ -50,6 +50,8 @@ class LocalStorage:
     base_url: str
     #: Objects are files under :attr:`root`: the middleware may serve them from disk.
     local_files = True
+    #: :meth:`put` takes ``durable=False`` for what can be made again (see :mod:`~s3media_wsgi.storage.base`).
+    takes_durable = True
 
     def __init__(self, root: str | os.PathLike[str], base_url: str = "/media/") -> None:
         check_base_url(base_url, "LocalStorage base_url")
@@ -276,6 +278,35 @@ class LocalStorage:
         except OSError as exc:
             raise StorageError(f"deleting {prefix!r} in {self.root} failed after {count} files: {exc}") from exc
         self._prune(folder.parent)
+        return count
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under *prefix* (ending in ``/``), sorted; files being written (hidden) are left out.
+
+        >>> storage.put("listed/a.txt", b"a", "text/plain"), storage.list_keys("listed/")
+        (True, ['listed/a.txt'])
+        """
+        prefix = validate_prefix(prefix)
+        folder = self._path(prefix[:-1])
+        if not folder.is_dir():
+            return []
+        keys: list[str] = []
+        try:
+            for here, dirs, files in os.walk(folder, followlinks=False):
+                dirs[:] = [name for name in dirs if not name.startswith(".")]
+                below = Path(here).relative_to(folder)
+                keys.extend(prefix + (below / name).as_posix() for name in files if not name.startswith("."))
+        except OSError as exc:
+            raise StorageError(f"listing {prefix!r} in {self.root} failed: {exc}") from exc
+        return sorted(keys)
+
+    def delete_keys(self, keys: list[str]) -> int:
+        """Delete *keys* (absent ones are fine); return how many were there."""
+        count = 0
+        for key in keys:
+            there = self.exists(key)
+            self.delete(key)
+            count += there
         return count
 
     def _prune(self, folder: Path) -> None:

@@ -362,6 +362,10 @@ class S3Storage:
             )
         return self.base_url + key
 
+    def url_life(self) -> int:
+        """Seconds a URL :meth:`url` gives now stays valid: a private bucket's presigned GET; 0 for a public one."""
+        return self.signer.remaining() if self.signer is not None else 0
+
     def local_path(self, key: str) -> Path | None:
         """Always None: objects are not on this machine."""
         return None

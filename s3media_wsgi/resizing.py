@@ -1,0 +1,114 @@
+"""Making resizes: one path for both ways a resize is asked for, behind one single-flight.
+
+:meth:`Media.create_resize <s3media_wsgi.Media.create_resize>` wants the key
+of the stored resize (it looks with ``exists``), :meth:`Media.fetch_resize
+<s3media_wsgi.Media.fetch_resize>` its bytes (it looks with ``get``); when it
+is missing, both read the original (bounded by ``max_upload_bytes``), resize
+it and store it with a conditional write, so across processes the first
+writer wins and every other one succeeds without overwriting.  Within a
+process identical requests share one computation (:class:`SingleFlight`);
+one that waits longer than :data:`FOLLOWER_WAIT` is answered 503.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from . import ids
+from .errors import ImageTooLarge, NotFound
+from .imaging import CONTENT_TYPES, ImageEngine
+from .resilience import StorageGuard
+from .singleflight import SingleFlight
+from .storage.base import ObjectStorage, Storage, put_remakeable
+from .variants import ResizeSpec
+
+log = logging.getLogger("s3media_wsgi")
+
+#: Seconds a request for a resize another request is already making waits for
+#: it, before a 503: identical requests must not hold every server thread
+#: while storage hangs.  A resize takes milliseconds to a second or two.
+FOLLOWER_WAIT = 3.0
+
+#: What a resize request answers: its key, and its bytes and type when they were asked for.
+Made = tuple[str, bytes | None, str]
+
+
+class Resizer:
+    """Makes the resizes of one :class:`~s3media_wsgi.Media`, stored in *storage*."""
+
+    def __init__(self, storage: Storage, engine: ImageEngine, guard: StorageGuard, max_upload_bytes: int) -> None:
+        self.storage = storage
+        self.engine = engine
+        self.guard = guard
+        self.max_upload_bytes = max_upload_bytes
+        self._flight: SingleFlight[Made] = SingleFlight()
+
+    def create(self, key: str, media_id: str, spec: ResizeSpec) -> str:
+        """The key of the resize *spec* of *media_id* at *key*, made and stored if missing."""
+        return self._do(key, media_id, spec, with_bytes=False)[0]
+
+    def fetch(self, key: str, media_id: str, spec: ResizeSpec) -> tuple[str, bytes, str]:
+        """``(key, bytes, content type)`` of that resize, made and stored if missing."""
+        key, data, content_type = self._do(key, media_id, spec, with_bytes=True)
+        assert data is not None  # with_bytes: always the bytes
+        return key, data, content_type
+
+    def _do(self, key: str, media_id: str, spec: ResizeSpec, *, with_bytes: bool) -> Made:
+        # A request for the bytes and one for the key are different answers: two flights of one key each.
+        flight = ("bytes:" if with_bytes else "key:") + key
+        return self._flight.do(flight, lambda: self._make(key, media_id, spec, with_bytes), wait=FOLLOWER_WAIT)
+
+    def _make(self, key: str, media_id: str, spec: ResizeSpec, with_bytes: bool) -> Made:
+        # Only the leader of identical concurrent calls gets here; its three
+        # storage calls share one time budget, each needs a storage slot.
+        guard = self.guard
+        with guard.request():
+            if with_bytes:
+                try:
+                    with guard.call():
+                        return key, self.storage.get(key), CONTENT_TYPES[spec.format]
+                except NotFound:
+                    pass
+            else:
+                with guard.call():
+                    if self.storage.exists(key):
+                        return key, None, CONTENT_TYPES[spec.format]
+            started = time.perf_counter()
+            with guard.call():
+                original = self._read_original(media_id)
+            rendered = self.engine.resize(original, spec)
+            with guard.call():
+                # A resize can be made again: a backend may skip what makes a
+                # write survive a crash (local storage: the folder fsync; never atomicity).
+                written = put_remakeable(self.storage, key, rendered.data, rendered.content_type)
+        log.info(
+            "resize %s %s in %.1f ms, %d bytes",
+            key,
+            "made" if written else "made (another process stored it first)",
+            (time.perf_counter() - started) * 1000,
+            len(rendered.data),
+        )
+        return key, rendered.data, rendered.content_type
+
+    def _read_original(self, media_id: str) -> bytes:
+        """The original of *media_id*, to resize: :class:`ImageTooLarge` when over ``max_upload_bytes``.
+
+        No upload path stores a larger one, but a limit lowered later or
+        another writer of the bucket can leave one: it is refused after
+        reading at most ``max_upload_bytes`` + 1 bytes, never read whole.
+        (A storage that cannot read part of an object is read whole.)
+        """
+        key = ids.original_key(media_id)
+        if isinstance(self.storage, ObjectStorage):
+            data = self.storage.read(key, self.max_upload_bytes + 1)
+        else:
+            data = self.storage.get(key)
+        if len(data) > self.max_upload_bytes:
+            raise ImageTooLarge(
+                f"the original of {media_id} is over max_upload_bytes={self.max_upload_bytes}: not resized"
+            )
+        return data
+
+
+__all__ = ["FOLLOWER_WAIT", "Resizer"]
