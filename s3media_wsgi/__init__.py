@@ -29,6 +29,8 @@ PUBLIC_MODULES = (
     "s3media_wsgi.settings",
     "s3media_wsgi.factory",
     "s3media_wsgi.storage",
+    "s3media_wsgi.storage.base",
+    "s3media_wsgi.storage.contract_suite",
     "s3media_wsgi.imaging",
     "s3media_wsgi.picture",
     "s3media_wsgi.responder",
@@ -40,6 +42,7 @@ PUBLIC_MODULES = (
     "s3media_wsgi.adapters.django.middleware",
     "s3media_wsgi.adapters.django.fields",
     "s3media_wsgi.adapters.django.permissions",
+    "s3media_wsgi.adapters.django.widgets",
     "s3media_wsgi.adapters.django.templatetags.s3media",
 )
 

@@ -30,8 +30,6 @@ KNOWN_LEAKS = {
     ("examples/gallery_common.py", "s3media_wsgi.formats", "by_ext"),
     ("examples/gallery_common.py", "s3media_wsgi.ids", "extension"),
     ("examples/gallery_common.py", "s3media_wsgi.ids", "is_id"),
-    # The widget of MediaFormField, used on a plain form: adapters.django.widgets is not public yet.
-    ("examples/django_project/photos/forms.py", "s3media_wsgi.adapters.django.widgets", "MediaUploadWidget"),
 }
 
 

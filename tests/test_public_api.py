@@ -30,6 +30,8 @@ def test_the_public_modules_are_pinned_and_each_says_what_it_exports():
         "s3media_wsgi.settings",
         "s3media_wsgi.factory",
         "s3media_wsgi.storage",
+        "s3media_wsgi.storage.base",
+        "s3media_wsgi.storage.contract_suite",
         "s3media_wsgi.imaging",
         "s3media_wsgi.picture",
         "s3media_wsgi.responder",
@@ -41,6 +43,7 @@ def test_the_public_modules_are_pinned_and_each_says_what_it_exports():
         "s3media_wsgi.adapters.django.middleware",
         "s3media_wsgi.adapters.django.fields",
         "s3media_wsgi.adapters.django.permissions",
+        "s3media_wsgi.adapters.django.widgets",
         "s3media_wsgi.adapters.django.templatetags.s3media",
     )
     import importlib
