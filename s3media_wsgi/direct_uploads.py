@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import ids
@@ -26,6 +28,7 @@ from .errors import (
     MediaError,
     NotFound,
     UnsupportedMediaType,
+    UploadRefusedByApp,
     UploadTooLarge,
 )
 from .formats import FileType
@@ -54,6 +57,37 @@ log = logging.getLogger("s3media_wsgi")
 CONFIRMED_PREFIX_BYTES = 64 * 1024
 
 
+@dataclass(frozen=True)
+class ConfirmedUpload:
+    """What an ``on_confirm`` hook is given: a direct upload that passed every check, not yet published.
+
+    *media_id* is the id it will have; *content_type* its sniffed type (the
+    declared one, which the checks made sure it is); *size* its bytes;
+    *width* and *height* an image's upright size (None otherwise).
+    :meth:`read` gives the checked bytes themselves: what will be published,
+    whatever the client sends to its pending key meanwhile (an image's bytes
+    already read; any other file read from the server-only staged copy at
+    *staged_key*, which the hook may also hand to a scanner that reads the
+    bucket itself; None for an image, whose bytes are only in memory).
+    """
+
+    media_id: str
+    content_type: str
+    size: int
+    width: int | None
+    height: int | None
+    staged_key: str | None
+    _read: Callable[[], bytes] = field(repr=False, compare=False)
+
+    def read(self) -> bytes:
+        """The checked bytes (at most ``max_upload_bytes``): one storage read for a file that is not an image."""
+        return self._read()
+
+
+#: An ``on_confirm`` hook: refuses by raising :class:`~s3media_wsgi.errors.UploadRefusedByApp`; its return is ignored.
+ConfirmHook = Callable[[ConfirmedUpload], object]
+
+
 class Owner(Protocol):
     """What direct uploads use of their :class:`~s3media_wsgi.Media`, read at each call."""
 
@@ -63,6 +97,7 @@ class Owner(Protocol):
     max_upload_bytes: int
     allowed_types: frozenset[str]
     upload_expires: int
+    on_confirm: ConfirmHook | None
     _accepted_labels: str
 
     def _check_content(self, data: bytes, *, pixels: bool = True) -> tuple[FileType, int | None, int | None]: ...
@@ -249,6 +284,8 @@ class DirectUploads:
             with self.media.guard.call():
                 data = objects.read(key, self.media.max_upload_bytes + 1)
             ftype, width, height = self._check_declared(data, declared, len(data))
+            checked = data
+            self._run_hook(ConfirmedUpload(media_id, ftype.mime, len(data), width, height, None, lambda: checked))
             with self.media.guard.call():
                 published = self.media.storage.put(final, data, ftype.mime)
             return ftype, width, height, published
@@ -261,6 +298,12 @@ class DirectUploads:
             with self.media.guard.call():
                 data = objects.read(staged, MARKUP_BYTES)
             ftype, width, height = self._check_declared(data, declared, size)
+
+            def read_staged() -> bytes:
+                with self.media.guard.call():
+                    return objects.read(staged, self.media.max_upload_bytes)
+
+            self._run_hook(ConfirmedUpload(media_id, ftype.mime, size, width, height, staged, read_staged))
             with self.media.guard.call():
                 published = objects.copy(staged, final)
         finally:
@@ -270,6 +313,28 @@ class DirectUploads:
             except MediaError as exc:  # under uploads/: the lifecycle rule expires it
                 log.warning("confirm of %s left its staged copy %s: %s", media_id, staged, exc)
         return ftype, width, height, published
+
+    def _run_hook(self, upload: ConfirmedUpload) -> None:
+        """The app's ``on_confirm`` hook on *upload*, checked and not yet published.
+
+        :class:`UploadRefusedByApp` goes on (the upload is deleted, its message
+        shown); :class:`MediaError` of a storage call the hook made through
+        :meth:`ConfirmedUpload.read` goes on as itself; anything else is the
+        app's bug: a 500 that keeps the upload for a retry.
+        """
+        hook = self.media.on_confirm
+        if hook is None:
+            return
+        try:
+            hook(upload)
+        except UploadRefusedByApp:
+            raise
+        except MediaError as exc:
+            if exc.status_code >= 500:
+                raise  # storage trouble of its read: kept, as any other
+            raise MediaError(f"on_confirm hook raised {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise MediaError(f"on_confirm hook failed on {upload.media_id}: {type(exc).__name__}: {exc}") from exc
 
     def _check_size(self, size: int) -> None:
         if size > self.media.max_upload_bytes:
@@ -321,4 +386,4 @@ class DirectUploads:
             target.forget(key)
 
 
-__all__ = ["CONFIRMED_PREFIX_BYTES", "DirectUploads"]
+__all__ = ["CONFIRMED_PREFIX_BYTES", "ConfirmHook", "ConfirmedUpload", "DirectUploads"]

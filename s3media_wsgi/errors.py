@@ -131,6 +131,18 @@ class InvalidUpload(MediaError, ValueError):
     shown = True
 
 
+class UploadRefusedByApp(MediaError, ValueError):
+    """The app's ``on_confirm`` hook refused a direct upload; its message is for the uploader.
+
+    Raise it from the hook (``raise UploadRefusedByApp("This file carries a virus.")``):
+    the pending upload is deleted and the confirm route answers 422 with the message.
+    """
+
+    status_code = 422
+    public_message = "Upload refused"
+    shown = True
+
+
 class AlreadyExists(MediaError):
     """A write would have replaced an existing object; nothing was written."""
 
@@ -229,5 +241,6 @@ __all__ = [
     "StorageUnavailable",
     "UnsupportedMediaType",
     "UploadError",
+    "UploadRefusedByApp",
     "UploadTooLarge",
 ]

@@ -70,6 +70,10 @@ def media_kwargs(settings: MediaSettings) -> dict[str, Any]:
             value = list(value)
         elif name == "presets":
             value = {preset: dict(options) for preset, options in value.items()}
+        elif name == "on_confirm":
+            value = load_object(value, name)
+            if not callable(value):
+                raise ConfigError(f"{name} = {getattr(settings, name)!r} is not a function")
         kwargs[name] = value
     if "resize_base_url" not in kwargs:
         # The app answers a private bucket's resize URLs (the settings stand for their storage here).

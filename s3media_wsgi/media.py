@@ -25,7 +25,7 @@ from typing import IO, Any, TypeVar, Union
 
 from . import ids
 from .delivery import resize_base_url_for
-from .direct_uploads import CONFIRMED_PREFIX_BYTES, DirectUploads
+from .direct_uploads import CONFIRMED_PREFIX_BYTES, ConfirmedUpload, ConfirmHook, DirectUploads
 from .errors import (
     AlreadyExists,
     ConfigError,
@@ -171,6 +171,17 @@ class Media:
         once (default 5)...
     :param breaker_cooldown: ...for this many seconds, before one trial call
         (default 10).  See :mod:`s3media_wsgi.resilience`.
+    :param on_confirm: ``hook(upload)``, run by :meth:`confirm_upload` on each
+        direct upload that passed every check, before it is published (a
+        virus scan, moderation, the start of a transcoding job).  *upload* is
+        a :class:`~s3media_wsgi.direct_uploads.ConfirmedUpload` (its id,
+        type, size, image size, and ``read()`` of the checked bytes).  The
+        hook refuses by raising :class:`~s3media_wsgi.errors.UploadRefusedByApp`
+        with a message for the uploader: the upload is deleted and the confirm
+        route answers 422 with that message.  Any other exception is a bug of
+        the app: a 500 (logged with its traceback by the route), the upload
+        kept for a retry.  Its return value is ignored.  Not run by
+        :meth:`put`, whose caller is app code already.
     """
 
     def __init__(
@@ -194,6 +205,7 @@ class Media:
         max_storage_requests: int = DEFAULT_MAX_STORAGE_REQUESTS,
         breaker_threshold: int = DEFAULT_BREAKER_THRESHOLD,
         breaker_cooldown: float = DEFAULT_BREAKER_COOLDOWN,
+        on_confirm: ConfirmHook | None = None,
     ) -> None:
         if not isinstance(storage, Storage):
             raise ConfigError(f"storage must implement the Storage protocol, got {type(storage).__name__}")
@@ -241,6 +253,9 @@ class Media:
         self._accepted_labels = ", ".join(TYPES[kind].label for kind in TYPES if kind in self.allowed_types)
         self.resizer = Resizer(storage, self.engine, self.guard, max_upload_bytes)
         self.upload_expires = positive_int(upload_expires, "upload_expires")
+        if on_confirm is not None and not callable(on_confirm):
+            raise ConfigError(f"on_confirm must be a function of the upload, not {type(on_confirm).__name__}")
+        self.on_confirm = on_confirm
         self.direct_uploads = DirectUploads(self, upload_target(storage, secret_key))
         self._spec_cache: dict[tuple[Any, ...], ResizeSpec] = {}
         self.receipts = Receipts(secret_key)
@@ -634,4 +649,4 @@ class Media:
         return self.resizer.fetch(path, media_id, spec)
 
 
-__all__ = ["CONFIRMED_PREFIX_BYTES", "Media", "MediaId"]
+__all__ = ["CONFIRMED_PREFIX_BYTES", "ConfirmedUpload", "Media", "MediaId"]

@@ -118,6 +118,7 @@ class MediaSettings:
     max_storage_requests: int | None = None
     breaker_threshold: int | None = None
     breaker_cooldown: float | None = None
+    on_confirm: str | None = None
     prefix: str = DEFAULT_PREFIX
     serve_local: bool | None = None
     retry_after: int | None = None
@@ -422,6 +423,9 @@ define("breaker_threshold", as_int, None, "media",
        f"storage guard: failures in a row that open the circuit breaker {_LIMITS}", "5")
 define("breaker_cooldown", as_seconds, None, "media",
        f"storage guard: seconds the open breaker fails calls at once {_LIMITS}", "10 s")
+define("on_confirm", as_dotted, None, "media",
+       "dotted path of `hook(upload)` run on each checked direct upload before it is published; "
+       "refuses by raising `UploadRefusedByApp`", "none")
 define("prefix", _url_prefix, DEFAULT_PREFIX, "middleware",
        "URL prefix the middleware answers (ASCII letters, digits, `-_.` and `/`; not `/` alone)", "`/media/`")
 define("serve_local", as_bool, None, "middleware", "serve stored files from disk", "on for local storage")
