@@ -102,6 +102,8 @@ class Owner(Protocol):
 
     def _check_content(self, data: bytes, *, pixels: bool = True) -> tuple[FileType, int | None, int | None]: ...
 
+    def _after_upload(self, media_id: str, ftype: FileType) -> None: ...
+
 
 class DirectUploads:
     """The direct uploads of *media*, taken by *target* (None: its storage takes none)."""
@@ -261,6 +263,7 @@ class DirectUploads:
         if not published:  # another process published it first: never overwritten
             return self._confirmed(media_id, pending_only)
         log.info("confirmed %s (%s, %d bytes)", media_id, ftype.mime, info.size)
+        self.media._after_upload(media_id, ftype)
         return MediaId(media_id, width, height, ftype.mime)
 
     def _check_and_publish(

@@ -70,7 +70,7 @@ def media_kwargs(settings: MediaSettings) -> dict[str, Any]:
             value = list(value)
         elif name == "presets":
             value = {preset: dict(options) for preset, options in value.items()}
-        elif name == "on_confirm":
+        elif name in ("on_confirm", "enqueue"):
             value = load_object(value, name)
             if not callable(value):
                 raise ConfigError(f"{name} = {getattr(settings, name)!r} is not a function")

@@ -51,7 +51,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -685,6 +685,104 @@ class ImageEngine:
                     )
                 return self._render(source, spec, plan, turn)
 
+    def resize_many(self, data: bytes, specs: Sequence[ResizeSpec]) -> list[Rendered | MediaError]:
+        """Render every spec of *specs* from one decode of *data*: a :class:`Rendered` or the error, per spec.
+
+        Each output keeps :meth:`resize`'s rules: its format's draft policy
+        (a JPEG is decoded at the one draft scale that still gives *every*
+        output at least its format's factor: an output another needs a larger
+        scale for is made from more pixels than :meth:`resize` would use, so
+        its bytes may differ from a cold resize, never for worse), the same
+        filters, encoders and limits.  An output that cannot be made (over a
+        limit) is its error, the others are made; an animated output is made
+        by :meth:`resize` on its own, after.  A source that does not decode
+        raises, as :meth:`resize` does.
+        """
+        specs = list(specs)
+        for spec in specs:
+            spec.validate(self.limits.max_side)
+        with _trimmed():
+            results = self._resize_many(data, specs)
+        for i, spec in enumerate(specs):
+            if results[i] is None:  # animated: its frames are decoded one by one, by resize
+                try:
+                    results[i] = self.resize(data, spec)
+                except MediaError as exc:
+                    results[i] = exc
+        return [r for r in results if r is not None]
+
+    def _resize_many(self, data: bytes, specs: list[ResizeSpec]) -> list[Rendered | MediaError | None]:
+        results: list[Rendered | MediaError | None] = [None] * len(specs)
+        with self._slot(), _guard():
+            source = self._open(data)
+            with source.image as im:
+                turn = orientation(im)
+                src_w, src_h = im.size
+                still: list[tuple[int, ResizeSpec, Layout]] = []
+                for i, spec in enumerate(specs):
+                    plan = layout(src_w, src_h, spec, turn)
+                    budget = self.limits.output_pixels(spec.format)
+                    if max(plan.size) > self.limits.max_side:
+                        results[i] = ImageTooLarge(f"output {plan.size} is over max_side={self.limits.max_side}")
+                    elif plan.size[0] * plan.size[1] > budget:
+                        results[i] = ImageTooLarge(
+                            f"output {plan.size[0]}x{plan.size[1]} is over max_{spec.format}_pixels={budget}"
+                        )
+                    elif not self._animate(source, spec, plan):
+                        still.append((i, spec, plan))
+                if not still:
+                    return results
+                # The draft each output would ask for alone; the decode gives the largest of them.
+                wanted: list[tuple[int, int]] = []
+                for _, spec, plan in still:
+                    size = _draft_size(im, plan, RESAMPLING[spec.format].draft, self.limits.jpeg_draft)
+                    if size is None:
+                        wanted = []
+                        break
+                    wanted.append(size)
+                if wanted:
+                    im.draft(im.mode, (max(w for w, _ in wanted), max(h for _, h in wanted)))
+                drafted = im.size[0] < src_w
+                scale_x, scale_y = im.size[0] / src_w, im.size[1] / src_h
+                icc = im.info.get("icc_profile") or None
+                encode = max(p.size[0] * p.size[1] * _encode_bytes_per_pixel(s.format) for _, s, p in still)
+                cost = decode_cost(im, src_w * src_h, drafted) + math.ceil(encode)
+                what = f"a {src_w}x{src_h} {im.format} resized to {len(still)} outputs"
+                with self.memory.reserve(cost, what, self._wait_left()):
+                    frame = _resizable(im)
+                    for i, spec, plan in still:
+                        try:
+                            with _guard():
+                                results[i] = self._render_from(frame, spec, plan, turn, icc, drafted, scale_x, scale_y)
+                        except MediaError as exc:
+                            results[i] = exc
+        return results
+
+    def _render_from(
+        self,
+        frame: Image.Image,
+        spec: ResizeSpec,
+        plan: Layout,
+        turn: int,
+        icc: bytes | None,
+        drafted: bool,
+        scale_x: float,
+        scale_y: float,
+    ) -> Rendered:
+        """One still output of :meth:`resize_many`, from the decoded *frame* (drafted by *scale_x*, *scale_y*)."""
+        policy = RESAMPLING[spec.format]
+        box = plan.box
+        if drafted:
+            box = (box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y)
+        resample = policy.after_draft if drafted else Image.Resampling.LANCZOS
+        out = _upright(_scale(frame, plan.size, box, resample, policy.reducing_gap, self.limits.resize_bands), turn)
+        if out is frame:
+            out = frame.copy()  # _encode empties its info: never the shared decode's
+        out, out_icc = _for_output(out, spec.format, icc)
+        progressive = out.width * out.height >= self.limits.progressive_jpeg_pixels
+        encoded = _encode(out, spec.format, spec.quality, out_icc, progressive)
+        return Rendered(encoded, CONTENT_TYPES[spec.format], *out.size)
+
     def _open(self, data: bytes) -> _Source:
         lim = self.limits
         cap = lim.max_frames + 1
@@ -860,6 +958,23 @@ def _decode_cheaply(im: Image.Image) -> None:
         raise  # _guard's to map
     except Exception as exc:
         raise NotAnImage("image data is corrupt or cut short") from exc
+
+
+def _draft_size(im: Image.Image, plan: Layout, draft: float | None, jpeg_draft: int) -> tuple[int, int] | None:
+    """The size :func:`_draft` would ask libjpeg for, for *plan* with a policy's *draft*; None: no draft."""
+    if draft is None or im.format not in ("JPEG", "MPO"):
+        return None
+    factor = draft * jpeg_draft / ImageLimits.jpeg_draft
+    box = plan.box
+    out_w, out_h = plan.size
+    box_w, box_h = box[2] - box[0], box[3] - box[1]
+    if out_w * factor * 2 > box_w or out_h * factor * 2 > box_h:
+        return None
+    src_w, src_h = im.size
+    return (
+        max(1, math.ceil(src_w * factor * out_w / box_w)),
+        max(1, math.ceil(src_h * factor * out_h / box_h)),
+    )
 
 
 def _draft(im: Image.Image, plan: Layout, factor: float) -> tuple[Box, bool]:

@@ -26,6 +26,7 @@ from typing import IO, Any, TypeVar, Union
 from . import ids
 from .delivery import resize_base_url_for
 from .direct_uploads import CONFIRMED_PREFIX_BYTES, ConfirmedUpload, ConfirmHook, DirectUploads
+from .eager import EagerJob, Enqueue, ThreadRunner
 from .errors import (
     AlreadyExists,
     ConfigError,
@@ -182,6 +183,13 @@ class Media:
         the app: a 500 (logged with its traceback by the route), the upload
         kept for a retry.  Its return value is ignored.  Not run by
         :meth:`put`, whose caller is app code already.
+    :param enqueue: ``enqueue(job)`` runs the work of eager presets (presets
+        marked ``"eager": True``) after each image :meth:`put` stores or
+        :meth:`confirm_upload` publishes: *job* is an
+        :class:`~s3media_wsgi.eager.EagerJob`, to call, or whose ``media_id``
+        a task queue's worker passes to :meth:`make_eager`.  Default: a
+        :class:`~s3media_wsgi.eager.ThreadRunner`, two threads of this
+        process.  What it raises is logged, never raised to the uploader.
     """
 
     def __init__(
@@ -206,6 +214,7 @@ class Media:
         breaker_threshold: int = DEFAULT_BREAKER_THRESHOLD,
         breaker_cooldown: float = DEFAULT_BREAKER_COOLDOWN,
         on_confirm: ConfirmHook | None = None,
+        enqueue: Enqueue | None = None,
     ) -> None:
         if not isinstance(storage, Storage):
             raise ConfigError(f"storage must implement the Storage protocol, got {type(storage).__name__}")
@@ -256,6 +265,9 @@ class Media:
         if on_confirm is not None and not callable(on_confirm):
             raise ConfigError(f"on_confirm must be a function of the upload, not {type(on_confirm).__name__}")
         self.on_confirm = on_confirm
+        if enqueue is not None and not callable(enqueue):
+            raise ConfigError(f"enqueue must be a function of a job, not {type(enqueue).__name__}")
+        self.enqueue: Enqueue = enqueue if enqueue is not None else ThreadRunner()
         self.direct_uploads = DirectUploads(self, upload_target(storage, secret_key))
         self._spec_cache: dict[tuple[Any, ...], ResizeSpec] = {}
         self.receipts = Receipts(secret_key)
@@ -316,7 +328,27 @@ class Media:
         if not written and not self._is_our_write(key, len(data)):
             raise AlreadyExists(f"refusing to overwrite {media_id}")
         log.info("stored %s (%s, %d bytes)", media_id, ftype.mime, len(data))
+        self._after_upload(media_id, ftype)
         return MediaId(media_id, width, height, ftype.mime)
+
+    def _after_upload(self, media_id: str, ftype: FileType) -> None:
+        """Hand the eager presets of a new image to :attr:`enqueue`; its failures are only logged."""
+        if not self.presets.eager or not ftype.is_image or not self.engine.can_read(ftype.kind):
+            return
+        try:
+            self.enqueue(EagerJob(self, media_id))
+        except Exception:
+            log.exception("eager presets of %s not enqueued (first requests will make them)", media_id)
+
+    def make_eager(self, media_id: str) -> list[str]:
+        """Make and store the eager presets of *media_id* that are missing, from one decode; the keys made.
+
+        What the eager runner calls after each upload; a task queue's worker
+        calls it with the job's ``media_id``.  A resize that cannot be made
+        is logged and left to its first request; storage failures raise.
+        """
+        wanted = [(self.resize_key(media_id, name), self.resize_spec(media_id, name)) for name in self.presets.eager]
+        return self.resizer.create_many(media_id, wanted)
 
     def _is_our_write(self, key: str, size: int) -> bool:
         """True when the object a conditional put found at a fresh key is our own.

@@ -91,6 +91,40 @@ class Resizer:
         )
         return key, rendered.data, rendered.content_type
 
+    def create_many(self, media_id: str, wanted: list[tuple[str, ResizeSpec]]) -> list[str]:
+        """Store each missing resize of *wanted* (``(key, spec)`` pairs) of *media_id*, all from one decode.
+
+        The keys it made (or found stored by another writer meanwhile); a
+        resize that cannot be made is logged and left to its first request.
+        One storage request: an ``exists`` per key, one read of the
+        original, a conditional write per resize made.
+        """
+        guard = self.guard
+        with guard.request():
+            missing = []
+            for key, spec in wanted:
+                with guard.call():
+                    if not self.storage.exists(key):
+                        missing.append((key, spec))
+            if not missing:
+                return []
+            started = time.perf_counter()
+            with guard.call():
+                original = self._read_original(media_id)
+            made = []
+            for (key, _), rendered in zip(missing, self.engine.resize_many(original, [s for _, s in missing])):
+                if isinstance(rendered, Exception):
+                    log.warning("eager resize %s not made: %s", key, rendered)
+                    continue
+                with guard.call():
+                    put_remakeable(self.storage, key, rendered.data, rendered.content_type)
+                made.append(key)
+        log.info(
+            "eager resizes of %s: %d of %d made in %.1f ms", media_id, len(made), len(missing),
+            (time.perf_counter() - started) * 1000,
+        )  # fmt: skip
+        return made
+
     def _read_original(self, media_id: str) -> bytes:
         """The original of *media_id*, to resize: :class:`ImageTooLarge` when over ``max_upload_bytes``.
 

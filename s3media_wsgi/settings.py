@@ -119,6 +119,7 @@ class MediaSettings:
     breaker_threshold: int | None = None
     breaker_cooldown: float | None = None
     on_confirm: str | None = None
+    enqueue: str | None = None
     prefix: str = DEFAULT_PREFIX
     serve_local: bool | None = None
     retry_after: int | None = None
@@ -398,7 +399,7 @@ define("call_threads", as_int, None, "s3",
 define("secret_key", _secrets, (), "media",
        "one secret, or several (a list; one per line or comma-separated in ini files); the first signs",
        "**required**")
-define("presets", as_presets, {}, "media", "named sizes (a JSON object in ini files)", "none")
+define("presets", as_presets, {}, "media", "named sizes (a JSON object in ini files); `\"eager\": true` makes one right after each upload", "none")
 define("strict_presets", as_bool, False, "media", "only preset sizes are built and served", "off")
 define("max_pixels", as_int, None, "media", f"largest source image ever decoded, in pixels {_LIMITS}", "50 MP")
 define("max_side", as_int, None, "media", f"largest side of a resize {_LIMITS}", "4096")
@@ -426,6 +427,8 @@ define("breaker_cooldown", as_seconds, None, "media",
 define("on_confirm", as_dotted, None, "media",
        "dotted path of `hook(upload)` run on each checked direct upload before it is published; "
        "refuses by raising `UploadRefusedByApp`", "none")
+define("enqueue", as_dotted, None, "media",
+       "dotted path of `enqueue(job)` that runs the work of eager presets (a task queue)", "threads of this process")
 define("prefix", _url_prefix, DEFAULT_PREFIX, "middleware",
        "URL prefix the middleware answers (ASCII letters, digits, `-_.` and `/`; not `/` alone)", "`/media/`")
 define("serve_local", as_bool, None, "middleware", "serve stored files from disk", "on for local storage")

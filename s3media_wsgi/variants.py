@@ -127,10 +127,11 @@ def load_presets(presets: Mapping[str, Any] | None, max_side: int) -> dict[str, 
     """Validate presets once, at construction.
 
     Each preset is a dict with ``size`` and optionally ``mode``, ``quality``,
-    ``format`` and ``upscale``.  Names must not look like sizes.
+    ``format``, ``upscale`` and ``eager`` (made right after each upload; not
+    part of the resize it names).  Names must not look like sizes.
     """
     out: dict[str, dict[str, Any]] = {}
-    allowed = {"size", "mode", "quality", "format", "upscale"}
+    allowed = {"size", "mode", "quality", "format", "upscale", "eager"}
     for name, options in (presets or {}).items():
         if not isinstance(name, str) or not _PRESET_NAME_RE.fullmatch(name) or _SIZE_RE.fullmatch(name):
             # A name that reads as a size ("x300") would shadow that size.
@@ -143,6 +144,8 @@ def load_presets(presets: Mapping[str, Any] | None, max_side: int) -> dict[str, 
         if not isinstance(options.get("upscale", False), bool):
             # bool("false") is True: a string here is a mistake, not a choice.
             raise ConfigError(f"preset {name!r}: upscale must be true or false, not {options['upscale']!r}")
+        if not isinstance(options.get("eager", False), bool):
+            raise ConfigError(f"preset {name!r}: eager must be true or false, not {options['eager']!r}")
         try:
             w, h = parse_size(options["size"])
             ResizeSpec(
@@ -163,7 +166,9 @@ class Presets(Mapping[str, Mapping[str, Any]]):
     """Named sizes, and every rule about them: lookup, strict mode, fixed formats.
 
     A read-only mapping of name to options (``size`` and optionally ``mode``,
-    ``quality``, ``format``, ``upscale``), validated once.  With *strict*,
+    ``quality``, ``format``, ``upscale``), validated once.  A preset marked
+    ``"eager": True`` is listed in :attr:`eager` and the flag is not among its
+    options: it changes when the resize is made, never the resize or its URL.  With *strict*,
     only preset sizes are built or served, and a call may change a preset
     only by choosing its format when the preset does not fix one.
 
@@ -176,6 +181,10 @@ class Presets(Mapping[str, Mapping[str, Any]]):
 
     def __init__(self, presets: Mapping[str, Any] | None = None, max_side: int = 4096, strict: bool = False) -> None:
         self._presets = load_presets(presets, max_side)
+        #: The presets made right after each upload (see :mod:`s3media_wsgi.eager`), in their order.
+        self.eager: tuple[str, ...] = tuple(
+            name for name, options in self._presets.items() if options.pop("eager", False)
+        )
         self.strict = bool(strict)
         if self.strict and not self._presets:
             raise ConfigError("strict_presets=True needs at least one preset")

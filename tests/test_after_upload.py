@@ -6,7 +6,11 @@ as a browser sends them: to the local form route, or straight to S3 (moto).
 
 from __future__ import annotations
 
+import io
 import logging
+import math
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urljoin
@@ -14,15 +18,26 @@ from urllib.parse import quote, urljoin
 import pytest
 import requests
 from images import png
+from PIL import Image, ImageChops
 from servers import serve_wsgi
 
-from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
+from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage, ids
 from s3media_wsgi.direct_uploads import ConfirmedUpload
 from s3media_wsgi.errors import UploadRefusedByApp
 
 SECRET = "after-upload-secret-0123456789-abcdefgh"
 PDF = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
 EICAR = b"X5O!P%@AP"  # what the test's "virus scanner" looks for
+
+
+def photo(width: int, height: int) -> bytes:
+    """A photo-like JPEG: smooth gradients and fine detail, so drafts and filters show."""
+    im = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    noise = Image.effect_noise((width, height), 40).convert("RGB")
+    im = Image.blend(im, noise, 0.3)
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=90)
+    return out.getvalue()
 
 
 def host(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -146,3 +161,145 @@ def test_put_does_not_run_the_hook(local_storage: LocalStorage, scanner: Scanner
     media = Media(local_storage, secret_key=SECRET, on_confirm=scanner)
     media.put(png(8, 8) + EICAR)  # put is app code already: the app checks what it puts
     assert scanner.seen == []
+
+
+# --- eager presets -----------------------------------------------------------------------------------
+
+EAGER = {
+    "card": {"size": "640x", "format": "webp", "eager": True},
+    "thumb": {"size": "160x160", "mode": "fill", "eager": True},
+    "hero": {"size": "1600x"},  # not eager: made on its first request only
+}
+
+
+def wait_for(media: Media, keys: list[str], seconds: float = 20.0) -> float:
+    """Seconds until every key is stored (a bounded poll); fails after *seconds*."""
+    started = time.perf_counter()
+    while not all(media.storage.exists(key) for key in keys):
+        assert time.perf_counter() - started < seconds, f"not all of {keys} stored within {seconds} s"
+        time.sleep(0.01)
+    return time.perf_counter() - started
+
+
+def eager_keys(media: Media, media_id: str) -> list[str]:
+    return [media.resize_key(media_id, name) for name in ("card", "thumb")]
+
+
+def cold(media_id: str, key: str, storage: Any) -> bytes:
+    """What a first request for *key* makes, by a Media with no eager preset."""
+    plain = Media(
+        storage, secret_key=SECRET, presets={k: {o: v for o, v in p.items() if o != "eager"} for k, p in EAGER.items()}
+    )
+    storage.delete(key)
+    return plain.fetch_resize(key)[1]
+
+
+def psnr(a: bytes, b: bytes) -> float:
+    x, y = (Image.open(io.BytesIO(d)).convert("RGB") for d in (a, b))
+    assert x.size == y.size
+    diff = ImageChops.difference(x, y)
+    mse = sum(v * v * n for band in diff.split() for v, n in enumerate(band.histogram())) / (x.size[0] * x.size[1] * 3)
+    return math.inf if mse == 0 else 10 * math.log10(255 * 255 / mse)
+
+
+def test_the_eager_flag_changes_no_url(local_storage: LocalStorage) -> None:
+    eager = Media(local_storage, secret_key=SECRET, presets=EAGER)
+    plain = Media(
+        local_storage,
+        secret_key=SECRET,
+        presets={k: {o: v for o, v in p.items() if o != "eager"} for k, p in EAGER.items()},
+    )
+    media_id = ids.new_id("a.jpg")
+    assert eager.presets.eager == ("card", "thumb") and plain.presets.eager == ()
+    for name in EAGER:
+        assert eager.resize_url(media_id, name) == plain.resize_url(media_id, name)
+    assert "eager" not in eager.presets["card"]
+
+
+def test_after_put_the_eager_variants_are_stored_warm_from_one_decode(
+    storage: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    media = Media(storage, secret_key=SECRET, presets=EAGER)
+    opened: list[int] = []
+    real_open = media.engine._open
+    monkeypatch.setattr(media.engine, "_open", lambda data: opened.append(len(data)) or real_open(data))
+    media_id = media.put(photo(2400, 1600), filename="p.jpg")
+    keys = eager_keys(media, media_id)
+    wait_for(media, keys)
+    assert len(opened) == 2  # put's check, then ONE decode for both eager presets
+    assert not media.storage.exists(media.resize_key(media_id, "hero"))
+    made = {key: media.storage.get(key) for key in keys}
+    # resize_url finds them: a request answers the stored bytes, no new decode.
+    assert media.fetch_resize(keys[0])[1] == made[keys[0]] and len(opened) == 2
+    # card alone decides the draft scale, so it is what a cold request makes, byte for byte;
+    # thumb is made from that finer draft than its own cold one: not worse than it.
+    assert cold(media_id, keys[0], storage) == made[keys[0]]
+    thumb_cold = cold(media_id, keys[1], storage)
+    assert Image.open(io.BytesIO(made[keys[1]])).size == Image.open(io.BytesIO(thumb_cold)).size == (160, 160)
+    assert psnr(made[keys[1]], thumb_cold) > 35
+
+
+def test_after_a_confirm_through_the_route_the_eager_variants_are_stored(storage: Any) -> None:
+    media = Media(storage, secret_key=SECRET, presets=EAGER)
+    app = MediaMiddleware(host, media, uploads=lambda request: True)
+    with serve_wsgi(app, threads=4) as base:
+        key = send(base, photo(1200, 800), "c.jpg", "image/jpeg")
+        answer = confirm(base, key)
+        assert answer.status_code == 200, answer.text
+        media_id = answer.json()["id"]
+        wait_for(media, eager_keys(media, media_id))
+        card = media.resize_key(media_id, "card")
+        assert media.resize_url(media_id, "card").endswith(card)  # the key its URL names
+        assert media.fetch_resize(card)[1] == media.storage.get(card)
+
+
+def test_the_upload_is_not_delayed_and_a_failing_eager_resize_is_only_logged(
+    local_storage: LocalStorage, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    media = Media(local_storage, secret_key=SECRET, presets=EAGER)
+    release = threading.Event()
+    real = media.engine.resize_many
+
+    def slow(data: bytes, specs: Any) -> Any:
+        release.wait(10)
+        return real(data, specs)
+
+    monkeypatch.setattr(media.engine, "resize_many", slow)
+    started = time.perf_counter()
+    media_id = media.put(photo(800, 600))
+    assert time.perf_counter() - started < 1.0  # the eager work waits on `release`, the upload does not
+    keys = eager_keys(media, media_id)
+    assert not any(media.storage.exists(k) for k in keys)
+    release.set()
+    wait_for(media, keys)
+
+    def broken(data: bytes, specs: Any) -> Any:
+        raise RuntimeError("an encoder's bug")
+
+    monkeypatch.setattr(media.engine, "resize_many", broken)
+    with caplog.at_level(logging.ERROR, logger="s3media_wsgi"):
+        other = media.put(photo(800, 600))  # not raised to the uploader
+        deadline = time.perf_counter() + 10
+        while not any("failed" in r.getMessage() for r in caplog.records):
+            assert time.perf_counter() < deadline
+            time.sleep(0.01)
+    assert "an encoder's bug" in repr(next(r for r in caplog.records if "failed" in r.getMessage()).exc_info)
+    assert not any(media.storage.exists(k) for k in eager_keys(media, other))
+    assert media.fetch_resize(eager_keys(media, other)[0])[1]  # its first request makes it, as any resize
+
+
+def test_an_app_enqueue_gets_jobs_a_worker_runs_by_id(local_storage: LocalStorage) -> None:
+    jobs: list[Any] = []
+    media = Media(local_storage, secret_key=SECRET, presets=EAGER, enqueue=jobs.append)
+    media_id = media.put(photo(800, 600))
+    media.put(PDF, filename="doc.pdf")  # not an image: no job
+    [job] = jobs
+    assert job.media_id == media_id
+    assert sorted(media.make_eager(job.media_id)) == sorted(eager_keys(media, media_id))  # the worker's side
+    assert media.make_eager(media_id) == []  # made already: nothing again
+
+    def down(job: Any) -> None:
+        raise ConnectionError("broker down")
+
+    media.enqueue = down
+    assert media.put(photo(80, 60))  # the broker's failure is not the uploader's
