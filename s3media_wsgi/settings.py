@@ -399,7 +399,8 @@ define("call_threads", as_int, None, "s3",
 define("secret_key", _secrets, (), "media",
        "one secret, or several (a list; one per line or comma-separated in ini files); the first signs",
        "**required**")
-define("presets", as_presets, {}, "media", "named sizes (a JSON object in ini files); `\"eager\": true` makes one right after each upload", "none")
+define("presets", as_presets, {}, "media",
+       "named sizes (a JSON object in ini files); one with `\"eager\": true` is made right after each upload", "none")
 define("strict_presets", as_bool, False, "media", "only preset sizes are built and served", "off")
 define("max_pixels", as_int, None, "media", f"largest source image ever decoded, in pixels {_LIMITS}", "50 MP")
 define("max_side", as_int, None, "media", f"largest side of a resize {_LIMITS}", "4096")
