@@ -23,7 +23,9 @@ from servers import serve_wsgi
 
 from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage, ids
 from s3media_wsgi.direct_uploads import ConfirmedUpload
-from s3media_wsgi.errors import UploadRefusedByApp
+from s3media_wsgi.errors import ConfigError, ImageTooLarge, NotAnImage, UploadRefusedByApp
+from s3media_wsgi.imaging import ImageEngine, ImageLimits, Rendered
+from s3media_wsgi.variants import ResizeSpec
 
 SECRET = "after-upload-secret-0123456789-abcdefgh"
 PDF = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
@@ -303,3 +305,56 @@ def test_an_app_enqueue_gets_jobs_a_worker_runs_by_id(local_storage: LocalStorag
 
     media.enqueue = down
     assert media.put(photo(80, 60))  # the broker's failure is not the uploader's
+
+
+def refuse_all(upload: ConfirmedUpload) -> None:
+    raise UploadRefusedByApp("No uploads today.")
+
+
+def test_settings_load_the_hook_and_enqueue_by_dotted_path(tmp_path: Any) -> None:
+    media = Media.from_settings(
+        {
+            "secret_key": SECRET,
+            "local_root": str(tmp_path),
+            "on_confirm": "test_after_upload:refuse_all",
+            "enqueue": "test_after_upload.Scanner",  # any callable; checked to be one
+            "presets": '{"card": {"size": "64x", "eager": true}}',
+        }
+    )
+    assert media.on_confirm is refuse_all and media.presets.eager == ("card",)
+    with pytest.raises(ConfigError, match="on_confirm"):
+        Media.from_settings(
+            {"secret_key": SECRET, "local_root": str(tmp_path), "on_confirm": "test_after_upload:SECRET"}
+        )
+    with pytest.raises(ConfigError, match="eager"):
+        Media(LocalStorage(str(tmp_path)), secret_key=SECRET, presets={"card": {"size": "64x", "eager": "yes"}})
+
+
+def test_resize_many_gives_each_output_or_its_error_from_one_decode() -> None:
+    engine = ImageEngine(ImageLimits(max_webp_pixels=100_000), max_concurrency=1)
+    data = photo(1200, 900)
+    specs = [
+        ResizeSpec(400, None, "fit", 85, False, "jpg"),
+        ResizeSpec(1000, None, "fit", 85, False, "webp"),  # 750,000 px: over this engine's webp budget
+        ResizeSpec(100, 100, "fill", 85, False, "png"),  # lossless: never drafted, so nothing is
+    ]
+    first, over, small = engine.resize_many(data, specs)
+    assert isinstance(over, ImageTooLarge)
+    assert isinstance(first, Rendered) and (first.width, first.height) == (400, 300)
+    assert isinstance(small, Rendered) and first.data == engine.resize(data, specs[0]).data  # full decode both ways
+    assert small.data == engine.resize(data, specs[2]).data
+    with pytest.raises(NotAnImage):
+        engine.resize_many(b"\xff\xd8\xff not a jpeg", specs)
+    # An animation keeps its frames: made by resize on its own (after the shared decode's slot is free).
+    frames = [Image.new("RGB", (40, 30), c) for c in ("red", "green", "blue")]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=50, loop=0)
+    gif = out.getvalue()
+    animated, still = engine.resize_many(
+        gif, [ResizeSpec(20, None, "fit", 85, False, "gif"), ResizeSpec(20, None, "fit", 85, False, "jpg")]
+    )
+    assert isinstance(animated, Rendered) and Image.open(io.BytesIO(animated.data)).n_frames == 3
+    assert (
+        isinstance(still, Rendered)
+        and still.data == engine.resize(gif, ResizeSpec(20, None, "fit", 85, False, "jpg")).data
+    )
