@@ -16,6 +16,7 @@ storage guard (:mod:`s3media_wsgi.resilience`).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import logging
@@ -25,7 +26,8 @@ from typing import IO, Any, TypeVar, Union
 
 from . import ids
 from .delivery import resize_base_url_for
-from .direct_uploads import CONFIRMED_PREFIX_BYTES, DirectUploads
+from .cleaning import clean
+from .direct_uploads import CONFIRMED_PREFIX_BYTES, Checked, DirectUploads
 from .errors import (
     AlreadyExists,
     ConfigError,
@@ -37,7 +39,7 @@ from .errors import (
 )
 from .factory import build_storage, load_object, media_kwargs
 from .formats import FileType
-from .ids import MediaId
+from .ids import MediaId, MediaInfo
 from .imaging import ImageEngine, ImageLimits
 from .limits import (
     DEFAULT_MAX_FRAMES,
@@ -147,6 +149,12 @@ class Media:
         format allows) and refuse one whose pixel data is cut short or
         corrupt, instead of storing a file no resize can ever be made from
         (default on; off, only the header is read).
+    :param keep_metadata: store JPEG, PNG and WebP originals exactly as
+        uploaded.  Off (the default), :meth:`put` and :meth:`confirm_upload`
+        remove location (GPS), maker notes, XMP, comments and other metadata
+        by dropping whole segments and chunks, never re-encoding: the pixels
+        stay bit-identical, the ICC profile and orientation are kept (see
+        :mod:`s3media_wsgi.cleaning` for the rules per format).
     :param image_limits: an :class:`~s3media_wsgi.imaging.ImageLimits` for the
         engine's other limits (metadata, JPEG scans, per-format output
         budgets, animation budgets); ``max_pixels``, ``max_side`` and
@@ -187,6 +195,7 @@ class Media:
         allowed_types: Iterable[str] | None = None,
         max_concurrent_decodes: int | None = None,
         check_pixels: bool = True,
+        keep_metadata: bool = False,
         image_limits: ImageLimits | None = None,
         upload_expires: int = DEFAULT_UPLOAD_EXPIRES,
         resize_base_url: str | None = None,
@@ -225,6 +234,9 @@ class Media:
         self.presets = Presets(presets, limits.max_side, strict_presets)
         self.strict_presets = self.presets.strict
         self.engine = ImageEngine(limits, max_concurrency=max_concurrent_decodes)
+        if not isinstance(keep_metadata, bool):
+            raise ConfigError(f"keep_metadata must be True or False, not {keep_metadata!r}")
+        self.keep_metadata = keep_metadata
         if not isinstance(check_pixels, bool):
             raise ConfigError(f"check_pixels must be True or False, not {check_pixels!r}")
         self.check_pixels = check_pixels
@@ -285,7 +297,8 @@ class Media:
         data, hint = _read_source(src, self.max_upload_bytes)
         if len(data) > self.max_upload_bytes:
             raise UploadTooLarge(too_large_message(self.max_upload_bytes))
-        ftype, width, height = self._check_content(data)
+        checked = self._check_content(data)
+        ftype, data = checked.ftype, checked.data
         name = ids.normalise_filename(filename or hint or "")
         stem = name.rpartition(".")[0] if "." in name else name
         media_id = ids.new_id(f"{stem}.{ftype.ext}")
@@ -301,7 +314,7 @@ class Media:
         if not written and not self._is_our_write(key, len(data)):
             raise AlreadyExists(f"refusing to overwrite {media_id}")
         log.info("stored %s (%s, %d bytes)", media_id, ftype.mime, len(data))
-        return MediaId(media_id, width, height, ftype.mime)
+        return MediaId(media_id, checked.width, checked.height, ftype.mime, checked.info)
 
     def _is_our_write(self, key: str, size: int) -> bool:
         """True when the object a conditional put found at a fresh key is our own.
@@ -326,13 +339,15 @@ class Media:
             except MediaError:
                 log.warning("a failed put may have left %s behind", key)
 
-    def _check_content(self, data: bytes, *, pixels: bool = True) -> tuple[FileType, int | None, int | None]:
-        """The type, width and height of *data* (an upload's bytes, or its first bytes when not an image).
+    def _check_content(self, data: bytes, *, pixels: bool = True, size: int | None = None) -> Checked:
+        """Check *data* (an upload's bytes, or its first bytes when not an image, of *size* bytes in all).
 
         Every check ``put`` and ``confirm_upload`` share: the real type is
         sniffed and must be allowed, audio and video must carry no markup,
         an image must pass the structure walk and the header limits, and
-        (``check_pixels``) its first frame must decode.
+        (``check_pixels``) its first frame must decode.  That one pass also
+        makes the info (a placeholder and the dominant colour from the small
+        decoded frame) and, unless ``keep_metadata``, the cleaned bytes to store.
         """
         ftype = sniff(data[:SNIFF_BYTES])
         if ftype is None or ftype.kind not in self.allowed_types:
@@ -343,11 +358,17 @@ class Media:
             raise UnsupportedMediaType(f"File type not accepted: {what}. Accepted: {self._accepted_labels}.")
         if not ftype.is_image and ftype.kind != "pdf" and looks_like_markup(data):
             raise UnsupportedMediaType(f"File type not accepted: {ftype.label} carrying HTML markup.")
-        width = height = None
-        if ftype.is_image and self.engine.can_read(ftype.kind):
-            info = self.engine.probe(data, decode=pixels and self.check_pixels)
-            width, height = info.width, info.height
-        return ftype, width, height
+        size = len(data) if size is None else size
+        if not (ftype.is_image and self.engine.can_read(ftype.kind)):
+            return Checked(ftype, None, None, data, MediaInfo(ftype.mime, size))
+        decode = pixels and self.check_pixels
+        probed = self.engine.probe(data, decode=decode, facts=decode)
+        if not self.keep_metadata:
+            data = clean(data, probed.orientation)
+            size = len(data)
+        placeholder = base64.b64encode(probed.placeholder).decode("ascii") if probed.placeholder else None
+        info = MediaInfo(ftype.mime, size, probed.width, probed.height, placeholder, probed.colour)
+        return Checked(ftype, probed.width, probed.height, data, info)
 
     # --- direct uploads (see s3media_wsgi.direct_uploads) ----------------------------
 
