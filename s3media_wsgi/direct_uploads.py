@@ -241,9 +241,7 @@ class DirectUploads:
         log.info("confirmed %s (%s, %d bytes)", media_id, checked.ftype.mime, info.size)
         return MediaId(media_id, checked.width, checked.height, checked.ftype.mime, checked.info)
 
-    def _check_and_publish(
-        self, media_id: str, info: ObjectInfo, objects: ObjectStorage
-    ) -> tuple[Checked, bool]:
+    def _check_and_publish(self, media_id: str, info: ObjectInfo, objects: ObjectStorage) -> tuple[Checked, bool]:
         """Check the pending upload of *media_id* and publish exactly what was checked.
 
         Returns what the checks found, and whether this call published it

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any, TypeVar, Union
 
 from . import ids
-from .delivery import resize_base_url_for
 from .cleaning import clean
+from .delivery import resize_base_url_for
 from .direct_uploads import CONFIRMED_PREFIX_BYTES, Checked, DirectUploads
 from .errors import (
     AlreadyExists,
@@ -38,7 +38,6 @@ from .errors import (
     UploadTooLarge,
 )
 from .factory import build_storage, load_object, media_kwargs
-from .formats import FileType
 from .ids import MediaId, MediaInfo
 from .imaging import ImageEngine, ImageLimits
 from .limits import (
