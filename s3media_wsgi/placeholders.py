@@ -18,6 +18,9 @@ decodes one back to a small picture (for a CSS background, with no I/O).
 
 from __future__ import annotations
 
+import base64
+import functools
+import io
 import math
 
 from PIL import Image
@@ -163,27 +166,40 @@ def thumbhash_rgba(code: bytes, side: int = 32) -> tuple[tuple[int, int], tuple[
     ratio = aspect_ratio(code)
     w = side if ratio >= 1 else max(1, round(side * ratio))
     h = max(1, round(side / ratio)) if ratio >= 1 else side
+    # Twice each coefficient, as the format's own decoder does (the encoder's
+    # projection is halved; for a term in both directions four times would be
+    # exact, but sums the rounding of every "zero" nibble, 8/15, into a visible bias).
+    cos_x = [[2 * math.cos(math.pi / w * (x + 0.5) * cx) for cx in range(8)] for x in range(w)]
+    cos_y = [[math.cos(math.pi / h * (y + 0.5) * cy) for cy in range(8)] for y in range(h)]
     out: list[int] = []
     for y in range(h):
+        fy = cos_y[y]
         for x in range(w):
-
-            def value(dc: float, ac: list[tuple[int, int, float]]) -> float:
-                total = dc
-                for cx, cy, f in ac:
-                    # Twice each coefficient, as the format's own decoder does (the
-                    # encoder's projection is halved; for a term in both directions
-                    # four times would be exact, but sums the rounding of every
-                    # "zero" nibble, 8/15, into a visible bias).
-                    total += 2 * f * math.cos(math.pi / w * (x + 0.5) * cx) * math.cos(math.pi / h * (y + 0.5) * cy)
-                return total
-
-            lum, p, q = value(l_dc, l_ac), value(p_dc, p_ac), value(q_dc, q_ac)
-            alpha = value(a_dc, a_ac)
+            fx = cos_x[x]
+            lum, p, q, alpha = (
+                dc + sum(f * fx[cx] * fy[cy] for cx, cy, f in ac)
+                for dc, ac in ((l_dc, l_ac), (p_dc, p_ac), (q_dc, q_ac), (a_dc, a_ac))
+            )
             b = lum - 2 / 3 * p
             r = (3 * lum - b + q) / 2
             g = r - q
             out.extend(max(0, min(255, round(255 * c))) for c in (r, g, b, alpha))
     return (w, h), tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def data_url(placeholder: str, side: int = 16) -> str:
+    """A ``data:image/png`` URL of the base64 ThumbHash *placeholder*, at most *side* pixels a side (no I/O).
+
+    Cached: a page shows the same few hundred ids again and again.
+    """
+    (w, h), rgba = thumbhash_rgba(base64.b64decode(placeholder), side)
+    image = Image.frombytes("RGBA", (w, h), bytes(rgba))
+    if all(a == 255 for a in rgba[3::4]):
+        image = image.convert("RGB")
+    buf = io.BytesIO()
+    image.save(buf, "PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def dominant_colour(image: Image.Image) -> str:
@@ -192,9 +208,10 @@ def dominant_colour(image: Image.Image) -> str:
     quantized = rgb.quantize(colors=5, method=Image.Quantize.MEDIANCUT)
     colours = quantized.getcolors() or [(1, 0)]
     palette = quantized.getpalette() or [0, 0, 0]
-    _, index = max(colours)
+    _, most = max(colours, key=lambda counted: counted[0])
+    index = most if isinstance(most, int) else 0
     r, g, b = palette[3 * index : 3 * index + 3]
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-__all__ = ["MAX_SIDE", "aspect_ratio", "dominant_colour", "thumbhash", "thumbhash_rgba"]
+__all__ = ["MAX_SIDE", "aspect_ratio", "data_url", "dominant_colour", "thumbhash", "thumbhash_rgba"]

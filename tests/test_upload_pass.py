@@ -15,7 +15,7 @@ from webob import Request
 
 from s3media_wsgi import LocalStorage, Media, MediaMiddleware
 from s3media_wsgi.cleaning import clean
-from s3media_wsgi.ids import MediaInfo
+from s3media_wsgi.ids import MediaId, MediaInfo
 from s3media_wsgi.placeholders import thumbhash_rgba
 
 SECRET = "upload-pass-secret-0123456789-abcdefgh"
@@ -173,3 +173,22 @@ def test_put_returns_the_info_record(local_storage: LocalStorage) -> None:
     assert all(abs(a - b) <= 6 for a, b in zip(rgba[:3], (210, 30, 40)))
     pdf = media.put(b"%PDF-1.4\n%...\n", filename="doc.pdf").info
     assert pdf == MediaInfo("application/pdf", 14)
+
+
+def test_picture_shows_the_placeholder_as_a_css_background(local_storage: LocalStorage) -> None:
+    media = Media(local_storage, secret_key=SECRET)
+    media_id = media.put(_jpeg(), filename="holiday.jpg")
+    html = media.picture(media_id, sizes=[320], placeholder=True, attrs={"style": "border:0", "class": "p"})
+    assert ' width="120" height="160"' in html  # upright, never upscaled
+    style = html.split(' style="', 1)[1].split('"', 1)[0]
+    assert style.startswith("background-image:url(data:image/png;base64,") and style.endswith(";border:0")
+    png = base64.b64decode(style.split("base64,", 1)[1].split(")", 1)[0])
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.format == "PNG" and im.height > im.width  # portrait, like the upright photo
+    assert html.count(" style=") == 1 and ' class="p"' in html
+    assert " style=" not in media.picture(media_id, sizes=[320])  # off unless asked
+    # A bare id string carries no info: no placeholder, no error.
+    assert " style=" not in media.picture(str(media_id), sizes=[320], placeholder=True)
+    # Only a colour known: the colour.
+    coloured = MediaId(str(media_id), 120, 160, "image/jpeg", MediaInfo("image/jpeg", 1, colour="#102030"))
+    assert ' style="background-color:#102030"' in media.picture(coloured, sizes=[320], placeholder=True)
