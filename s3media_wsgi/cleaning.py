@@ -4,8 +4,8 @@
 compressed pixel data is never touched, so the decoded pixels stay
 bit-identical.  What is kept and dropped, per format:
 
-* **JPEG**: kept are APP0 (JFIF/JFXX), APP2 ``ICC_PROFILE``, APP14 ``Adobe``
-  (it says how to convert the colours) and every segment a decoder needs
+* **JPEG**: kept are the APP0 JFIF header (it tells decoders the colour
+  space), APP2 ``ICC_PROFILE``, APP14 ``Adobe`` (it says how to convert the colours) and every segment a decoder needs
   (tables, frame, scans).  The Exif APP1 is *replaced* by a minimal Exif
   holding only the orientation (none when it is 1): rewriting the camera's
   IFDs in place would mean following every offset, maker notes included,
@@ -13,7 +13,8 @@ bit-identical.  What is kept and dropped, per format:
   cannot carry anything left over (GPS, maker note, serial numbers, the Exif
   thumbnail, which may show the uncropped picture).  Dropped: XMP and
   extended XMP (APP1), APP13 (Photoshop IRB, IPTC: captions, creator,
-  location), COM comments, every other APPn (vendor data, MPF), and
+  location), COM comments, JFXX thumbnails, every other APPn (vendor data,
+  MPF), and
   everything after the first EOI (an MPO's other pictures, appended
   "motion photo" videos): only the first picture is ever decoded.
 * **PNG**: kept are the critical chunks (``IHDR``, ``PLTE``, ``IDAT``,
@@ -133,7 +134,9 @@ def _clean_jpeg(data: bytes, orientation: int) -> bytes:
             continue
         keep = True
         if 0xE0 <= marker <= 0xEF or marker == _COM:
-            keep = marker == _APP0 or (marker == _APP2 and body.startswith(b"ICC_PROFILE\x00"))
+            keep = (marker == _APP0 and body.startswith(b"JFIF\x00")) or (
+                marker == _APP2 and body.startswith(b"ICC_PROFILE\x00")
+            )
             keep = keep or (marker == _APP14 and body.startswith(b"Adobe"))
             if marker == _APP1 and body.startswith(_EXIF_HEADER) and not exif_written:
                 exif_written = True

@@ -8,6 +8,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+import images
 import pytest
 from images import photo, srgb_icc
 from PIL import ExifTags, Image, PngImagePlugin
@@ -192,3 +193,16 @@ def test_picture_shows_the_placeholder_as_a_css_background(local_storage: LocalS
     # Only a colour known: the colour.
     coloured = MediaId(str(media_id), 120, 160, "image/jpeg", MediaInfo("image/jpeg", 1, colour="#102030"))
     assert ' style="background-color:#102030"' in media.picture(coloured, sizes=[320], placeholder=True)
+
+
+def test_jpeg_keeps_its_first_picture_only_and_its_adobe_colour_transform() -> None:
+    original = _jpeg() + b"\xff\xd8trailing-secret: an appended motion photo or an MPO's second picture\xff\xd9"
+    cleaned = clean(original, 6)
+    assert b"trailing-secret" not in cleaned and cleaned.endswith(b"\xff\xd9")
+    assert _pixels(cleaned) == _pixels(original)
+    cmyk = images.cmyk_jpeg()
+    with_comment = cmyk[:2] + b"\xff\xfe\x00\x0acomment!" + cmyk[2:]
+    cleaned = clean(with_comment, 1)
+    assert b"\xff\xee" in cmyk and b"Adobe" in cmyk  # the test file has an APP14 Adobe segment
+    assert cleaned == cmyk  # the comment went, the JFIF and Adobe segments stayed, byte for byte
+    assert _pixels(cleaned) == _pixels(cmyk)
