@@ -288,7 +288,12 @@ class Media:
 
         *src* is a path, bytes, or a binary file object.  The type is sniffed
         from the bytes; the stored filename is *filename* (or the source's own
-        name) normalised, with the extension of the real type.  Raises
+        name) normalised, with the extension of the real type.  A JPEG, PNG
+        or WebP is stored without its location, maker notes and XMP unless
+        ``keep_metadata`` (:mod:`s3media_wsgi.cleaning`).  The id's ``info``
+        (:class:`~s3media_wsgi.ids.MediaInfo`) holds what this pass learned:
+        upright size, type, stored bytes, and, for an image whose pixels were
+        checked, a ThumbHash placeholder and the dominant colour.  Raises
         :class:`~s3media_wsgi.errors.UnsupportedMediaType`,
         :class:`~s3media_wsgi.errors.UploadTooLarge` or an image error; on any
         error nothing is stored.
