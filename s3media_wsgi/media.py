@@ -449,10 +449,12 @@ class Media:
         video) and pass the image limits (checked as :meth:`put` does).  What
         is published at the media key is exactly what was checked, whatever
         the client sends to its still valid form meanwhile: an image from the
-        bytes read and checked (a conditional write), any other file from a
+        bytes read and checked (a conditional write; a JPEG, PNG or WebP
+        cleaned of its location, maker notes and XMP first, unless
+        ``keep_metadata``), any other file from a
         copy only the server writes (see :func:`~s3media_wsgi.uploads.staging_key`),
         checked, then copied (server-side on S3).  The pending object is then
-        deleted.  Otherwise the pending object is deleted and a
+        deleted.  The id's ``info`` is what :meth:`put` gives.  Otherwise the pending object is deleted and a
         :class:`~s3media_wsgi.errors.MediaError` says why.  Until this
         returns, the upload has no URL and no resize.
 
