@@ -206,3 +206,21 @@ def test_jpeg_keeps_its_first_picture_only_and_its_adobe_colour_transform() -> N
     assert b"\xff\xee" in cmyk and b"Adobe" in cmyk  # the test file has an APP14 Adobe segment
     assert cleaned == cmyk  # the comment went, the JFIF and Adobe segments stayed, byte for byte
     assert _pixels(cleaned) == _pixels(cmyk)
+
+
+@pytest.mark.parametrize("ext", sorted(MAKERS))
+def test_s3_confirm_publishes_the_cleaned_bytes(moto_endpoint: str, s3_bucket: str, ext: str) -> None:
+    import requests
+
+    from s3media_wsgi import S3Storage
+
+    media = Media(S3Storage(s3_bucket, region="us-east-1", endpoint_url=moto_endpoint), secret_key=SECRET)
+    kind = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}[ext]
+    original = MAKERS[ext]()
+    upload = media.presign_upload(f"a.{ext}", kind)
+    sent = requests.post(upload["url"], data=upload["fields"], files={"file": ("f", original)}, timeout=30)
+    assert sent.status_code == 204
+    media_id = media.confirm_upload(upload["key"])
+    stored = media.get(media_id)
+    _assert_clean(original, stored)
+    assert media_id.info is not None and media_id.info.bytes == len(stored) and media_id.info.placeholder
