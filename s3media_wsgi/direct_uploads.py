@@ -32,7 +32,7 @@ from .errors import (
     UploadTooLarge,
 )
 from .formats import FileType
-from .ids import MediaId
+from .ids import MediaId, MediaInfo
 from .imaging import ImageEngine
 from .limits import too_large_message
 from .resilience import StorageGuard
@@ -88,6 +88,18 @@ class ConfirmedUpload:
 ConfirmHook = Callable[[ConfirmedUpload], object]
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What the checks of an upload found: its type and size, the bytes to store, and its info."""
+
+    ftype: FileType
+    width: int | None
+    height: int | None
+    #: What is stored: an image read whole, cleaned (unless ``keep_metadata``); else the bytes checked.
+    data: bytes
+    info: MediaInfo
+
+
 class Owner(Protocol):
     """What direct uploads use of their :class:`~s3media_wsgi.Media`, read at each call."""
 
@@ -100,7 +112,7 @@ class Owner(Protocol):
     on_confirm: ConfirmHook | None
     _accepted_labels: str
 
-    def _check_content(self, data: bytes, *, pixels: bool = True) -> tuple[FileType, int | None, int | None]: ...
+    def _check_content(self, data: bytes, *, pixels: bool = True, size: int | None = None) -> Checked: ...
 
     def _after_upload(self, media_id: str, ftype: FileType) -> None: ...
 
@@ -247,7 +259,7 @@ class DirectUploads:
             self._drop_pending(target, objects, key)
             return self._confirmed(media_id, pending_only)
         try:
-            ftype, width, height, published = self._check_and_publish(media_id, info, objects)
+            checked, published = self._check_and_publish(media_id, info, objects)
         except NotFound:
             # Another process published it and deleted the pending object between
             # our head and our read or copy: confirmed, not lost.
@@ -262,18 +274,17 @@ class DirectUploads:
         self._drop_pending(target, objects, key)
         if not published:  # another process published it first: never overwritten
             return self._confirmed(media_id, pending_only)
-        log.info("confirmed %s (%s, %d bytes)", media_id, ftype.mime, info.size)
-        self.media._after_upload(media_id, ftype)
-        return MediaId(media_id, width, height, ftype.mime)
+        log.info("confirmed %s (%s, %d bytes)", media_id, checked.ftype.mime, info.size)
+        self.media._after_upload(media_id, checked.ftype)
+        return MediaId(media_id, checked.width, checked.height, checked.ftype.mime, checked.info)
 
-    def _check_and_publish(
-        self, media_id: str, info: ObjectInfo, objects: ObjectStorage
-    ) -> tuple[FileType, int | None, int | None, bool]:
+    def _check_and_publish(self, media_id: str, info: ObjectInfo, objects: ObjectStorage) -> tuple[Checked, bool]:
         """Check the pending upload of *media_id* and publish exactly what was checked.
 
-        Returns the type, width, height, and whether this call published it
+        Returns what the checks found, and whether this call published it
         (False: the media key was taken first).  An image is read whole (at
-        most ``max_upload_bytes`` + 1 bytes) and those bytes are written; any
+        most ``max_upload_bytes`` + 1 bytes) and those bytes, cleaned of their
+        metadata unless ``keep_metadata`` (:mod:`s3media_wsgi.cleaning`), are written; any
         other file is copied to a staging key first and that copy is checked
         and copied on, so a client writing its pending key meanwhile changes
         nothing.  :class:`NotFound` when the pending object went meanwhile.
@@ -286,12 +297,16 @@ class DirectUploads:
         if declared.is_image and self.media.engine.can_read(declared.kind):
             with self.media.guard.call():
                 data = objects.read(key, self.media.max_upload_bytes + 1)
-            ftype, width, height = self._check_declared(data, declared, len(data))
-            checked = data
-            self._run_hook(ConfirmedUpload(media_id, ftype.mime, len(data), width, height, None, lambda: checked))
+            checked = self._check_declared(data, declared, len(data))
+            # The hook sees what is published: the cleaned bytes.
+            stored = checked.data
+            upload = ConfirmedUpload(
+                media_id, checked.ftype.mime, len(stored), checked.width, checked.height, None, lambda: stored
+            )
+            self._run_hook(upload)
             with self.media.guard.call():
-                published = self.media.storage.put(final, data, ftype.mime)
-            return ftype, width, height, published
+                published = self.media.storage.put(final, checked.data, checked.ftype.mime)
+            return checked, published
         staged = staging_key(media_id)
         try:
             with self.media.guard.call():
@@ -300,13 +315,15 @@ class DirectUploads:
                 size = objects.head(staged).size
             with self.media.guard.call():
                 data = objects.read(staged, MARKUP_BYTES)
-            ftype, width, height = self._check_declared(data, declared, size)
+            checked = self._check_declared(data, declared, size)
 
             def read_staged() -> bytes:
                 with self.media.guard.call():
                     return objects.read(staged, self.media.max_upload_bytes)
 
-            self._run_hook(ConfirmedUpload(media_id, ftype.mime, size, width, height, staged, read_staged))
+            self._run_hook(
+                ConfirmedUpload(media_id, checked.ftype.mime, size, checked.width, checked.height, staged, read_staged)
+            )
             with self.media.guard.call():
                 published = objects.copy(staged, final)
         finally:
@@ -315,7 +332,7 @@ class DirectUploads:
                     objects.delete(staged)
             except MediaError as exc:  # under uploads/: the lifecycle rule expires it
                 log.warning("confirm of %s left its staged copy %s: %s", media_id, staged, exc)
-        return ftype, width, height, published
+        return checked, published
 
     def _run_hook(self, upload: ConfirmedUpload) -> None:
         """The app's ``on_confirm`` hook on *upload*, checked and not yet published.
@@ -345,13 +362,15 @@ class DirectUploads:
         if size == 0:
             raise UnsupportedMediaType("The file is empty.")
 
-    def _check_declared(self, data: bytes, declared: FileType, size: int) -> tuple[FileType, int | None, int | None]:
+    def _check_declared(self, data: bytes, declared: FileType, size: int) -> Checked:
         """:meth:`_check_content` of an upload of *size* bytes (*data*: all or its first bytes), of type *declared*."""
         self._check_size(size)
-        ftype, width, height = self.media._check_content(data)
-        if ftype.mime != declared.mime:
-            raise UnsupportedMediaType(f"File type not accepted: declared as {declared.label} but it is {ftype.label}.")
-        return ftype, width, height
+        checked = self.media._check_content(data, size=size)
+        if checked.ftype.mime != declared.mime:
+            raise UnsupportedMediaType(
+                f"File type not accepted: declared as {declared.label} but it is {checked.ftype.label}."
+            )
+        return checked
 
     def _confirmed(self, media_id: str, pending_only: bool) -> MediaId:
         """The answer to a confirm of *media_id* when it is media already; :class:`NotFound` when it is not.
@@ -375,7 +394,8 @@ class DirectUploads:
         ftype = sniff(prefix[:SNIFF_BYTES])
         size = self.media.engine.header_size(prefix) if ftype is not None and ftype.is_image else None
         width, height = size if size is not None else (None, None)
-        return MediaId(media_id, width, height, ftype.mime if ftype is not None else info.content_type)
+        mime = ftype.mime if ftype is not None else info.content_type
+        return MediaId(media_id, width, height, mime, MediaInfo(mime, info.size, width, height))
 
     def _object_storage(self) -> ObjectStorage:
         if not isinstance(self.media.storage, ObjectStorage):
@@ -389,4 +409,4 @@ class DirectUploads:
             target.forget(key)
 
 
-__all__ = ["CONFIRMED_PREFIX_BYTES", "ConfirmHook", "ConfirmedUpload", "DirectUploads"]
+__all__ = ["CONFIRMED_PREFIX_BYTES", "Checked", "ConfirmHook", "ConfirmedUpload", "DirectUploads"]

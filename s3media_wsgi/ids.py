@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from dataclasses import dataclass
 
 from .errors import InvalidId
 from .formats import EXT_ALIASES
@@ -135,6 +136,44 @@ def split_key(key: str) -> tuple[str, str]:
     return media_id, last
 
 
+@dataclass(frozen=True)
+class MediaInfo:
+    """What the upload pass learned about a file: :attr:`MediaId.info`, and ``"info"`` in the confirm route's JSON.
+
+    ``width`` and ``height`` are upright; ``placeholder`` is a ThumbHash
+    (base64, see :mod:`s3media_wsgi.placeholders`) and ``colour`` the
+    dominant colour (``#rrggbb``), both None for files that are not images
+    read here.  The fields after ``colour`` are room for what later passes learn.
+    """
+
+    content_type: str | None
+    bytes: int | None
+    width: int | None = None
+    height: int | None = None
+    placeholder: str | None = None
+    colour: str | None = None
+    #: Where the subject is, as fractions of width and height (not computed yet).
+    focus: tuple[float, float] | None = None
+    #: Seconds of a video or audio file (not computed yet).
+    duration: float | None = None
+    #: Pages of a PDF (not computed yet).
+    pages: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """The fields as a JSON-ready dict (``focus`` as a list)."""
+        return {
+            "content_type": self.content_type,
+            "bytes": self.bytes,
+            "width": self.width,
+            "height": self.height,
+            "placeholder": self.placeholder,
+            "colour": self.colour,
+            "focus": list(self.focus) if self.focus is not None else None,
+            "duration": self.duration,
+            "pages": self.pages,
+        }
+
+
 class MediaId(str):
     """A media id, as returned by :meth:`Media.put`.
 
@@ -146,6 +185,8 @@ class MediaId(str):
     width: int | None
     height: int | None
     content_type: str | None
+    #: What the upload pass learned (None when the id was made from a string).
+    info: MediaInfo | None
 
     def __new__(
         cls,
@@ -153,14 +194,16 @@ class MediaId(str):
         width: int | None = None,
         height: int | None = None,
         content_type: str | None = None,
+        info: MediaInfo | None = None,
     ) -> MediaId:
         self = super().__new__(cls, value)
-        self.width, self.height, self.content_type = width, height, content_type
+        self.width, self.height, self.content_type, self.info = width, height, content_type, info
         return self
 
 
 __all__ = [
     "MediaId",
+    "MediaInfo",
     "EXTENSION_ALIASES",
     "ID_RE",
     "extension",

@@ -46,6 +46,7 @@ filters (``warnings.catch_warnings`` is not thread-safe).  Our own
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import io
 import math
 import os
@@ -65,7 +66,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 else:
     pillow_heif.register_heif_opener()
 
-from . import animation, structure
+from . import animation, placeholders, structure
 from . import bands as banded
 from .errors import Busy, ImageTooLarge, MediaError, NotAnImage
 from .formats import KIND_BY_PILLOW, MIME_BY_EXT, OUTPUT_FORMATS, PILLOW_DECODER, PILLOW_WRITER
@@ -317,6 +318,12 @@ class ImageInfo:
     height: int
     #: Counted up to ``max_frames + 1``: past the cap the count makes no difference.
     frames: int
+    #: The EXIF orientation (1-8) the sizes were made upright with.
+    orientation: int = 1
+    #: With ``probe(..., facts=True)``: the ThumbHash of the upright first
+    #: frame and its dominant colour (``#rrggbb``), see :mod:`s3media_wsgi.placeholders`.
+    placeholder: bytes | None = None
+    colour: str | None = None
 
 
 @dataclass(frozen=True)
@@ -609,7 +616,7 @@ class ImageEngine:
         """True when *kind* (a sniff kind such as ``"jpeg"``) can be decoded here."""
         return kind in self._readable
 
-    def probe(self, data: bytes, *, decode: bool = False) -> ImageInfo:
+    def probe(self, data: bytes, *, decode: bool = False, facts: bool = False) -> ImageInfo:
         """Read format, upright size and frame count from the header.
 
         With *decode*, also decode the first frame's pixels, as cheaply as the
@@ -624,20 +631,25 @@ class ImageEngine:
         ``max_metadata_bytes`` or ``max_jpeg_scans``).
         """
         with _trimmed():
-            return self._probe(data, decode)
+            return self._probe(data, decode, facts)
 
-    def _probe(self, data: bytes, decode: bool) -> ImageInfo:
+    def _probe(self, data: bytes, decode: bool, facts: bool = False) -> ImageInfo:
         with self._slot(), _guard():
             source = self._open(data)
             with source.image as im:
                 width, height = im.size
-                if orientation(im) >= 5:
+                turn = orientation(im)
+                if turn >= 5:
                     width, height = height, width
-                info = ImageInfo(KIND_BY_PILLOW[im.format or ""], width, height, source.frames)
+                info = ImageInfo(KIND_BY_PILLOW[im.format or ""], width, height, source.frames, turn)
                 if decode:
                     cost = decode_cost(im, im.size[0] * im.size[1], drafted=True)
                     with self.memory.reserve(cost, f"a {im.size[0]}x{im.size[1]} {im.format}", self._wait_left()):
                         _decode_cheaply(im)
+                        if facts:
+                            small = _small_copy(im, turn)
+                            placeholder, colour = placeholders.thumbhash(small), placeholders.dominant_colour(small)
+                            info = dataclasses.replace(info, placeholder=placeholder, colour=colour)
                 return info
 
     def header_size(self, prefix: bytes) -> tuple[int, int] | None:
@@ -975,6 +987,24 @@ def _draft_size(im: Image.Image, plan: Layout, draft: float | None, jpeg_draft: 
         max(1, math.ceil(src_w * factor * out_w / box_w)),
         max(1, math.ceil(src_h * factor * out_h / box_h)),
     )
+
+
+def _small_copy(im: Image.Image, turn: int) -> Image.Image:
+    """*im* (loaded) upright, in RGBA, at most :data:`~s3media_wsgi.placeholders.MAX_SIDE` a side."""
+    side = placeholders.MAX_SIDE
+
+    def within(most: int) -> tuple[int, int]:
+        factor = max(im.width, im.height) / most
+        if factor <= 1:
+            return im.size
+        return max(1, round(im.width / factor)), max(1, round(im.height / factor))
+
+    if im.mode in ("P", "PA", "1"):
+        # Palettes cannot be filtered: a nearest-neighbour step down first, so only a small copy is converted.
+        im = im.resize(within(side * 4), Image.Resampling.NEAREST)
+    im = _resizable(im)
+    small = im.resize(within(side), Image.Resampling.BOX, reducing_gap=2.0)
+    return _upright(small.convert("RGBA"), turn)
 
 
 def _draft(im: Image.Image, plan: Layout, factor: float) -> tuple[Box, bool]:

@@ -16,6 +16,7 @@ storage guard (:mod:`s3media_wsgi.resilience`).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import logging
@@ -24,8 +25,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any, TypeVar, Union
 
 from . import ids
+from .cleaning import clean
 from .delivery import resize_base_url_for
-from .direct_uploads import CONFIRMED_PREFIX_BYTES, ConfirmedUpload, ConfirmHook, DirectUploads
+from .direct_uploads import CONFIRMED_PREFIX_BYTES, Checked, ConfirmedUpload, ConfirmHook, DirectUploads
 from .eager import EagerJob, Enqueue, ThreadRunner
 from .errors import (
     AlreadyExists,
@@ -38,7 +40,7 @@ from .errors import (
 )
 from .factory import build_storage, load_object, media_kwargs
 from .formats import FileType
-from .ids import MediaId
+from .ids import MediaId, MediaInfo
 from .imaging import ImageEngine, ImageLimits
 from .limits import (
     DEFAULT_MAX_FRAMES,
@@ -148,6 +150,12 @@ class Media:
         format allows) and refuse one whose pixel data is cut short or
         corrupt, instead of storing a file no resize can ever be made from
         (default on; off, only the header is read).
+    :param keep_metadata: store JPEG, PNG and WebP originals exactly as
+        uploaded.  Off (the default), :meth:`put` and :meth:`confirm_upload`
+        remove location (GPS), maker notes, XMP, comments and other metadata
+        by dropping whole segments and chunks, never re-encoding: the pixels
+        stay bit-identical, the ICC profile and orientation are kept (see
+        :mod:`s3media_wsgi.cleaning` for the rules per format).
     :param image_limits: an :class:`~s3media_wsgi.imaging.ImageLimits` for the
         engine's other limits (metadata, JPEG scans, per-format output
         budgets, animation budgets); ``max_pixels``, ``max_side`` and
@@ -206,6 +214,7 @@ class Media:
         allowed_types: Iterable[str] | None = None,
         max_concurrent_decodes: int | None = None,
         check_pixels: bool = True,
+        keep_metadata: bool = False,
         image_limits: ImageLimits | None = None,
         upload_expires: int = DEFAULT_UPLOAD_EXPIRES,
         resize_base_url: str | None = None,
@@ -246,6 +255,9 @@ class Media:
         self.presets = Presets(presets, limits.max_side, strict_presets)
         self.strict_presets = self.presets.strict
         self.engine = ImageEngine(limits, max_concurrency=max_concurrent_decodes)
+        if not isinstance(keep_metadata, bool):
+            raise ConfigError(f"keep_metadata must be True or False, not {keep_metadata!r}")
+        self.keep_metadata = keep_metadata
         if not isinstance(check_pixels, bool):
             raise ConfigError(f"check_pixels must be True or False, not {check_pixels!r}")
         self.check_pixels = check_pixels
@@ -304,7 +316,12 @@ class Media:
 
         *src* is a path, bytes, or a binary file object.  The type is sniffed
         from the bytes; the stored filename is *filename* (or the source's own
-        name) normalised, with the extension of the real type.  Raises
+        name) normalised, with the extension of the real type.  A JPEG, PNG
+        or WebP is stored without its location, maker notes and XMP unless
+        ``keep_metadata`` (:mod:`s3media_wsgi.cleaning`).  The id's ``info``
+        (:class:`~s3media_wsgi.ids.MediaInfo`) holds what this pass learned:
+        upright size, type, stored bytes, and, for an image whose pixels were
+        checked, a ThumbHash placeholder and the dominant colour.  Raises
         :class:`~s3media_wsgi.errors.UnsupportedMediaType`,
         :class:`~s3media_wsgi.errors.UploadTooLarge` or an image error; on any
         error nothing is stored.
@@ -312,7 +329,8 @@ class Media:
         data, hint = _read_source(src, self.max_upload_bytes)
         if len(data) > self.max_upload_bytes:
             raise UploadTooLarge(too_large_message(self.max_upload_bytes))
-        ftype, width, height = self._check_content(data)
+        checked = self._check_content(data)
+        ftype, data = checked.ftype, checked.data
         name = ids.normalise_filename(filename or hint or "")
         stem = name.rpartition(".")[0] if "." in name else name
         media_id = ids.new_id(f"{stem}.{ftype.ext}")
@@ -329,7 +347,7 @@ class Media:
             raise AlreadyExists(f"refusing to overwrite {media_id}")
         log.info("stored %s (%s, %d bytes)", media_id, ftype.mime, len(data))
         self._after_upload(media_id, ftype)
-        return MediaId(media_id, width, height, ftype.mime)
+        return MediaId(media_id, checked.width, checked.height, ftype.mime, checked.info)
 
     def _after_upload(self, media_id: str, ftype: FileType) -> None:
         """Hand the eager presets of a new image to :attr:`enqueue`; its failures are only logged."""
@@ -373,13 +391,15 @@ class Media:
             except MediaError:
                 log.warning("a failed put may have left %s behind", key)
 
-    def _check_content(self, data: bytes, *, pixels: bool = True) -> tuple[FileType, int | None, int | None]:
-        """The type, width and height of *data* (an upload's bytes, or its first bytes when not an image).
+    def _check_content(self, data: bytes, *, pixels: bool = True, size: int | None = None) -> Checked:
+        """Check *data* (an upload's bytes, or its first bytes when not an image, of *size* bytes in all).
 
         Every check ``put`` and ``confirm_upload`` share: the real type is
         sniffed and must be allowed, audio and video must carry no markup,
         an image must pass the structure walk and the header limits, and
-        (``check_pixels``) its first frame must decode.
+        (``check_pixels``) its first frame must decode.  That one pass also
+        makes the info (a placeholder and the dominant colour from the small
+        decoded frame) and, unless ``keep_metadata``, the cleaned bytes to store.
         """
         ftype = sniff(data[:SNIFF_BYTES])
         if ftype is None or ftype.kind not in self.allowed_types:
@@ -390,11 +410,17 @@ class Media:
             raise UnsupportedMediaType(f"File type not accepted: {what}. Accepted: {self._accepted_labels}.")
         if not ftype.is_image and ftype.kind != "pdf" and looks_like_markup(data):
             raise UnsupportedMediaType(f"File type not accepted: {ftype.label} carrying HTML markup.")
-        width = height = None
-        if ftype.is_image and self.engine.can_read(ftype.kind):
-            info = self.engine.probe(data, decode=pixels and self.check_pixels)
-            width, height = info.width, info.height
-        return ftype, width, height
+        size = len(data) if size is None else size
+        if not (ftype.is_image and self.engine.can_read(ftype.kind)):
+            return Checked(ftype, None, None, data, MediaInfo(ftype.mime, size))
+        decode = pixels and self.check_pixels
+        probed = self.engine.probe(data, decode=decode, facts=decode)
+        if not self.keep_metadata:
+            data = clean(data, probed.orientation)
+            size = len(data)
+        placeholder = base64.b64encode(probed.placeholder).decode("ascii") if probed.placeholder else None
+        info = MediaInfo(ftype.mime, size, probed.width, probed.height, placeholder, probed.colour)
+        return Checked(ftype, probed.width, probed.height, data, info)
 
     # --- direct uploads (see s3media_wsgi.direct_uploads) ----------------------------
 
@@ -471,10 +497,12 @@ class Media:
         video) and pass the image limits (checked as :meth:`put` does).  What
         is published at the media key is exactly what was checked, whatever
         the client sends to its still valid form meanwhile: an image from the
-        bytes read and checked (a conditional write), any other file from a
+        bytes read and checked (a conditional write; a JPEG, PNG or WebP
+        cleaned of its location, maker notes and XMP first, unless
+        ``keep_metadata``), any other file from a
         copy only the server writes (see :func:`~s3media_wsgi.uploads.staging_key`),
         checked, then copied (server-side on S3).  The pending object is then
-        deleted.  Otherwise the pending object is deleted and a
+        deleted.  The id's ``info`` is what :meth:`put` gives.  Otherwise the pending object is deleted and a
         :class:`~s3media_wsgi.errors.MediaError` says why.  Until this
         returns, the upload has no URL and no resize.
 

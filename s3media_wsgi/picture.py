@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from . import placeholders
 from .errors import InvalidResize
 from .formats import MIME_BY_EXT, by_ext, output_format
 from .variants import DEFAULT_QUALITY, MODES, Presets, parse_size
@@ -233,6 +234,22 @@ def _original_size(media_id: str, width: int | None, height: int | None) -> tupl
     return None
 
 
+def _placeholder_style(media_id: str) -> str:
+    """The CSS background of *media_id*'s placeholder, from its ``.info``; "" when it has none."""
+    info = getattr(media_id, "info", None)
+    code, colour = getattr(info, "placeholder", None), getattr(info, "colour", None)
+    if isinstance(code, str) and code:
+        try:
+            url = placeholders.data_url(code)
+        except (ValueError, IndexError):  # not a ThumbHash we made: no placeholder rather than an error
+            url = None
+        if url is not None:
+            return f"background-image:url({url});background-size:cover;background-repeat:no-repeat"
+    if isinstance(colour, str) and re.fullmatch(r"#[0-9a-f]{6}", colour):
+        return f"background-color:{colour}"
+    return ""
+
+
 def _attr(name: str, value: object) -> str:
     if value is True:
         return f" {name}"
@@ -274,6 +291,7 @@ def picture(
     aspect: str | tuple[int, int] | None = None,
     quality: int = DEFAULT_QUALITY,
     upscale: bool = False,
+    placeholder: bool = False,
 ) -> SafeHTML:
     """``<picture>`` markup for *media_id*: one ``<source>`` per modern format, an ``<img>`` fallback.
 
@@ -289,6 +307,13 @@ def picture(
     :param sizes_attr: the ``<img sizes>`` media condition list.
     :param loading: ``"lazy"``, ``"eager"``, or None to leave it out.
     :param aspect: ``"16:9"``: make every width a box of that shape (needed by fill).
+    :param placeholder: when *media_id* carries ``.info`` (a :class:`~s3media_wsgi.MediaId`
+        from ``put`` or ``confirm_upload``), show its ThumbHash as the ``<img>``'s
+        CSS background until the image arrives (a tiny ``data:`` PNG decoded
+        here, no I/O, no JavaScript), or its dominant colour when it has no
+        placeholder.  Inline styles and ``data:`` images must be allowed by
+        the page's Content-Security-Policy (``style-src 'unsafe-inline'``,
+        ``img-src data:``).
 
     Every URL is a signed resize URL, built without any I/O; every attribute
     value is escaped.  An id whose file is not an image (a PDF, a video) is
@@ -347,6 +372,14 @@ def picture(
     if loading is not None:
         img.append(_attr("loading", loading))
     img.append(_attr("decoding", "async"))
+    if placeholder:
+        style = _placeholder_style(media_id)
+        if style:
+            given = dict(attrs or {})
+            if given.get("style"):
+                style += ";" + str(given["style"])
+            img.append(_attr("style", style))
+            attrs = {k: v for k, v in given.items() if k != "style"}
     parts.append(f"<img{''.join(img)}{_user_attrs(attrs)}>")
     parts.append("</picture>")
     return SafeHTML("".join(parts))

@@ -111,6 +111,7 @@ class MediaSettings:
     allowed_types: tuple[str, ...] | None = None
     max_concurrent_decodes: int | None = None
     check_pixels: bool | None = None
+    keep_metadata: bool | None = None
     image_limits: ImageLimits | None = None
     upload_expires: int | None = None
     resize_base_url: str | None = None
@@ -411,6 +412,9 @@ define("allowed_types", _allowed_types, None, "media",
 define("max_concurrent_decodes", as_int, None, "media", "images worked on at once per process", "CPUs")
 define("check_pixels", as_bool, None, "media",
        "`put` and `confirm_upload` decode each image's first frame and refuse corrupt pixel data", "on")
+define("keep_metadata", as_bool, None, "media",
+       "store JPEG, PNG and WebP originals as uploaded; off: location, maker notes, XMP and comments are "
+       "removed without re-encoding (ICC profile and orientation kept)", "off")
 define("image_limits", as_image_limits, None, "media",
        "the engine's other limits (`ImageLimits` fields: `max_metadata_bytes`, `max_jpeg_scans`, "
        "`max_avif_pixels`…; a JSON object in ini files)", "see [Limits](#limits-you-can-rely-on)")

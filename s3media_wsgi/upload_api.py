@@ -17,7 +17,7 @@ to the prefix (``companionEndpoint`` is the prefix without its trailing ``/``):
 ``POST s3/multipart/<uploadId>/complete``          ``{parts}`` -> ``{location, key}``
 ``DELETE s3/multipart/<uploadId>?key=``            abort: ``{}``
 ``POST s3/confirm`` ``{key}``                       check and keep: ``{id, url, content_type, width, height,
-                                                   receipt}``
+                                                   info, receipt}`` (``info``: ``MediaInfo.as_dict()``)
 =================================================  ======================================================
 
 The ``receipt`` is what a form sends back instead of the bare id (see
@@ -171,6 +171,7 @@ class UploadAPI:
                 "content_type": media_id.content_type,
                 "width": media_id.width,
                 "height": media_id.height,
+                "info": media_id.info.as_dict() if media_id.info is not None else None,
                 "receipt": media.upload_receipt(media_id, bound_to),
             }
         if route.startswith("s3/multipart/"):

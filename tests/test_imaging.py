@@ -205,7 +205,7 @@ def test_orientation_in_webp(engine, orientation):
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_probe_reports_upright_size(engine, orientation):
     info = engine.probe(images.oriented_jpeg(orientation))
-    assert info == ImageInfo("jpeg", 120, 80, 1)
+    assert info == ImageInfo("jpeg", 120, 80, 1, orientation)  # the orientation it was made upright with
 
 
 # --- metadata and colour ----------------------------------------------------------

@@ -39,7 +39,8 @@ export async function upload(file, options) {
 }
 
 /**
- * As upload(), resolving to the whole confirm answer: {id, url, content_type, width, height, receipt}.
+ * As upload(), resolving to the whole confirm answer: {id, url, content_type, width, height, info, receipt}
+ * (info: {content_type, bytes, width, height, placeholder (a base64 ThumbHash), colour, ...}).
  * A form sends the receipt back, not the id: the server gives the id back only to this uploader.
  */
 export async function uploadDetailed(file, options = {}) {
