@@ -9,8 +9,10 @@ from __future__ import annotations
 import io
 import logging
 import math
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urljoin
@@ -124,9 +126,31 @@ def test_an_accepted_upload_is_published_after_the_hook_saw_the_checked_bytes(
         assert not media.storage.exists(upload.staged_key)  # the staged copy went after the publish
 
 
+def png_carrying(marker: bytes) -> bytes:
+    """A PNG with *marker* in a chunk the metadata cleaning keeps (a suggested palette's name, ``sPLT``).
+
+    (Bytes after ``IEND`` would not do: they are not stored, so the hook, which sees what is
+    published, never sees them.)
+    """
+    data = png(24, 16)
+    body = marker + b"\x00" + b"\x08" + bytes([255, 0, 0, 255, 0, 1])
+    chunk = struct.pack(">I", len(body)) + b"sPLT" + body + struct.pack(">I", zlib.crc32(b"sPLT" + body))
+    end_of_ihdr = 8 + 8 + 13 + 4
+    return data[:end_of_ihdr] + chunk + data[end_of_ihdr:]
+
+
+def test_the_hook_sees_the_bytes_that_are_published(served: tuple[str, Media], scanner: Scanner) -> None:
+    base, media = served
+    key = send(base, png(24, 16) + EICAR, "t.png", "image/png")  # trailing bytes: not part of the picture
+    answer = confirm(base, key)
+    assert answer.status_code == 200, answer.text
+    [(_, seen)] = scanner.seen
+    assert seen == media.get(answer.json()["id"]) and EICAR not in seen
+
+
 @pytest.mark.parametrize(
     ("filename", "kind", "data"),
-    [("v.png", "image/png", png(24, 16) + EICAR), ("v.pdf", "application/pdf", PDF + EICAR)],
+    [("v.png", "image/png", png_carrying(EICAR)), ("v.pdf", "application/pdf", PDF + EICAR)],
 )
 def test_a_refusal_deletes_the_pending_upload_and_shows_the_hooks_message(
     served: tuple[str, Media], filename: str, kind: str, data: bytes
