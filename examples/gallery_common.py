@@ -13,8 +13,11 @@ Its examples run as doctests (``tests/test_examples.py``).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
+import re
 import secrets
 import tempfile
 import threading
@@ -29,7 +32,7 @@ from s3media_wsgi.errors import (
     NotAnImage,
 )
 from s3media_wsgi.formats import by_ext
-from s3media_wsgi.ids import extension, is_id
+from s3media_wsgi.ids import MediaInfo, extension, is_id
 from s3media_wsgi.imaging import ImageEngine
 from s3media_wsgi.sniff import TYPES
 
@@ -254,17 +257,80 @@ def register(media: Media, uploads: Uploads, payload: object, bound_to: str | No
     Shared by every gallery's ``POST /register``: :func:`received_image`
     checks the receipt (for the user *bound_to* names: these demos' hook
     answers ``True``, so None) and the image, *name* (the file's name on the
-    user's machine, shown as the ``alt`` text) is optional.  Reporting an
-    upload twice lists it once.  Raises :class:`Refused`.
+    user's machine, shown as the ``alt`` text) is optional, and so is
+    *info*: the ``placeholder`` and ``colour`` of the confirm answer's
+    ``"info"``, kept for display only (:func:`display_info` drops what is
+    not well formed; the size comes from the server).  Reporting an upload
+    twice lists it once.  Raises :class:`Refused`.
     """
     if not isinstance(payload, dict):
-        raise Refused(400, "Send a JSON object: {receipt, name}.")
+        raise Refused(400, "Send a JSON object: {receipt, name, info}.")
     media_id = received_image(media, payload.get("receipt"), bound_to)
     name = payload.get("name")
-    uploads.add(media_id, name[:200] if isinstance(name, str) and name.strip() else media_id.rsplit("/", 1)[-1])
+    uploads.add(
+        media_id,
+        name[:200] if isinstance(name, str) and name.strip() else media_id.rsplit("/", 1)[-1],
+        display_info(payload.get("info")),
+    )
     entry = uploads.get(media_id)
     assert entry is not None
     return entry
+
+
+#: A ThumbHash the upload pass makes is at most 25 bytes: 36 base64 characters; 64 leaves room.
+MAX_PLACEHOLDER = 64
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_COLOUR = re.compile(r"#[0-9a-f]{6}")
+
+
+def display_info(info: object) -> dict[str, str]:
+    """The ``placeholder`` and ``colour`` of an upload's *info* that are well formed; the rest dropped.
+
+    A page sends them from the confirm answer (the server cannot get them
+    back: confirming an id again reads its size, not its placeholder).  They
+    are only ever shown, as the blurred background of the image, and only
+    these shapes are kept: base64 of at most :data:`MAX_PLACEHOLDER`
+    characters, and ``#rrggbb``.  Anything else (markup, a long string, a
+    number) is ignored, not refused: the upload itself is fine::
+
+        >>> display_info({"placeholder": "1QcSHQRnh493V4dIh4eXh1h4kJUI", "colour": "#7f8a3c", "width": 9})
+        {'placeholder': '1QcSHQRnh493V4dIh4eXh1h4kJUI', 'colour': '#7f8a3c'}
+        >>> display_info({"placeholder": 'x);background:url("//evil")', "colour": "red"})
+        {}
+        >>> display_info({"placeholder": "A" * 68}), display_info("not a dict")
+        ({}, {})
+    """
+    if not isinstance(info, dict):
+        return {}
+    kept = {}
+    code, colour = info.get("placeholder"), info.get("colour")
+    if isinstance(code, str) and 0 < len(code) <= MAX_PLACEHOLDER and _BASE64.fullmatch(code):
+        try:
+            base64.b64decode(code, validate=True)
+            kept["placeholder"] = code
+        except (binascii.Error, ValueError):
+            pass
+    if isinstance(colour, str) and _COLOUR.fullmatch(colour):
+        kept["colour"] = colour
+    return kept
+
+
+def shown_id(item: Mapping[str, Any]) -> MediaId:
+    """The :class:`MediaId` of a gallery *item*, rebuilt with its size and placeholder, for ``picture``.
+
+    ``picture(shown_id(item), ..., placeholder=True)`` then gives the image
+    the blurred placeholder as its background until it loads; an item kept
+    without one renders without it::
+
+        >>> media_id = shown_id({"id": "3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg", "width": 800,
+        ...                      "height": 600, "placeholder": "1QcSHQRnh493V4dIh4eXh1h4kJUI", "colour": "#7f8a3c"})
+        >>> media_id.width, media_id.info.placeholder, media_id.info.colour
+        (800, '1QcSHQRnh493V4dIh4eXh1h4kJUI', '#7f8a3c')
+    """
+    shown = display_info(item)  # checked again: the gallery file may be older, or edited by hand
+    width, height = item.get("width"), item.get("height")
+    info = MediaInfo(None, None, width, height, shown.get("placeholder"), shown.get("colour")) if shown else None
+    return MediaId(str(item["id"]), width, height, None, info)
 
 
 def uploads_file(environ: Mapping[str, str], local_root: str | Path) -> Path:
@@ -288,16 +354,18 @@ def listen_address(environ: Mapping[str, str]) -> tuple[str, int]:
 class Uploads:
     """The gallery's list of uploaded images, newest first, in a JSON file.
 
-    Each entry keeps the id with its name and pixel size, so pages need no I/O.
-    Writes replace the file atomically, one thread at a time::
+    Each entry keeps the id with its name, pixel size and, when known, the
+    placeholder and colour its ``.info`` gave (see :func:`shown_id`), so pages
+    need no I/O.  Writes replace the file atomically, one thread at a time::
 
         >>> folder = tempfile.TemporaryDirectory()
         >>> uploads = Uploads(Path(folder.name) / "gallery.json")
         >>> media_id = MediaId("3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg", 800, 600)   # as Media.put returns it
         >>> uploads.add(media_id, "Cat.JPG"), uploads.add(media_id, "Cat.JPG")   # listed once
         (True, False)
-        >>> uploads.items()
-        [{'id': '3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg', 'name': 'Cat.JPG', 'width': 800, 'height': 600}]
+        >>> (item,) = uploads.items()
+        >>> item["id"], item["name"], item["width"], item["height"], item["placeholder"]   # no .info: no placeholder
+        ('3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg', 'Cat.JPG', 800, 600, None)
         >>> uploads.get(media_id)["name"], uploads.get("elsewhere")
         ('Cat.JPG', None)
         >>> uploads.remove(media_id), uploads.remove(media_id), uploads.items()
@@ -310,7 +378,7 @@ class Uploads:
         self._lock = threading.Lock()
 
     def items(self) -> list[dict[str, Any]]:
-        """The entries: ``{"id", "name", "width", "height"}`` each."""
+        """The entries: ``{"id", "name", "width", "height", "placeholder", "colour"}`` each."""
         try:
             return list(json.loads(self.path.read_text()))
         except FileNotFoundError:
@@ -320,9 +388,23 @@ class Uploads:
         """The entry of *media_id*, or None."""
         return next((item for item in self.items() if item["id"] == media_id), None)
 
-    def add(self, media_id: MediaId, name: str) -> bool:
-        """Put a new upload first in the list; False (and nothing changed) when it is listed already."""
-        item = {"id": str(media_id), "name": name, "width": media_id.width, "height": media_id.height}
+    def add(self, media_id: MediaId, name: str, shown: Mapping[str, str] | None = None) -> bool:
+        """Put a new upload first in the list; False (and nothing changed) when it is listed already.
+
+        Its placeholder and colour are *shown* (checked by :func:`display_info`)
+        when given, else what ``media_id.info`` carries (``Media.put`` gives them).
+        """
+        info = media_id.info
+        if shown is None:
+            shown = display_info({"placeholder": info.placeholder, "colour": info.colour} if info else None)
+        item = {
+            "id": str(media_id),
+            "name": name,
+            "width": media_id.width,
+            "height": media_id.height,
+            "placeholder": shown.get("placeholder"),
+            "colour": shown.get("colour"),
+        }
         with self._lock:
             items = self.items()
             if any(old["id"] == item["id"] for old in items):
@@ -351,11 +433,12 @@ class Uploads:
 
 #: One image of the gallery as a Jinja2 template (Flask and Pyramid): the page
 #: lists its ``items`` with it, and ``POST /register`` answers it for a new one.
-#: It expects ``item`` (an entry of :class:`Uploads`) and the ``picture`` and
-#: ``media_url`` globals each framework's adapter provides.
+#: It expects ``item`` (an entry of :class:`Uploads`), the ``picture`` and
+#: ``media_url`` globals each framework's adapter provides, and :func:`shown_id`
+#: as the ``shown_id`` global (each example adds it).
 ITEM = """<li>
-      {{ picture(item.id, sizes=[320, 640, 1280], width=item.width, height=item.height,
-                 sizes_attr="(min-width: 60rem) 20rem, 100vw", alt=item.name) }}
+      {{ picture(shown_id(item), sizes=[320, 640, 1280], width=item.width, height=item.height,
+                 sizes_attr="(min-width: 60rem) 20rem, 100vw", alt=item.name, placeholder=True) }}
       <form method="post" action="/delete">
         <input type="hidden" name="id" value="{{ item.id }}">
         <a href="{{ media_url(item.id) }}">original</a>

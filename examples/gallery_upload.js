@@ -74,7 +74,13 @@ async function send({file, item, bar, status}) {
       method: "POST",
       headers,
       credentials: "same-origin",
-      body: JSON.stringify({receipt: uploaded.receipt, name: file.name}),
+      // The placeholder and colour of the confirm answer's info, kept by the gallery for display only
+      // (it checks their shape: base64 and #rrggbb); the size it reads itself.
+      body: JSON.stringify({
+        receipt: uploaded.receipt,
+        name: file.name,
+        info: {placeholder: uploaded.info?.placeholder, colour: uploaded.info?.colour},
+      }),
     });
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(answer.error || `${response.status} ${response.statusText}`);

@@ -48,6 +48,7 @@ from gallery_common import (
     media_settings,
     refusal_message,
     register,
+    shown_id,
     uploads_file,
 )
 from webob import Request, Response
@@ -108,8 +109,9 @@ class Gallery:
     def register(self, req: Request) -> Response:
         """The page reports an upload the middleware confirmed: check it, list it, answer its HTML.
 
-        JSON only (``{"receipt", "name"}``), which a form on another site cannot
-        send; the receipt and its image are checked here (``gallery_common.received_image``).
+        JSON only (``{"receipt", "name", "info"}``), which a form on another site cannot
+        send; the receipt and its image are checked here (``gallery_common.received_image``),
+        *info* (placeholder and colour, for display only) by ``gallery_common.display_info``.
         """
         if req.method != "POST":
             return HTTPMethodNotAllowed()
@@ -158,6 +160,9 @@ class Gallery:
             f'alt="{html.escape(label)}" loading="lazy"><figcaption>{html.escape(label)}</figcaption></figure>'
             for label, size, opts in VARIANTS
         )
+        # The responsive <picture>, with the blurred placeholder kept at upload as its background.
+        shown = self.media.picture(shown_id(item), sizes=[320, 640], sizes_attr="20rem", alt=media_id, placeholder=True)
+        cells = f'<figure class="picture">{shown}<figcaption>picture, placeholder first</figcaption></figure>' + cells
         return (
             f'<section><h2><a href="{html.escape(self.media.url(media_id))}">{html.escape(media_id)}</a>'
             f" <small>{item.get('width')}×{item.get('height')}</small></h2>"
@@ -188,6 +193,7 @@ PAGE = """<!doctype html>
 body {{ font: 15px/1.4 system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; }}
 .row {{ display: flex; gap: 1rem; flex-wrap: wrap; align-items: flex-start; }}
 figure {{ margin: 0; }} figure img {{ display: block; background: #eee; }}
+.picture img {{ width: 20rem; height: auto; }}
 figcaption {{ color: #555; font-size: 13px; }} .error {{ color: #b00; }}
 section {{ border-top: 1px solid #ddd; padding: 1rem 0; }} h2 {{ font-size: 14px; font-weight: normal; }}
 .drop {{ border: 2px dashed #aaa; border-radius: 6px; padding: 1rem; }}

@@ -19,7 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler
 
 import images
 import pytest
-from test_examples import Reply, direct_upload_scenario
+from test_examples import Reply, assert_placeholder_shown, direct_upload_scenario, hostile_info_scenario
 from webob import Request
 
 from s3media_wsgi import LocalStorage, Media
@@ -65,8 +65,13 @@ def test_demo_gallery_end_to_end(tmp_path, secret):
 
     page = Request.blank("/").get_response(app)
     assert page.status_int == 200
-    urls = re.findall(r'<img src="([^"]+)"', page.text)
+    urls = re.findall(r'<img src="([^"]+)" alt=', page.text)  # the resizes (the <picture>'s img has a srcset)
     assert len(urls) == len(example.VARIANTS)
+    # Its <picture> shows the placeholder Media.put's info gave, kept in the gallery file.
+    (item,) = json.loads((tmp_path / "gallery.json").read_text())
+    assert item["placeholder"] and item["colour"]
+    picture_img = r'<img src="[^"]+" srcset="[^"]+"[^>]* style="background-image:url\(data:image/png;base64,'
+    assert re.search(picture_img, page.text), page.text
     types = set()
     for url in urls:
         got = Request.blank(url).get_response(app)
@@ -154,7 +159,7 @@ def test_demo_prints_the_librarys_info_lines(demo_env):
         assert (
             Request.blank("/upload", method="POST", body=body, content_type=ctype).get_response(app).status_int == 303
         )
-        url = re.findall(r'<img src="([^"]+)"', Request.blank("/").get_response(app).text)[0]
+        url = re.findall(r'<img src="([^"]+)" alt=', Request.blank("/").get_response(app).text)[0]
         assert Request.blank(html.unescape(url)).get_response(app).status_int == 200
     finally:
         for h in [h for h in logger.handlers if h.name == example.LOG_HANDLER_NAME]:
@@ -262,11 +267,15 @@ class HTTPClient:
 
 def test_demo_uploads_straight_from_the_browser(demo_env):
     example = load_example()
-    media_id = direct_upload_scenario(WebobClient(example.make_app()))
+    client = WebobClient(example.make_app())
+    media_id = direct_upload_scenario(client)
     (item,) = json.loads((demo_env / "media.json").read_text())
+    assert item.pop("placeholder") and item.pop("colour")
     assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600}
     assert (demo_env / "media" / media_id / "holiday.jpg").is_file()
     assert not (demo_env / "media" / "uploads").exists() or not any((demo_env / "media" / "uploads").rglob("*.jpg"))
+    assert_placeholder_shown(client, media_id)
+    hostile_info_scenario(client)
 
 
 class QuietHandler(WSGIRequestHandler):

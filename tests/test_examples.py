@@ -161,8 +161,9 @@ def direct_upload_scenario(client: GalleryClient) -> str:
     key = target["fields"]["key"]
     pending = key.removeprefix("uploads/")
 
-    def register(receipt: object, content_type: str = "application/json") -> Reply:
-        return client.post_json("/register", {"receipt": receipt, "name": "Holiday.JPG"}, content_type)
+    def register(receipt: object, content_type: str = "application/json", info: object = None) -> Reply:
+        payload = {"receipt": receipt, "name": "Holiday.JPG", "info": info}
+        return client.post_json("/register", payload, content_type)
 
     # An id (uploaded but not confirmed, or made up), a key, a made-up receipt, nothing: refused, nothing listed.
     made_up = f"{pending}:9999999999:{'0' * 32}"
@@ -183,7 +184,10 @@ def direct_upload_scenario(client: GalleryClient) -> str:
     assert client.post_json("/register", {"id": media_id, "name": "x"}).status == 400
     assert "No images yet" in client.get("/").text
 
-    listed = register(receipt)
+    # The page sends the confirm answer's info along: the galleries that keep it show its placeholder.
+    info = confirmed.json()["info"]
+    assert info["placeholder"] and re.fullmatch(r"#[0-9a-f]{6}", info["colour"]), info
+    listed = register(receipt, info=info)
     assert listed.status == 200, listed.body
     answer = listed.json()
     assert answer["id"] == media_id and media_id in answer["html"]
@@ -195,6 +199,53 @@ def direct_upload_scenario(client: GalleryClient) -> str:
     page = client.get("/").text
     assert page.count(f'name="id" value="{media_id}"') == 1 and "No images yet" not in page
     return str(media_id)
+
+
+#: What a hostile page could send as an upload's info: markup, CSS, too long, not strings.
+HOSTILE_INFO = [
+    {"placeholder": '");</style><script>alert(1)</script>', "colour": "red;background:url(//evil.example)"},
+    {"placeholder": "AAAA);background-image:url(//evil.example", "colour": "#12345g"},
+    {"placeholder": "Zz" * 34, "colour": '#ABCDEF"><script>'},
+    {"placeholder": 7, "colour": ["#000000"]},
+    "<script>",
+]
+
+
+def placeholder_style(page: str, media_id: str) -> str | None:
+    """The ``style`` of the ``<img>`` of *media_id*'s ``<picture>`` on *page*; None when it has none."""
+    for img in re.findall(r"<img [^>]*>", page):
+        src = re.search(r'src="([^"]*)"', img)
+        if src is not None and f"/media/{media_id}/" in html.unescape(src.group(1)) and "srcset=" in img:
+            style = re.search(r'style="([^"]*)"', img)
+            return html.unescape(style.group(1)) if style else None
+    raise AssertionError(f"no <picture> of {media_id} on the page")
+
+
+def assert_placeholder_shown(client: GalleryClient, media_id: str) -> None:
+    """The gallery page draws *media_id* with its ThumbHash as the ``<img>``'s background, from checked base64 only."""
+    style = placeholder_style(client.get("/").text, media_id)
+    assert style is not None and re.fullmatch(
+        r"background-image:url\(data:image/png;base64,[A-Za-z0-9+/=]+\);background-size:cover;background-repeat:no-repeat",
+        style,
+    ), style
+
+
+def hostile_info_scenario(client: GalleryClient) -> None:
+    """An upload reported with made-up info: listed (the receipt is good), the info ignored, nothing injected."""
+    for number, info in enumerate(HOSTILE_INFO):
+        params = client.get(f"/media/s3/params?filename=evil{number}.png&type=image%2Fpng").json()
+        sent = client.post_form(params["url"], params["fields"], (f"evil{number}.png", images.png(40, 30)))
+        assert sent.status == 204, sent.body
+        confirmed = client.post_json("/media/s3/confirm", {"key": params["fields"]["key"]})
+        assert confirmed.status == 200, confirmed.body
+        media_id = confirmed.json()["id"]
+        payload = {"receipt": confirmed.json()["receipt"], "name": f"evil{number}.png", "info": info}
+        listed = client.post_json("/register", payload)
+        assert listed.status == 200, listed.body
+        for page in (listed.json()["html"], client.get("/").text):
+            assert "<script>alert" not in page and "evil.example" not in page and "#12345g" not in page
+            assert "Zz" * 34 not in page and "#ABCDEF" not in page
+            assert placeholder_style(page, media_id) is None
 
 
 class FlaskClient:
@@ -244,7 +295,10 @@ def test_flask_gallery_uploads_straight_from_the_browser(env: dict[str, str], tm
     client = FlaskClient(load("flask_app").create_app().test_client())
     media_id = direct_upload_scenario(client)
     (item,) = json.loads((tmp_path / "media.json").read_text())
+    assert item.pop("placeholder") and item.pop("colour")
     assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600}
+    assert_placeholder_shown(client, media_id)
+    hostile_info_scenario(client)
 
 
 def test_flask_upload_routes_follow_the_hook(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -380,9 +434,13 @@ def test_pyramid_example(env: dict[str, str], tmp_path: Path) -> None:
 def test_pyramid_gallery_uploads_straight_from_the_browser(env: dict[str, str], tmp_path: Path) -> None:
     pytest.importorskip("pyramid")
     webtest = pytest.importorskip("webtest")
-    media_id = direct_upload_scenario(WebTestClient(webtest.TestApp(load("pyramid_app").main())))
+    client = WebTestClient(webtest.TestApp(load("pyramid_app").main()))
+    media_id = direct_upload_scenario(client)
     (item,) = json.loads((tmp_path / "media.json").read_text())
+    assert item.pop("placeholder") and item.pop("colour")
     assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600}
+    assert_placeholder_shown(client, media_id)
+    hostile_info_scenario(client)
 
 
 def test_pyramid_upload_routes_follow_the_hook(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
