@@ -25,14 +25,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from s3media_wsgi import Media, MediaId
+from s3media_wsgi import Media, MediaId, MediaInfo
 from s3media_wsgi.errors import (
     InvalidUpload,
     MediaError,
     NotAnImage,
 )
 from s3media_wsgi.formats import by_ext
-from s3media_wsgi.ids import MediaInfo, extension, is_id
+from s3media_wsgi.ids import extension, is_id
 from s3media_wsgi.imaging import ImageEngine
 from s3media_wsgi.sniff import TYPES
 

@@ -17,6 +17,7 @@ internal: its names may change in any release.
 """
 
 from .errors import MediaError
+from .ids import MediaInfo
 from .media import Media, MediaId
 from .middleware import MediaMiddleware
 from .storage import LocalStorage, S3Storage, Storage
@@ -51,6 +52,7 @@ __all__ = [
     "Media",
     "MediaError",
     "MediaId",
+    "MediaInfo",
     "MediaMiddleware",
     "S3Storage",
     "Storage",

@@ -13,6 +13,7 @@ def test_exported_members():
         "Media",
         "MediaError",
         "MediaId",
+        "MediaInfo",
         "MediaMiddleware",
         "S3Storage",
         "Storage",
