@@ -19,6 +19,7 @@ from a request or a setting goes through here.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from itertools import accumulate
@@ -74,15 +75,9 @@ def loads_json(data: bytes | str, *, max_bytes: int, max_depth: int = MAX_JSON_D
 
 def read_exactly(stream: IO[bytes], length: int) -> bytes:
     """Exactly *length* bytes of *stream*, never asking for one more; :class:`BodyTooShort` when it ends first."""
-    chunks: list[bytes] = []
-    left = length
-    while left > 0:
-        chunk = stream.read(min(left, READ_CHUNK))
-        if not chunk:
-            raise BodyTooShort(f"the body ended {left} bytes before its Content-Length of {length}")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+    out = io.BytesIO()
+    copy_exactly(stream, length, out)
+    return out.getvalue()
 
 
 def copy_exactly(stream: IO[bytes], length: int, out: IO[bytes]) -> None:
