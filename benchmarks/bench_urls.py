@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 import time
-import uuid
 
 from s3media_wsgi import LocalStorage, Media, S3Storage
 from s3media_wsgi.ids import new_id
@@ -24,7 +24,7 @@ def _rate(media: Media, ids: list[str], rounds: int = 5) -> float:
 
 def run(n: int = 50_000) -> list[dict]:
     ids = [new_id(f"photo-{i}.jpg") for i in range(n)]
-    secret = uuid.uuid4().hex * 2
+    secret = secrets.token_urlsafe(48)
     rows = []
     with tempfile.TemporaryDirectory() as root:
         local = Media(LocalStorage(root, base_url="/media/"), secret_key=secret)
