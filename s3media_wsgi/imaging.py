@@ -102,6 +102,12 @@ class Resampling(NamedTuple):
     #: (None: the filter all the way).  After a draft it only applies past
     #: libjpeg's smallest scale, 1/8.
     reducing_gap: float | None
+    #: Outputs of a quality above this keep ``fine_draft`` times the output
+    #: instead of ``draft``: a finer encoder keeps more of what a draft loses
+    #: (None: one policy at every quality).
+    fine_above: int | None = None
+    #: The draft of outputs above ``fine_above`` (None: at full size).
+    fine_draft: float | None = None
 
 
 #: The resampling policy of each output format, chosen by quality measured
@@ -159,6 +165,19 @@ RESAMPLING: dict[str, Resampling] = {
     "png": Resampling(None, Image.Resampling.LANCZOS, 4.0),
     "gif": Resampling(None, Image.Resampling.LANCZOS, 4.0),
 }
+
+def resampling(fmt: str, quality: int) -> Resampling:
+    """The policy a resize to *fmt* at *quality* uses (:data:`RESAMPLING`).
+
+    >>> resampling("jpg", 95).draft > resampling("jpg", 85).draft
+    True
+    """
+    policy = RESAMPLING[fmt]
+    if policy.fine_above is not None and quality > policy.fine_above:
+        return policy._replace(draft=policy.fine_draft, fine_above=None, fine_draft=None)
+    return policy
+
+
 #: Encoder settings chosen for thumbnails (see benchmarks/bench_imaging.py):
 #: JPEG with optimised Huffman tables is ~11% smaller for ~0.4 ms at 400x300;
 #: progressive JPEG is chosen by size (``ImageLimits.progressive_jpeg_pixels``).  WebP
@@ -747,7 +766,7 @@ class ImageEngine:
                 # The draft each output would ask for alone; the decode gives the largest of them.
                 wanted: list[tuple[int, int]] = []
                 for _, spec, plan in still:
-                    size = _draft_size(im, plan, RESAMPLING[spec.format].draft, self.limits.jpeg_draft)
+                    size = _draft_size(im, plan, resampling(spec.format, spec.quality).draft, self.limits.jpeg_draft)
                     if size is None:
                         wanted = []
                         break
@@ -782,7 +801,7 @@ class ImageEngine:
         scale_y: float,
     ) -> Rendered:
         """One still output of :meth:`resize_many`, from the decoded *frame* (drafted by *scale_x*, *scale_y*)."""
-        policy = RESAMPLING[spec.format]
+        policy = resampling(spec.format, spec.quality)
         box = plan.box
         if drafted:
             box = (box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y)
@@ -856,7 +875,7 @@ class ImageEngine:
         icc = im.info.get("icc_profile") or None
 
         def finish(frame: Image.Image) -> Image.Image:
-            gap = RESAMPLING[spec.format].reducing_gap
+            gap = resampling(spec.format, spec.quality).reducing_gap
             return _upright(_scale(frame, plan.size, plan.box, reducing_gap=gap, bands=self.limits.resize_bands), turn)
 
         what = f"a {im.size[0]}x{im.size[1]} {im.format} resized to {plan.size[0]}x{plan.size[1]} {spec.format}"
@@ -875,7 +894,7 @@ class ImageEngine:
             return Rendered(data, CONTENT_TYPES[spec.format], width, height)
 
         # Only the frame Pillow opened on, whose size _open checked, is decoded.
-        policy = RESAMPLING[spec.format]
+        policy = resampling(spec.format, spec.quality)
         box = plan.box
         drafted = False
         if policy.draft is not None and im.format in ("JPEG", "MPO"):
@@ -1151,4 +1170,5 @@ __all__ = [
     "Resampling",
     "layout",
     "orientation",
+    "resampling",
 ]
