@@ -159,12 +159,13 @@ class Resampling(NamedTuple):
 #: 46 dB; it only averages blocks before Lanczos when the output is an eighth
 #: of the source or smaller, and leaves Lanczos at least 4x.
 RESAMPLING: dict[str, Resampling] = {
-    "jpg": Resampling(2.0, Image.Resampling.LANCZOS, 4.0),
-    "webp": Resampling(4.0, Image.Resampling.LANCZOS, 4.0),
-    "avif": Resampling(4.0, Image.Resampling.LANCZOS, 4.0),
-    "png": Resampling(None, Image.Resampling.LANCZOS, 4.0),
-    "gif": Resampling(None, Image.Resampling.LANCZOS, 4.0),
+    "jpg": Resampling(2.0, Image.Resampling.LANCZOS, None, fine_above=85, fine_draft=3.0),
+    "webp": Resampling(3.0, Image.Resampling.LANCZOS, None, fine_above=85, fine_draft=4.0),
+    "avif": Resampling(3.0, Image.Resampling.LANCZOS, None, fine_above=85, fine_draft=4.0),
+    "png": Resampling(None, Image.Resampling.LANCZOS, None),
+    "gif": Resampling(None, Image.Resampling.LANCZOS, None),
 }
+
 
 def resampling(fmt: str, quality: int) -> Resampling:
     """The policy a resize to *fmt* at *quality* uses (:data:`RESAMPLING`).
