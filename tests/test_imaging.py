@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import io
 import math
+import random
+import statistics
 import threading
 import time
 import tracemalloc
@@ -729,7 +731,17 @@ def test_png_resize_quality_against_full_lanczos(engine):
 #: thumbor 7.8.0's Pillow engine: ``draft(None, size)`` then ``resize(size, LANCZOS)``.
 THUMBOR = Resampling(1.0, Image.Resampling.LANCZOS, None)
 RULE_DB = {"photo": 0.3, "line art": 1.0, "text": 1.0}
-RULE_PICTURES = {"photo": images.photo, "line art": images.line_art, "text": images.text}
+
+
+def seeded_photo(width: int, height: int) -> Image.Image:
+    """:func:`images.photo` with the same grain on every run (``effect_noise`` follows the C library's rand())."""
+    normal = statistics.NormalDist(128, 12)
+    to_grain = [max(0, min(255, round(normal.inv_cdf((i + 0.5) / 256)))) for i in range(256)]
+    grain = Image.frombytes("L", (width, height), random.Random(1).randbytes(width * height)).point(to_grain)
+    return ImageChops.add(images.gradient(width, height), grain.convert("RGB"), scale=1.0, offset=-128)
+
+
+RULE_PICTURES = {"photo": seeded_photo, "line art": images.line_art, "text": images.text}
 
 
 @functools.cache
