@@ -47,10 +47,10 @@ import os
 from datetime import datetime, timezone
 from typing import Any, cast
 
+from django.conf import DEFAULT_STORAGE_ALIAS, settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import File
-from django.conf import settings
-from django.core.files.storage import DEFAULT_STORAGE_ALIAS, FileSystemStorage, Storage, default_storage, storages
+from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
 from django.db.models.fields.files import FieldFile, FileField, ImageField, ImageFieldFile
 from django.utils.deconstruct import deconstructible
 from django.utils.module_loading import import_string
