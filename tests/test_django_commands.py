@@ -14,7 +14,7 @@ import pytest
 
 django = pytest.importorskip("django")
 
-from django_testapp import configure  # noqa: E402
+from django_testapp import configure, s3media_setting, storages  # noqa: E402
 
 configure()
 
@@ -30,9 +30,6 @@ from s3media_wsgi import ids  # noqa: E402
 from s3media_wsgi.adapters.django import get_media  # noqa: E402
 from s3media_wsgi.adapters.django.management.commands.s3media import cli_environ  # noqa: E402
 
-MEDIA_STORAGE = "s3media_wsgi.adapters.django.storage.MediaStorage"
-STATIC = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-
 
 @pytest.fixture(scope="module")
 def migrated() -> None:
@@ -46,23 +43,12 @@ def db(migrated: None) -> Iterator[None]:
         transaction.set_rollback(True)
 
 
-def storages(legacy_root: Path, media: bool = True) -> dict[str, Any]:
-    legacy = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(legacy_root), "base_url": "/uploads/"},
-    }
-    if not media:
-        return {"default": legacy, "staticfiles": STATIC}
-    return {"default": {"BACKEND": MEDIA_STORAGE, "OPTIONS": {"legacy": "legacy"}}, "legacy": legacy, "staticfiles": STATIC}
-
-
 @pytest.fixture(params=["local", "s3"])
 def conf(request: pytest.FixtureRequest, tmp_path: Path, secret: str, db: None) -> Iterator[dict[str, Any]]:
-    value: dict[str, Any] = {"SECRET_KEY": secret, "LOCAL_ROOT": str(tmp_path / "media")}
+    value: dict[str, Any] = s3media_setting("local", secret, tmp_path / "media")
     if request.param == "s3":
-        endpoint = request.getfixturevalue("moto_endpoint")
-        bucket = request.getfixturevalue("s3_bucket")
-        value = {"SECRET_KEY": secret, "STORAGE": "s3", "BUCKET": bucket, "REGION": "us-east-1", "ENDPOINT_URL": endpoint}
+        endpoint, bucket = request.getfixturevalue("moto_endpoint"), request.getfixturevalue("s3_bucket")
+        value = s3media_setting("s3", secret, "", endpoint, bucket)
     with override_settings(S3MEDIA=value, STORAGES=storages(tmp_path / "uploads")):
         yield value
 

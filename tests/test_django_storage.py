@@ -20,7 +20,7 @@ import pytest
 
 django = pytest.importorskip("django")
 
-from django_testapp import configure  # noqa: E402
+from django_testapp import configure, s3media_setting, storages  # noqa: E402
 
 configure()  # shared with the other Django test modules: settings are configured once per process
 
@@ -56,8 +56,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
-MEDIA_STORAGE = "s3media_wsgi.adapters.django.storage.MediaStorage"
-STATIC = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
 
 # --- fixtures ------------------------------------------------------------------------------
@@ -81,25 +79,15 @@ def legacy_root(tmp_path: Path) -> Path:
     return tmp_path / "uploads"
 
 
-def storages(legacy_root: Path, media: bool = True) -> dict[str, Any]:
-    """``STORAGES`` after the switch (*media*), or before it (Django's FileSystemStorage)."""
-    legacy = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(legacy_root), "base_url": "/uploads/"},
-    }
-    if not media:
-        return {"default": legacy, "staticfiles": STATIC}
-    return {"default": {"BACKEND": MEDIA_STORAGE, "OPTIONS": {"legacy": "legacy"}}, "legacy": legacy, "staticfiles": STATIC}
-
-
 @pytest.fixture(params=["local", "s3"])
-def conf(request: pytest.FixtureRequest, tmp_path: Path, secret: str, legacy_root: Path, db: None) -> Iterator[dict[str, Any]]:
+def conf(
+    request: pytest.FixtureRequest, tmp_path: Path, secret: str, legacy_root: Path, db: None
+) -> Iterator[dict[str, Any]]:
     """``S3MEDIA`` on local storage, or on S3 (moto's server), with STORAGES switched to MediaStorage."""
-    value: dict[str, Any] = {"SECRET_KEY": secret, "LOCAL_ROOT": str(tmp_path / "media")}
+    value: dict[str, Any] = s3media_setting("local", secret, tmp_path / "media")
     if request.param == "s3":
-        endpoint = request.getfixturevalue("moto_endpoint")
-        bucket = request.getfixturevalue("s3_bucket")
-        value = {"SECRET_KEY": secret, "STORAGE": "s3", "BUCKET": bucket, "REGION": "us-east-1", "ENDPOINT_URL": endpoint}
+        endpoint, bucket = request.getfixturevalue("moto_endpoint"), request.getfixturevalue("s3_bucket")
+        value = s3media_setting("s3", secret, "", endpoint, bucket)
     with override_settings(
         S3MEDIA=value, STORAGES=storages(legacy_root), MIDDLEWARE=MIDDLEWARE, ROOT_URLCONF="django_testapp.urls"
     ):
