@@ -30,7 +30,7 @@ from django.db.models.signals import post_delete, post_init, post_save
 from ... import ids
 from . import get_media, get_settings
 from .fields import MediaField
-from .storage import uses_media_storage
+from .storage import UNSAVED, uses_media_storage
 
 log = logging.getLogger("s3media_wsgi")
 
@@ -84,6 +84,7 @@ def _on_save(sender: type[models.Model], instance: models.Model, raw: bool = Fal
         if old and old != new:
             _delete_on_commit(sender, field, old, instance._state.db)
     _remember(instance, fields)
+    instance.__dict__.pop(UNSAVED, None)  # the row holds them now
 
 
 def _on_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:

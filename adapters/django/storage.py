@@ -299,12 +299,40 @@ def _known_size(field_file: FieldFile) -> tuple[int | None, int | None]:
     return None, None
 
 
+#: Where an instance lists the media its save has stored so far (cleared once the row is saved).
+UNSAVED = "_s3media_unsaved"
+
+
+def forget_unsaved(instance: object, storage: MediaStorage) -> None:
+    """Delete the media an unfinished save of *instance* stored (no row holds it)."""
+    for name in getattr(instance, "__dict__", {}).pop(UNSAVED, []):
+        try:
+            storage.media.delete(name)
+        except MediaError:
+            pass  # gc finds it
+
+
 class MediaFieldFile(FieldFile):
     """The value of a ``FileField`` on :class:`MediaStorage`: a ``FieldFile`` with signed URLs.
 
     ``photo.attachment.resize_url("400x300", mode="fill")`` and
     ``photo.attachment.picture(sizes=[320, 640])`` build URLs with no I/O.
     """
+
+    def save(self, name: str, content: File[Any], save: bool = True) -> None:
+        """Store *content* (see :meth:`MediaStorage.save`); a refusal also deletes what this row's save stored so far.
+
+        A row with two files whose second is refused is not saved: its first
+        file, stored a moment ago, would belong to no row.
+        """
+        stored: list[str] = self.instance.__dict__.setdefault(UNSAVED, [])
+        try:
+            super().save(name, content, save)
+        except MediaRefused:
+            forget_unsaved(self.instance, cast(MediaStorage, self.storage))
+            raise
+        if self.name and ids.is_id(self.name):
+            stored.append(str(self.name))
 
     @property
     def media_id(self) -> str | None:
@@ -373,6 +401,28 @@ def media_value(value: Any) -> Any:
     return MediaId(name, width, height)
 
 
+def legacy_url(value: object) -> str | None:
+    """The original's URL of a ``FieldFile`` whose name is no media id (None for anything else); no I/O."""
+    if isinstance(value, FieldFile) and value.name and not ids.is_id(value.name):
+        return str(value.storage.url(value.name))
+    return None
+
+
+def resize_url_of(value: object, size: str, **options: Any) -> str:
+    """A signed resize URL of a media id or a ``FieldFile``; no I/O.
+
+    A legacy name gives its original's URL (see the module docs), an empty
+    ``FieldFile`` ``""``; a value that is no id raises
+    :class:`~s3media_wsgi.errors.InvalidId`.
+    """
+    if isinstance(value, FieldFile) and not value.name:
+        return ""
+    legacy = legacy_url(value)
+    if legacy is not None:
+        return legacy
+    return get_media().resize_url(media_value(value), size, **options)
+
+
 def legacy_img(url: str, kwargs: dict[str, Any]) -> SafeHTML:
     """An ``<img>`` of a legacy file's original (it has no resizes until it is imported)."""
     import html
@@ -435,6 +485,8 @@ __all__ = [
     "adopt_fields",
     "fitting_filename",
     "legacy_img",
+    "legacy_url",
     "media_value",
+    "resize_url_of",
     "uses_media_storage",
 ]

@@ -1,8 +1,10 @@
-"""The admin of the tests' model: a plain ModelAdmin, nothing about media in it."""
+"""The admin of the tests' models: Photo's is a plain ModelAdmin; Picture's lists thumbnails."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+
+from s3media_wsgi.adapters.django.thumbnails import admin_thumbnail
 
 from .models import Photo, Picture
 
@@ -14,4 +16,4 @@ class PhotoAdmin(admin.ModelAdmin):
 
 @admin.register(Picture)
 class PictureAdmin(admin.ModelAdmin):
-    list_display = ["title", "image", "width", "height"]
+    list_display = ["title", admin_thumbnail("image", "60x60"), "width", "height"]

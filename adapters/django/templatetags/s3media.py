@@ -21,13 +21,12 @@ import inspect
 from typing import Any
 
 from django import template
-from django.db.models.fields.files import FieldFile
 from django.utils.safestring import SafeString, mark_safe
 
 from ....picture import picture as _picture
 from ....responder import uploader_url as _uploader_url
 from .. import get_media, get_settings
-from ..storage import MediaFieldFile, MediaStorage, legacy_img, media_value
+from ..storage import MediaFieldFile, legacy_img, legacy_url, media_value, resize_url_of
 
 register = template.Library()
 
@@ -35,25 +34,17 @@ register = template.Library()
 _PICTURE_ARGS = frozenset(inspect.signature(_picture).parameters) - {"media", "media_id", "attrs"}
 
 
-def _legacy_url(value: Any) -> str | None:
-    """The original's URL of a FieldFile whose name is no media id (None otherwise)."""
-    if isinstance(value, FieldFile) and value.name and not MediaStorage.is_media(value.name):
-        return str(value.storage.url(value.name))
-    return None
-
-
 @register.simple_tag
 def media_url(media_id: Any) -> str:
     """URL of the original upload (an id, or a ``FieldFile``)."""
-    legacy = _legacy_url(media_id)
+    legacy = legacy_url(media_id)
     return legacy if legacy is not None else get_media().url(media_value(media_id))
 
 
 @register.simple_tag
 def resize_url(media_id: Any, size: str, **options: Any) -> str:
     """Signed resize URL: ``{% resize_url id "400x300" mode="fill" quality=80 %}`` (an id, or a ``FieldFile``)."""
-    legacy = _legacy_url(media_id)
-    return legacy if legacy is not None else get_media().resize_url(media_value(media_id), size, **options)
+    return resize_url_of(media_id, size, **options)
 
 
 @register.simple_tag
@@ -68,7 +59,7 @@ def picture(media_id: Any, **kwargs: Any) -> SafeString:
     options = {k: v for k, v in kwargs.items() if k in _PICTURE_ARGS}
     attrs = dict(kwargs.get("attrs") or {})  # a dict from the context: attrs=photo_attrs
     attrs.update({k.replace("_", "-"): v for k, v in kwargs.items() if k not in _PICTURE_ARGS and k != "attrs"})
-    legacy = _legacy_url(media_id)
+    legacy = legacy_url(media_id)
     if legacy is not None:
         if isinstance(media_id, MediaFieldFile):  # knows the size the row keeps
             return mark_safe(media_id.picture(**options, attrs=attrs))
