@@ -46,6 +46,8 @@ def test_the_public_modules_are_pinned_and_each_says_what_it_exports():
         "s3media_wsgi.adapters.django.permissions",
         "s3media_wsgi.adapters.django.widgets",
         "s3media_wsgi.adapters.django.templatetags.s3media",
+        "s3media_wsgi.adapters.django.storage",
+        "s3media_wsgi.adapters.django.thumbnails",
     )
     import importlib
 
