@@ -38,6 +38,7 @@ from django_testapp.models import Photo, Picture  # noqa: E402
 
 from s3media_wsgi import ids  # noqa: E402
 from s3media_wsgi.adapters.django import get_media  # noqa: E402
+from s3media_wsgi.adapters.django.naming import derived_id  # noqa: E402
 from s3media_wsgi.adapters.django.storage import (  # noqa: E402
     MIN_MAX_LENGTH,
     MediaFieldFile,
@@ -306,24 +307,66 @@ def test_legacy_rows_keep_working(tmp_path: Path, secret: str, legacy_root: Path
     with override_settings(STORAGES=before):
         old = Picture.objects.create(title="old", image=SimpleUploadedFile("cat.jpg", images.jpeg(90, 60)))
     assert old.image.name == "photos/" + old.image.name.split("/")[1] + "/cat.jpg"
-    assert (legacy_root / old.image.name).is_file()
+    legacy_file = legacy_root / old.image.name
+    assert legacy_file.is_file()
     value = {"SECRET_KEY": secret, "LOCAL_ROOT": str(tmp_path / "media")}
-    with override_settings(S3MEDIA=value, STORAGES=storages(legacy_root)):
+    with override_settings(
+        S3MEDIA=value, STORAGES=storages(legacy_root), MIDDLEWARE=MIDDLEWARE, ROOT_URLCONF="django_testapp.urls"
+    ):
+        media = get_media()
         row = Picture.objects.get(pk=old.pk)
         assert isinstance(row.image, MediaImageFieldFile)
         assert row.image.url == "/uploads/" + old.image.name
-        assert row.image.resize_url("40x40") == row.image.url  # resizes after `s3media import`
-        assert row.image.size == (legacy_root / old.image.name).stat().st_size
+        assert row.image.size == legacy_file.stat().st_size
         with row.image.open() as fh:
-            assert fh.read() == (legacy_root / old.image.name).read_bytes()
+            assert fh.read() == legacy_file.read_bytes()
+        # Its resize URL is signed and built with no I/O; the first request makes the file media
+        # under its derived id and redirects to that id's resize.
+        derived = derived_id(old.image.name, "legacy")
+        url = row.image.resize_url("40x40", mode="fill")
+        assert url.startswith("/media/legacy/legacy/photos/") and not media.exists(derived)
+        client = Client()
+        redirect = client.get(url)
+        assert redirect.status_code == 302 and redirect["Location"] == media.resize_url(derived, "40x40", mode="fill")
+        assert media.exists(derived)
+        resized = client.get(redirect["Location"])
+        assert resized.status_code == 200 and resized["Content-Type"] == "image/jpeg"
+        assert client.get(url).status_code == 302  # the second time: found, not stored again
+        # Forged, altered or misdirected URLs find nothing; only GET and HEAD.
+        assert client.get(url.replace("40x40", "400x400")).status_code == 404
+        assert client.get(url.replace("/legacy/legacy/", "/legacy/other/")).status_code == 404
+        assert client.get(url.replace("/legacy/legacy/", "/legacy/default/")).status_code == 404
+        assert client.get(url.split("?")[0]).status_code == 404
+        assert client.post(url).status_code == 405
+        # Pages: the original's link, the resize and the <picture> (sized by the row) of the legacy file.
         html = PAGE.render(Context({"pictures": [row]}))
-        assert html.count("/uploads/" + old.image.name) == 3 and 'width="90" height="60"' in html
+        assert html.count("/uploads/" + old.image.name) == 1 and 'width="90" height="60"' in html
+        # resize_url, then the <picture>: its widths capped at the original's 90 pixels, so one rendition a
+        # format (avif and webp <source>s, the jpg's <img> src and srcset).
+        assert html.count("/media/legacy/legacy/photos/") == 1 + 2 + 2
+        # import gives the row the same derived id: what the request stored is kept, not stored twice.
+        call_command("s3media", "import", "django_testapp.Picture.image", stdout=io.StringIO())
+        row = Picture.objects.get(pk=old.pk)
+        assert row.image.name == derived and (row.width, row.height) == (90, 60)
         # A new file on the same row goes to media; the old one is deleted once the row is committed.
         with TestCase.captureOnCommitCallbacks(execute=True):
             row.image = SimpleUploadedFile("new.jpg", images.jpeg(30, 20))
             row.save()
         assert ids.is_id(row.image.name) and (row.width, row.height) == (30, 20)
-        assert not (legacy_root / old.image.name).exists()
+        assert not media.exists(derived) and legacy_file.exists()  # import keeps the legacy file
+
+
+def test_a_replaced_legacy_file_goes_with_its_derived_copy(local_conf: dict[str, Any], legacy_root: Path) -> None:
+    with override_settings(STORAGES=storages(legacy_root, media=False)):
+        old = Picture.objects.create(title="old", image=SimpleUploadedFile("dog.jpg", images.jpeg(50, 40)))
+    media = get_media()
+    row = Picture.objects.get(pk=old.pk)
+    assert Client().get(row.image.resize_url("20x20")).status_code == 302
+    derived = derived_id(old.image.name, "legacy")
+    assert media.exists(derived)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        row.delete()
+    assert not (legacy_root / old.image.name).exists() and not media.exists(derived)
 
 
 def test_legacy_storage_may_not_be_itself(local_conf: dict[str, Any]) -> None:

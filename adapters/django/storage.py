@@ -61,12 +61,8 @@ from ...ids import MediaId
 from ...media import Media
 from ...picture import SafeHTML
 from ...storage.base import list_keys
-from . import get_media
-
-#: Characters of an id before its filename: 32 hex digits in five folders, and "/".
-ID_PREFIX_LENGTH = 37
-#: The shortest ``max_length`` a field on this storage may have (a one-letter stem and the longest extension).
-MIN_MAX_LENGTH = ID_PREFIX_LENGTH + 1 + 1 + ids.MAX_EXT
+from . import get_media, legacy
+from .naming import MIN_MAX_LENGTH, derived_id, fitting_filename
 
 
 class MediaRefused(SuspiciousFileOperation):
@@ -79,26 +75,6 @@ class MediaRefused(SuspiciousFileOperation):
     def __init__(self, error: MediaError) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-def fitting_filename(name: str, max_length: int | None) -> str:
-    """The normalised filename of *name*, short enough that an id ending in it has at most *max_length* characters.
-
-    >>> fitting_filename("photos/2024/" + "a" * 90 + ".JPEG", 100)
-    'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.jpg'
-    """
-    filename = ids.normalise_filename(name)
-    if max_length is None:
-        return filename
-    if max_length < MIN_MAX_LENGTH:
-        raise ConfigError(f"max_length {max_length} is too short for media ids: make it at least {MIN_MAX_LENGTH}")
-    stem, dot, ext = filename.rpartition(".")
-    if not dot:
-        stem, ext = ext, ""
-    # The real type's extension replaces ext on put: keep room for the longest one.
-    room = max_length - ID_PREFIX_LENGTH - 1 - ids.MAX_EXT
-    stem = stem[:room].strip("-") or "file"
-    return f"{stem}.{ext}" if ext else stem
 
 
 @deconstructible(path="s3media_wsgi.adapters.django.storage.MediaStorage")
@@ -135,6 +111,11 @@ class MediaStorage(Storage):
                     raise ConfigError('MediaStorage(legacy="default") would be itself: name the old storage\'s alias')
                 self._legacy = storages[self._legacy_alias]
         return self._legacy
+
+    @property
+    def legacy_alias(self) -> str | None:
+        """The ``STORAGES`` alias of the legacy storage (None: Django's FileSystemStorage of ``MEDIA_ROOT``)."""
+        return self._legacy_alias
 
     @staticmethod
     def is_media(name: object) -> bool:
@@ -218,10 +199,14 @@ class MediaStorage(Storage):
         return self.media.url(name)
 
     def resize_url(self, name: str, size: str, **options: Any) -> str:
-        """A signed resize URL of *name* (no I/O); the original's URL for a legacy name (see the module docs)."""
+        """A signed resize URL of *name* (no I/O); for a legacy name, its legacy resize URL (see the module docs)."""
         if not self.is_media(name):
-            return self.url(name)
+            return legacy.resize_url(name, self.legacy_alias, size, **options)
         return self.media.resize_url(name, size, **options)
+
+    def legacy_picture(self, name: str, **kwargs: Any) -> SafeHTML:
+        """``<picture>`` markup of a legacy name's resizes (see :mod:`~s3media_wsgi.adapters.django.legacy`)."""
+        return legacy.LegacySource(name, self.legacy_alias).picture(**kwargs)
 
     def path(self, name: str) -> str:
         raise NotImplementedError("MediaStorage files have no local path: open() them, or use url()")
@@ -232,6 +217,8 @@ class MediaStorage(Storage):
             raise ValueError("The name must be given to delete().")
         if not self.is_media(name):
             self.legacy.delete(name)
+            # And the copy a resize request may have made (see legacy): no row holds it either.
+            self.media.delete(derived_id(name, self.legacy_alias))
             return
         self.media.delete(name)
 
@@ -355,7 +342,7 @@ class MediaFieldFile(FieldFile):
         if not storage.is_media(media_id):
             if not kwargs.get("width"):
                 kwargs["width"], kwargs["height"] = _known_size(self)
-            return legacy_img(storage.url(str(self.name)), kwargs)
+            return storage.legacy_picture(str(self.name), **kwargs)
         return storage.media.picture(media_id, **kwargs)
 
 
@@ -415,11 +402,13 @@ def resize_url_of(value: object, size: str, **options: Any) -> str:
     ``FieldFile`` ``""``; a value that is no id raises
     :class:`~s3media_wsgi.errors.InvalidId`.
     """
-    if isinstance(value, FieldFile) and not value.name:
-        return ""
-    legacy = legacy_url(value)
-    if legacy is not None:
-        return legacy
+    if isinstance(value, FieldFile):
+        if not value.name:
+            return ""
+        if not ids.is_id(value.name):
+            if isinstance(value.storage, MediaStorage):
+                return value.storage.resize_url(str(value.name), size, **options)
+            return str(value.storage.url(value.name))  # another storage's file: no resizes
     return get_media().resize_url(media_value(value), size, **options)
 
 

@@ -23,18 +23,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.db import models, transaction
 from django.db.models.fields.files import FileField
 
 from ... import ids
-from ...errors import MediaError
+from ...errors import MediaError, UnsupportedMediaType
 from ...media import Media
 from ...storage.base import list_objects
 from .cleanup import tracked_fields
-from .storage import MediaStorage, fitting_filename, uses_media_storage
+from .naming import DERIVED_MAX_LENGTH, derived_id, fitting_filename
+from .storage import MediaStorage, uses_media_storage
 
 #: Rows rewritten in one transaction by default.
 DEFAULT_BATCH = 100
@@ -118,8 +119,7 @@ def import_field(
                 if dry_run:
                     report.bytes += int(legacy.size(name))
                     continue
-                with legacy.open(name, "rb") as fh:
-                    media_id = media.put(fh, filename=fitting_filename(name, file_field.max_length))
+                media_id = _store(storage, name, file_field.max_length)
             except (OSError, MediaError) as exc:
                 report.failed.append((pk, name, str(exc) or type(exc).__name__))
                 continue
@@ -132,6 +132,21 @@ def import_field(
                     legacy.delete(name)
         if progress is not None:
             progress(f"{report.rows} rows read, {report.imported} imported, {len(report.failed)} failed")
+
+
+def _store(storage: MediaStorage, name: str, max_length: int | None) -> ids.MediaId:
+    """The legacy file *name* as media under its derived id: put now, or found there already (a request resized it)."""
+    media_id = derived_id(name, storage.legacy_alias, max_length or DERIVED_MAX_LENGTH)
+    media = storage.media
+    if media.exists(media_id):
+        return ids.MediaId(media_id)
+    with storage.legacy.open(name, "rb") as fh:
+        try:
+            return media.put(fh, media_id=media_id)
+        except UnsupportedMediaType:
+            pass  # the name's extension is not the real type's: a fresh id with the right one
+        fh.seek(0)
+        return media.put(fh, filename=fitting_filename(name, max_length))
 
 
 def _rewrite(
@@ -179,7 +194,11 @@ def referenced_ids(models_: Iterable[type[models.Model]] | None = None) -> set[s
                 text = str(getattr(value, "media_id", None) or value or "")
                 if ids.is_id(text):
                     held.add(text)
-                elif text and not isinstance(watched, FileField):
+                elif text and isinstance(watched, FileField):
+                    # A legacy name: its derived id may hold a copy a resize request made.
+                    alias = cast(MediaStorage, watched.storage).legacy_alias
+                    held.add(derived_id(text, alias, watched.max_length or DERIVED_MAX_LENGTH))
+                elif text:
                     raise UnknownValue(f"{model.__name__}.{watched.name} holds {text[:80]!r}, which is no media id")
     return held
 
