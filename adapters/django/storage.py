@@ -28,9 +28,11 @@ Names that are not ids (legacy rows)
     "legacy"}``), by default a ``FileSystemStorage`` of ``MEDIA_ROOT`` and
     ``MEDIA_URL`` (Django's own default storage): ``url``, ``open``,
     ``exists``, ``size``, ``delete`` and ``get_modified_time`` of such a name
-    go there.  Resize URLs need an id: :meth:`MediaStorage.resize_url` of a
-    legacy name gives the original's URL until ``manage.py s3media import``
-    moved the file into media and rewrote the row.
+    go there.  Its resize URLs (:meth:`MediaStorage.resize_url`, the template
+    tags, ``picture``) are signed ``/media/legacy/…`` URLs built with no I/O:
+    the first request makes the file media under an id derived from its name,
+    and each redirects to that id's resize (:mod:`~s3media_wsgi.adapters.django.legacy`).
+    ``manage.py s3media import`` rewrites the rows with those same ids.
 
 Dimensions
     Every ``FileField``/``ImageField`` on this storage gets a
