@@ -202,6 +202,7 @@ def test_listdir_lists_ids_as_files_and_leaves_resizes_out(conf: dict[str, Any])
     top = name.split("/")[0]
     dirs, files = storage.listdir(top)
     assert dirs == [name.split("/")[1]] and files == []
+    assert top in storage.listdir("")[0] and "uploads" not in storage.listdir("")[0]
 
 
 def test_modified_time(conf: dict[str, Any]) -> None:
@@ -367,6 +368,20 @@ def test_a_replaced_legacy_file_goes_with_its_derived_copy(local_conf: dict[str,
     with TestCase.captureOnCommitCallbacks(execute=True):
         row.delete()
     assert not (legacy_root / old.image.name).exists() and not media.exists(derived)
+
+
+def test_a_legacy_file_that_cannot_be_media_redirects_to_its_original(
+    local_conf: dict[str, Any], legacy_root: Path
+) -> None:
+    with override_settings(STORAGES=storages(legacy_root, media=False)):
+        lying = Picture.objects.create(title="png", image=SimpleUploadedFile("lies.jpg", images.png(30, 20)))
+    row = Picture.objects.get(pk=lying.pk)
+    client = Client()
+    answer = client.get(row.image.resize_url("20x20"))
+    assert answer.status_code == 302 and answer["Location"] == "/uploads/" + lying.image.name
+    assert not get_media().exists(derived_id(lying.image.name, "legacy"))  # nothing stored
+    (legacy_root / lying.image.name).unlink()
+    assert client.get(row.image.resize_url("20x20")).status_code == 404  # gone from the old storage
 
 
 def test_legacy_storage_may_not_be_itself(local_conf: dict[str, Any]) -> None:

@@ -15,8 +15,8 @@ reading it from the legacy storage and putting it through
 redirect (302) to the signed resize URL of that id.  ``manage.py s3media
 import`` gives rows the same derived ids, so nothing made on a request is
 made twice, and ``gc`` counts a derived id as held while a row holds its name.
-A file whose real type is not what its name says (or not an image) is
-answered with a redirect to its original.
+A file refused as media (its real type is not what its name says, it is
+no image, or too large) is answered with a redirect to its original.
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 
-from ...errors import AlreadyExists, MediaError, UnsupportedMediaType
+from ...errors import AlreadyExists, MediaError
 from ...ids import MediaId
 from ...media import Media
 from ...picture import SafeHTML, picture
@@ -147,12 +148,13 @@ def answer(request: HttpRequest, prefix: str) -> HttpResponseBase:
             except AlreadyExists:
                 pass  # another request stored it first
         target = media.resize_url(media_id, size, **options)
-    except UnsupportedMediaType:
-        target = storage.url(name)  # not an image of the type its name says: its original
-    except (FileNotFoundError, ValueError):
+    except MediaError as exc:  # before ValueError: many of them are ValueErrors too
+        if exc.status_code >= 500:
+            return HttpResponse(exc.public_message, status=exc.status_code, content_type="text/plain")
+        # Refused as media (its type is not what its name says, not an image, too large): its original.
+        target = storage.url(name)
+    except (FileNotFoundError, SuspiciousFileOperation, ValueError):  # gone, or a quality that is no number
         return HttpResponse("Not found.", status=404, content_type="text/plain")
-    except MediaError as exc:
-        return HttpResponse(exc.public_message, status=exc.status_code, content_type="text/plain")
     response = HttpResponseRedirect(target)
     response["Cache-Control"] = "public, max-age=3600"
     return response

@@ -62,7 +62,7 @@ from ...errors import ConfigError, MediaError, NotFound
 from ...ids import MediaId
 from ...media import Media
 from ...picture import SafeHTML
-from ...storage.base import list_keys
+from ...storage.base import can_list_objects, list_keys, list_objects
 from . import get_media, legacy
 from .naming import MIN_MAX_LENGTH, derived_id, fitting_filename
 
@@ -225,26 +225,29 @@ class MediaStorage(Storage):
         self.media.delete(name)
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
-        """Folders and files under *path*: media ids' folders, and ids as files (resizes left out).
+        """Folders and files under *path*, the legacy storage's included: ids as files (resizes left out).
 
-        *path* ``""`` lists the legacy storage only (the contract lists media
-        under a prefix; an id's first folder is a prefix).
+        Media is listed through the storage's ``list_objects`` (both built-in
+        backends have it), else ``list_keys``, which cannot list ``""``.
         """
         path = path.strip("/")
+        prefix = path + "/" if path else ""
         dirs: set[str] = set()
         files: set[str] = set()
-        if path:
-            try:
-                keys = list_keys(self.media.storage, path + "/")
-            except NotFound:
-                keys = []
-            for key in keys:
-                media_id, _, last = key.rpartition("/")
-                if not ids.is_id(media_id) or last != ids.filename(media_id):
-                    continue  # a resize, a pending upload, or something else
-                rest = media_id[len(path) + 1 :]
-                head, slash, _ = rest.partition("/")
-                (dirs if slash else files).add(head)
+        storage = self.media.storage
+        try:
+            if can_list_objects(storage):
+                keys = [listed.key for listed in list_objects(storage, prefix)]
+            else:
+                keys = list_keys(storage, prefix) if prefix else []
+        except NotFound:
+            keys = []
+        for key in keys:
+            media_id, _, last = key.rpartition("/")
+            if not ids.is_id(media_id) or last != ids.filename(media_id):
+                continue  # a resize, a pending upload, or something else
+            head, slash, _ = media_id[len(prefix) :].partition("/")
+            (dirs if slash else files).add(head)
         try:
             legacy_dirs, legacy_files = self.legacy.listdir(path)
         except (FileNotFoundError, NotImplementedError):
