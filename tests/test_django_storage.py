@@ -384,6 +384,24 @@ def test_a_legacy_file_that_cannot_be_media_redirects_to_its_original(
     assert client.get(row.image.resize_url("20x20")).status_code == 404  # gone from the old storage
 
 
+def test_system_checks_of_fields_on_media_storage(local_conf: dict[str, Any], legacy_root: Path) -> None:
+    from django.core.checks import run_checks
+
+    assert [e.id for e in run_checks(tags=["s3media"]) if e.id in ("s3media.E005", "s3media.E006")] == []
+    missing = {**storages(legacy_root), "legacy": None}
+    del missing["legacy"]
+    with override_settings(STORAGES=missing):
+        errors = [e for e in run_checks(tags=["s3media"]) if e.id == "s3media.E006"]
+        assert {e.obj for e in errors} == {Picture._meta.get_field("image"), Picture._meta.get_field("attachment")}
+    field = Picture._meta.get_field("attachment")
+    short, field.max_length = field.max_length, 40
+    try:
+        errors = [e for e in run_checks(tags=["s3media"]) if e.id == "s3media.E005"]
+        assert [e.obj for e in errors] == [field] and "at least 47" in errors[0].hint
+    finally:
+        field.max_length = short
+
+
 def test_legacy_storage_may_not_be_itself(local_conf: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="itself"):
         MediaStorage(legacy="default").exists("photos/cat.jpg")
@@ -440,6 +458,12 @@ def test_media_field_rows_too_and_a_shared_file_is_kept(conf: dict[str, Any]) ->
     with TestCase.captureOnCommitCallbacks(execute=True):
         one.delete()
     assert not media.exists(own) and media.exists(shared)
+    # Held by another model's field: kept too.
+    picture = Picture.objects.create(title="p", image=upload())
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        photo = Photo.objects.create(title="copy", image=picture.image.name)
+        photo.delete()
+    assert media.exists(picture.image.name)
 
 
 def test_the_setting_turns_it_off(local_conf: dict[str, Any]) -> None:

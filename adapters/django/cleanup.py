@@ -9,8 +9,8 @@ app connects this module when it is ready):
 - a row deleted (``QuerySet.delete`` included, it sends ``post_delete``): its files go.
 
 The deletion runs in ``transaction.on_commit``: a rolled back transaction
-deletes nothing, and nothing is deleted while a row still points at it.
-A file another row of the same field still holds is kept.  A failed
+deletes nothing, and nothing is deleted while a row still points at it:
+a file another row holds (of any model's watched field) is kept.  A failed
 deletion is logged (``s3media_wsgi`` logger), never raised: the row is
 saved; ``manage.py s3media gc`` finds what is left.  ``S3MEDIA["DELETE_REPLACED"] =
 False`` turns it off.  Rows changed by ``QuerySet.update`` or raw SQL are
@@ -23,6 +23,7 @@ import functools
 import logging
 from typing import Any
 
+from django.apps import apps
 from django.db import models, transaction
 from django.db.models.fields.files import FieldFile, FileField
 from django.db.models.signals import post_delete, post_init, post_save
@@ -101,13 +102,22 @@ def _delete_on_commit(model: type[models.Model], field: models.Field[Any, Any], 
     transaction.on_commit(functools.partial(delete_unreferenced, model, field, name, using), using=using)
 
 
+def held_anywhere(name: str, using: str | None = None) -> bool:
+    """True when a row of any watched field (of any model) holds *name*: one query a field, stopping at the first."""
+    for model in apps.get_models():
+        for watched in tracked_fields(model):
+            if model._default_manager.using(using).filter(**{watched.attname: name}).exists():
+                return True
+    return False
+
+
 def delete_unreferenced(model: type[models.Model], field: models.Field[Any, Any], name: str, using: str | None) -> bool:
-    """Delete the file *name* of *field* unless a row of *model* still holds it; True when deleted.
+    """Delete the file *name* of *field* unless a row still holds it (:func:`held_anywhere`); True when deleted.
 
     What the commit runs.  Errors are logged, not raised.
     """
     try:
-        if model._default_manager.using(using).filter(**{field.attname: name}).exists():
+        if held_anywhere(name, using):
             return False
         if isinstance(field, FileField):
             field.storage.delete(name)
@@ -135,4 +145,4 @@ def connect() -> None:
     post_delete.connect(_on_delete, dispatch_uid="s3media_wsgi.cleanup.delete")
 
 
-__all__ = ["connect", "delete_unreferenced", "forget", "stored_name", "tracked_fields"]
+__all__ = ["connect", "delete_unreferenced", "forget", "held_anywhere", "stored_name", "tracked_fields"]
