@@ -21,6 +21,7 @@ import inspect
 from typing import Any
 
 from django import template
+from django.db.models.fields.files import FieldFile
 from django.utils.safestring import SafeString, mark_safe
 
 from ....picture import picture as _picture
@@ -35,14 +36,14 @@ _PICTURE_ARGS = frozenset(inspect.signature(_picture).parameters) - {"media", "m
 
 
 @register.simple_tag
-def media_url(media_id: Any) -> str:
+def media_url(media_id: str | FieldFile) -> str:
     """URL of the original upload (an id, or a ``FieldFile``)."""
     legacy = legacy_url(media_id)
     return legacy if legacy is not None else get_media().url(media_value(media_id))
 
 
 @register.simple_tag
-def resize_url(media_id: Any, size: str, **options: Any) -> str:
+def resize_url(media_id: str | FieldFile, size: str, **options: Any) -> str:
     """Signed resize URL: ``{% resize_url id "400x300" mode="fill" quality=80 %}`` (an id, or a ``FieldFile``)."""
     return resize_url_of(media_id, size, **options)
 
@@ -54,7 +55,7 @@ def uploader_url() -> str:
 
 
 @register.simple_tag
-def picture(media_id: Any, **kwargs: Any) -> SafeString:
+def picture(media_id: str | FieldFile, **kwargs: Any) -> SafeString:
     """Responsive ``<picture>`` markup (already escaped by the core); an id, or a ``FieldFile``."""
     options = {k: v for k, v in kwargs.items() if k in _PICTURE_ARGS}
     attrs = dict(kwargs.get("attrs") or {})  # a dict from the context: attrs=photo_attrs
