@@ -5,6 +5,7 @@ Pure functions, no Django and no I/O.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from ... import ids
@@ -40,6 +41,7 @@ def fitting_filename(name: str, max_length: int | None) -> str:
 DERIVED_MAX_LENGTH = 100
 
 
+@functools.lru_cache(maxsize=4096)  # pages build many URLs of the same few names
 def derived_id(name: str, alias: str | None, max_length: int = DERIVED_MAX_LENGTH) -> str:
     """The media id the legacy file *name* of the storage *alias* becomes (always the same).
 
@@ -47,7 +49,7 @@ def derived_id(name: str, alias: str | None, max_length: int = DERIVED_MAX_LENGT
     fitting *max_length* (at most :data:`DERIVED_MAX_LENGTH`):
 
     >>> derived_id("photos/2024/Cat.JPEG", "legacy")
-    'e1...cat.jpg'
+    '81b8aa11/453f/de92/1ba9/3ca29dcf0cc9/cat.jpg'
     """
     digest = hashlib.sha256(f"{alias or ''}\0{name}".encode()).hexdigest()
     filename = fitting_filename(name, min(max_length, DERIVED_MAX_LENGTH))
