@@ -402,6 +402,24 @@ def test_system_checks_of_fields_on_media_storage(local_conf: dict[str, Any], le
         field.max_length = short
 
 
+def test_legacy_resizes_under_asgi(local_conf: dict[str, Any], legacy_root: Path) -> None:
+    import asyncio
+
+    from django.test import AsyncClient
+
+    (legacy_root / "photos").mkdir(parents=True)
+    (legacy_root / "photos" / "async.jpg").write_bytes(images.jpeg(60, 40))
+    url = MediaStorage(legacy="legacy").resize_url("photos/async.jpg", "30x")
+
+    async def scenario() -> tuple[int, str]:
+        response = await AsyncClient().get(url)
+        return response.status_code, response["Location"]
+
+    status, location = asyncio.run(scenario())
+    derived = derived_id("photos/async.jpg", "legacy")
+    assert (status, location) == (302, get_media().resize_url(derived, "30x")) and get_media().exists(derived)
+
+
 def test_legacy_storage_may_not_be_itself(local_conf: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="itself"):
         MediaStorage(legacy="default").exists("photos/cat.jpg")
