@@ -403,6 +403,27 @@ class Media:
             except MediaError:
                 log.warning("a failed put may have left %s behind", key)
 
+    def check_type(self, head: bytes) -> FileType:
+        """The real type of a file from its first bytes, when it is one of ``allowed_types``; no I/O.
+
+        The first check :meth:`put` and :meth:`confirm_upload` make, for a
+        form to make before anything is stored: give at least the first
+        :data:`~s3media_wsgi.sniff.MARKUP_BYTES`.  Raises
+        :class:`~s3media_wsgi.errors.UnsupportedMediaType` saying what was
+        refused and what is accepted.
+
+            >>> media.check_type(photo_bytes[:4096]).mime
+            'image/jpeg'
+        """
+        ftype = sniff(head[:SNIFF_BYTES])
+        if ftype is None or ftype.kind not in self.allowed_types:
+            refused = None if ftype is not None else refused_kind(head[:MARKUP_BYTES])
+            if ftype is None and refused is None:
+                raise UnsupportedMediaType(f"File type not recognised. Accepted: {self._accepted_labels}.")
+            what = ftype.label if ftype is not None else REFUSED[refused or ""]
+            raise UnsupportedMediaType(f"File type not accepted: {what}. Accepted: {self._accepted_labels}.")
+        return ftype
+
     def _check_content(self, data: bytes, *, pixels: bool = True, size: int | None = None) -> Checked:
         """Check *data* (an upload's bytes, or its first bytes when not an image, of *size* bytes in all).
 
@@ -413,13 +434,7 @@ class Media:
         makes the info (a placeholder and the dominant colour from the small
         decoded frame) and, unless ``keep_metadata``, the cleaned bytes to store.
         """
-        ftype = sniff(data[:SNIFF_BYTES])
-        if ftype is None or ftype.kind not in self.allowed_types:
-            refused = None if ftype is not None else refused_kind(data[:MARKUP_BYTES])
-            if ftype is None and refused is None:
-                raise UnsupportedMediaType(f"File type not recognised. Accepted: {self._accepted_labels}.")
-            what = ftype.label if ftype is not None else REFUSED[refused or ""]
-            raise UnsupportedMediaType(f"File type not accepted: {what}. Accepted: {self._accepted_labels}.")
+        ftype = self.check_type(data)
         if not ftype.is_image and ftype.kind != "pdf" and looks_like_markup(data):
             raise UnsupportedMediaType(f"File type not accepted: {ftype.label} carrying HTML markup.")
         size = len(data) if size is None else size

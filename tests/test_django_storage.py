@@ -522,13 +522,24 @@ def test_the_admin_saves_and_shows_through_media_storage(local_conf: dict[str, A
     assert served.status_code == 200 and b"".join(served.streaming_content if served.streaming else [served.content])
     resized = client.get(picture.image.resize_url("60x60", mode="fill"))
     assert resized.status_code == 200
-    # An upload the media layer refuses is a 400, and nothing is stored.
+    # A type the media layer refuses is the field's error in the form: nothing stored.
     refused = client.post(
         "/admin/django_testapp/picture/add/",
         {"title": "bad", "image": upload(images.jpeg(30, 20)), "attachment": SimpleUploadedFile("a.html", b"<html>hi")},
     )
+    assert refused.status_code == 200 and not Picture.objects.filter(title="bad").exists()
+    assert "File type not accepted: HTML" in refused.content.decode()
+    # A file refused only when stored (its pixels do not decode) is a 400, and what the row's save
+    # stored before it (the image) goes too: nothing partial is left.
+    refused = client.post(
+        "/admin/django_testapp/picture/add/",
+        {
+            "title": "bad",
+            "image": upload(images.jpeg(30, 20)),
+            "attachment": SimpleUploadedFile("cut.jpg", images.truncated_jpeg()),
+        },
+    )
     assert refused.status_code == 400 and not Picture.objects.filter(title="bad").exists()
-    # The image, stored before the attachment was refused, is gone too: nothing partial is left.
     stored = {item.key.rpartition("/")[0] for item in list_objects(media.storage)}
     assert {name for name in stored if ids.is_id(name)} == {picture.image.name}
 

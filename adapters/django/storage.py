@@ -36,7 +36,8 @@ Names that are not ids (legacy rows)
 
 Dimensions
     Every ``FileField``/``ImageField`` on this storage gets a
-    :class:`MediaFieldFile` (set when the app is ready): ``width``/``height``
+    :class:`MediaFieldFile` (set when the app is ready), and the validator
+    :func:`check_upload` (a form shows a refused type or size beside the field): ``width``/``height``
     come from what the upload pass learned (upright), or from the model's
     ``width_field``/``height_field``, before any read; ``resize_url`` and
     ``picture`` build signed URLs with no I/O.
@@ -50,7 +51,7 @@ from datetime import datetime, timezone
 from typing import Any, cast
 
 from django.conf import DEFAULT_STORAGE_ALIAS, settings
-from django.core.exceptions import SuspiciousFileOperation
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
 from django.db.models.fields.files import FieldFile, FileField, ImageField, ImageFieldFile
@@ -58,10 +59,12 @@ from django.utils.deconstruct import deconstructible
 from django.utils.module_loading import import_string
 
 from ... import ids
-from ...errors import ConfigError, MediaError, NotFound
+from ...errors import ConfigError, MediaError, NotFound, UnsupportedMediaType
 from ...ids import MediaId
+from ...limits import too_large_message
 from ...media import Media
 from ...picture import SafeHTML
+from ...sniff import MARKUP_BYTES
 from ...storage.base import can_list_objects, list_keys, list_objects
 from . import get_media, legacy
 from .naming import MIN_MAX_LENGTH, derived_id, fitting_filename
@@ -429,6 +432,31 @@ def legacy_img(url: str, kwargs: dict[str, Any]) -> SafeHTML:
     return SafeHTML(f'<img {body} loading="lazy" decoding="async">')
 
 
+def check_upload(value: object) -> None:
+    """The validator of file fields on MediaStorage: a new file's size and real type, before anything is stored.
+
+    So a model form (the admin's too) shows the refusal beside the field; the
+    rest of the checks (the image's structure, its pixels) run when it is saved.
+    """
+    if not isinstance(value, FieldFile) or getattr(value, "_committed", True):
+        return
+    storage, file = value.storage, getattr(value, "_file", None)
+    if not isinstance(storage, MediaStorage) or file is None:
+        return
+    media = storage.media
+    size = getattr(file, "size", None)
+    if isinstance(size, int) and size > media.max_upload_bytes:
+        raise ValidationError(too_large_message(media.max_upload_bytes), code="too_large")
+    position = file.tell()
+    file.seek(0)
+    head = file.read(MARKUP_BYTES)
+    file.seek(position)
+    try:
+        media.check_type(head)
+    except UnsupportedMediaType as exc:
+        raise ValidationError(str(exc), code="type") from None
+
+
 def uses_media_storage(field: object) -> bool:
     """True for a ``FileField`` (``ImageField`` included) whose storage is a :class:`MediaStorage`."""
     if not isinstance(field, FileField):
@@ -462,8 +490,12 @@ def adopt_fields(models: Any) -> list[FileField]:
             ours, django_own = (MediaImageFieldFile, ImageFieldFile) if image else (MediaFieldFile, FieldFile)
             if field.attr_class not in (ours, django_own):
                 continue
+            # The field's validators are computed once (a cached property): recomputed here with
+            # check_upload, never through validators=, which migrations would record.
+            field.__dict__.pop("validators", None)
             if uses_media_storage(field):
                 field.attr_class = ours
+                field.__dict__["validators"] = [*field.validators, check_upload]
                 adopted.append(field)
             else:
                 field.attr_class = django_own
@@ -477,6 +509,7 @@ __all__ = [
     "MediaRefused",
     "MediaStorage",
     "adopt_fields",
+    "check_upload",
     "fitting_filename",
     "legacy_img",
     "legacy_url",
