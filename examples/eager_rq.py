@@ -50,7 +50,6 @@ itself, one ``Media`` for all of them.
 from __future__ import annotations
 
 import functools
-import logging
 import os
 from typing import Any
 
@@ -60,9 +59,6 @@ from rq.serializers import JSONSerializer
 from wsgi_app import media_from_env
 
 from s3media_wsgi import Media
-from s3media_wsgi.errors import NotFound
-
-log = logging.getLogger("s3media_wsgi")
 
 #: The queue's name, for ``rq worker``.
 QUEUE = "s3media-eager"
@@ -104,11 +100,7 @@ def worker_media() -> Media:
 
 def make_eager(media_id: str) -> list[str]:
     """The job a worker runs: make the eager presets of *media_id* still missing; the keys it stored."""
-    try:
-        return worker_media().make_eager(media_id)
-    except NotFound:
-        log.warning("eager presets of %s not made: its original is gone", media_id)
-        return []
+    return worker_media().make_eager(media_id)
 
 
 __all__ = ["QUEUE", "enqueue", "make_eager", "queue", "worker_media"]

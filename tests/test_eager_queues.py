@@ -1,9 +1,11 @@
-"""Eager presets through a real task queue: RQ on a real ``redis-server``, its worker a real process.
+"""Eager presets through real task queues on a real ``redis-server``: RQ, and Celery (Redis its broker).
 
-The recipe is examples/eager_rq.py: the app's Media (built from ``S3MEDIA_*``
-variables by the WSGI example's ``media_from_env``) names ``eager_rq:enqueue``,
-storage is moto's S3 server, and ``rq worker --burst`` runs the jobs in its own
-processes, with a Media built from the same environment.
+The recipes are examples/eager_rq.py and examples/eager_celery.py: the app's
+Media (built from ``S3MEDIA_*`` variables by the WSGI example's
+``media_from_env``) names ``eager_rq:enqueue`` or ``eager_celery:enqueue``,
+storage is moto's S3 server, and the queue's own worker command (``rq worker
+--burst``, ``celery worker``) runs the jobs in processes of its own, with a
+Media built from the same environment.
 """
 
 from __future__ import annotations
@@ -153,7 +155,7 @@ def test_a_job_whose_original_was_deleted_is_logged_and_the_worker_goes_on(
 
     worker = run_worker(redis_url)
     assert worker.returncode == 0, worker.stderr
-    assert f"eager presets of {gone} not made: its original is gone" in worker.stderr
+    assert f"eager presets of {gone} not made: no original" in worker.stderr
     assert "Traceback" not in worker.stderr
     assert all(media.storage.exists(key) for key in eager_keys(media, kept)), worker.stderr
     assert not any(media.storage.exists(key) for key in eager_keys(media, gone))
@@ -175,6 +177,7 @@ def test_with_redis_down_the_upload_succeeds_and_its_eager_work_is_skipped_and_l
         started = time.perf_counter()
         media_id = media.put(photo(400, 300), filename="while-down.jpg")
         elapsed = time.perf_counter() - started
+    print(f"RQ, Redis down: the upload took {elapsed:.3f} s")
     assert elapsed < recipe.CONNECT_TIMEOUT + 2  # one refused connection, not a hang
     assert media.storage.exists(ids.original_key(media_id))
     [record] = [r for r in caplog.records if r.name == "s3media_wsgi" and media_id in r.getMessage()]
@@ -185,3 +188,131 @@ def test_with_redis_down_the_upload_succeeds_and_its_eager_work_is_skipped_and_l
     # Its first request makes it, as without eager presets.
     body = media.fetch_resize(media.resize_key(media_id, "thumb"))[1]
     assert Image.open(io.BytesIO(body)).size == (160, 160)
+
+
+# --- Celery, Redis the broker (examples/eager_celery.py) ---------------------------------------------
+
+
+@pytest.fixture
+def celery_recipe(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A function of the broker's URL: examples/eager_celery.py imported anew for it, named ``eager_celery``."""
+
+    def load(broker_url: str) -> ModuleType:
+        monkeypatch.setenv("CELERY_BROKER_URL", broker_url)
+        monkeypatch.setenv("S3MEDIA_ENQUEUE", "eager_celery:enqueue")
+        module = importlib.import_module("eager_celery")
+        return importlib.reload(module)  # its Celery app reads the broker's URL at import
+
+    yield load
+    sys.modules.pop("eager_celery", None)
+
+
+class CeleryWorker:
+    """``celery worker`` on the recipe's queue, a process of its own, stopped (warm shutdown) on leaving."""
+
+    def __init__(self, broker_url: str, log: Path) -> None:
+        celery = Path(sys.executable).with_name("celery")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLES), os.environ.get("PYTHONPATH", "")])}
+        self.log = log
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [str(celery), "-A", "eager_celery", "worker", "--queues", "s3media-eager", "--pool", "solo"]
+                + ["--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def __enter__(self) -> CeleryWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def wait_until(check: Any, worker: CeleryWorker, seconds: float = WORKER_TIMEOUT) -> None:
+    """Poll *check* until true (a bounded wait); fails with the worker's log."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert worker.process.poll() is None, f"the worker ended:\n{worker.output()}"
+        assert time.monotonic() < deadline, f"not done within {seconds} s:\n{worker.output()}"
+        time.sleep(0.1)
+
+
+def queue_length(url: str) -> int:
+    """Messages waiting in the recipe's queue (Celery's Redis transport keeps a queue as a list)."""
+    from redis import Redis
+
+    with Redis.from_url(url) as client:
+        return int(client.llen("s3media-eager"))
+
+
+def test_celery_a_worker_process_makes_the_eager_presets_from_a_message_that_is_only_the_id(
+    celery_recipe: Any, redis_url: str, tmp_path: Path, decoded_sizes: list[Any]
+) -> None:
+    import base64
+
+    from redis import Redis
+
+    recipe = celery_recipe(redis_url)
+    media = app_media()
+    assert media.enqueue is recipe.enqueue
+    gone = media.put(photo(800, 600), filename="gone.jpg")
+    media_id = media.put(photo(1600, 1200), filename="p.jpg")
+    media.storage.delete(ids.original_key(gone))  # deleted while its message waits
+    keys = eager_keys(media, media_id)
+    assert not any(media.storage.exists(key) for key in keys)
+
+    redis = Redis.from_url(redis_url)
+    messages = [json.loads(raw) for raw in redis.lrange("s3media-eager", 0, -1)]
+    assert len(messages) == 2
+    for message in messages:
+        assert message["headers"]["task"] == "s3media.make_eager"
+        assert message["content-type"] == "application/json"
+        args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+        assert kwargs == {} and args in ([gone], [media_id])
+
+    with CeleryWorker(redis_url, tmp_path / "celery.log") as worker:
+        wait_until(lambda: all(media.storage.exists(key) for key in keys), worker)
+        wait_until(lambda: f"eager presets of {gone} not made: no original" in worker.output(), worker)
+        wait_until(lambda: queue_length(redis_url) == 0, worker)
+    assert worker.process.returncode == 0, worker.output()
+    assert not any(media.storage.exists(key) for key in eager_keys(media, gone))
+
+    decoded_sizes.clear()
+    card = media.resize_key(media_id, "card")
+    assert media.fetch_resize(card)[1] == media.storage.get(card)
+    assert decoded_sizes == []  # the first request finds it made
+
+
+def test_celery_with_the_broker_down_the_upload_succeeds_and_its_eager_work_is_skipped_and_logged(
+    celery_recipe: Any, own_redis_server: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import kombu.exceptions
+
+    recipe = celery_recipe(own_redis_server.url)
+    media = app_media()
+    media.put(photo(400, 300))
+    assert queue_length(own_redis_server.url) == 1  # up: the message is there
+
+    own_redis_server.stop()
+    with caplog.at_level(logging.ERROR, logger="s3media_wsgi"):
+        started = time.perf_counter()
+        media_id = media.put(photo(400, 300), filename="while-down.jpg")
+        elapsed = time.perf_counter() - started
+    print(f"Celery, broker down: the upload took {elapsed:.3f} s")
+    assert elapsed < recipe.CONNECT_TIMEOUT + 4  # refused and not retried, not a hang
+    assert media.storage.exists(ids.original_key(media_id))
+    [record] = [r for r in caplog.records if r.name == "s3media_wsgi" and media_id in r.getMessage()]
+    assert "not enqueued" in record.getMessage()
+    assert record.exc_info is not None and isinstance(record.exc_info[1], kombu.exceptions.OperationalError)
+    assert not any(media.storage.exists(key) for key in eager_keys(media, media_id))

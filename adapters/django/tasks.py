@@ -32,16 +32,12 @@ warning and ends.
 from __future__ import annotations
 
 import importlib
-import logging
 from typing import Any
 
 import django
 
 from ...eager import EagerJob
-from ...errors import NotFound
 from . import get_media
-
-log = logging.getLogger("s3media_wsgi")
 
 
 def _task_decorator() -> Any:
@@ -67,11 +63,7 @@ def make_eager(media_id: str) -> list[str]:
     Enqueued as ``make_eager.enqueue(media_id)``; a worker finds it by its
     path, ``s3media_wsgi.adapters.django.tasks.make_eager``.
     """
-    try:
-        return get_media().make_eager(media_id)
-    except NotFound:
-        log.warning("eager presets of %s not made: its original is gone", media_id)
-        return []
+    return get_media().make_eager(media_id)
 
 
 def enqueue(job: EagerJob) -> None:
