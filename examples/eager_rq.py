@@ -22,7 +22,7 @@ the upload's request only puts a small job on the queue::
 ``Media`` (the same storage, secret and presets: a resize key depends on
 all three) with the app's own function, ``wsgi_app.media_from_env``::
 
-    PYTHONPATH=examples rq worker --url "$REDIS_URL" --serializer json s3media-eager
+    PYTHONPATH=examples rq worker -w eager_rq.Worker --url "$REDIS_URL" --serializer json s3media-eager
 
 Each job is ``eager_rq.make_eager(media_id)``, stored as JSON, about a
 hundred bytes: the name of the function and the id, never the image.  A
@@ -41,10 +41,13 @@ preset still missing (:meth:`Media.make_eager <s3media_wsgi.Media.make_eager>`).
   keeps it in its failed-job registry, where ``rq requeue --all`` puts it
   back.  The worker goes on with the next job.
 
-RQ's default worker forks a child per job: a decode's memory goes back to
-the system when the child ends, and the child builds its ``Media`` afresh.
-``--worker-class rq.worker.SimpleWorker`` runs jobs in the worker process
-itself, one ``Media`` for all of them.
+RQ's worker forks a child per job: a decode's memory goes back to the
+system when the child ends, and a crash ends one job, not the worker.
+:class:`Worker` builds the ``Media`` before the first fork, so each child
+inherits it (RQ's own ``rq.Worker`` would import this module and build a
+``Media`` in every child: about three times the time per job;
+``benchmarks/bench_eager_queue.py`` measures it).
+``-w rq.worker.SimpleWorker`` runs the jobs in the worker process itself.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ import functools
 import os
 from typing import Any
 
+import rq
 from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
@@ -98,9 +102,21 @@ def worker_media() -> Media:
     return media_from_env()
 
 
+class Worker(rq.Worker):
+    """RQ's worker (a child forked per job), its Media built once, before the first fork.
+
+    ``rq worker -w eager_rq.Worker``: each job's child inherits this module,
+    its imports and the Media, instead of importing and building them anew.
+    """
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        worker_media()
+        return bool(super().work(*args, **kwargs))
+
+
 def make_eager(media_id: str) -> list[str]:
     """The job a worker runs: make the eager presets of *media_id* still missing; the keys it stored."""
     return worker_media().make_eager(media_id)
 
 
-__all__ = ["QUEUE", "enqueue", "make_eager", "queue", "worker_media"]
+__all__ = ["QUEUE", "Worker", "enqueue", "make_eager", "queue", "worker_media"]

@@ -88,11 +88,15 @@ def app_media() -> Media:
 
 
 def run_worker(redis_url: str) -> subprocess.CompletedProcess[str]:
-    """``rq worker --burst`` on the recipe's queue, with the test's environment: it returns once the queue is empty."""
+    """``rq worker --burst`` (the recipe's worker class) on its queue, with the test's environment.
+
+    It returns once the queue is empty.
+    """
     rq = Path(sys.executable).with_name("rq")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLES), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run(
-        [str(rq), "worker", "--burst", "--url", redis_url, "--serializer", "json", "s3media-eager"],
+        [str(rq), "worker", "--burst", "-w", "eager_rq.Worker", "--url", redis_url, "--serializer", "json"]
+        + ["s3media-eager"],
         env=env,
         capture_output=True,
         text=True,
