@@ -43,6 +43,8 @@ def main(count: int) -> None:
     data = photo(1600, 1200)
     with serve_redis() as server, tempfile.TemporaryDirectory() as folder:
         os.chdir(folder)
+        for name in [n for n in os.environ if n.startswith("S3MEDIA_")]:
+            del os.environ[name]  # the example reads each as a setting
         os.environ.update(
             {
                 "S3MEDIA_LOCAL_ROOT": f"{folder}/media",

@@ -57,6 +57,9 @@ def app_env(
     """The environment the app and its workers share: S3 (moto), the presets, RQ as ``enqueue``."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(EXAMPLES))
+    # The examples read every S3MEDIA_* variable as a setting: none but these (`make test` sets one of its own).
+    for name in [n for n in os.environ if n.startswith("S3MEDIA_")]:
+        monkeypatch.delenv(name)
     env = {
         "S3MEDIA_STORAGE": "s3",
         "S3MEDIA_BUCKET": s3_bucket,
