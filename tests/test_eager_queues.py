@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -90,13 +91,13 @@ def app_media() -> Media:
     return importlib.import_module("wsgi_app").media_from_env()
 
 
-def run_worker(redis_url: str) -> subprocess.CompletedProcess[str]:
+def run_worker(redis_url: str, **changed: str) -> subprocess.CompletedProcess[str]:
     """``rq worker --burst`` (the recipe's worker class) on its queue, with the test's environment.
 
     It returns once the queue is empty.
     """
     rq = Path(sys.executable).with_name("rq")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLES), os.environ.get("PYTHONPATH", "")])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLES), os.environ.get("PYTHONPATH", "")]), **changed}
     return subprocess.run(
         [str(rq), "worker", "--burst", "-w", "eager_rq.Worker", "--url", redis_url, "--serializer", "json"]
         + ["s3media-eager"],
@@ -167,6 +168,37 @@ def test_a_job_whose_original_was_deleted_is_logged_and_the_worker_goes_on(
     assert all(media.storage.exists(key) for key in eager_keys(media, kept)), worker.stderr
     assert not any(media.storage.exists(key) for key in eager_keys(media, gone))
     assert recipe.queue().job_ids == []
+
+
+def test_jobs_that_fail_are_kept_by_rq_and_made_once_requeued(
+    recipe: ModuleType, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redis import Redis
+    from rq.registry import FailedJobRegistry
+
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    media = app_media()
+    uploaded = [media.put(photo(600, 400), filename=f"{n}.jpg") for n in range(2)]
+    job_ids = recipe.queue().job_ids
+
+    # The worker's storage is down (nothing listens at its endpoint): each job fails, the worker goes on.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    worker = run_worker(redis_url, S3MEDIA_ENDPOINT_URL=closed, S3MEDIA_MAX_ATTEMPTS="1")
+    assert worker.returncode == 0, worker.stderr
+    failed = FailedJobRegistry(queue=recipe.queue())
+    assert sorted(failed.get_job_ids()) == sorted(job_ids), worker.stdout + worker.stderr
+    assert "StorageUnavailable" in worker.stdout + worker.stderr
+    assert not any(media.storage.exists(key) for media_id in uploaded for key in eager_keys(media, media_id))
+
+    # Once storage is back, `rq requeue --all` and a worker make them.
+    rq = Path(sys.executable).with_name("rq")
+    requeue = [str(rq), "requeue", "--all", "--url", redis_url, "--serializer", "json", "--queue", recipe.QUEUE]
+    subprocess.run(requeue, check=True, capture_output=True, timeout=WORKER_TIMEOUT)
+    assert run_worker(redis_url).returncode == 0
+    assert all(media.storage.exists(key) for media_id in uploaded for key in eager_keys(media, media_id))
+    assert Redis.from_url(redis_url).llen(f"rq:queue:{recipe.QUEUE}") == 0
 
 
 def test_with_redis_down_the_upload_succeeds_and_its_eager_work_is_skipped_and_logged(
