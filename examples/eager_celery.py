@@ -27,8 +27,8 @@ result.
   (``retry=False``; a connection is tried for at most ``CONNECT_TIMEOUT``
   seconds), the ``Media`` logs "eager presets of … not enqueued", and each
   resize is made by its first request.
-- The original deleted before a worker got to it: the ``Media`` logs a
-  warning, and the task ends making nothing.
+- The original deleted before a worker got to it: the worker's ``Media``
+  logs a warning, and the task ends making nothing.
 - Any other failure (storage down, say) fails the task: Celery logs it and
   the worker goes on with the next one.
 """

@@ -32,14 +32,16 @@ preset still missing (:meth:`Media.make_eager <s3media_wsgi.Media.make_eager>`).
 **When things go wrong** nothing reaches the uploader:
 
 - Redis down or unreachable: the upload still succeeds.  ``enqueue``
-  raises (after at most ``CONNECT_TIMEOUT`` seconds), the ``Media`` logs
-  "eager presets of … not enqueued" and moves on, and each resize is made
-  by its first request, as without eager presets.
-- The original deleted before a worker got to it: the job logs a warning
-  and ends (nothing to make, nothing to retry).
+  raises (a refused connection at once; a host that does not answer
+  after ``CONNECT_TIMEOUT`` or ``ANSWER_TIMEOUT`` seconds, tried twice),
+  the ``Media`` logs "eager presets of … not enqueued" and moves on, and
+  each resize is made by its first request, as without eager presets.
+- The original deleted before a worker got to it: the worker's ``Media``
+  logs a warning and the job ends, making nothing (nothing to retry).
 - Any other failure (storage down, say) fails the job: RQ logs it and
-  keeps it in its failed-job registry, where ``rq requeue --all`` puts it
-  back.  The worker goes on with the next job.
+  keeps it in its failed-job registry; ``rq requeue --all --serializer
+  json --queue s3media-eager`` puts it back.  The worker goes on with
+  the next job.
 
 RQ's worker forks a child per job: a decode's memory goes back to the
 system when the child ends, and a crash ends one job, not the worker.
@@ -58,6 +60,8 @@ from typing import Any
 
 import rq
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue
 from rq.serializers import JSONSerializer
 from wsgi_app import media_from_env
@@ -81,7 +85,12 @@ def redis_url() -> str:
 @functools.cache
 def queue() -> Queue:
     """The queue, on a connection made once per process (redis-py's pool is thread-safe)."""
-    connection = Redis.from_url(redis_url(), socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=ANSWER_TIMEOUT)
+    connection = Redis.from_url(
+        redis_url(),
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=ANSWER_TIMEOUT,
+        retry=Retry(NoBackoff(), 1),  # one more try (a pooled connection Redis closed), then the upload goes on
+    )
     return Queue(QUEUE, connection=connection, serializer=JSONSerializer)
 
 
