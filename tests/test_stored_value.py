@@ -67,7 +67,9 @@ def test_a_field_added_later_goes_through_under_its_name(monkeypatch: pytest.Mon
     monkeypatch.setattr(ids, "_BY_KEY", {f.key: f for f in ids._FIELDS})
     info = Later("image/png", 10, 3, 4, crop=(0.0, 0.1, 0.9, 1.0), caption="Été; à 50%: oui, non", animated=True)
     stored = ids.stored_value(ID, info)
-    assert stored.endswith(";crop=0.0,0.1,0.9,1.0;caption=%C3%89t%C3%A9%3B%20%C3%A0%2050%25%3A%20oui%2C%20non;animated=1")
+    assert stored.endswith(
+        ";crop=0.0,0.1,0.9,1.0;caption=%C3%89t%C3%A9%3B%20%C3%A0%2050%25%3A%20oui%2C%20non;animated=1"
+    )
     assert ids.parse_stored(stored) == (ID, info)
 
 
@@ -181,9 +183,7 @@ def test_media_methods_take_the_stored_value(media: Media) -> None:
     assert media.delete(stored) == 1 and not media.exists(media_id)
 
 
-def test_picture_from_the_stored_value_has_the_size_and_the_placeholder_with_no_io(
-    tmp_path: Path, secret: str
-) -> None:
+def test_picture_from_the_stored_value_has_the_size_and_the_placeholder_with_no_io(tmp_path: Path, secret: str) -> None:
     storage = SpyStorage(tmp_path, base_url="/media/")
     media = Media(storage, secret_key=secret)
     media_id = media.put(images.jpeg(800, 600), filename="a.jpg")
