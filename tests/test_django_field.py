@@ -35,6 +35,7 @@ from django.test import Client, RequestFactory, override_settings  # noqa: E402
 from django.test.utils import isolate_apps  # noqa: E402
 from django_testapp.models import Photo  # noqa: E402
 
+from s3media_wsgi import MediaId, MediaInfo  # noqa: E402
 from s3media_wsgi.adapters.django import get_media  # noqa: E402
 from s3media_wsgi.adapters.django.fields import (  # noqa: E402
     DEFAULT_MAX_LENGTH,
@@ -48,7 +49,6 @@ from s3media_wsgi.adapters.django.fields import (  # noqa: E402
 from s3media_wsgi.adapters.django.permissions import is_authenticated, is_staff  # noqa: E402
 from s3media_wsgi.adapters.django.widgets import SCRIPT, MediaUploadWidget  # noqa: E402
 from s3media_wsgi.errors import StorageUnavailable  # noqa: E402
-from s3media_wsgi import MediaId, MediaInfo  # noqa: E402
 from s3media_wsgi.ids import MAX_STORED_LENGTH, new_id  # noqa: E402
 from s3media_wsgi.responder import uploader_url  # noqa: E402
 

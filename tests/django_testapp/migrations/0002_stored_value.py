@@ -1,7 +1,8 @@
 """Made by makemigrations after MediaField's default length grew to hold the stored value: a plain AlterField."""
 
-import s3media_wsgi.adapters.django.fields
 from django.db import migrations
+
+import s3media_wsgi.adapters.django.fields
 
 
 class Migration(migrations.Migration):
