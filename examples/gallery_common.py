@@ -191,8 +191,9 @@ def confirmed_image(media: Media, value: object) -> MediaId:
     ``confirm_upload`` store originals, after checking the bytes; a pending
     upload, never confirmed, is not one), and it must be an image (its
     extension is the real type's, chosen by the server).  Its width and
-    height come from the stored file: confirming an id again reads it back
-    (one GET on S3)::
+    height come with it when *value* carries its info (a receipt's id: the
+    server signed it; an id from ``put``); else from the stored file:
+    confirming an id again reads it back (one GET on S3)::
 
         >>> from s3media_wsgi import LocalStorage
         >>> folder = tempfile.TemporaryDirectory()
@@ -208,13 +209,15 @@ def confirmed_image(media: Media, value: object) -> MediaId:
     """
     if not is_id(value):
         raise Refused(400, "Not an upload of this gallery.")
-    media_id = str(value)
+    media_id = value if isinstance(value, MediaId) else MediaId(str(value))
     kind = by_ext(extension(media_id))
     try:
         if not media.exists(media_id):
             raise Refused(404, "This upload was never confirmed, or was deleted: upload the file again.")
         if kind is None or not kind.is_image:
             raise NotAnImage(f"{kind.label if kind else 'this file'} is not an image")
+        if media_id.width and media_id.height:
+            return media_id  # its info came signed with it: nothing to read back
         return media.confirm_upload(media_id)  # confirmed already: the same id, with its size read back
     except MediaError as exc:
         raise Refused(exc.status_code, refusal_message(exc)) from None

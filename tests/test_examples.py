@@ -541,11 +541,25 @@ class DjangoClient:
 
 
 def photo_rows() -> list[dict[str, Any]]:
-    """In a Django script: the gallery's rows (photos.models.Photo), newest first."""
+    """In a Django script: the gallery's rows (photos.models.Photo), newest first, with what the image column keeps.
+
+    The size and the placeholder are read from the one ``image`` column (its stored value): no I/O.
+    """
     from photos.models import Photo
 
-    rows = Photo.objects.values("title", "image", "width", "height")
-    return [{**row, "image": str(row["image"])} for row in rows]
+    rows = []
+    for photo in Photo.objects.all():
+        info = photo.image.info
+        rows.append(
+            {
+                "title": photo.title,
+                "image": str(photo.image),
+                "width": photo.image.width,
+                "height": photo.image.height,
+                "placeholder": bool(info and info.placeholder and info.colour),
+            }
+        )
+    return rows
 
 
 DJANGO_SCRIPT = textwrap.dedent(
@@ -588,7 +602,7 @@ def test_django_example(env: dict[str, str], tmp_path: Path) -> None:
     assert "No images yet." in out["empty"]
     assert out["upload"] == [303, "/"]
     (row,) = out["rows"]
-    assert (row["title"], row["width"], row["height"]) == ("cat.jpg", 800, 600)
+    assert (row["title"], row["width"], row["height"], row["placeholder"]) == ("cat.jpg", 800, 600, True)
     fetched = out["fetched"]
 
     def fetch(url: str):
@@ -601,6 +615,8 @@ def test_django_example(env: dict[str, str], tmp_path: Path) -> None:
     # The <img> is sized from the row (no layout shift), and links the original through photo.image.url.
     img = re.search(r'<img [^>]*width="(\d+)" height="(\d+)"', out["page"])
     assert img is not None and int(img.group(1)) * 3 == int(img.group(2)) * 4
+    # ...and shows the image's ThumbHash placeholder until it loads, from the same column.
+    assert re.search(r'<img [^>]*style="background-image:url\(data:image/png;base64,', out["page"])
     assert f'<a href="/media/{row["image"]}/cat.jpg">original</a>' in out["page"] and out["original"] == 200
     assert 'name="csrfmiddlewaretoken"' in out["page"]
     assert out["delete"] == 303 and out["rows_after"] == [] and "No images yet." in out["after"]
@@ -630,8 +646,10 @@ DJANGO_DIRECT_SCRIPT = textwrap.dedent(
 def test_django_gallery_uploads_straight_from_the_browser(env: dict[str, str], tmp_path: Path) -> None:
     out = run_django(tmp_path, env, DJANGO_DIRECT_SCRIPT)
     assert out["without_token"] == 403 and out["params"] == 200
-    # /register made one Photo (reported twice: one row), its size read back from storage.
-    assert out["rows"] == [{"title": "Holiday.JPG", "image": out["id"], "width": 800, "height": 600}]
+    # /register made one Photo (reported twice: one row), with the size and placeholder the receipt carried.
+    assert out["rows"] == [
+        {"title": "Holiday.JPG", "image": out["id"], "width": 800, "height": 600, "placeholder": True}
+    ]
 
 
 DJANGO_MODEL_FORM_SCRIPT = textwrap.dedent(
@@ -705,8 +723,11 @@ def test_django_model_form_adds_a_photo_with_a_title(env: dict[str, str], tmp_pa
     assert out["rows_refused"] == []
 
     assert out["add"] == 303
-    assert out["rows"] == [{"title": "A tabby", "image": out["id"], "width": 400, "height": 300}]
+    assert out["rows"] == [{"title": "A tabby", "image": out["id"], "width": 400, "height": 300, "placeholder": True}]
     assert "A tabby" in out["gallery"] and 'alt="A tabby"' in out["gallery"] and out["resize"] == 200
+    img = re.search(r'<img [^>]*alt="A tabby"[^>]*>', out["gallery"])
+    assert img is not None and 'width="400" height="300"' in img.group(0)
+    assert 'style="background-image:url(data:image/png;base64,' in img.group(0)
 
 
 DJANGO_BAD_UPLOAD_SCRIPT = textwrap.dedent(
