@@ -9,6 +9,10 @@ The original is stored at ``<id>/<filename>`` and every resize of it at
 an id touches nothing else.  (On disk, ``<id>`` is a folder: that is why the
 original is not stored at ``<id>`` itself.)
 
+What an app stores is :attr:`MediaId.stored`: the id, then what the upload
+pass learned (:class:`MediaInfo`), in one short string that
+:meth:`MediaId.from_stored` reads back (a plain id too), with no I/O.
+
     >>> normalise_filename("My Photo #1?.JPEG")
     'my-photo-1.jpg'
     >>> parse_id("3c72aedc/ba25/41e6/a569/406c8f413974/my-photo-1.jpg")
