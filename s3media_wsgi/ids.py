@@ -286,18 +286,24 @@ _KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _INT_RE = re.compile(r"-?(?:0|[1-9][0-9]{0,18})")
 _FLOAT_RE = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,20})?(?:e[-+]?[0-9]{1,3})?")
 # Kept as is in text: printable ASCII but the separators (";" fields, ":" receipts, "," pairs) and "%".
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-F]{2})")
-_PLAIN = frozenset(chr(c) for c in range(0x21, 0x7F)) - set(";:,%")
+# Kept as is in text: printable ASCII but the separators (";" fields, ":" receipts, "," pairs) and "%".
+_PLAIN = r"\x21-\x24\x26-\x2b\x2d-\x39\x3c-\x7e"
+_TEXT_RE = re.compile(rf"(?:[{_PLAIN}]|%[0-9A-F]{{2}})*")
+_ESCAPED_RE = re.compile(rf"[^{_PLAIN}]")
+
+
+def _percent(match: re.Match[str]) -> str:
+    return "".join(f"%{b:02X}" for b in match.group().encode("utf-8"))
 
 
 def _encode_text(text: str) -> str:
-    return "".join(c if c in _PLAIN else "".join(f"%{b:02X}" for b in c.encode("utf-8")) for c in text)
+    return _ESCAPED_RE.sub(_percent, text)
 
 
 def _decode_text(raw: str) -> str:
-    if any(c not in _PLAIN and c != "%" for c in raw) or _BAD_ESCAPE.search(raw):
+    if not _TEXT_RE.fullmatch(raw):
         raise ValueError("a character that must be percent-encoded, or a malformed escape")
-    return unquote(raw, errors="strict")
+    return unquote(raw, errors="strict") if "%" in raw else raw
 
 
 def _encode_int(value: object) -> str:
@@ -402,6 +408,8 @@ def _stored_fields() -> tuple[_StoredField, ...]:
 
 _FIELDS = _stored_fields()
 _BY_KEY = {field.key: field for field in _FIELDS}
+# The fields MediaInfo requires (no default): None when a stored value leaves them out.
+_REQUIRED = {f.name: None for f in dataclasses.fields(MediaInfo) if f.default is dataclasses.MISSING}
 
 
 def stored_value(media_id: str, info: MediaInfo | None) -> str:
@@ -430,10 +438,10 @@ def parse_stored(value: object) -> tuple[str, MediaInfo | None]:
     given: dict[str, Any] = {}
     for part in rest.split(STORED_SEPARATOR):
         key, equals, raw = part.partition("=")
-        if not equals or not _KEY_RE.fullmatch(key):
-            raise InvalidId(f"not a stored media value (field {part[:40]!r}): {_shown(value)}")
-        field = _BY_KEY.get(key)
+        field = _BY_KEY.get(key) if equals else None
         if field is None:
+            if not equals or not _KEY_RE.fullmatch(key):
+                raise InvalidId(f"not a stored media value (field {part[:40]!r}): {_shown(value)}")
             continue  # written by a newer version: skipped, the rest still holds
         if field.name in given:
             raise InvalidId(f"not a stored media value ({key} twice): {_shown(value)}")
@@ -441,8 +449,7 @@ def parse_stored(value: object) -> tuple[str, MediaInfo | None]:
             given[field.name] = field.decode(raw)
         except (ValueError, TypeError):
             raise InvalidId(f"not a stored media value ({key}={raw[:40]!r}): {_shown(value)}") from None
-    defaults = {f.name: None for f in dataclasses.fields(MediaInfo) if f.default is dataclasses.MISSING}
-    return str(media_id), MediaInfo(**{**defaults, **given})
+    return str(media_id), MediaInfo(**{**_REQUIRED, **given})
 
 
 def _shown(value: object) -> str:
