@@ -616,3 +616,15 @@ def test_a_column_too_short_for_the_info_gets_the_plain_id() -> None:
     assert stored_text(value, MAX_ID_LENGTH) == media_id.stored  # short enough: fits still
     assert stored_text(value, 50) == str(media_id)
     assert stored_text(MediaValue("not an id"), 512) == "not an id"  # code skipping validation: as given
+
+
+def test_dumpdata_and_loaddata_keep_the_info(conf: dict[str, object], tmp_path: Path) -> None:
+    media_id = get_media().put(images.jpeg(64, 48), filename="kept.jpg")
+    Photo.objects.create(title="Kept", image=media_id)
+    dump = tmp_path / "photos.json"
+    call_command("dumpdata", "django_testapp.photo", output=str(dump), verbosity=0)
+    assert media_id.stored in dump.read_text()
+    Photo.objects.all().delete()
+    call_command("loaddata", str(dump), verbosity=0)
+    loaded = Photo.objects.get(title="Kept").image
+    assert loaded == media_id and loaded.info == media_id.info

@@ -347,6 +347,11 @@ class MediaField(models.CharField):  # type: ignore[type-arg]
         if value not in self.empty_values:
             check_media_id(str(value), self.error_messages)
 
+    def value_to_string(self, obj: models.Model) -> str:
+        # What dumpdata writes: the column's text, info included (loaddata reads it back).
+        value = self.get_prep_value(self.value_from_object(obj))
+        return "" if value is None else str(value)
+
     def formfield(self, **kwargs: Any) -> Any:
         if _is_admin_default(kwargs.get("widget")):
             del kwargs["widget"]  # the admin asks for a text input: the upload widget it is
