@@ -266,14 +266,14 @@ class MediaExact(lookups.Exact):
             return str(media_value(self.rhs))  # a stored value or a MediaValue: its plain id
         return super().get_prep_lookup()
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         sql, params = super().as_sql(compiler, connection)
         if not isinstance(self.rhs, str) or not is_id(self.rhs):
-            return sql, list(params)
+            return sql, tuple(params)
         # The id, or the id followed by its info: a prefix that no other id has (";" is never in an id).
         with_info = lookups.StartsWith(self.lhs, self.rhs + STORED_SEPARATOR)
         prefix_sql, prefix_params = with_info.as_sql(compiler, connection)
-        return f"({sql} OR {prefix_sql})", [*params, *prefix_params]
+        return f"({sql} OR {prefix_sql})", (*params, *prefix_params)
 
 
 def _is_admin_default(widget: object) -> bool:
