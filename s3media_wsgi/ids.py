@@ -232,11 +232,16 @@ class MediaId(str):
         None, in the dataclass's order, under a one-letter key for the fields
         known today (``t`` content type, ``b`` bytes, ``w``/``h`` width and
         height, ``p`` placeholder, ``c`` colour, ``f`` focus, ``d`` duration,
-        ``n`` pages) and under its own name for fields added later.  Text is
-        percent-encoded outside printable ASCII and for ``;``, ``:``, ``,``
-        and ``%``, so a stored value never holds a ``:`` (receipts carry it)
-        nor a space.  No info: the bare id.  A value that would be longer than
-        :data:`MAX_STORED_LENGTH` raises :class:`~s3media_wsgi.errors.InvalidId`.
+        ``n`` pages) and under its own name for fields added later.  Numbers
+        are written in decimal (floats as Python's shortest ``repr``), pairs
+        joined by ``,``.  Text is percent-encoded (UTF-8) outside printable
+        ASCII and for ``;``, ``:``, ``,``, ``%``, quotes, ``<``, ``>``, ``&``,
+        the backslash and the backtick, so a stored
+        value never holds a ``:`` (receipts carry it), a space or markup.  No
+        info: the bare id.  A value that would be longer than
+        :data:`MAX_STORED_LENGTH` raises :class:`~s3media_wsgi.errors.InvalidId`;
+        a field whose value does not have its declared type (a NaN, a str
+        for an int) raises ``TypeError``.
         """
         info = self.info
         if info is None and (self.width is not None or self.height is not None or self.content_type is not None):
@@ -285,9 +290,9 @@ STORED_KEYS = {
 _KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _INT_RE = re.compile(r"-?(?:0|[1-9][0-9]{0,18})")
 _FLOAT_RE = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,20})?(?:e[-+]?[0-9]{1,3})?")
-# Kept as is in text: printable ASCII but the separators (";" fields, ":" receipts, "," pairs) and "%".
-# Kept as is in text: printable ASCII but the separators (";" fields, ":" receipts, "," pairs) and "%".
-_PLAIN = r"\x21-\x24\x26-\x2b\x2d-\x39\x3c-\x7e"
+# Kept as is in text: printable ASCII but the separators (";" fields, ":" receipts, "," pairs), "%", and
+# what markup, quoting or a shell would read (" ' < > & \ `): a stored value is inert wherever it lands.
+_PLAIN = r"\x21\x23\x24\x28-\x2b\x2d-\x39\x3d\x3f-\x5b\x5d-\x5f\x61-\x7e"
 _TEXT_RE = re.compile(rf"(?:[{_PLAIN}]|%[0-9A-F]{{2}})*")
 _ESCAPED_RE = re.compile(rf"[^{_PLAIN}]")
 

@@ -142,6 +142,8 @@ def test_any_info_round_trips_and_its_value_is_canonical(info: MediaInfo) -> Non
         ID + ";p=%FF",  # not UTF-8
         ID + ";p=\x00",
         ID + ";p=é",
+        ID + ';p="><script>',  # markup must come percent-encoded
+        ID + ";t=image/svg+xml;c=#000000'",
         ID + ";" + "w=1;" * 200,
         ID + ";x" * 1_000_000,
     ],
@@ -213,3 +215,9 @@ def test_a_receipt_carries_the_info_signed() -> None:
     assert receipts.check(receipts.issue(ID)).info is None  # a plain id, as before
     with pytest.raises(InvalidUpload):  # a width changed in the browser breaks the signature
         receipts.check(receipt.replace("w=4032", "w=9999"), bound_to="user-1")
+
+
+def test_text_that_markup_or_quoting_would_read_is_encoded() -> None:
+    stored = MediaId(ID, info=MediaInfo('image/"x"<y>&\'`\\', None)).stored
+    assert stored == f"{ID};t=image/%22x%22%3Cy%3E%26%27%60%5C"
+    assert MediaId.from_stored(stored).content_type == 'image/"x"<y>&\'`\\'
