@@ -45,6 +45,7 @@ PUBLIC_MODULES = (
     "s3media_wsgi.adapters.django.permissions",
     "s3media_wsgi.adapters.django.widgets",
     "s3media_wsgi.adapters.django.templatetags.s3media",
+    "s3media_wsgi.adapters.django.tasks",
 )
 
 __all__ = [

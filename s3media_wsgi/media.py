@@ -34,6 +34,7 @@ from .errors import (
     ConfigError,
     InvalidSignature,
     MediaError,
+    NotFound,
     StorageUnavailable,
     UnsupportedMediaType,
     UploadTooLarge,
@@ -367,10 +368,17 @@ class Media:
 
         What the eager runner calls after each upload; a task queue's worker
         calls it with the job's ``media_id``.  A resize that cannot be made
-        is logged and left to its first request; storage failures raise.
+        is logged and left to its first request; an original gone by then
+        (deleted while its job waited in a queue), or an id that is none,
+        is logged and makes nothing; storage failures raise.
         """
-        wanted = [(self.resize_key(media_id, name), self.resize_spec(media_id, name)) for name in self.presets.eager]
-        return self.resizer.create_many(media_id, wanted)
+        try:
+            names = self.presets.eager
+            wanted = [(self.resize_key(media_id, name), self.resize_spec(media_id, name)) for name in names]
+            return self.resizer.create_many(media_id, wanted)
+        except NotFound as exc:
+            log.warning("eager presets of %s not made: no original (%s)", media_id, exc)
+            return []
 
     def _is_our_write(self, key: str, size: int) -> bool:
         """True when the object a conditional put found at a fresh key is our own.
