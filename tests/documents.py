@@ -38,8 +38,12 @@ def video(
     fps: int = 12,
     rotation: int = 0,
     audio: bool = False,
+    last_at: float | None = None,
 ) -> bytes:
-    """A video of *frames* frames at *fps*, whose first *black* are black, then :func:`scene`."""
+    """A video of *frames* frames at *fps*, whose first *black* are black, then :func:`scene`.
+
+    *last_at*: the last frame is shown that many seconds in (a video that lasts hours, in a few frames).
+    """
     import av
 
     container_format, codec, pix_fmt = VIDEO_KINDS[kind]
@@ -59,6 +63,8 @@ def video(
             picture = Image.new("RGB", (width, height)) if i < black else scene(width, height, i)
             frame = av.VideoFrame.from_image(picture)
             frame.pts, frame.time_base = i, Fraction(1, fps)
+            if last_at is not None and i == frames - 1:
+                frame.pts = round(last_at * fps)
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
