@@ -34,6 +34,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple, Protocol
 
+import documents
 import images
 import pytest
 from PIL import Image
@@ -41,11 +42,8 @@ from PIL import Image
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RESIZE_URL = re.compile(r"/media/[0-9a-f/]+/[a-z0-9.-]+/\d*x\d*-fit-\d+-noupscale-[0-9a-f]{32}\.(?:avif|webp|jpg)")
 ERROR = re.compile(r'<p class="error">(.*?)</p>', re.S)
-#: A small but well-formed PDF: a kind the library stores by default, and no gallery should.
-PDF = (
-    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
-)
+#: A small but well-formed WAV: a kind the library stores by default, and no gallery should (no picture).
+WAV = documents.audio(0.05)
 
 
 @pytest.fixture(autouse=True)
@@ -146,7 +144,8 @@ def direct_upload_scenario(client: GalleryClient) -> str:
     form = re.search(r'<form id="upload"[^>]*>', page.text)
     assert form is not None, page.text
     assert 'data-endpoint="/media"' in form.group(0) and 'data-register="/register"' in form.group(0)
-    assert re.search(r'<input type="file" name="photo" accept="image/\*" multiple required>', page.text)
+    accept = r'accept="image/\*,video/\*,application/pdf"'
+    assert re.search(rf'<input type="file" name="photo" {accept} multiple required>', page.text)
     assert 'id="queue"' in page.text and 'id="gallery"' in page.text and "No images yet" in page.text
     module = client.get(uploader)
     assert module.status == 200 and module.content_type == "text/javascript"
@@ -684,7 +683,8 @@ def test_django_model_form_adds_a_photo_with_a_title(env: dict[str, str], tmp_pa
     assert '<div class="s3media-upload" data-s3media-upload data-state="empty" data-endpoint="/media"' in form.group(1)
     assert '<input type="hidden" name="image" value="" data-s3media-id>' in form.group(1)
     chooser = re.search(r'<input ([^>]*type="file"[^>]*)>', form.group(1))
-    assert chooser is not None and 'accept="image/*"' in chooser.group(1) and 'id="id_image"' in chooser.group(1)
+    assert chooser is not None and 'accept="image/*,video/*,application/pdf"' in chooser.group(1)
+    assert 'id="id_image"' in chooser.group(1)
     assert "name=" not in chooser.group(1)  # the file itself is never posted with the form
 
     messages = {code: html.escape(message) for code, message in out["messages"].items()}
@@ -757,10 +757,10 @@ def test_django_refuses_html_named_jpg(env: dict[str, str], tmp_path: Path) -> N
     assert out["rows"] == [] and nothing_stored(tmp_path)
 
 
-def test_django_register_takes_images_only_even_when_more_types_are_allowed(
+def test_django_register_takes_pictures_only_even_when_more_types_are_allowed(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    """S3MEDIA_ALLOWED_TYPES may let a PDF be stored; the gallery, whose page is <picture>s, still lists none."""
+    """S3MEDIA_ALLOWED_TYPES may let a sound be stored; the gallery, whose page is <picture>s, still lists none."""
     script = textwrap.dedent(
         """
         import json, sys
@@ -768,14 +768,14 @@ def test_django_register_takes_images_only_even_when_more_types_are_allowed(
 
         client = DjangoClient()
         client.get("/")
-        key, confirmed = client.direct_upload("report.pdf", bytes.fromhex(sys.argv[1]), "application/pdf")
-        registered = client.post_json("/register", {"receipt": confirmed.json()["receipt"], "name": "report.pdf"})
+        key, confirmed = client.direct_upload("voice.wav", bytes.fromhex(sys.argv[1]), "audio/wav")
+        registered = client.post_json("/register", {"receipt": confirmed.json()["receipt"], "name": "voice.wav"})
         print(json.dumps({"confirm": confirmed.status, "register": registered.json(), "rows": photo_rows()}))
         """
     )
-    out = run_django(tmp_path, {**env, "S3MEDIA_ALLOWED_TYPES": "jpeg,pdf"}, script, PDF.hex())
+    out = run_django(tmp_path, {**env, "S3MEDIA_ALLOWED_TYPES": "jpeg,wav"}, script, WAV.hex())
     assert out["confirm"] == 200  # stored: the settings allow it
-    assert out["register"] == {"error": "Upload refused. PDF document is not an image."}
+    assert out["register"] == {"error": "Upload refused. WAV audio is not an image."}
     assert out["rows"] == []
 
 
@@ -920,15 +920,15 @@ GALLERIES = ["flask", "pyramid", "django", "wsgi"]
 
 
 @pytest.mark.parametrize("gallery", GALLERIES)
-def test_gallery_refuses_a_pdf(gallery: str, env: dict[str, str], tmp_path: Path) -> None:
-    """A PDF is on the library's default list; a gallery of <picture>s must not take it."""
-    answer = upload(gallery, tmp_path, env, "report.pdf", PDF)
+def test_gallery_refuses_a_sound(gallery: str, env: dict[str, str], tmp_path: Path) -> None:
+    """A WAV is on the library's default list; a gallery of <picture>s must not take it: it has no picture."""
+    answer = upload(gallery, tmp_path, env, "voice.wav", WAV)
     assert answer.status == 415
-    assert answer.error == refusal_for(PDF, "report.pdf", tmp_path)
-    # In words, not a bare status: it names the refused kind once (PDF is not among
-    # those it says are accepted) and the images that would do.
+    assert answer.error == refusal_for(WAV, "voice.wav", tmp_path)
+    # In words, not a bare status: it names the refused kind once (WAV is not among
+    # those it says are accepted) and the kinds that would do.
     words = answer.error.lower()
-    assert words.count("pdf") == 1 and "jpeg" in words and "png" in words
+    assert words.count("wav") == 1 and "jpeg" in words and "png" in words and "pdf document" in words
     assert nothing_stored(tmp_path)
 
 
@@ -967,14 +967,14 @@ def test_refusal_message_tells_file_problems_and_hides_the_rest() -> None:
 def test_allowed_types_can_be_widened_through_the_environment(
     env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """S3MEDIA_ALLOWED_TYPES overrides the images-only default, like every other setting."""
+    """S3MEDIA_ALLOWED_TYPES overrides the pictures-only default, like every other setting."""
     pytest.importorskip("flask")
-    monkeypatch.setenv("S3MEDIA_ALLOWED_TYPES", "jpeg,pdf")
+    monkeypatch.setenv("S3MEDIA_ALLOWED_TYPES", "jpeg,wav")
     client = load("flask_app").create_app().test_client()
-    r = client.post("/upload", data={"photo": (io.BytesIO(PDF), "report.pdf")}, content_type="multipart/form-data")
+    r = client.post("/upload", data={"photo": (io.BytesIO(WAV), "voice.wav")}, content_type="multipart/form-data")
     assert r.status_code == 303
     (item,) = json.loads((tmp_path / "media.json").read_text())
-    assert item["id"].endswith("/report.pdf")
+    assert item["id"].endswith("/voice.wav")
 
 
 def test_gallery_common_doctests() -> None:
