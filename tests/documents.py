@@ -184,3 +184,15 @@ def pdf_pages(count: int) -> bytes:
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
     ]
     return _pdf(objects)
+
+
+def pdf_many_shapes(count: int = 300_000) -> bytes:
+    """A one-page PDF of *count* small filled squares: small on disk, slow to draw."""
+    ops = b"\n".join(b"%d %d 3 3 re f" % (i % 600, (i // 600) % 800) for i in range(count))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        _stream(b"", ops),
+    ]
+    return _pdf(objects)

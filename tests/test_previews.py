@@ -315,6 +315,14 @@ def test_a_cut_short_or_corrupt_pdf_is_a_clear_422(broken: bytes) -> None:
         ImageEngine().resize(broken, ResizeSpec(64, None))
 
 
+def test_a_page_that_takes_too_long_to_draw_is_cut_off() -> None:
+    heavy = documents.pdf_many_shapes()
+    started = time.perf_counter()
+    with pytest.raises(ImageTooLarge, match="max_seconds"):
+        ImageEngine(preview_limits=PreviewLimits(max_seconds=0.2)).resize(heavy, ResizeSpec(600, None))
+    assert time.perf_counter() - started < 15  # the drawing stops at the deadline (parsing the page comes first)
+
+
 def test_preview_limits_are_checked_once(local_storage) -> None:
     with pytest.raises(ConfigError, match="max_pages"):
         PreviewLimits(max_pages=0)

@@ -14,6 +14,7 @@ thread-safe: one page is worked on at a time per process.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import zlib
@@ -137,11 +138,35 @@ def _scale(width: float, height: float, request: StillRequest, work: Work) -> fl
     return float(max(min(scale, most), 1 / 72))
 
 
+def _pause_at_once(_: Any) -> bool:
+    return True
+
+
 def _render(page: Any, width: float, height: float, scale: float, work: Work) -> Image.Image:
-    pixels = max(1, round(width * scale)) * max(1, round(height * scale))
-    with work.reserve(pixels * RENDER_BYTES_PER_PIXEL, f"a {width:g}x{height:g} pt page at {scale * 72:.0f} dpi"):
-        bitmap = page.render(scale=scale, fill_color=(255, 255, 255, 255), may_draw_forms=False)
+    """Draw *page* at *scale* progressively: PDFium stops every hundred or so page objects and the deadline is
+    checked before it goes on (a page of a million shapes is cut off at ``max_seconds``, not drawn for minutes)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    size = (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale)))
+    with work.reserve(
+        size[0] * size[1] * RENDER_BYTES_PER_PIXEL, f"a {width:g}x{height:g} pt page at {scale * 72:.0f} dpi"
+    ):
+        bitmap = pdfium.PdfBitmap.new_native(*size, format=pdfium_c.FPDFBitmap_BGR, rev_byteorder=False)
         try:
+            bitmap.fill_rect((255, 255, 255, 255), 0, 0, *size)
+            pause = pdfium_c.IFSDK_PAUSE(version=1)
+            pause.NeedToPauseNow = type(pause.NeedToPauseNow)(_pause_at_once)
+            flags = pdfium_c.FPDF_ANNOT
+            status = pdfium_c.FPDF_RenderPageBitmap_Start(bitmap, page, 0, 0, *size, 0, flags, pause)
+            try:
+                while status == pdfium_c.FPDF_RENDER_TOBECONTINUED:
+                    work.check_time("drawing the PDF page")
+                    status = pdfium_c.FPDF_RenderPage_Continue(page, pause)
+            finally:
+                pdfium_c.FPDF_RenderPage_Close(page)
+            if status != pdfium_c.FPDF_RENDER_DONE:
+                raise NotAnImage("PDFium could not draw this page")
             image: Image.Image = bitmap.to_pil().convert("RGB")
         finally:
             bitmap.close()
