@@ -333,3 +333,18 @@ def test_preview_limits_are_checked_once(local_storage) -> None:
 def test_an_image_is_untouched_by_previews(media: Media) -> None:
     media_id = media.put(images.jpeg(200, 100), filename="cat.jpg")
     assert media.fetch_resize(media.resize_key(media_id, "100x"))[2] == "image/jpeg"
+
+
+def test_preview_limits_are_a_setting_like_image_limits(tmp_path) -> None:
+    settings = {
+        "secret_key": SECRET,
+        "local_root": str(tmp_path),
+        "preview_limits": '{"max_pages": 3, "max_seconds": 2.5}',
+    }
+    media = Media.from_settings(settings)
+    assert media.engine.preview_limits == PreviewLimits(max_pages=3, max_seconds=2.5)
+    with pytest.raises(ImageTooLarge, match="max_pages=3"):
+        media.engine.resize(documents.pdf(4), ResizeSpec(64, None))
+    for bad, said in (('{"max_pagez": 3}', "unknown limits"), ('{"max_pages": 2.5}', "integer"), ("[1]", "dict")):
+        with pytest.raises(ConfigError, match=said):
+            Media.from_settings({**settings, "preview_limits": bad})

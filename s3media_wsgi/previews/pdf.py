@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from PIL import Image
 
 from ..errors import ImageTooLarge, NotAnImage
-from . import Facts, Previewer, StillRequest, Work
+from .base import Facts, Previewer, StillRequest, Work
 
 #: Bytes one inflate step may produce (what the walk keeps at most).
 INFLATE_STEP = 1024 * 1024

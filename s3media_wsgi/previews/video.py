@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from PIL import Image
 
 from ..errors import ImageTooLarge, NotAnImage
-from . import Facts, Previewer, StillRequest, Work
+from .base import Facts, Previewer, StillRequest, Work
 
 #: The demuxer FFmpeg is told to use for each kind.
 DEMUXERS = {"mp4": "mov", "quicktime": "mov", "webm": "matroska", "mp3": "mp3", "ogg": "ogg", "wav": "wav"}
