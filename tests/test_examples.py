@@ -779,6 +779,39 @@ def test_django_register_takes_pictures_only_even_when_more_types_are_allowed(
     assert out["rows"] == []
 
 
+def test_django_gallery_shows_a_pdf_by_its_first_page_and_a_video_by_its_poster(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    script = textwrap.dedent(
+        """
+        import json, re
+        import documents
+        from test_examples import DjangoClient, photo_rows
+
+        client = DjangoClient()
+        client.get("/")
+        out = {}
+        for name, data, kind in (("report.pdf", documents.pdf(2), "application/pdf"),
+                                 ("clip.webm", documents.video("webm"), "video/webm")):
+            key, confirmed = client.direct_upload(name, data, kind)
+            registered = client.post_json("/register", {"receipt": confirmed.json()["receipt"], "name": name})
+            out[name] = {"confirm": confirmed.status, "register": registered.status}
+        page = client.get("/").text
+        urls = re.findall(r'/media/[^"\\s]+?/320x-[^"\\s]+?\\.(?:jpg|webp|avif)', page)
+        out["answers"] = sorted({(client.get(u).status, client.get(u).content_type) for u in urls})
+        out["urls"] = len(urls)
+        out["rows"] = photo_rows()
+        print(json.dumps(out))
+        """
+    )
+    out = run_django(tmp_path, env, script)
+    assert out["report.pdf"] == {"confirm": 200, "register": 200}
+    assert out["clip.webm"] == {"confirm": 200, "register": 200}
+    assert sorted(row["image"].rpartition(".")[2] for row in out["rows"]) == ["pdf", "webm"]
+    assert out["urls"] >= 2
+    assert all(status == 200 and kind.startswith("image/") for status, kind in out["answers"]), out["answers"]
+
+
 def test_django_runserver_makes_its_database(env: dict[str, str], tmp_path: Path) -> None:
     """The documented command on a fresh checkout: `manage.py runserver` makes the SQLite file, then serves."""
     pytest.importorskip("django")
@@ -930,6 +963,50 @@ def test_gallery_refuses_a_sound(gallery: str, env: dict[str, str], tmp_path: Pa
     words = answer.error.lower()
     assert words.count("wav") == 1 and "jpeg" in words and "png" in words and "pdf document" in words
     assert nothing_stored(tmp_path)
+
+
+class GalleryApp:
+    """The Flask or Pyramid gallery behind its framework's test client: form uploads and GETs."""
+
+    def __init__(self, framework: str) -> None:
+        pytest.importorskip(framework)
+        self.framework = framework
+        if framework == "flask":
+            self.client: Any = load("flask_app").create_app().test_client()
+        else:
+            webtest = pytest.importorskip("webtest")
+            self.client = webtest.TestApp(load("pyramid_app").main())
+
+    def upload(self, name: str, data: bytes) -> int:
+        if self.framework == "flask":
+            form = {"photo": (io.BytesIO(data), name)}
+            return int(self.client.post("/upload", data=form, content_type="multipart/form-data").status_code)
+        return int(self.client.post("/upload", upload_files=[("photo", name, data)]).status_int)
+
+    def get(self, url: str) -> tuple[int, str, bytes]:
+        if self.framework == "flask":
+            r = self.client.get(url)
+            return r.status_code, r.mimetype, r.get_data()
+        r = self.client.get(url, expect_errors=True)
+        return r.status_int, r.content_type, r.body
+
+
+@pytest.mark.parametrize("framework", ["flask", "pyramid"])
+def test_flask_and_pyramid_galleries_show_a_video_and_a_pdf_by_their_stills(
+    framework: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    gallery = GalleryApp(framework)
+    for name, data in (("clip.mp4", documents.video("mp4")), ("report.pdf", documents.pdf(2))):
+        assert gallery.upload(name, data) == 303
+    status, _, body = gallery.get("/")
+    page = body.decode()
+    assert status == 200
+    urls = set(re.findall(r'(/media/[^"\s]+?/\d*x\d*-fit-[^"\s]+?\.(?:jpg|webp|avif))', page))
+    assert {url.split("/")[7] for url in urls} == {"clip.mp4", "report.pdf"}, urls
+    for url in urls:
+        status, kind, _ = gallery.get(url)
+        assert status == 200 and kind.startswith("image/"), url
+    assert 'style="background-image:url(data:image/png' in page  # the placeholders of the poster and the page
 
 
 def test_galleries_word_a_refusal_the_same(env: dict[str, str], tmp_path: Path) -> None:
