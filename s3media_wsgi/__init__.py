@@ -34,6 +34,7 @@ PUBLIC_MODULES = (
     "s3media_wsgi.storage.contract_suite",
     "s3media_wsgi.imaging",
     "s3media_wsgi.picture",
+    "s3media_wsgi.previews",
     "s3media_wsgi.responder",
     "s3media_wsgi.response",
     "s3media_wsgi.wsgi",

@@ -35,6 +35,7 @@ def test_the_public_modules_are_pinned_and_each_says_what_it_exports():
         "s3media_wsgi.storage.contract_suite",
         "s3media_wsgi.imaging",
         "s3media_wsgi.picture",
+        "s3media_wsgi.previews",
         "s3media_wsgi.responder",
         "s3media_wsgi.response",
         "s3media_wsgi.wsgi",
