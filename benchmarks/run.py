@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_imaging
 import bench_middleware
+import bench_previews
 import bench_urls
 
 
@@ -25,6 +26,7 @@ def main() -> None:
         ("Imaging", bench_imaging, {"repeat": 15}),
         ("Middleware pass-through", bench_middleware, {}),
         ("Resize URLs", bench_urls, {}),
+        ("Previews: video posters and PDF pages", bench_previews, {}),
     ):
         print(f"== {title}", flush=True)
         print(module.report(module.run(**kwargs)))

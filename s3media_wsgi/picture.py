@@ -25,7 +25,8 @@ Width and height
 ----------------
 ``width``/``height`` are the *original's* pixel size.  When omitted they come
 from the id when it is the :class:`~s3media_wsgi.MediaId` that
-:meth:`~s3media_wsgi.Media.put` returned.  Knowing them lets the ``<img>`` carry
+:meth:`~s3media_wsgi.Media.put` returned, or the stored value
+(:attr:`MediaId.stored <s3media_wsgi.MediaId.stored>`) an app kept of it.  Knowing them lets the ``<img>`` carry
 ``width``/``height`` (so the page does not jump while loading) and caps the
 renditions at the original's width: without ``upscale`` a wider one would come
 out no wider anyway, so those are replaced by one at the original's width.
@@ -41,9 +42,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import placeholders
+from . import placeholders, previews
 from .errors import InvalidResize
 from .formats import MIME_BY_EXT, by_ext, output_format
+from .ids import MediaId
 from .variants import DEFAULT_QUALITY, MODES, Presets, parse_size
 
 
@@ -308,7 +310,7 @@ def picture(
     :param loading: ``"lazy"``, ``"eager"``, or None to leave it out.
     :param aspect: ``"16:9"``: make every width a box of that shape (needed by fill).
     :param placeholder: when *media_id* carries ``.info`` (a :class:`~s3media_wsgi.MediaId`
-        from ``put`` or ``confirm_upload``), show its ThumbHash as the ``<img>``'s
+        from ``put`` or ``confirm_upload``, or its stored value), show its ThumbHash as the ``<img>``'s
         CSS background until the image arrives (a tiny ``data:`` PNG decoded
         here, no I/O, no JavaScript), or its dominant colour when it has no
         placeholder.  Inline styles and ``data:`` images must be allowed by
@@ -316,17 +318,20 @@ def picture(
         ``img-src data:``).
 
     Every URL is a signed resize URL, built without any I/O; every attribute
-    value is escaped.  An id whose file is not an image (a PDF, a video) is
-    refused with :class:`~s3media_wsgi.errors.InvalidResize`: link to it
-    with ``media.url(id)`` instead.
+    value is escaped.  A video or a PDF is shown by its still (a poster
+    frame, page 1; :mod:`s3media_wsgi.previews`); an id of another file that
+    is not an image (audio) is refused with
+    :class:`~s3media_wsgi.errors.InvalidResize`: link to it with
+    ``media.url(id)`` instead.
 
         >>> picture(media, media_id, [320, 640], formats=["webp", "jpg"]).count(" 640w")
         2
     """
     if mode not in MODES:
         raise InvalidResize(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    media_id = MediaId.from_stored(media_id)  # a stored value: its id, with its size and placeholder
     stored = by_ext(str(media_id).rpartition(".")[2]) if "." in str(media_id).rsplit("/", 1)[-1] else None
-    if stored is not None and not stored.is_image:
+    if stored is not None and not stored.is_image and not previews.previewable(stored.kind):
         raise InvalidResize(
             f"{media_id} is a {stored.label}, not an image: it has no resizes; link to it with media.url(id)"
         )

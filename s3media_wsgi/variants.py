@@ -9,15 +9,24 @@ W or H may be empty for ``fit`` (``400x`` keeps the width, ``x300`` the height).
 Numbers are written without leading zeros, so each set of parameters has exactly
 one spelling; :func:`parse_variant` refuses any other.
 
+Options that only some originals take come between the upscale segment and
+the signature, each only when it is not at its default: ``-p3`` (page 3 of a
+PDF; page 1 adds nothing) and ``-t12.5`` (a video's frame at 12.5 s; without
+it a representative frame is chosen), in that order.  Seconds are written
+with at most three decimals and no trailing zeros (``t0``, ``t1.25``).
+
     >>> spec = ResizeSpec(400, 300, "fit", 85, False, "webp")
     >>> spec.stem
     '400x300-fit-85-noupscale'
     >>> parse_variant(spec.variant("0" * 32))[0] == spec
     True
+    >>> ResizeSpec(640, None, format="webp", page=2, frame=None).stem
+    '640x-fit-85-noupscale-p2'
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -32,12 +41,17 @@ MODES = ("fit", "fill")
 FORMATS = OUTPUT_FORMATS
 DEFAULT_QUALITY = 85
 MAX_QUALITY = 95
+#: The highest page and the latest frame time (seconds) a variant can name.
+MAX_PAGE = 99_999
+MAX_FRAME_SECONDS = 359_999.999
 
 _SIZE_RE = re.compile(r"^([1-9][0-9]{0,5})?x([1-9][0-9]{0,5})?$")
 _PRESET_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 VARIANT_RE = re.compile(
     r"^(?P<w>[1-9][0-9]{0,5})?x(?P<h>[1-9][0-9]{0,5})?"
     r"-(?P<mode>fit|fill)-(?P<q>[1-9][0-9]?)-(?P<up>upscale|noupscale)"
+    r"(?:-p(?P<page>[2-9]|[1-9][0-9]{1,4}))?"
+    r"(?:-t(?P<frame>(?:0|[1-9][0-9]{0,5})(?:\.[0-9]{0,2}[1-9])?))?"
     rf"-(?P<sig>[0-9a-f]{{32}})\.(?P<fmt>{'|'.join(OUTPUT_FORMATS)})$"
 )
 
@@ -52,6 +66,11 @@ class ResizeSpec:
     quality: int = DEFAULT_QUALITY
     upscale: bool = False
     format: str = "jpg"
+    #: The page of a PDF to preview (1: the first, the default).
+    page: int = 1
+    #: Seconds into a video of the frame to preview; None: a representative
+    #: frame chosen near the start (leading black frames skipped).
+    frame: float | None = None
 
     @cached_property
     def stem(self) -> str:
@@ -59,7 +78,12 @@ class ResizeSpec:
         w = "" if self.width is None else str(self.width)
         h = "" if self.height is None else str(self.height)
         up = "upscale" if self.upscale else "noupscale"
-        return f"{w}x{h}-{self.mode}-{self.quality}-{up}"
+        stem = f"{w}x{h}-{self.mode}-{self.quality}-{up}"
+        if self.page != 1:
+            stem += f"-p{self.page}"
+        if self.frame is not None:
+            stem += f"-t{frame_text(self.frame)}"
+        return stem
 
     def variant(self, signature: str) -> str:
         """The full variant name with *signature*."""
@@ -86,7 +110,37 @@ class ResizeSpec:
         for side in (self.width, self.height):
             if side is not None and not 1 <= side <= max_side:
                 raise InvalidResize(f"each side must be 1..{max_side} pixels, not {side}")
+        if isinstance(self.page, bool) or not isinstance(self.page, int) or not 1 <= self.page <= MAX_PAGE:
+            raise InvalidResize(f"page must be an int 1..{MAX_PAGE}, not {self.page!r}")
+        if self.frame is not None:
+            frame = self.frame
+            if isinstance(frame, bool) or not isinstance(frame, (int, float)) or not 0 <= frame <= MAX_FRAME_SECONDS:
+                raise InvalidResize(f"frame must be seconds 0..{MAX_FRAME_SECONDS:g}, not {frame!r}")
+            if float(frame_text(frame)) != frame:
+                raise InvalidResize(f"frame is seconds to the millisecond at most, not {frame!r}")
         return self
+
+
+def frame_text(seconds: float) -> str:
+    """The one spelling of a frame time: milliseconds at most, no trailing zeros.
+
+    >>> frame_text(12.5), frame_text(0), frame_text(1.25)
+    ('12.5', '0', '1.25')
+    """
+    ms = round(seconds * 1000)
+    whole, frac = divmod(ms, 1000)
+    return str(whole) if not frac else f"{whole}.{frac:03d}".rstrip("0")
+
+
+def frame_seconds(value: object) -> float:
+    """A frame time given by a caller (seconds, int or float), rounded to the millisecond.
+
+    >>> frame_seconds(2), frame_seconds(0.0004)
+    (2.0, 0.0)
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidResize(f"frame must be a number of seconds, not {value!r}")
+    return float(frame_text(value)) if value >= 0 else float(value)
 
 
 def parse_size(size: str) -> tuple[int | None, int | None]:
@@ -114,6 +168,8 @@ def parse_variant(variant: str) -> tuple[ResizeSpec, str]:
         quality=int(m["q"]),
         upscale=m["up"] == "upscale",
         format=m["fmt"],
+        page=int(m["page"]) if m["page"] else 1,
+        frame=float(m["frame"]) if m["frame"] is not None else None,
     )
     return spec, m["sig"]
 
@@ -251,10 +307,14 @@ def _stem(options: Mapping[str, Any]) -> str:
 __all__ = [
     "DEFAULT_QUALITY",
     "FORMATS",
+    "MAX_FRAME_SECONDS",
+    "MAX_PAGE",
     "MODES",
     "Presets",
     "ResizeSpec",
     "default_format",
+    "frame_seconds",
+    "frame_text",
     "load_presets",
     "parse_size",
     "parse_variant",

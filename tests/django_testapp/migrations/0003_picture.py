@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("django_testapp", "0001_initial"),
+        ("django_testapp", "0002_stored_value"),
     ]
 
     operations = [
