@@ -47,6 +47,9 @@ PUBLIC_MODULES = (
     "s3media_wsgi.adapters.django.widgets",
     "s3media_wsgi.adapters.django.templatetags.s3media",
     "s3media_wsgi.adapters.django.tasks",
+    "s3media_wsgi.adapters.django.storage",
+    "s3media_wsgi.adapters.django.thumbnails",
+    "s3media_wsgi.adapters.django.rest",
 )
 
 __all__ = [

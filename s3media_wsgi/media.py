@@ -323,7 +323,7 @@ class Media:
     # --- storing -------------------------------------------------------------
 
     @_guarded
-    def put(self, src: Source, filename: str | None = None) -> MediaId:
+    def put(self, src: Source, filename: str | None = None, *, media_id: str | None = None) -> MediaId:
         """Store an upload and return its id.
 
         *src* is a path, bytes, or a binary file object.  The type is sniffed
@@ -341,23 +341,35 @@ class Media:
         :class:`~s3media_wsgi.errors.UnsupportedMediaType`,
         :class:`~s3media_wsgi.errors.UploadTooLarge` or an image error; on any
         error nothing is stored.
+
+        *media_id* stores the file under that id instead of a fresh one (an
+        id a tool derives from something else, so that storing it again finds
+        it): its extension must be the real type's (else
+        :class:`~s3media_wsgi.errors.UnsupportedMediaType`), and an id taken
+        already raises :class:`~s3media_wsgi.errors.AlreadyExists`.
         """
         data, hint = _read_source(src, self.max_upload_bytes)
         if len(data) > self.max_upload_bytes:
             raise UploadTooLarge(too_large_message(self.max_upload_bytes))
         checked = self._check_content(data)
         ftype, data = checked.ftype, checked.data
-        name = ids.normalise_filename(filename or hint or "")
-        stem = name.rpartition(".")[0] if "." in name else name
-        media_id = ids.new_id(f"{stem}.{ftype.ext}")
+        fresh = media_id is None
+        if media_id is None:
+            name = ids.normalise_filename(filename or hint or "")
+            stem = name.rpartition(".")[0] if "." in name else name
+            media_id = ids.new_id(f"{stem}.{ftype.ext}")
+        elif ids.extension(ids.parse_id(media_id)) != ftype.ext:
+            raise UnsupportedMediaType(f"This file is {ftype.label}: its name must end in .{ftype.ext}.")
         key = ids.original_key(media_id)
         try:
             with self.guard.call():
                 written = self.storage.put(key, data, ftype.mime)
         except StorageUnavailable:
             # The write may have landed anyway (a reply lost in a timeout):
-            # remove it, so a failed put leaves nothing behind.
-            self._forget_failed_put(key)
+            # remove it, so a failed put leaves nothing behind.  (A given id's
+            # object may be another writer's: left alone.)
+            if fresh:
+                self._forget_failed_put(key)
             raise
         if not written and not self._is_our_write(key, len(data)):
             raise AlreadyExists(f"refusing to overwrite {media_id}")
@@ -414,6 +426,27 @@ class Media:
             except MediaError:
                 log.warning("a failed put may have left %s behind", key)
 
+    def check_type(self, head: bytes) -> FileType:
+        """The real type of a file from its first bytes, when it is one of ``allowed_types``; no I/O.
+
+        The first check :meth:`put` and :meth:`confirm_upload` make, for a
+        form to make before anything is stored: give at least the first
+        :data:`~s3media_wsgi.sniff.MARKUP_BYTES`.  Raises
+        :class:`~s3media_wsgi.errors.UnsupportedMediaType` saying what was
+        refused and what is accepted.
+
+            >>> media.check_type(photo_bytes[:4096]).mime
+            'image/jpeg'
+        """
+        ftype = sniff(head[:SNIFF_BYTES])
+        if ftype is None or ftype.kind not in self.allowed_types:
+            refused = None if ftype is not None else refused_kind(head[:MARKUP_BYTES])
+            if ftype is None and refused is None:
+                raise UnsupportedMediaType(f"File type not recognised. Accepted: {self._accepted_labels}.")
+            what = ftype.label if ftype is not None else REFUSED[refused or ""]
+            raise UnsupportedMediaType(f"File type not accepted: {what}. Accepted: {self._accepted_labels}.")
+        return ftype
+
     def _check_content(self, data: bytes, *, pixels: bool = True, size: int | None = None) -> Checked:
         """Check *data* (an upload's bytes, or its first bytes when not an image, of *size* bytes in all).
 
@@ -424,13 +457,7 @@ class Media:
         makes the info (a placeholder and the dominant colour from the small
         decoded frame) and, unless ``keep_metadata``, the cleaned bytes to store.
         """
-        ftype = sniff(data[:SNIFF_BYTES])
-        if ftype is None or ftype.kind not in self.allowed_types:
-            refused = None if ftype is not None else refused_kind(data[:MARKUP_BYTES])
-            if ftype is None and refused is None:
-                raise UnsupportedMediaType(f"File type not recognised. Accepted: {self._accepted_labels}.")
-            what = ftype.label if ftype is not None else REFUSED[refused or ""]
-            raise UnsupportedMediaType(f"File type not accepted: {what}. Accepted: {self._accepted_labels}.")
+        ftype = self.check_type(data)
         if not ftype.is_image and ftype.kind != "pdf" and looks_like_markup(data):
             raise UnsupportedMediaType(f"File type not accepted: {ftype.label} carrying HTML markup.")
         size = len(data) if size is None else size

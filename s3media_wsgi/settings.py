@@ -131,6 +131,7 @@ class MediaSettings:
     cors_origins: tuple[str, ...] = ()
     delivery: str | None = None
     enabled: bool = True
+    delete_replaced: bool = True
     media_factory: str | None = None
 
 
@@ -349,8 +350,9 @@ def _secrets(value: object, name: str) -> tuple[Secret, ...]:
 
 #: The parts a setting belongs to: ``storage`` and ``media_factory`` choose what is
 #: built; ``local``/``s3`` are keywords of the storage of that kind; ``media`` of
-#: :class:`~s3media_wsgi.Media`; ``middleware`` of the middleware (and of each adapter).
-GROUPS = ("storage", "local", "s3", "media", "middleware", "factory")
+#: :class:`~s3media_wsgi.Media`; ``middleware`` of the middleware (and of each adapter);
+#: ``adapters`` read by a framework adapter only (never a keyword of the core).
+GROUPS = ("storage", "local", "s3", "media", "middleware", "adapters", "factory")
 
 
 @dataclass(frozen=True)
@@ -471,6 +473,8 @@ define("delivery", _delivery, None, "middleware",
        "`website`, `serve` or `private`: how resize requests that reach the app are answered "
        "([delivery modes](#three-delivery-modes))", "`website`; `private` for a private bucket")
 define("enabled", as_bool, True, "middleware", "answer media requests (helpers keep working when off)", "on")
+define("delete_replaced", as_bool, True, "adapters",
+       "Django: delete a row's replaced or deleted media once the transaction commits", "on")
 define("media_factory", as_dotted, None, "factory",
        "dotted path of a function returning a ready `Media` (then no storage or Media key is set)")
 # fmt: on
@@ -489,6 +493,8 @@ MEDIA_KEYS = _keys("media")
 #: is the middleware's ``cache_control`` (files served from disk), named apart
 #: from the S3 objects' ``cache_control``.
 MIDDLEWARE_KEYS = _keys("middleware")
+#: Keys only framework adapters read (the Django adapter's cleanup of replaced media).
+ADAPTER_KEYS = _keys("adapters")
 #: Every key the parser knows, lower case, in the order the docs list them.
 KNOWN_KEYS = tuple(SETTINGS)
 _CONVERTERS: dict[str, Callable[[object, str], Any]] = {name: s.convert for name, s in SETTINGS.items()}
@@ -638,6 +644,7 @@ if __name__ == "__main__":  # pragma: no cover - python -m s3media_wsgi.settings
 
 
 __all__ = [
+    "ADAPTER_KEYS",
     "DJANGO_SETTING",
     "ENV_PREFIX",
     "GROUPS",

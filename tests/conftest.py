@@ -153,6 +153,7 @@ TESTS = Path(__file__).resolve().parent
 INTEGRATION_MODULES = frozenset(
     {
         "test_cli.py",
+        "test_example_catalog.py",
         "test_example_wsgi.py",
         "test_examples.py",
         "test_http_server.py",

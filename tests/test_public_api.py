@@ -48,6 +48,9 @@ def test_the_public_modules_are_pinned_and_each_says_what_it_exports():
         "s3media_wsgi.adapters.django.widgets",
         "s3media_wsgi.adapters.django.templatetags.s3media",
         "s3media_wsgi.adapters.django.tasks",
+        "s3media_wsgi.adapters.django.storage",
+        "s3media_wsgi.adapters.django.thumbnails",
+        "s3media_wsgi.adapters.django.rest",
     )
     import importlib
 
