@@ -38,6 +38,7 @@ whatever its scale: the engine turns them upright.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -207,7 +208,9 @@ class Faces:
             except ImportError as exc:
                 self._missing = f"{exc}; pip install 's3media-wsgi[faces]'"
             else:
-                cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+                # The wheel's own copy of the cascade, beside the module (cv2.data.haarcascades).
+                folder = os.path.join(os.path.dirname(str(cv2.__file__)), "data")
+                cascade = cv2.CascadeClassifier(os.path.join(folder, "haarcascade_frontalface_default.xml"))
                 if cascade.empty():
                     self._missing = "OpenCV's frontal-face cascade did not load"
                 else:
@@ -219,10 +222,12 @@ class Faces:
     def find(self, im: Image.Image) -> tuple[float, float] | None:
         if not self.available():
             return None
-        grey = im.convert("L")
-        size = _within(grey.size, FACE_SIDE)
-        if size != grey.size:
-            grey = grey.resize(size, Image.Resampling.BOX)
+        size = _within(im.size, FACE_SIDE)
+        if size != im.size:
+            # Sampling to twice the size first costs only the pixels kept; the average then smooths it.
+            sampled = im.resize(_within(im.size, FACE_SIDE * 2), Image.Resampling.NEAREST)
+            im = sampled.resize(size, Image.Resampling.BOX)
+        grey = _rgb(im).convert("L")
         pixels = self._cv2.equalizeHist(self._numpy.asarray(grey))
         side = max(12, min(size) // 12)
         # The cascade object is read-only while detecting; OpenCV allows it from many threads.

@@ -31,6 +31,7 @@ same stored object:
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -57,6 +58,19 @@ FOCUS_STEPS = 100
 _CENTRE = (FOCUS_STEPS // 2, FOCUS_STEPS // 2)
 #: A focus: None (the centre), ``"auto"``, ``"faces"``, or ``(x, y)`` in whole hundredths of the upright picture.
 Focus = tuple[int, int] | str | None
+
+
+class _Unset(enum.Enum):
+    UNSET = "unset"
+
+
+#: The default of every ``focus`` argument: not told.  A ``fill`` crop then
+#: takes the focus of the id's ``info`` (a :class:`~s3media_wsgi.MediaId`
+#: whose upload set one), else its preset's, else the centre; ``focus=None``
+#: (or ``"centre"``) is the centre whatever those say.
+UNSET = _Unset.UNSET
+#: What a ``focus`` argument takes: see :func:`normalise_focus`, and :data:`UNSET` for not told.
+FocusArg = tuple[float, float] | list[float] | str | None | _Unset
 _FOCUS_TEXT_MAX = 40
 _FOCUS_SEGMENT = r"(?:auto|faces|(?:100|[1-9]?[0-9])x(?:100|[1-9]?[0-9]))"
 _SIZE_RE = re.compile(r"^([1-9][0-9]{0,5})?x([1-9][0-9]{0,5})?$")
@@ -361,6 +375,8 @@ __all__ = [
     "FORMATS",
     "MODES",
     "Focus",
+    "FocusArg",
+    "UNSET",
     "Presets",
     "ResizeSpec",
     "default_format",

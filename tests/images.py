@@ -514,7 +514,12 @@ def salient_scene(
         tile = ImageChops.multiply(tile, tint)
         mask = Image.new("L", (ow, oh), 0)
         ImageDraw.Draw(mask).polygon(
-            [(rng.randrange(0, ow // 3), 0), (ow - 1, rng.randrange(0, oh // 3)), (ow * 2 // 3, oh - 1), (0, oh * 2 // 3)],
+            [
+                (rng.randrange(0, ow // 3), 0),
+                (ow - 1, rng.randrange(0, oh // 3)),
+                (ow * 2 // 3, oh - 1),
+                (0, oh * 2 // 3),
+            ],
             fill=255,
         )
         img.paste(tile, box[:2], mask)
