@@ -61,7 +61,7 @@ _SKIN_MIN_Y = 40
 #: Differences from the median colour up to this are shading, not a subject.
 _SHADING = 24
 #: Weights of the maps in the sum (out of 1 each).
-_WEIGHTS = {"detail": 3.0, "distinct": 1.0, "skin": 0.5}
+_WEIGHTS = {"detail": 1.0, "distinct": 0.5, "skin": 1.0}
 
 
 def _within(size: tuple[int, int], side: int) -> tuple[int, int]:
@@ -118,9 +118,9 @@ def saliency_map(im: Image.Image) -> Image.Image:
     red, green, blue = (_median(band) for band in small.split())
     background = Image.new("RGB", size, (red, green, blue))
     diff = ImageChops.difference(small, background).split()
-    distinct = ImageChops.lighter(ImageChops.lighter(diff[0], diff[1]), diff[2])
+    off_median = ImageChops.lighter(ImageChops.lighter(diff[0], diff[1]), diff[2])
     # A colour a little off the median is shading (a gradient, a vignette), not a subject.
-    distinct = _less_median(distinct, _WEIGHTS["distinct"], _SHADING)
+    distinct = _less_median(off_median, _WEIGHTS["distinct"], _SHADING)
 
     y, cb, cr = small.convert("YCbCr").split()
     skin = ImageChops.multiply(
@@ -133,7 +133,7 @@ def saliency_map(im: Image.Image) -> Image.Image:
     total = ImageChops.add(detail, distinct)
     if skin.histogram()[255] <= _SKIN_MOST * size[0] * size[1]:
         # Skin tones count where they stand out from the background: a warm wall is not a face.
-        standing_out = distinct.point(lambda v: round(255 * _WEIGHTS["skin"]) if v else 0)
+        standing_out = off_median.point(lambda v: round(255 * _WEIGHTS["skin"]) if v > _SHADING else 0)
         total = ImageChops.add(total, ImageChops.multiply(skin, standing_out))
     return total
 
@@ -179,8 +179,11 @@ class Attention:
         return attention_point(im)
 
 
-#: The longest side of the copy faces are looked for in: a face of 1/10 of it is still found.
-FACE_SIDE = 320
+#: The longest side of the copy faces are looked for in, and the smallest face looked for, as a
+#: share of its shorter side: a face that small hardly decides a crop, and each smaller scale
+#: searched costs more than all the larger ones (``benchmarks/bench_focus.py`` has the costs).
+FACE_SIDE = 240
+FACE_LEAST = 1 / 10
 
 
 class Faces:
@@ -229,9 +232,9 @@ class Faces:
             im = sampled.resize(size, Image.Resampling.BOX)
         grey = _rgb(im).convert("L")
         pixels = self._cv2.equalizeHist(self._numpy.asarray(grey))
-        side = max(12, min(size) // 12)
+        side = max(16, round(min(size) * FACE_LEAST))
         # The cascade object is read-only while detecting; OpenCV allows it from many threads.
-        found = self._cascade.detectMultiScale(pixels, scaleFactor=1.15, minNeighbors=5, minSize=(side, side))
+        found = self._cascade.detectMultiScale(pixels, scaleFactor=1.2, minNeighbors=5, minSize=(side, side))
         if len(found) == 0:
             return None
         total = sum(float(w * h) for _, _, w, h in found)
