@@ -350,3 +350,35 @@ def test_routes_answer_a_placed_crop_and_404_hostile_variants(tmp_path: Path, de
     ]:
         response = Request.blank(hostile).get_response(app)
         assert response.status_int == 404, (hostile[:120], response.status)
+
+
+@pytest.mark.parametrize("delivery", ["website", "serve", "private"])
+def test_every_delivery_mode_makes_placed_crops_from_their_urls(
+    moto_endpoint: str, s3_bucket: str, s3_client: Any, delivery: str
+) -> None:
+    from s3media_wsgi import S3Storage
+
+    private = delivery == "private"
+    storage = S3Storage(
+        s3_bucket,
+        region="us-east-1",
+        endpoint_url=moto_endpoint,
+        private=private,
+        base_url=None if private else f"{moto_endpoint}/{s3_bucket}/",
+    )
+    media = Media(storage, secret_key=SECRET, resize_base_url=None if delivery == "website" else "/media/")
+    app = MediaMiddleware(host, media, delivery=delivery)
+    media_id = media.put(_disc_photo((640, 320), (580, 60), 40), filename="disc.jpg")
+    expected_status = {"website": 301, "serve": 200, "private": 302}[delivery]
+    for focus in ["auto", (0.9, 0.2)]:
+        key = media.resize_key(media_id, "120x120", mode="fill", focus=focus)
+        response = Request.blank(f"/media/{key}").get_response(app)
+        assert response.status_int == expected_status, (delivery, focus, response.status)
+        stored = s3_client.get_object(Bucket=s3_bucket, Key=key)["Body"].read()
+        size, red = _red_box(stored)
+        assert size == (120, 120) and red is not None and red[2] < 120, (delivery, focus, red)
+        hostile = key.replace("-fill-85-noupscale-f", "-fill-85-noupscale-f0")
+        assert Request.blank(f"/media/{hostile}").get_response(app).status_int == 404
+    centred = media.resize_key(media_id, "120x120", mode="fill")
+    assert Request.blank(f"/media/{centred}").get_response(app).status_int == expected_status
+    assert _red_box(s3_client.get_object(Bucket=s3_bucket, Key=centred)["Body"].read())[1] is None  # lost
