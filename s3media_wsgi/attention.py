@@ -47,8 +47,8 @@ from PIL import Image, ImageChops, ImageFilter, ImageOps
 
 log = logging.getLogger("s3media_wsgi")
 
-#: The longest side of the maps, in pixels: a crop is placed to within 1/64 of
-#: the picture, finer than the 1/100 steps a stored focus has anyway... close enough.
+#: The longest side of the maps, in pixels: a crop is placed to within about
+#: 1/64 of the picture, which is all a subject's centre needs, for a few ms.
 MAP_SIDE = 64
 #: How much larger the copy the detail map is measured on is, per side.
 DETAIL_SCALE = 4

@@ -382,3 +382,15 @@ def test_every_delivery_mode_makes_placed_crops_from_their_urls(
     centred = media.resize_key(media_id, "120x120", mode="fill")
     assert Request.blank(f"/media/{centred}").get_response(app).status_int == expected_status
     assert _red_box(s3_client.get_object(Bucket=s3_bucket, Key=centred)["Body"].read())[1] is None  # lost
+
+
+def test_an_eager_preset_makes_its_placed_crop_after_the_upload(tmp_path: Path) -> None:
+    presets = {"avatar": {"size": "100x100", "mode": "fill", "focus": "auto", "eager": True}}
+    media = Media(
+        LocalStorage(tmp_path, base_url="/media/"), secret_key=SECRET, presets=presets, enqueue=lambda job: None
+    )
+    media_id = media.put(_disc_photo((640, 320), (60, 260), 40), filename="disc.jpg")
+    (key,) = media.make_eager(media_id)
+    assert key == media.resize_key(media_id, "avatar") and "-fauto-" in key
+    size, red = _red_box(media.storage.get(key))
+    assert size == (100, 100) and red is not None and red[0] > 0 and red[3] < 100
