@@ -32,6 +32,7 @@ from .eager import EagerJob, Enqueue, ThreadRunner
 from .errors import (
     AlreadyExists,
     ConfigError,
+    InvalidResize,
     InvalidSignature,
     MediaError,
     StorageUnavailable,
@@ -109,6 +110,10 @@ def _guarded(method: F) -> F:
             return method(self, *args, **kwargs)
 
     return guarded  # type: ignore[return-value]
+
+
+#: What a spec cache key holds for an id whose ``info.focus`` is not a focus.
+_UNREADABLE = object()
 
 
 def _info_focus(media_id: object) -> object:
@@ -649,11 +654,16 @@ class Media:
             ids.parse_id(media_id)  # raises InvalidId with the message
         # Pages build many URLs for few distinct sizes: resolve and validate each
         # size once, so a URL costs one regex, one HMAC and two string joins.
+        stored: object = None
         if focus is UNSET:
             told: object = UNSET
-            stored = normalise_focus(_info_focus(media_id))
+            try:
+                stored = normalise_focus(_info_focus(media_id))
+            except InvalidResize:
+                # A stored focus that is none: its fits are still fine; its crops raise in resize_spec.
+                stored = _UNREADABLE
         else:
-            told, stored = normalise_focus(focus), None
+            told = normalise_focus(focus)
         cache_key = (size, mode, quality, format, upscale, told, stored, ids.extension(media_id))
         spec = self._spec_cache.get(cache_key)
         if spec is None:
