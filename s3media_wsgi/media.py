@@ -335,7 +335,11 @@ class Media:
         ``keep_metadata`` (:mod:`s3media_wsgi.cleaning`).  The id's ``info``
         (:class:`~s3media_wsgi.ids.MediaInfo`) holds what this pass learned:
         upright size, type, stored bytes, and, for an image whose pixels were
-        checked, a ThumbHash placeholder and the dominant colour.  Raises
+        checked, a ThumbHash placeholder and the dominant colour.  Keep
+        ``media_id.stored`` (one string, the id first: see
+        :attr:`~s3media_wsgi.MediaId.stored`) in your one text column: every
+        method here taking an id takes it too, and :meth:`picture` then knows
+        the size and the placeholder with no I/O.  Raises
         :class:`~s3media_wsgi.errors.UnsupportedMediaType`,
         :class:`~s3media_wsgi.errors.UploadTooLarge` or an image error; on any
         error nothing is stored.
@@ -537,25 +541,30 @@ class Media:
         The confirm route gives one to the page that uploaded (bound to what
         the ``uploads`` hook returned, when it returned a string); forms check
         it with :meth:`check_receipt`, so a user can only attach media they
-        uploaded.  No I/O.  See :mod:`s3media_wsgi.receipts`.
+        uploaded.  A :class:`MediaId` with ``info`` (what :meth:`confirm_upload`
+        returns) has its stored value signed into the receipt, so the form
+        gets the size and placeholder back without reading storage.  No I/O.
+        See :mod:`s3media_wsgi.receipts`.
         """
         return self.receipts.issue(media_id, bound_to)
 
-    def check_receipt(self, receipt: str, bound_to: str | None = None) -> str:
-        """The media id *receipt* was issued for; :class:`~s3media_wsgi.errors.InvalidUpload`
-        when it is forged, expired, or bound to someone else.  No I/O."""
+    def check_receipt(self, receipt: str, bound_to: str | None = None) -> MediaId:
+        """The :class:`MediaId` *receipt* was issued for, with the info it carries (signed with it);
+        :class:`~s3media_wsgi.errors.InvalidUpload` when it is forged, expired, or bound to someone else.
+        No I/O."""
         return self.receipts.check(receipt, bound_to)
 
     @_guarded
     def exists(self, media_id: str) -> bool:
         """True when the original of *media_id* is stored."""
-        key = ids.original_key(media_id)
+        key = ids.original_key(ids.id_of(media_id))
         with self.guard.call():
             return self.storage.exists(key)
 
     @_guarded
     def delete(self, media_id: str) -> int:
         """Delete the original and every resize of *media_id*; return how many objects went."""
+        media_id = ids.id_of(media_id)
         prefix = ids.key_prefix(media_id)
         with self.guard.call():
             count = self.storage.delete_prefix(prefix)
@@ -570,6 +579,7 @@ class Media:
         keys (``list_keys``, see :mod:`s3media_wsgi.storage.base`); both
         built-in backends do.
         """
+        media_id = ids.id_of(media_id)
         original = ids.original_key(media_id)
         with self.guard.call():
             keys = list_keys(self.storage, ids.key_prefix(media_id))
@@ -584,11 +594,13 @@ class Media:
     @_guarded
     def get(self, media_id: str) -> bytes:
         """The original bytes of *media_id*."""
-        key = ids.original_key(media_id)
+        key = ids.original_key(ids.id_of(media_id))
         with self.guard.call():
             return self.storage.get(key)
 
     # --- URLs (pure computation: no I/O) ---------------------------------------
+    # Each takes a plain id, a MediaId, or a stored value (MediaId.stored), as
+    # exists/get/delete/purge_resizes do: ids.id_of is the one reading of them.
 
     def url(self, media_id: str, *, download_name: str | None = None) -> str:
         """URL of the original; with a private bucket, a presigned GET.
@@ -596,7 +608,7 @@ class Media:
         *download_name* (private buckets only) makes the browser save the file
         under that name, sanitised.
         """
-        key = ids.original_key(media_id)
+        key = ids.original_key(ids.id_of(media_id))
         if download_name is None:
             return self.storage.url(key)
         if not is_private(self.storage):
@@ -629,6 +641,8 @@ class Media:
         """
         if options.get("focus", UNSET) is UNSET:
             options.pop("focus", None)
+        if not isinstance(media_id, MediaId):
+            media_id = MediaId.from_stored(media_id)  # a stored value: its id, with its info
         stored = None if "focus" in options else _info_focus(media_id)
         media_id = ids.parse_id(media_id)
         size, resolved = self.presets.resolve(size, options)
@@ -651,7 +665,8 @@ class Media:
     ) -> str:
         """Storage key of a resize (``<id>/<variant>``); see :meth:`resize_url`."""
         if not isinstance(media_id, str) or not ids.ID_RE.fullmatch(media_id):
-            ids.parse_id(media_id)  # raises InvalidId with the message
+            # A stored value gives its id and its info (a crop's focus); anything else raises InvalidId.
+            media_id = MediaId.from_stored(media_id)
         # Pages build many URLs for few distinct sizes: resolve and validate each
         # size once, so a URL costs one regex, one HMAC and two string joins.
         stored: object = None

@@ -25,7 +25,8 @@ Width and height
 ----------------
 ``width``/``height`` are the *original's* pixel size.  When omitted they come
 from the id when it is the :class:`~s3media_wsgi.MediaId` that
-:meth:`~s3media_wsgi.Media.put` returned.  Knowing them lets the ``<img>`` carry
+:meth:`~s3media_wsgi.Media.put` returned, or the stored value
+(:attr:`MediaId.stored <s3media_wsgi.MediaId.stored>`) an app kept of it.  Knowing them lets the ``<img>`` carry
 ``width``/``height`` (so the page does not jump while loading) and caps the
 renditions at the original's width: without ``upscale`` a wider one would come
 out no wider anyway, so those are replaced by one at the original's width.
@@ -44,6 +45,7 @@ from typing import Any, Protocol
 from . import placeholders
 from .errors import InvalidResize
 from .formats import MIME_BY_EXT, by_ext, output_format
+from .ids import MediaId
 from .variants import DEFAULT_QUALITY, MODES, UNSET, FocusArg, Presets, parse_size
 
 
@@ -313,7 +315,7 @@ def picture(
     :param loading: ``"lazy"``, ``"eager"``, or None to leave it out.
     :param aspect: ``"16:9"``: make every width a box of that shape (needed by fill).
     :param placeholder: when *media_id* carries ``.info`` (a :class:`~s3media_wsgi.MediaId`
-        from ``put`` or ``confirm_upload``), show its ThumbHash as the ``<img>``'s
+        from ``put`` or ``confirm_upload``, or its stored value), show its ThumbHash as the ``<img>``'s
         CSS background until the image arrives (a tiny ``data:`` PNG decoded
         here, no I/O, no JavaScript), or its dominant colour when it has no
         placeholder.  Inline styles and ``data:`` images must be allowed by
@@ -338,6 +340,7 @@ def picture(
         raise InvalidResize(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if focus is not UNSET and mode != "fill":
         raise InvalidResize("focus chooses where a crop is taken: it needs mode='fill'")
+    media_id = MediaId.from_stored(media_id)  # a stored value: its id, with its size and placeholder
     stored = by_ext(str(media_id).rpartition(".")[2]) if "." in str(media_id).rsplit("/", 1)[-1] else None
     if stored is not None and not stored.is_image:
         raise InvalidResize(

@@ -6,6 +6,7 @@ import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -329,3 +330,12 @@ def test_system_check_warns_when_the_middleware_is_not_first(conf: dict[str, obj
         assert warning.id == "s3media.W001"
     with override_settings(MIDDLEWARE=MIDDLEWARE):
         assert run_checks(tags=["s3media"]) == []
+
+
+def test_template_tags_take_the_stored_value(client: Client) -> None:
+    post_photo(client)  # the settings in place
+    media_id = get_media().put(images.jpeg(400, 300), filename="cat.jpg")
+    from_value = client.get("/page/" + quote(media_id.stored, safe="/")).content.decode()
+    from_id = client.get(f"/page/{media_id}").content.decode()
+    assert from_value.split("\n")[0] == from_id.split("\n")[0]
+    assert 'width="200" height="150"' in from_value and "width=" not in from_id

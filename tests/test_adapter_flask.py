@@ -225,3 +225,14 @@ def test_s3_storage_resize_redirects_to_the_bucket(
     assert response.headers["Location"] == f"{moto_endpoint}/{s3_bucket}/{key}"
     stored = s3_client.get_object(Bucket=s3_bucket, Key=key)["Body"].read()
     assert Image.open(io.BytesIO(stored)).size == (60, 40)
+
+
+def test_template_globals_take_the_stored_value(app: flask.Flask) -> None:
+    media = app.extensions["s3media"].media
+    media_id = media.put(images.jpeg(400, 300), filename="cat.jpg")
+    with app.test_request_context():
+        from_value = flask.render_template_string(TEMPLATE, media_id=media_id.stored, alt="")
+        from_id = flask.render_template_string(TEMPLATE, media_id=str(media_id), alt="")
+    # What the app kept in its column gives the same URLs, plus the size the plain id cannot know.
+    assert from_value.split("\n")[0] == from_id.split("\n")[0]
+    assert 'width="240" height="180"' in from_value and "width=" not in from_id

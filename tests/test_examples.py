@@ -38,6 +38,8 @@ import images
 import pytest
 from PIL import Image
 
+from s3media_wsgi import MediaId
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RESIZE_URL = re.compile(r"/media/[0-9a-f/]+/[a-z0-9.-]+/\d*x\d*-fit-\d+-noupscale-[0-9a-f]{32}\.(?:avif|webp|jpg)")
 ERROR = re.compile(r'<p class="error">(.*?)</p>', re.S)
@@ -85,6 +87,30 @@ def check_gallery(html: str, fetch) -> list[str]:
     assert (status, content_type) == (200, "image/jpeg")
     assert Image.open(io.BytesIO(body)).size == (640, 480)
     return urls
+
+
+def kept_entries(path: Path) -> list[dict[str, Any]]:
+    """A gallery file's entries, each ``{"value", "name"}`` (the id's stored value, the file's name), read back.
+
+    Each becomes ``{"id", "name", "width", "height", "placeholder"}`` (*placeholder*: True when the
+    value keeps a ThumbHash and a colour); the value must start with the id.
+    """
+    entries = []
+    for item in json.loads(path.read_text()):
+        assert sorted(item) == ["name", "value"], item
+        media_id = MediaId.from_stored(item["value"])
+        assert item["value"].startswith(media_id + ";"), item
+        info = media_id.info
+        entries.append(
+            {
+                "id": str(media_id),
+                "name": item["name"],
+                "width": media_id.width,
+                "height": media_id.height,
+                "placeholder": bool(info and info.placeholder and info.colour),
+            }
+        )
+    return entries
 
 
 # --- direct uploads, the same scenario in every gallery ---------------------------------------
@@ -211,6 +237,12 @@ HOSTILE_INFO = [
 ]
 
 
+#: The style picture() gives an <img> with a placeholder: a PNG it decoded from the ThumbHash, nothing else.
+PLACEHOLDER_STYLE = re.compile(
+    r"background-image:url\(data:image/png;base64,[A-Za-z0-9+/=]+\);background-size:cover;background-repeat:no-repeat"
+)
+
+
 def placeholder_style(page: str, media_id: str) -> str | None:
     """The ``style`` of the ``<img>`` of *media_id*'s ``<picture>`` on *page*; None when it has none."""
     for img in re.findall(r"<img [^>]*>", page):
@@ -224,14 +256,14 @@ def placeholder_style(page: str, media_id: str) -> str | None:
 def assert_placeholder_shown(client: GalleryClient, media_id: str) -> None:
     """The gallery page draws *media_id* with its ThumbHash as the ``<img>``'s background, from checked base64 only."""
     style = placeholder_style(client.get("/").text, media_id)
-    assert style is not None and re.fullmatch(
-        r"background-image:url\(data:image/png;base64,[A-Za-z0-9+/=]+\);background-size:cover;background-repeat:no-repeat",
-        style,
-    ), style
+    assert style is not None and PLACEHOLDER_STYLE.fullmatch(style), style
 
 
 def hostile_info_scenario(client: GalleryClient) -> None:
-    """An upload reported with made-up info: listed (the receipt is good), the info ignored, nothing injected."""
+    """An upload reported with made-up info: listed (the receipt is good), the info ignored, nothing injected.
+
+    The placeholder shown is the server's own, which the receipt carried signed.
+    """
     for number, info in enumerate(HOSTILE_INFO):
         params = client.get(f"/media/s3/params?filename=evil{number}.png&type=image%2Fpng").json()
         sent = client.post_form(params["url"], params["fields"], (f"evil{number}.png", images.png(40, 30)))
@@ -245,7 +277,8 @@ def hostile_info_scenario(client: GalleryClient) -> None:
         for page in (listed.json()["html"], client.get("/").text):
             assert "<script>alert" not in page and "evil.example" not in page and "#12345g" not in page
             assert "Zz" * 34 not in page and "#ABCDEF" not in page
-            assert placeholder_style(page, media_id) is None
+            style = placeholder_style(page, media_id)
+            assert style is not None and PLACEHOLDER_STYLE.fullmatch(style), style
 
 
 class FlaskClient:
@@ -294,9 +327,8 @@ def test_flask_gallery_uploads_straight_from_the_browser(env: dict[str, str], tm
     pytest.importorskip("flask")
     client = FlaskClient(load("flask_app").create_app().test_client())
     media_id = direct_upload_scenario(client)
-    (item,) = json.loads((tmp_path / "media.json").read_text())
-    assert item.pop("placeholder") and item.pop("colour")
-    assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600}
+    (item,) = kept_entries(tmp_path / "media.json")
+    assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600, "placeholder": True}
     assert_placeholder_shown(client, media_id)
     hostile_info_scenario(client)
 
@@ -328,8 +360,8 @@ def test_flask_example(env: dict[str, str], tmp_path: Path) -> None:
         return r.status_code, r.mimetype, r.data
 
     check_gallery(html, fetch)
-    (item,) = json.loads((tmp_path / "media.json").read_text())
-    assert (item["width"], item["height"], item["name"]) == (800, 600, "Holiday.JPG")
+    (item,) = kept_entries(tmp_path / "media.json")
+    assert (item["width"], item["height"], item["name"], item["placeholder"]) == (800, 600, "Holiday.JPG", True)
     assert (tmp_path / "media" / item["id"] / "holiday.jpg").is_file()
 
     assert client.post("/delete", data={"id": item["id"]}).status_code == 303
@@ -345,7 +377,7 @@ def test_flask_form_fallback_takes_several_files(env: dict[str, str], tmp_path: 
     photos = [(io.BytesIO(images.jpeg(64, 48)), "a.jpg"), (io.BytesIO(images.png(32, 24)), "b.png")]
     response = client.post("/upload", data={"photo": photos}, content_type="multipart/form-data")
     assert response.status_code == 303
-    items = json.loads((tmp_path / "media.json").read_text())
+    items = kept_entries(tmp_path / "media.json")
     assert [(item["name"], item["width"]) for item in items] == [("b.png", 32), ("a.jpg", 64)]
 
 
@@ -423,7 +455,7 @@ def test_pyramid_example(env: dict[str, str], tmp_path: Path) -> None:
         return r.status_int, r.content_type, r.body
 
     check_gallery(html, fetch)
-    (item,) = json.loads((tmp_path / "media.json").read_text())
+    (item,) = kept_entries(tmp_path / "media.json")
     assert app.post("/upload", upload_files=[("photo", "x.svg", b"<svg onload=alert(1)>")], status=415)
     app.post("/delete", {"id": item["id"]}, status=303)
     assert "No images yet." in app.get("/").text
@@ -436,9 +468,8 @@ def test_pyramid_gallery_uploads_straight_from_the_browser(env: dict[str, str], 
     webtest = pytest.importorskip("webtest")
     client = WebTestClient(webtest.TestApp(load("pyramid_app").main()))
     media_id = direct_upload_scenario(client)
-    (item,) = json.loads((tmp_path / "media.json").read_text())
-    assert item.pop("placeholder") and item.pop("colour")
-    assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600}
+    (item,) = kept_entries(tmp_path / "media.json")
+    assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600, "placeholder": True}
     assert_placeholder_shown(client, media_id)
     hostile_info_scenario(client)
 
@@ -541,11 +572,25 @@ class DjangoClient:
 
 
 def photo_rows() -> list[dict[str, Any]]:
-    """In a Django script: the gallery's rows (photos.models.Photo), newest first."""
+    """In a Django script: the gallery's rows (photos.models.Photo), newest first, with what the image column keeps.
+
+    The size and the placeholder are read from the one ``image`` column (its stored value): no I/O.
+    """
     from photos.models import Photo
 
-    rows = Photo.objects.values("title", "image", "width", "height")
-    return [{**row, "image": str(row["image"])} for row in rows]
+    rows = []
+    for photo in Photo.objects.all():
+        info = photo.image.info
+        rows.append(
+            {
+                "title": photo.title,
+                "image": str(photo.image),
+                "width": photo.image.width,
+                "height": photo.image.height,
+                "placeholder": bool(info and info.placeholder and info.colour),
+            }
+        )
+    return rows
 
 
 DJANGO_SCRIPT = textwrap.dedent(
@@ -588,7 +633,7 @@ def test_django_example(env: dict[str, str], tmp_path: Path) -> None:
     assert "No images yet." in out["empty"]
     assert out["upload"] == [303, "/"]
     (row,) = out["rows"]
-    assert (row["title"], row["width"], row["height"]) == ("cat.jpg", 800, 600)
+    assert (row["title"], row["width"], row["height"], row["placeholder"]) == ("cat.jpg", 800, 600, True)
     fetched = out["fetched"]
 
     def fetch(url: str):
@@ -601,6 +646,8 @@ def test_django_example(env: dict[str, str], tmp_path: Path) -> None:
     # The <img> is sized from the row (no layout shift), and links the original through photo.image.url.
     img = re.search(r'<img [^>]*width="(\d+)" height="(\d+)"', out["page"])
     assert img is not None and int(img.group(1)) * 3 == int(img.group(2)) * 4
+    # ...and shows the image's ThumbHash placeholder until it loads, from the same column.
+    assert re.search(r'<img [^>]*style="background-image:url\(data:image/png;base64,', out["page"])
     assert f'<a href="/media/{row["image"]}/cat.jpg">original</a>' in out["page"] and out["original"] == 200
     assert 'name="csrfmiddlewaretoken"' in out["page"]
     assert out["delete"] == 303 and out["rows_after"] == [] and "No images yet." in out["after"]
@@ -630,8 +677,10 @@ DJANGO_DIRECT_SCRIPT = textwrap.dedent(
 def test_django_gallery_uploads_straight_from_the_browser(env: dict[str, str], tmp_path: Path) -> None:
     out = run_django(tmp_path, env, DJANGO_DIRECT_SCRIPT)
     assert out["without_token"] == 403 and out["params"] == 200
-    # /register made one Photo (reported twice: one row), its size read back from storage.
-    assert out["rows"] == [{"title": "Holiday.JPG", "image": out["id"], "width": 800, "height": 600}]
+    # /register made one Photo (reported twice: one row), with the size and placeholder the receipt carried.
+    assert out["rows"] == [
+        {"title": "Holiday.JPG", "image": out["id"], "width": 800, "height": 600, "placeholder": True}
+    ]
 
 
 DJANGO_MODEL_FORM_SCRIPT = textwrap.dedent(
@@ -705,8 +754,48 @@ def test_django_model_form_adds_a_photo_with_a_title(env: dict[str, str], tmp_pa
     assert out["rows_refused"] == []
 
     assert out["add"] == 303
-    assert out["rows"] == [{"title": "A tabby", "image": out["id"], "width": 400, "height": 300}]
+    assert out["rows"] == [{"title": "A tabby", "image": out["id"], "width": 400, "height": 300, "placeholder": True}]
     assert "A tabby" in out["gallery"] and 'alt="A tabby"' in out["gallery"] and out["resize"] == 200
+    img = re.search(r'<img [^>]*alt="A tabby"[^>]*>', out["gallery"])
+    assert img is not None and 'width="400" height="300"' in img.group(0)
+    assert 'style="background-image:url(data:image/png;base64,' in img.group(0)
+
+
+DJANGO_MIGRATION_SCRIPT = textwrap.dedent(
+    """
+    import json
+    from django.db import connection
+    from s3media_wsgi.adapters.django import get_media
+    import images
+    from test_examples import photo_rows
+
+    # A database as the example made it before the image column kept the info: width and height apart.
+    call_command("migrate", "photos", "0001", verbosity=0, interactive=False)
+    old = get_media().put(images.jpeg(800, 600), filename="old.jpg")
+    bare = get_media().put(images.jpeg(64, 48), filename="bare.jpg")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO photos_photo (title, image, width, height, created) VALUES "
+            "('Old', %s, 800, 600, '2024-01-01 00:00:00'), ('Bare', %s, NULL, NULL, '2024-01-02 00:00:00')",
+            [str(old), str(bare)],
+        )
+    call_command("migrate", "photos", verbosity=0, interactive=False)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT title, image FROM photos_photo ORDER BY title")
+        columns = cursor.fetchall()
+    print(json.dumps({"old": old, "bare": bare, "columns": columns, "rows": photo_rows()}))
+    """
+)
+
+
+def test_django_example_migration_folds_the_sizes_into_the_image_column(env: dict[str, str], tmp_path: Path) -> None:
+    """0002 grows the column (a plain AlterField), keeps each row's size in its stored value, drops the columns."""
+    out = run_django(tmp_path, env, DJANGO_MIGRATION_SCRIPT)
+    assert out["columns"] == [["Bare", out["bare"]], ["Old", f"{out['old']};w=800;h=600"]]
+    assert out["rows"] == [
+        {"title": "Bare", "image": out["bare"], "width": None, "height": None, "placeholder": False},
+        {"title": "Old", "image": out["old"], "width": 800, "height": 600, "placeholder": False},
+    ]
 
 
 DJANGO_BAD_UPLOAD_SCRIPT = textwrap.dedent(
@@ -973,7 +1062,7 @@ def test_allowed_types_can_be_widened_through_the_environment(
     client = load("flask_app").create_app().test_client()
     r = client.post("/upload", data={"photo": (io.BytesIO(PDF), "report.pdf")}, content_type="multipart/form-data")
     assert r.status_code == 303
-    (item,) = json.loads((tmp_path / "media.json").read_text())
+    (item,) = kept_entries(tmp_path / "media.json")
     assert item["id"].endswith("/report.pdf")
 
 
@@ -999,3 +1088,17 @@ def test_no_skipped_doctest_examples_in_examples_or_adapters() -> None:
         if "doctest: +SKIP" in line
     ]
     assert not skipped, skipped
+
+
+def test_a_gallery_file_written_before_stored_values_is_still_read(tmp_path: Path) -> None:
+    gallery_common = importlib.import_module("gallery_common")
+    media_id = "3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg"
+    old = {"id": media_id, "name": "Cat", "width": 800, "height": 600, "placeholder": "AAAA", "colour": "#7f8a3c"}
+    path = tmp_path / "gallery.json"
+    path.write_text(json.dumps([old]))
+    uploads = gallery_common.Uploads(path)
+    (item,) = uploads.items()
+    assert item == {"id": media_id, "value": f"{media_id};w=800;h=600;p=AAAA;c=#7f8a3c", "name": "Cat"}
+    shown = gallery_common.shown_id(item)
+    assert (shown.width, shown.height, shown.info.colour) == (800, 600, "#7f8a3c")
+    assert uploads.remove(media_id) and json.loads(path.read_text()) == []

@@ -396,3 +396,16 @@ def test_an_eager_preset_makes_its_placed_crop_after_the_upload(tmp_path: Path) 
     assert key == media.resize_key(media_id, "avatar") and "-fauto-" in key
     size, red = _red_box(media.storage.get(key))
     assert size == (100, 100) and red is not None and red[0] > 0 and red[3] < 100
+
+
+def test_a_stored_values_focus_places_its_crops(media: Media) -> None:
+    placed = MediaId(ID, 1000, 800, "image/jpeg", MediaInfo("image/jpeg", 1000, 1000, 800, focus=(0.1, 0.9)))
+    stored = placed.stored
+    assert ";f=" in stored
+    assert media.resize_url(stored, "card") == media.resize_url(placed, "card") and "-f10x90-" in media.resize_url(
+        stored, "card"
+    )
+    assert media.resize_url(stored, "card", focus=None) == media.resize_url(ID, "card")
+    assert media.resize_spec(stored, "card").focus == (10, 90)
+    html = media.picture(stored, sizes=["320x180"], mode="fill", formats=["jpg"])
+    assert html.count("-f10x90-") == 2
