@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_focus
 import bench_imaging
 import bench_middleware
+import bench_previews
 import bench_urls
 
 
@@ -27,6 +28,7 @@ def main() -> None:
         ("Middleware pass-through", bench_middleware, {}),
         ("Resize URLs", bench_urls, {}),
         ("Crops that keep the subject", bench_focus, {}),
+        ("Previews: video posters and PDF pages", bench_previews, {}),
     ):
         print(f"== {title}", flush=True)
         print(module.report(module.run(**kwargs)))

@@ -31,6 +31,7 @@ from s3media_wsgi.errors import (
 from s3media_wsgi.formats import by_ext
 from s3media_wsgi.ids import extension, is_id
 from s3media_wsgi.imaging import ImageEngine
+from s3media_wsgi.previews import find as find_previewer
 from s3media_wsgi.sniff import TYPES
 
 PREFIX = "S3MEDIA_"
@@ -73,17 +74,29 @@ def dev_secret(path: str | Path = ".dev-secret", environ: Mapping[str, str] | No
 
 
 def image_types() -> list[str]:
-    """The kinds a gallery accepts: images this machine can decode, nothing else.
+    """The kinds a gallery accepts: what this machine can show as a picture, nothing else.
 
-    A gallery shows every upload as resized ``<picture>``s, so a PDF, a video
-    or a sound (which the library would store) would only give broken images.
-    ``heic`` is in the list only when pillow-heif is installed::
+    A gallery shows every upload as resized ``<picture>``s: images this
+    machine decodes, and videos and PDFs when their previewer's extra is
+    installed (``s3media_wsgi[video]``, ``s3media_wsgi[pdf]``): a video by
+    its poster frame, a PDF by its first page.  A sound (which the library
+    would store) would only give broken images.  ``heic`` is in the list only
+    when pillow-heif is installed::
 
-        >>> {"jpeg", "png", "gif", "webp"} <= set(image_types()) and "pdf" not in image_types()
+        >>> {"jpeg", "png", "gif", "webp"} <= set(image_types()) and "mp3" not in image_types()
+        True
+        >>> ("pdf" in image_types()) == find_previewer("pdf").available()
         True
     """
     engine = ImageEngine()
-    return [kind for kind, filetype in TYPES.items() if filetype.is_image and engine.can_read(kind)]
+    return [kind for kind, filetype in TYPES.items() if _shown(kind, filetype.is_image, engine)]
+
+
+def _shown(kind: str, is_image: bool, engine: ImageEngine) -> bool:
+    if is_image:
+        return engine.can_read(kind)
+    previewer = find_previewer(kind)
+    return previewer is not None and previewer.has_still and previewer.available()
 
 
 def media_settings(environ: Mapping[str, str], default_root: str | Path) -> dict[str, str]:
@@ -186,11 +199,12 @@ def confirmed_image(media: Media, value: object) -> MediaId:
     form's field; the gallery trusts none of it.  The id must be well formed,
     its original must be stored (``media.exists``: only ``put`` and
     ``confirm_upload`` store originals, after checking the bytes; a pending
-    upload, never confirmed, is not one), and it must be an image (its
-    extension is the real type's, chosen by the server).  Its width and
-    height come with it when *value* carries its info (a receipt's id: the
-    server signed it; an id from ``put``); else from the stored file:
-    confirming an id again reads it back (one GET on S3)::
+    upload, never confirmed, is not one), and it must be an image, or a
+    video or PDF shown by its still (its extension is the real type's,
+    chosen by the server).  Its width and height come with it when *value*
+    carries its info (a receipt's id: the server signed it; an id from
+    ``put``); else from the stored file: confirming an id again reads it
+    back (one GET on S3)::
 
         >>> from s3media_wsgi import LocalStorage
         >>> folder = tempfile.TemporaryDirectory()
@@ -211,7 +225,7 @@ def confirmed_image(media: Media, value: object) -> MediaId:
     try:
         if not media.exists(media_id):
             raise Refused(404, "This upload was never confirmed, or was deleted: upload the file again.")
-        if kind is None or not kind.is_image:
+        if kind is None or kind.kind not in image_types():
             raise NotAnImage(f"{kind.label if kind else 'this file'} is not an image")
         if media_id.width and media_id.height:
             return media_id  # its info came signed with it: nothing to read back
@@ -438,8 +452,8 @@ PAGE = (
   {% if error %}<p class="error">{{ error }}</p>{% endif %}
   <form id="upload" class="drop" method="post" action="/upload" enctype="multipart/form-data"
         data-endpoint="{{ endpoint }}" data-register="/register">
-    <label>Drop images anywhere on the page, or choose some:
-      <input type="file" name="photo" accept="image/*" multiple required></label>
+    <label>Drop images, videos or PDFs anywhere on the page, or choose some:
+      <input type="file" name="photo" accept="image/*,video/*,application/pdf" multiple required></label>
     <button>Upload</button>
   </form>
   <ul id="queue" aria-live="polite"></ul>

@@ -204,8 +204,9 @@ section {{ border-top: 1px solid #ddd; padding: 1rem 0; }} h2 {{ font-size: 14px
 <body><h1>s3media_wsgi demo</h1>
 <form id="upload" class="drop" method="post" action="/upload" enctype="multipart/form-data"
  data-endpoint="{endpoint}" data-register="/register">
-<label>Drop images anywhere on the page, or choose some:
-<input type="file" name="photo" accept="image/*" multiple required></label> <button>Upload</button></form>
+<label>Drop images, videos or PDFs anywhere on the page, or choose some:
+<input type="file" name="photo" accept="image/*,video/*,application/pdf" multiple required></label>
+<button>Upload</button></form>
 <ul id="queue" aria-live="polite"></ul>
 {error}<div id="gallery">{rows}</div>
 <script type="module">

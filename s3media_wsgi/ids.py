@@ -151,10 +151,12 @@ def split_key(key: str) -> tuple[str, str]:
 class MediaInfo:
     """What the upload pass learned about a file: :attr:`MediaId.info`, and ``"info"`` in the confirm route's JSON.
 
-    ``width`` and ``height`` are upright; ``placeholder`` is a ThumbHash
-    (base64, see :mod:`s3media_wsgi.placeholders`) and ``colour`` the
-    dominant colour (``#rrggbb``), both None for files that are not images
-    read here.  The fields after ``colour`` are room for what later passes learn.
+    ``width`` and ``height`` are upright (a video's rotation applied; a
+    PDF's first page in points); ``placeholder`` is a ThumbHash (base64, see
+    :mod:`s3media_wsgi.placeholders`) and ``colour`` the dominant colour
+    (``#rrggbb``), of the image, a video's poster frame or a PDF's first
+    page; None where nothing was decoded (a video or PDF without its extra).
+    The fields after ``colour`` are room for what later passes learn.
     """
 
     content_type: str | None
@@ -165,10 +167,18 @@ class MediaInfo:
     colour: str | None = None
     #: Where the subject is, as fractions of width and height (not computed yet).
     focus: tuple[float, float] | None = None
-    #: Seconds of a video or audio file (not computed yet).
+    #: Seconds of a video or audio file.
     duration: float | None = None
-    #: Pages of a PDF (not computed yet).
+    #: Pages of a PDF.
     pages: int | None = None
+    #: The codecs of a video's first video and audio streams, FFmpeg's names (``"h264"``, ``"opus"``).
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    #: Frames per second of a video (its average).
+    frame_rate: float | None = None
+    #: The size of a PDF's first page, in points (1/72 in); ``width`` and ``height`` are these rounded.
+    page_width: float | None = None
+    page_height: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The fields as a JSON-ready dict (``focus`` as a list)."""
@@ -182,6 +192,11 @@ class MediaInfo:
             "focus": list(self.focus) if self.focus is not None else None,
             "duration": self.duration,
             "pages": self.pages,
+            "video_codec": self.video_codec,
+            "audio_codec": self.audio_codec,
+            "frame_rate": self.frame_rate,
+            "page_width": self.page_width,
+            "page_height": self.page_height,
         }
 
 
@@ -285,6 +300,11 @@ STORED_KEYS = {
     "focus": "f",
     "duration": "d",
     "pages": "n",
+    "video_codec": "vc",
+    "audio_codec": "ac",
+    "frame_rate": "r",
+    "page_width": "pw",
+    "page_height": "ph",
 }
 
 _KEY_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")

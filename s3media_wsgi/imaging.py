@@ -66,11 +66,13 @@ except ImportError:  # pragma: no cover - depends on the environment
 else:
     pillow_heif.register_heif_opener()
 
-from . import animation, attention, placeholders, structure
+from . import animation, attention, placeholders, previews, structure
 from . import bands as banded
 from .errors import Busy, ImageTooLarge, MediaError, NotAnImage
 from .formats import KIND_BY_PILLOW, MIME_BY_EXT, OUTPUT_FORMATS, PILLOW_DECODER, PILLOW_WRITER
 from .limits import DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, positive_int
+from .previews import Facts, PreviewLimits, StillRequest
+from .sniff import SNIFF_BYTES, sniff
 from .variants import ResizeSpec
 
 #: Content-Type of each output format: the same table stored files are served with.
@@ -631,7 +633,12 @@ class ImageEngine:
     True
     """
 
-    def __init__(self, limits: ImageLimits = ImageLimits(), max_concurrency: int | None = None) -> None:
+    def __init__(
+        self,
+        limits: ImageLimits = ImageLimits(),
+        max_concurrency: int | None = None,
+        preview_limits: PreviewLimits | None = None,
+    ) -> None:
         if max_concurrency is None:
             # The default cap is per process, not per engine: an app with
             # several Media objects still decodes at most one image per CPU.
@@ -642,6 +649,8 @@ class ImageEngine:
             self.max_concurrency = max_concurrency
             self._slots = threading.BoundedSemaphore(max_concurrency)
         self.limits = limits
+        #: What a still of a video or a PDF may cost (:mod:`s3media_wsgi.previews`).
+        self.preview_limits = preview_limits or PreviewLimits()
         self.memory = process_budget(limits.decode_memory)
         Image.init()
         self._readable = frozenset(kind for kind, dec in PILLOW_DECODER.items() if self._decoder_works(kind, dec))
@@ -732,6 +741,46 @@ class ImageEngine:
             return None
         return (width, height) if width > 0 and height > 0 else None
 
+    def preview_facts(self, data: bytes) -> tuple[Facts, bytes | None, str | None] | None:
+        """What a video, audio file or PDF says of itself, and its poster's ThumbHash and dominant colour.
+
+        None when no installed previewer reads *data*'s kind (an image, or a
+        kind whose extra is missing); otherwise bounded like a resize
+        (:class:`~s3media_wsgi.previews.PreviewLimits`, a decode slot, the
+        memory budget), raising :class:`NotAnImage` or :class:`ImageTooLarge`.
+        """
+        ftype = sniff(data[:SNIFF_BYTES])
+        previewer = previews.find(ftype.kind) if ftype is not None and not ftype.is_image else None
+        if ftype is None or previewer is None or not previewer.available():
+            return None
+        with _trimmed(), self._slot(), _guard():
+            facts = previewer().facts(data, ftype.kind, self._work())
+            if facts.poster is None:
+                return facts, None, None
+            small = _small_copy(facts.poster, 1)
+            return facts, placeholders.thumbhash(small), placeholders.dominant_colour(small)
+
+    def _work(self) -> previews.Work:
+        """The bounds of one still: the preview limits, ``max_pixels``, this image's memory reservations."""
+        return previews.Work(
+            self.preview_limits,
+            self.limits.max_pixels,
+            lambda nbytes, what: self.memory.reserve(nbytes, what, self._wait_left()),
+        )
+
+    def _still(self, data: bytes, spec: ResizeSpec | None) -> _Source | None:
+        """The still of a video or a PDF (see :mod:`s3media_wsgi.previews`) as a source; None for other files."""
+        ftype = sniff(data[:SNIFF_BYTES])
+        if ftype is None or ftype.is_image:
+            return None
+        previewer = previews.load(ftype.kind)
+        if previewer is None or not previewer.has_still:
+            return None
+        request = StillRequest()
+        if spec is not None:
+            request = StillRequest(spec.page, spec.frame, (spec.width, spec.height), spec.mode == "fill")
+        return _Source(previewer.still(data, ftype.kind, request, self._work()), 1, False)
+
     def resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
         """Resize *data* to *spec* and encode it; metadata other than the ICC profile is dropped.
 
@@ -747,7 +796,7 @@ class ImageEngine:
 
     def _resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
         with self._slot(), _guard():
-            source = self._open(data)
+            source = self._still(data, spec) or self._open(data)
             with source.image as im:
                 turn = orientation(im)
                 plan = layout(im.size[0], im.size[1], spec, turn)
@@ -788,6 +837,9 @@ class ImageEngine:
 
     def _resize_many(self, data: bytes, specs: list[ResizeSpec]) -> list[Rendered | MediaError | None]:
         results: list[Rendered | MediaError | None] = [None] * len(specs)
+        ftype = sniff(data[:SNIFF_BYTES])
+        if ftype is not None and previews.previewable(ftype.kind):
+            return results  # a still is made for its output's box: each by resize
         with self._slot(), _guard():
             source = self._open(data)
             with source.image as im:

@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any, TypeVar, Union
 
-from . import ids
+from . import ids, previews
 from .cleaning import clean
 from .delivery import resize_base_url_for
 from .direct_uploads import CONFIRMED_PREFIX_BYTES, Checked, ConfirmedUpload, ConfirmHook, DirectUploads
@@ -32,15 +32,18 @@ from .eager import EagerJob, Enqueue, ThreadRunner
 from .errors import (
     AlreadyExists,
     ConfigError,
+    ImageTooLarge,
     InvalidResize,
     InvalidSignature,
     MediaError,
+    NotAnImage,
+    NotFound,
     StorageUnavailable,
     UnsupportedMediaType,
     UploadTooLarge,
 )
 from .factory import build_storage, load_object, media_kwargs
-from .formats import FileType
+from .formats import FileType, by_ext
 from .ids import MediaId, MediaInfo
 from .imaging import ImageEngine, ImageLimits
 from .limits import (
@@ -52,6 +55,7 @@ from .limits import (
     too_large_message,
 )
 from .picture import SafeHTML, picture
+from .previews import PreviewLimits
 from .receipts import Receipts
 from .resilience import (
     DEFAULT_BREAKER_COOLDOWN,
@@ -83,6 +87,7 @@ from .variants import (
     Presets,
     ResizeSpec,
     default_format,
+    frame_seconds,
     normalise_focus,
     parse_size,
     parse_variant,
@@ -174,6 +179,9 @@ class Media:
         engine's other limits (metadata, JPEG scans, per-format output
         budgets, animation budgets); ``max_pixels``, ``max_side`` and
         ``max_frames`` above replace its fields of the same name.
+    :param preview_limits: a :class:`~s3media_wsgi.previews.PreviewLimits`:
+        what a still or the facts of a video or a PDF may cost (duration,
+        decoded frames, pages, page size, inflated PDF streams, time).
     :param upload_expires: seconds a signed direct upload stays valid (default 600).
     :param resize_base_url: where resize URLs point instead of the storage
         (``base + key``).  A private bucket's resizes are answered by the app,
@@ -230,6 +238,7 @@ class Media:
         check_pixels: bool = True,
         keep_metadata: bool = False,
         image_limits: ImageLimits | None = None,
+        preview_limits: PreviewLimits | None = None,
         upload_expires: int = DEFAULT_UPLOAD_EXPIRES,
         resize_base_url: str | None = None,
         storage_budget: float = DEFAULT_STORAGE_BUDGET,
@@ -268,7 +277,9 @@ class Media:
         self.max_upload_bytes = max_upload_bytes
         self.presets = Presets(presets, limits.max_side, strict_presets)
         self.strict_presets = self.presets.strict
-        self.engine = ImageEngine(limits, max_concurrency=max_concurrent_decodes)
+        if preview_limits is not None and not isinstance(preview_limits, PreviewLimits):
+            raise ConfigError(f"preview_limits must be a PreviewLimits, not {type(preview_limits).__name__}")
+        self.engine = ImageEngine(limits, max_concurrent_decodes, preview_limits or PreviewLimits())
         if not isinstance(keep_metadata, bool):
             raise ConfigError(f"keep_metadata must be True or False, not {keep_metadata!r}")
         self.keep_metadata = keep_metadata
@@ -381,10 +392,17 @@ class Media:
 
         What the eager runner calls after each upload; a task queue's worker
         calls it with the job's ``media_id``.  A resize that cannot be made
-        is logged and left to its first request; storage failures raise.
+        is logged and left to its first request; an original gone by then
+        (deleted while its job waited in a queue), or an id that is none,
+        is logged and makes nothing; storage failures raise.
         """
-        wanted = [(self.resize_key(media_id, name), self.resize_spec(media_id, name)) for name in self.presets.eager]
-        return self.resizer.create_many(media_id, wanted)
+        try:
+            names = self.presets.eager
+            wanted = [(self.resize_key(media_id, name), self.resize_spec(media_id, name)) for name in names]
+            return self.resizer.create_many(media_id, wanted)
+        except NotFound as exc:
+            log.warning("eager presets of %s not made: no original (%s)", media_id, exc)
+            return []
 
     def _is_our_write(self, key: str, size: int) -> bool:
         """True when the object a conditional put found at a fresh key is our own.
@@ -429,7 +447,9 @@ class Media:
         if not ftype.is_image and ftype.kind != "pdf" and looks_like_markup(data):
             raise UnsupportedMediaType(f"File type not accepted: {ftype.label} carrying HTML markup.")
         size = len(data) if size is None else size
-        if not (ftype.is_image and self.engine.can_read(ftype.kind)):
+        if not ftype.is_image:
+            return self._check_document(ftype, data, size, pixels)
+        if not self.engine.can_read(ftype.kind):
             return Checked(ftype, None, None, data, MediaInfo(ftype.mime, size))
         decode = pixels and self.check_pixels
         probed = self.engine.probe(data, decode=decode, facts=decode)
@@ -439,6 +459,32 @@ class Media:
         placeholder = base64.b64encode(probed.placeholder).decode("ascii") if probed.placeholder else None
         info = MediaInfo(ftype.mime, size, probed.width, probed.height, placeholder, probed.colour)
         return Checked(ftype, probed.width, probed.height, data, info)
+
+    def _check_document(self, ftype: FileType, data: bytes, size: int, pixels: bool) -> Checked:
+        """A video, audio file or PDF: its facts from its previewer, when installed and *data* is all of it.
+
+        Without the previewer's extra, or when the previewer cannot read the
+        file (cut short, corrupt, over a :class:`~s3media_wsgi.previews.PreviewLimits`),
+        it is stored as before, with its type and size only: these files were
+        never decoded to be accepted, and a resize of one then answers 422.
+        """
+        found = None
+        if pixels and self.check_pixels and len(data) == size:
+            try:
+                found = self.engine.preview_facts(data)
+            except (NotAnImage, ImageTooLarge) as exc:
+                log.info("no facts of a %s upload: %s", ftype.label, exc)
+        if found is None:
+            return Checked(ftype, None, None, data, MediaInfo(ftype.mime, size))
+        facts, hashed, colour = found
+        placeholder = base64.b64encode(hashed).decode("ascii") if hashed else None
+        info = MediaInfo(
+            ftype.mime, size, facts.width, facts.height, placeholder, colour,
+            duration=facts.duration, pages=facts.pages, video_codec=facts.video_codec,
+            audio_codec=facts.audio_codec, frame_rate=facts.frame_rate,
+            page_width=facts.page_width, page_height=facts.page_height,
+        )  # fmt: skip
+        return Checked(ftype, facts.width, facts.height, data, info)
 
     # --- direct uploads (see s3media_wsgi.direct_uploads) ----------------------------
 
@@ -624,13 +670,25 @@ class Media:
         format: str | None = None,
         upscale: bool = False,
         focus: FocusArg = None,
+        page: int = 1,
+        frame: float | None = None,
     ) -> ResizeSpec:
         w, h = parse_size(size)
+        stored = by_ext(ids.extension(media_id)) if media_id else None
         if format is None:
             format = default_format(ids.extension(media_id)) if media_id else None
+        # page= and frame= only where a previewer honours them (a PDF's page, a video's frame).
+        taken = previews.options(stored.kind) if stored is not None else frozenset()
+        for name, value, default in (("page", page, 1), ("frame", frame, None)):
+            if value != default and name not in taken:
+                raise InvalidResize(f"{name}= is for {'PDFs' if name == 'page' else 'videos'}, not {media_id}")
+        if frame is not None:
+            frame = frame_seconds(frame)
         if focus is UNSET:
             focus = None
-        spec = ResizeSpec(w, h, mode, quality, bool(upscale), format or "jpg", normalise_focus(focus))
+        spec = ResizeSpec(
+            w, h, mode, quality, bool(upscale), format or "jpg", normalise_focus(focus), page=page, frame=frame
+        )
         return spec.validate(self.max_side)
 
     def resize_spec(self, media_id: str, size: str, **options: Any) -> ResizeSpec:
@@ -662,6 +720,8 @@ class Media:
         upscale: bool | None = None,
         *,
         focus: FocusArg = UNSET,
+        page: int | None = None,
+        frame: float | None = None,
     ) -> str:
         """Storage key of a resize (``<id>/<variant>``); see :meth:`resize_url`."""
         if not isinstance(media_id, str) or not ids.ID_RE.fullmatch(media_id):
@@ -679,10 +739,12 @@ class Media:
                 stored = _UNREADABLE
         else:
             told = normalise_focus(focus)
-        cache_key = (size, mode, quality, format, upscale, told, stored, ids.extension(media_id))
+        cache_key = (size, mode, quality, format, upscale, told, stored, page, frame, ids.extension(media_id))
         spec = self._spec_cache.get(cache_key)
         if spec is None:
-            given = {"mode": mode, "quality": quality, "format": format, "upscale": upscale}
+            given = {
+                "mode": mode, "quality": quality, "format": format, "upscale": upscale, "page": page, "frame": frame,
+            }  # fmt: skip
             options: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
             if focus is not UNSET:
                 options["focus"] = focus
@@ -701,6 +763,8 @@ class Media:
         upscale: bool | None = None,
         *,
         focus: FocusArg = UNSET,
+        page: int | None = None,
+        frame: float | None = None,
     ) -> str:
         """Signed URL of *media_id* resized to *size*; no network call.
 
@@ -711,6 +775,11 @@ class Media:
         Without *upscale* (the default) a small source is never enlarged.  For
         a preset, the preset's options apply and any option given here
         replaces its own.
+
+        A video or a PDF has resizes too: of a still (:mod:`s3media_wsgi.previews`,
+        with the ``video`` or ``pdf`` extra installed): a representative frame
+        of a video, or the frame at *frame* seconds; page 1 of a PDF, or
+        *page*.  Their format defaults to jpg.
 
         *focus* places a ``fill`` crop: a point ``(x, y)`` in fractions of the
         upright original (kept as near the crop's centre as the picture
@@ -725,7 +794,7 @@ class Media:
             >>> media.resize_url(media_id, "300x300", mode="fill", focus=(0.25, 0.4))
             '/media/.../cat.jpg/300x300-fill-85-noupscale-f25x40-....jpg'
         """
-        key = self.resize_key(media_id, size, mode, quality, format, upscale, focus=focus)
+        key = self.resize_key(media_id, size, mode, quality, format, upscale, focus=focus, page=page, frame=frame)
         if self.resize_base_url is not None:
             # Private buckets: the app answers resize URLs (302 to a presigned GET).
             return self.resize_base_url + key

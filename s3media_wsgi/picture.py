@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import placeholders
+from . import placeholders, previews
 from .errors import InvalidResize
 from .formats import MIME_BY_EXT, by_ext, output_format
 from .ids import MediaId
@@ -329,9 +329,11 @@ def picture(
         with ``mode="fit"``.
 
     Every URL is a signed resize URL, built without any I/O; every attribute
-    value is escaped.  An id whose file is not an image (a PDF, a video) is
-    refused with :class:`~s3media_wsgi.errors.InvalidResize`: link to it
-    with ``media.url(id)`` instead.
+    value is escaped.  A video or a PDF is shown by its still (a poster
+    frame, page 1; :mod:`s3media_wsgi.previews`); an id of another file that
+    is not an image (audio) is refused with
+    :class:`~s3media_wsgi.errors.InvalidResize`: link to it with
+    ``media.url(id)`` instead.
 
         >>> picture(media, media_id, [320, 640], formats=["webp", "jpg"]).count(" 640w")
         2
@@ -342,7 +344,7 @@ def picture(
         raise InvalidResize("focus chooses where a crop is taken: it needs mode='fill'")
     media_id = MediaId.from_stored(media_id)  # a stored value: its id, with its size and placeholder
     stored = by_ext(str(media_id).rpartition(".")[2]) if "." in str(media_id).rsplit("/", 1)[-1] else None
-    if stored is not None and not stored.is_image:
+    if stored is not None and not stored.is_image and not previews.previewable(stored.kind):
         raise InvalidResize(
             f"{media_id} is a {stored.label}, not an image: it has no resizes; link to it with media.url(id)"
         )

@@ -43,13 +43,14 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .bounded import JSONRefused, loads_json
 from .delivery import DEFAULT_PREFIX, parse_delivery
 from .errors import ConfigError
 from .imaging import ImageLimits
 from .limits import DEFAULT_MAX_SIDE, positive_int, positive_number
+from .previews import PreviewLimits
 from .signing import Secret, secret_keys
 from .sniff import TYPES
 from .storage.s3 import CANNED_ACLS
@@ -113,6 +114,7 @@ class MediaSettings:
     check_pixels: bool | None = None
     keep_metadata: bool | None = None
     image_limits: ImageLimits | None = None
+    preview_limits: PreviewLimits | None = None
     upload_expires: int | None = None
     resize_base_url: str | None = None
     storage_budget: float | None = None
@@ -278,21 +280,38 @@ def as_image_limits(value: object, name: str) -> ImageLimits:
 
     The JSON is parsed within the same bounds as :func:`as_presets`'.
     """
-    if isinstance(value, ImageLimits):
+    return _limits(ImageLimits, value, name, '{"max_avif_pixels": 4000000}', "image limits")
+
+
+def as_preview_limits(value: object, name: str) -> PreviewLimits:
+    """A :class:`~s3media_wsgi.previews.PreviewLimits`, or a dict (a JSON object in ini files) of its fields."""
+    return _limits(PreviewLimits, value, name, '{"max_pages": 2000}', "preview limits")
+
+
+_L = TypeVar("_L", ImageLimits, PreviewLimits)
+
+
+def _limits(cls: type[_L], value: object, name: str, example: str, what: str) -> _L:
+    """*cls* from itself or from a dict (or JSON object) of its fields: ints where the default is an int."""
+    if isinstance(value, cls):
         return value
     if isinstance(value, str):
         try:
             value = loads_json(value, max_bytes=MAX_SETTING_JSON_BYTES)
         except JSONRefused as exc:
-            raise ConfigError(f"{name} must be a JSON object of image limits: {exc}") from None
+            raise ConfigError(f"{name} must be a JSON object of {what}: {exc}") from None
     if not isinstance(value, Mapping):
-        raise ConfigError(f'{name} must be a dict such as {{"max_avif_pixels": 4000000}}, got {type(value).__name__}')
-    fields = {f.name for f in dataclasses.fields(ImageLimits)}
-    unknown = sorted(set(value) - fields)
+        raise ConfigError(f"{name} must be a dict such as {example}, got {type(value).__name__}")
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    unknown = sorted(set(value) - set(defaults))
     if unknown:
-        raise ConfigError(f"{name} has unknown limits {unknown}; known: {', '.join(sorted(fields))}")
+        raise ConfigError(f"{name} has unknown limits {unknown}; known: {', '.join(sorted(defaults))}")
     try:
-        return ImageLimits(**{key: as_int(v, f"{name}[{key!r}]") for key, v in value.items()})
+        given: dict[str, Any] = {
+            key: (as_int if isinstance(defaults[key], int) else as_seconds)(v, f"{name}[{key!r}]")
+            for key, v in value.items()
+        }
+        return cls(**given)
     except ConfigError as exc:
         raise ConfigError(f"{name}: {exc}") from None
 
@@ -418,6 +437,9 @@ define("keep_metadata", as_bool, None, "media",
 define("image_limits", as_image_limits, None, "media",
        "the engine's other limits (`ImageLimits` fields: `max_metadata_bytes`, `max_jpeg_scans`, "
        "`max_avif_pixels`…; a JSON object in ini files)", "see [Limits](#limits-you-can-rely-on)")
+define("preview_limits", as_preview_limits, None, "media",
+       "what a still or the facts of a video or a PDF may cost (`PreviewLimits` fields: `max_duration`, "
+       "`max_pages`, `max_pdf_inflated`…; a JSON object in ini files)", "see `s3media_wsgi.previews`")
 define("upload_expires", as_int, None, "media", "seconds a signed direct upload stays valid", "600")
 define("resize_base_url", _base_url, None, "media", "where resize URLs point instead of the storage",
        "the prefix for a private bucket")

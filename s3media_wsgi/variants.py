@@ -9,8 +9,14 @@ W or H may be empty for ``fit`` (``400x`` keeps the width, ``x300`` the height).
 Numbers are written without leading zeros, so each set of parameters has exactly
 one spelling; :func:`parse_variant` refuses any other.
 
-A ``fill`` crop may carry a focus, the point it keeps nearest its centre, as one
-more segment before the signature: ``-f25x40`` (25% of the upright width, 40% of
+Options that only some originals take come between the upscale segment and
+the signature, each only when it is not at its default: ``-p3`` (page 3 of a
+PDF; page 1 adds nothing) and ``-t12.5`` (a video's frame at 12.5 s; without
+it a representative frame is chosen), in that order.  Seconds are written
+with at most three decimals and no trailing zeros (``t0``, ``t1.25``).
+
+A ``fill`` crop may carry a focus, the point it keeps nearest its centre, in a
+segment before those: ``-f25x40`` (25% of the upright width, 40% of
 its height, in whole hundredths), ``-fauto`` (the region of interest, found when
 the resize is made) or ``-ffaces`` (faces, else as ``auto``).  The centre is no
 segment at all, so a crop centred by default and one centred on purpose are the
@@ -26,6 +32,8 @@ same stored object:
     '400x300-fit-85-noupscale'
     >>> parse_variant(spec.variant("0" * 32))[0] == spec
     True
+    >>> ResizeSpec(640, None, format="webp", page=2, frame=None).stem
+    '640x-fit-85-noupscale-p2'
 """
 
 from __future__ import annotations
@@ -47,6 +55,9 @@ MODES = ("fit", "fill")
 FORMATS = OUTPUT_FORMATS
 DEFAULT_QUALITY = 85
 MAX_QUALITY = 95
+#: The highest page and the latest frame time (seconds) a variant can name.
+MAX_PAGE = 99_999
+MAX_FRAME_SECONDS = 359_999.999
 
 #: Focus values found when the resize is made (see :mod:`s3media_wsgi.attention`).
 FOCUS_FINDERS = ("auto", "faces")
@@ -79,6 +90,8 @@ VARIANT_RE = re.compile(
     r"^(?P<w>[1-9][0-9]{0,5})?x(?P<h>[1-9][0-9]{0,5})?"
     r"-(?P<mode>fit|fill)-(?P<q>[1-9][0-9]?)-(?P<up>upscale|noupscale)"
     rf"(?:-f(?P<focus>{_FOCUS_SEGMENT}))?"
+    r"(?:-p(?P<page>[2-9]|[1-9][0-9]{1,4}))?"
+    r"(?:-t(?P<frame>(?:0|[1-9][0-9]{0,5})(?:\.[0-9]{0,2}[1-9])?))?"
     rf"-(?P<sig>[0-9a-f]{{32}})\.(?P<fmt>{'|'.join(OUTPUT_FORMATS)})$"
 )
 
@@ -95,6 +108,11 @@ class ResizeSpec:
     format: str = "jpg"
     #: Where a ``fill`` crop is centred: see :data:`Focus` and :func:`normalise_focus`.
     focus: Focus = None
+    #: The page of a PDF to preview (1: the first, the default).
+    page: int = 1
+    #: Seconds into a video of the frame to preview; None: a representative
+    #: frame chosen near the start (leading black frames skipped).
+    frame: float | None = None
 
     @cached_property
     def stem(self) -> str:
@@ -105,6 +123,10 @@ class ResizeSpec:
         stem = f"{w}x{h}-{self.mode}-{self.quality}-{up}"
         if self.focus is not None:
             stem += "-f" + (self.focus if isinstance(self.focus, str) else f"{self.focus[0]}x{self.focus[1]}")
+        if self.page != 1:
+            stem += f"-p{self.page}"
+        if self.frame is not None:
+            stem += f"-t{frame_text(self.frame)}"
         return stem
 
     @property
@@ -144,6 +166,14 @@ class ResizeSpec:
                 raise InvalidResize(f"focus must be as normalise_focus gives it, not {self.focus!r}")
             if self.mode != "fill":
                 raise InvalidResize("focus chooses where a crop is taken: it needs mode='fill'")
+        if isinstance(self.page, bool) or not isinstance(self.page, int) or not 1 <= self.page <= MAX_PAGE:
+            raise InvalidResize(f"page must be an int 1..{MAX_PAGE}, not {self.page!r}")
+        if self.frame is not None:
+            frame = self.frame
+            if isinstance(frame, bool) or not isinstance(frame, (int, float)) or not 0 <= frame <= MAX_FRAME_SECONDS:
+                raise InvalidResize(f"frame must be seconds 0..{MAX_FRAME_SECONDS:g}, not {frame!r}")
+            if float(frame_text(frame)) != frame:
+                raise InvalidResize(f"frame is seconds to the millisecond at most, not {frame!r}")
         return self
 
 
@@ -194,6 +224,28 @@ def normalise_focus(value: object, *, steps: bool = False) -> Focus:
     return None if focus == _CENTRE else focus
 
 
+def frame_text(seconds: float) -> str:
+    """The one spelling of a frame time: milliseconds at most, no trailing zeros.
+
+    >>> frame_text(12.5), frame_text(0), frame_text(1.25)
+    ('12.5', '0', '1.25')
+    """
+    ms = round(seconds * 1000)
+    whole, frac = divmod(ms, 1000)
+    return str(whole) if not frac else f"{whole}.{frac:03d}".rstrip("0")
+
+
+def frame_seconds(value: object) -> float:
+    """A frame time given by a caller (seconds, int or float), rounded to the millisecond.
+
+    >>> frame_seconds(2), frame_seconds(0.0004)
+    (2.0, 0.0)
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidResize(f"frame must be a number of seconds, not {value!r}")
+    return float(frame_text(value)) if value >= 0 else float(value)
+
+
 def parse_size(size: str) -> tuple[int | None, int | None]:
     """Parse ``"400x300"``, ``"400x"`` or ``"x300"``.
 
@@ -230,6 +282,8 @@ def parse_variant(variant: str) -> tuple[ResizeSpec, str]:
         upscale=m["up"] == "upscale",
         format=m["fmt"],
         focus=focus,
+        page=int(m["page"]) if m["page"] else 1,
+        frame=float(m["frame"]) if m["frame"] is not None else None,
     )
     return spec, m["sig"]
 
@@ -373,6 +427,8 @@ __all__ = [
     "FOCUS_FINDERS",
     "FOCUS_STEPS",
     "FORMATS",
+    "MAX_FRAME_SECONDS",
+    "MAX_PAGE",
     "MODES",
     "Focus",
     "FocusArg",
@@ -380,6 +436,8 @@ __all__ = [
     "Presets",
     "ResizeSpec",
     "default_format",
+    "frame_seconds",
+    "frame_text",
     "load_presets",
     "normalise_focus",
     "parse_size",

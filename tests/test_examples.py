@@ -34,6 +34,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple, Protocol
 
+import documents
 import images
 import pytest
 from PIL import Image
@@ -43,11 +44,8 @@ from s3media_wsgi import MediaId
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RESIZE_URL = re.compile(r"/media/[0-9a-f/]+/[a-z0-9.-]+/\d*x\d*-fit-\d+-noupscale-[0-9a-f]{32}\.(?:avif|webp|jpg)")
 ERROR = re.compile(r'<p class="error">(.*?)</p>', re.S)
-#: A small but well-formed PDF: a kind the library stores by default, and no gallery should.
-PDF = (
-    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
-)
+#: A small but well-formed WAV: a kind the library stores by default, and no gallery should (no picture).
+WAV = documents.audio(0.05)
 
 
 @pytest.fixture(autouse=True)
@@ -172,7 +170,8 @@ def direct_upload_scenario(client: GalleryClient) -> str:
     form = re.search(r'<form id="upload"[^>]*>', page.text)
     assert form is not None, page.text
     assert 'data-endpoint="/media"' in form.group(0) and 'data-register="/register"' in form.group(0)
-    assert re.search(r'<input type="file" name="photo" accept="image/\*" multiple required>', page.text)
+    accept = r'accept="image/\*,video/\*,application/pdf"'
+    assert re.search(rf'<input type="file" name="photo" {accept} multiple required>', page.text)
     assert 'id="queue"' in page.text and 'id="gallery"' in page.text and "No images yet" in page.text
     module = client.get(uploader)
     assert module.status == 200 and module.content_type == "text/javascript"
@@ -733,7 +732,8 @@ def test_django_model_form_adds_a_photo_with_a_title(env: dict[str, str], tmp_pa
     assert '<div class="s3media-upload" data-s3media-upload data-state="empty" data-endpoint="/media"' in form.group(1)
     assert '<input type="hidden" name="image" value="" data-s3media-id>' in form.group(1)
     chooser = re.search(r'<input ([^>]*type="file"[^>]*)>', form.group(1))
-    assert chooser is not None and 'accept="image/*"' in chooser.group(1) and 'id="id_image"' in chooser.group(1)
+    assert chooser is not None and 'accept="image/*,video/*,application/pdf"' in chooser.group(1)
+    assert 'id="id_image"' in chooser.group(1)
     assert "name=" not in chooser.group(1)  # the file itself is never posted with the form
 
     messages = {code: html.escape(message) for code, message in out["messages"].items()}
@@ -846,10 +846,10 @@ def test_django_refuses_html_named_jpg(env: dict[str, str], tmp_path: Path) -> N
     assert out["rows"] == [] and nothing_stored(tmp_path)
 
 
-def test_django_register_takes_images_only_even_when_more_types_are_allowed(
+def test_django_register_takes_pictures_only_even_when_more_types_are_allowed(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    """S3MEDIA_ALLOWED_TYPES may let a PDF be stored; the gallery, whose page is <picture>s, still lists none."""
+    """S3MEDIA_ALLOWED_TYPES may let a sound be stored; the gallery, whose page is <picture>s, still lists none."""
     script = textwrap.dedent(
         """
         import json, sys
@@ -857,15 +857,48 @@ def test_django_register_takes_images_only_even_when_more_types_are_allowed(
 
         client = DjangoClient()
         client.get("/")
-        key, confirmed = client.direct_upload("report.pdf", bytes.fromhex(sys.argv[1]), "application/pdf")
-        registered = client.post_json("/register", {"receipt": confirmed.json()["receipt"], "name": "report.pdf"})
+        key, confirmed = client.direct_upload("voice.wav", bytes.fromhex(sys.argv[1]), "audio/wav")
+        registered = client.post_json("/register", {"receipt": confirmed.json()["receipt"], "name": "voice.wav"})
         print(json.dumps({"confirm": confirmed.status, "register": registered.json(), "rows": photo_rows()}))
         """
     )
-    out = run_django(tmp_path, {**env, "S3MEDIA_ALLOWED_TYPES": "jpeg,pdf"}, script, PDF.hex())
+    out = run_django(tmp_path, {**env, "S3MEDIA_ALLOWED_TYPES": "jpeg,wav"}, script, WAV.hex())
     assert out["confirm"] == 200  # stored: the settings allow it
-    assert out["register"] == {"error": "Upload refused. PDF document is not an image."}
+    assert out["register"] == {"error": "Upload refused. WAV audio is not an image."}
     assert out["rows"] == []
+
+
+def test_django_gallery_shows_a_pdf_by_its_first_page_and_a_video_by_its_poster(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    script = textwrap.dedent(
+        """
+        import json, re
+        import documents
+        from test_examples import DjangoClient, photo_rows
+
+        client = DjangoClient()
+        client.get("/")
+        out = {}
+        for name, data, kind in (("report.pdf", documents.pdf(2), "application/pdf"),
+                                 ("clip.webm", documents.video("webm"), "video/webm")):
+            key, confirmed = client.direct_upload(name, data, kind)
+            registered = client.post_json("/register", {"receipt": confirmed.json()["receipt"], "name": name})
+            out[name] = {"confirm": confirmed.status, "register": registered.status}
+        page = client.get("/").text
+        urls = re.findall(r'/media/[^"\\s]+?/320x-[^"\\s]+?\\.(?:jpg|webp|avif)', page)
+        out["answers"] = sorted({(client.get(u).status, client.get(u).content_type) for u in urls})
+        out["urls"] = len(urls)
+        out["rows"] = photo_rows()
+        print(json.dumps(out))
+        """
+    )
+    out = run_django(tmp_path, env, script)
+    assert out["report.pdf"] == {"confirm": 200, "register": 200}
+    assert out["clip.webm"] == {"confirm": 200, "register": 200}
+    assert sorted(row["image"].rpartition(".")[2] for row in out["rows"]) == ["pdf", "webm"]
+    assert out["urls"] >= 2
+    assert all(status == 200 and kind.startswith("image/") for status, kind in out["answers"]), out["answers"]
 
 
 def test_django_runserver_makes_its_database(env: dict[str, str], tmp_path: Path) -> None:
@@ -1009,16 +1042,60 @@ GALLERIES = ["flask", "pyramid", "django", "wsgi"]
 
 
 @pytest.mark.parametrize("gallery", GALLERIES)
-def test_gallery_refuses_a_pdf(gallery: str, env: dict[str, str], tmp_path: Path) -> None:
-    """A PDF is on the library's default list; a gallery of <picture>s must not take it."""
-    answer = upload(gallery, tmp_path, env, "report.pdf", PDF)
+def test_gallery_refuses_a_sound(gallery: str, env: dict[str, str], tmp_path: Path) -> None:
+    """A WAV is on the library's default list; a gallery of <picture>s must not take it: it has no picture."""
+    answer = upload(gallery, tmp_path, env, "voice.wav", WAV)
     assert answer.status == 415
-    assert answer.error == refusal_for(PDF, "report.pdf", tmp_path)
-    # In words, not a bare status: it names the refused kind once (PDF is not among
-    # those it says are accepted) and the images that would do.
+    assert answer.error == refusal_for(WAV, "voice.wav", tmp_path)
+    # In words, not a bare status: it names the refused kind once (WAV is not among
+    # those it says are accepted) and the kinds that would do.
     words = answer.error.lower()
-    assert words.count("pdf") == 1 and "jpeg" in words and "png" in words
+    assert words.count("wav") == 1 and "jpeg" in words and "png" in words and "pdf document" in words
     assert nothing_stored(tmp_path)
+
+
+class GalleryApp:
+    """The Flask or Pyramid gallery behind its framework's test client: form uploads and GETs."""
+
+    def __init__(self, framework: str) -> None:
+        pytest.importorskip(framework)
+        self.framework = framework
+        if framework == "flask":
+            self.client: Any = load("flask_app").create_app().test_client()
+        else:
+            webtest = pytest.importorskip("webtest")
+            self.client = webtest.TestApp(load("pyramid_app").main())
+
+    def upload(self, name: str, data: bytes) -> int:
+        if self.framework == "flask":
+            form = {"photo": (io.BytesIO(data), name)}
+            return int(self.client.post("/upload", data=form, content_type="multipart/form-data").status_code)
+        return int(self.client.post("/upload", upload_files=[("photo", name, data)]).status_int)
+
+    def get(self, url: str) -> tuple[int, str, bytes]:
+        if self.framework == "flask":
+            r = self.client.get(url)
+            return r.status_code, r.mimetype, r.get_data()
+        r = self.client.get(url, expect_errors=True)
+        return r.status_int, r.content_type, r.body
+
+
+@pytest.mark.parametrize("framework", ["flask", "pyramid"])
+def test_flask_and_pyramid_galleries_show_a_video_and_a_pdf_by_their_stills(
+    framework: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    gallery = GalleryApp(framework)
+    for name, data in (("clip.mp4", documents.video("mp4")), ("report.pdf", documents.pdf(2))):
+        assert gallery.upload(name, data) == 303
+    status, _, body = gallery.get("/")
+    page = body.decode()
+    assert status == 200
+    urls = set(re.findall(r'(/media/[^"\s]+?/\d*x\d*-fit-[^"\s]+?\.(?:jpg|webp|avif))', page))
+    assert {url.split("/")[7] for url in urls} == {"clip.mp4", "report.pdf"}, urls
+    for url in urls:
+        status, kind, _ = gallery.get(url)
+        assert status == 200 and kind.startswith("image/"), url
+    assert 'style="background-image:url(data:image/png' in page  # the placeholders of the poster and the page
 
 
 def test_galleries_word_a_refusal_the_same(env: dict[str, str], tmp_path: Path) -> None:
@@ -1056,14 +1133,14 @@ def test_refusal_message_tells_file_problems_and_hides_the_rest() -> None:
 def test_allowed_types_can_be_widened_through_the_environment(
     env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """S3MEDIA_ALLOWED_TYPES overrides the images-only default, like every other setting."""
+    """S3MEDIA_ALLOWED_TYPES overrides the pictures-only default, like every other setting."""
     pytest.importorskip("flask")
-    monkeypatch.setenv("S3MEDIA_ALLOWED_TYPES", "jpeg,pdf")
+    monkeypatch.setenv("S3MEDIA_ALLOWED_TYPES", "jpeg,wav")
     client = load("flask_app").create_app().test_client()
-    r = client.post("/upload", data={"photo": (io.BytesIO(PDF), "report.pdf")}, content_type="multipart/form-data")
+    r = client.post("/upload", data={"photo": (io.BytesIO(WAV), "voice.wav")}, content_type="multipart/form-data")
     assert r.status_code == 303
     (item,) = kept_entries(tmp_path / "media.json")
-    assert item["id"].endswith("/report.pdf")
+    assert item["id"].endswith("/voice.wav")
 
 
 def test_gallery_common_doctests() -> None:

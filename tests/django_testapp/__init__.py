@@ -34,6 +34,7 @@ def configure() -> None:
             "django.contrib.sessions",
             "django.contrib.messages",
             "s3media_wsgi.adapters.django",
+            "django_tasks",  # the tasks framework's backport (Django 6.0 has it built in)
             "django_testapp",
         ],
         MIDDLEWARE=[],
