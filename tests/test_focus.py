@@ -409,3 +409,11 @@ def test_a_stored_values_focus_places_its_crops(media: Media) -> None:
     assert media.resize_spec(stored, "card").focus == (10, 90)
     html = media.picture(stored, sizes=["320x180"], mode="fill", formats=["jpg"])
     assert html.count("-f10x90-") == 2
+
+
+def test_the_focus_segment_comes_before_a_page_and_a_frame() -> None:
+    spec = ResizeSpec(300, 300, "fill", 85, False, "jpg", (25, 40), page=2, frame=1.5)
+    assert spec.variant(SIG) == f"300x300-fill-85-noupscale-f25x40-p2-t1.5-{SIG}.jpg"
+    assert parse_variant(spec.variant(SIG)) == (spec, SIG)
+    with pytest.raises(InvalidPath):
+        parse_variant(f"300x300-fill-85-noupscale-p2-f25x40-{SIG}.jpg")
