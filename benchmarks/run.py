@@ -12,6 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import bench_focus
 import bench_imaging
 import bench_middleware
 import bench_previews
@@ -26,6 +27,7 @@ def main() -> None:
         ("Imaging", bench_imaging, {"repeat": 15}),
         ("Middleware pass-through", bench_middleware, {}),
         ("Resize URLs", bench_urls, {}),
+        ("Crops that keep the subject", bench_focus, {}),
         ("Previews: video posters and PDF pages", bench_previews, {}),
     ):
         print(f"== {title}", flush=True)

@@ -82,10 +82,13 @@ from .uploads import (
 from .urls import check_base_url
 from .variants import (
     DEFAULT_QUALITY,
+    UNSET,
+    FocusArg,
     Presets,
     ResizeSpec,
     default_format,
     frame_seconds,
+    normalise_focus,
     parse_size,
     parse_variant,
 )
@@ -112,6 +115,16 @@ def _guarded(method: F) -> F:
             return method(self, *args, **kwargs)
 
     return guarded  # type: ignore[return-value]
+
+
+#: What a spec cache key holds for an id whose ``info.focus`` is not a focus.
+_UNREADABLE = object()
+
+
+def _info_focus(media_id: object) -> object:
+    """The focus an id carries in its ``info`` (a :class:`MediaId`'s, or any object's with that field); else None."""
+    info = getattr(media_id, "info", None)
+    return getattr(info, "focus", None) if info is not None else None
 
 
 def _read_source(src: Source, limit: int) -> tuple[bytes, str | None]:
@@ -683,6 +696,7 @@ class Media:
         quality: int = DEFAULT_QUALITY,
         format: str | None = None,
         upscale: bool = False,
+        focus: FocusArg = None,
         page: int = 1,
         frame: float | None = None,
     ) -> ResizeSpec:
@@ -697,13 +711,30 @@ class Media:
                 raise InvalidResize(f"{name}= is for {'PDFs' if name == 'page' else 'videos'}, not {media_id}")
         if frame is not None:
             frame = frame_seconds(frame)
-        spec = ResizeSpec(w, h, mode, quality, bool(upscale), format or "jpg", page=page, frame=frame)
+        if focus is UNSET:
+            focus = None
+        spec = ResizeSpec(
+            w, h, mode, quality, bool(upscale), format or "jpg", normalise_focus(focus), page=page, frame=frame
+        )
         return spec.validate(self.max_side)
 
     def resize_spec(self, media_id: str, size: str, **options: Any) -> ResizeSpec:
-        """Resolve *size* (``"400x300"`` or a preset name) and options to a spec."""
+        """Resolve *size* (``"400x300"`` or a preset name) and options to a spec.
+
+        A ``fill`` crop told no ``focus`` takes the id's ``info.focus``, else
+        its preset's (see :meth:`resize_url`).
+        """
+        if options.get("focus", UNSET) is UNSET:
+            options.pop("focus", None)
+        if not isinstance(media_id, MediaId):
+            media_id = MediaId.from_stored(media_id)  # a stored value: its id, with its info
+        stored = None if "focus" in options else _info_focus(media_id)
         media_id = ids.parse_id(media_id)
         size, resolved = self.presets.resolve(size, options)
+        if resolved.get("mode", "fit") != "fill" and "focus" not in options:
+            resolved.pop("focus", None)  # a preset's crop turned into a fit by this call: nothing to place
+        elif stored is not None:
+            resolved["focus"] = stored
         return self._spec(media_id, size, **resolved)
 
     def resize_key(
@@ -715,21 +746,36 @@ class Media:
         format: str | None = None,
         upscale: bool | None = None,
         *,
+        focus: FocusArg = UNSET,
         page: int | None = None,
         frame: float | None = None,
     ) -> str:
         """Storage key of a resize (``<id>/<variant>``); see :meth:`resize_url`."""
         if not isinstance(media_id, str) or not ids.ID_RE.fullmatch(media_id):
-            media_id = ids.id_of(media_id)  # a stored value gives its id; anything else raises InvalidId
+            # A stored value gives its id and its info (a crop's focus); anything else raises InvalidId.
+            media_id = MediaId.from_stored(media_id)
         # Pages build many URLs for few distinct sizes: resolve and validate each
         # size once, so a URL costs one regex, one HMAC and two string joins.
-        cache_key = (size, mode, quality, format, upscale, page, frame, ids.extension(media_id))
+        stored: object = None
+        if focus is UNSET:
+            told: object = UNSET
+            try:
+                stored = normalise_focus(_info_focus(media_id))
+            except InvalidResize:
+                # A stored focus that is none: its fits are still fine; its crops raise in resize_spec.
+                stored = _UNREADABLE
+        else:
+            told = normalise_focus(focus)
+        cache_key = (size, mode, quality, format, upscale, told, stored, page, frame, ids.extension(media_id))
         spec = self._spec_cache.get(cache_key)
         if spec is None:
             given = {
                 "mode": mode, "quality": quality, "format": format, "upscale": upscale, "page": page, "frame": frame,
             }  # fmt: skip
-            spec = self.resize_spec(media_id, size, **{k: v for k, v in given.items() if v is not None})
+            options: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+            if focus is not UNSET:
+                options["focus"] = focus
+            spec = self.resize_spec(media_id, size, **options)
             if len(self._spec_cache) < 4096:
                 self._spec_cache[cache_key] = spec
         return f"{media_id}/{spec.variant(self.signer.sign(spec.message(media_id)))}"
@@ -743,6 +789,7 @@ class Media:
         format: str | None = None,
         upscale: bool | None = None,
         *,
+        focus: FocusArg = UNSET,
         page: int | None = None,
         frame: float | None = None,
     ) -> str:
@@ -750,7 +797,7 @@ class Media:
 
         *size* is ``"WxH"``, ``"Wx"``, ``"xH"`` or a preset name.  *mode* is
         ``fit`` (inside the box, aspect kept; the default) or ``fill`` (cover
-        the box, centre-cropped).  *quality* defaults to 85.  *format* defaults
+        the box, cropped).  *quality* defaults to 85.  *format* defaults
         to the original's when it is one of jpg/png/webp/avif/gif, else jpg.
         Without *upscale* (the default) a small source is never enlarged.  For
         a preset, the preset's options apply and any option given here
@@ -760,8 +807,21 @@ class Media:
         with the ``video`` or ``pdf`` extra installed): a representative frame
         of a video, or the frame at *frame* seconds; page 1 of a PDF, or
         *page*.  Their format defaults to jpg.
+
+        *focus* places a ``fill`` crop: a point ``(x, y)`` in fractions of the
+        upright original (kept as near the crop's centre as the picture
+        allows; rounded to hundredths), ``"auto"`` (the region that draws the
+        eye, found when the resize is made), ``"faces"`` (faces, with the
+        ``faces`` extra; else as ``auto``), or None / ``"centre"``.  Not told,
+        a crop takes the focus of *media_id*'s ``info`` (a
+        :class:`~s3media_wsgi.MediaId` whose upload set one), else its
+        preset's, else the centre.  Told with ``mode="fit"`` it is refused
+        (:class:`~s3media_wsgi.errors.InvalidResize`): a fit has no crop.
+
+            >>> media.resize_url(media_id, "300x300", mode="fill", focus=(0.25, 0.4))
+            '/media/.../cat.jpg/300x300-fill-85-noupscale-f25x40-....jpg'
         """
-        key = self.resize_key(media_id, size, mode, quality, format, upscale, page=page, frame=frame)
+        key = self.resize_key(media_id, size, mode, quality, format, upscale, focus=focus, page=page, frame=frame)
         if self.resize_base_url is not None:
             # Private buckets: the app answers resize URLs (302 to a presigned GET).
             return self.resize_base_url + key

@@ -46,7 +46,7 @@ from . import placeholders, previews
 from .errors import InvalidResize
 from .formats import MIME_BY_EXT, by_ext, output_format
 from .ids import MediaId
-from .variants import DEFAULT_QUALITY, MODES, Presets, parse_size
+from .variants import DEFAULT_QUALITY, MODES, UNSET, FocusArg, Presets, parse_size
 
 
 class URLSource(Protocol):
@@ -62,6 +62,8 @@ class URLSource(Protocol):
         quality: int | None = ...,
         format: str | None = ...,
         upscale: bool | None = ...,
+        *,
+        focus: FocusArg = ...,
     ) -> str: ...
 
 
@@ -140,17 +142,19 @@ def _preset(presets: Presets, name: str) -> _Rendition:
     return _Rendition(name, w, h if presets.mode(name) == "fill" else None, preset=True)
 
 
-def _preset_url(media: URLSource, media_id: str, name: str, fmt: str) -> str:
+def _preset_url(media: URLSource, media_id: str, name: str, fmt: str, focus: FocusArg = UNSET) -> str:
     """The preset's URL in *fmt*; a preset that fixes another format cannot give one."""
     fixed = media.presets.fixed_format(name)
+    if focus is not UNSET and media.presets.mode(name) != "fill":
+        focus = UNSET  # a fit preset among crops has nothing to place
     if fixed is None:
-        return media.resize_url(media_id, name, format=fmt)
+        return media.resize_url(media_id, name, format=fmt, focus=focus)
     if fixed != fmt:
         raise InvalidResize(
             f"preset {name!r} is always {fixed}, so it cannot fill the {fmt} source: "
             f"give formats=[{fixed!r}] or use presets without a format"
         )
-    return media.resize_url(media_id, name)
+    return media.resize_url(media_id, name, focus=focus)
 
 
 def _renditions(
@@ -294,6 +298,7 @@ def picture(
     quality: int = DEFAULT_QUALITY,
     upscale: bool = False,
     placeholder: bool = False,
+    focus: FocusArg = UNSET,
 ) -> SafeHTML:
     """``<picture>`` markup for *media_id*: one ``<source>`` per modern format, an ``<img>`` fallback.
 
@@ -316,6 +321,12 @@ def picture(
         placeholder.  Inline styles and ``data:`` images must be allowed by
         the page's Content-Security-Policy (``style-src 'unsafe-inline'``,
         ``img-src data:``).
+    :param focus: where ``fill`` crops are placed: a point ``(x, y)`` (or
+        ``"0.3,0.25"``) in fractions of the upright original, ``"auto"``,
+        ``"faces"``, or None for the centre; not given, each crop takes the
+        id's ``info.focus``, else its preset's (see
+        :meth:`Media.resize_url <s3media_wsgi.Media.resize_url>`).  Refused
+        with ``mode="fit"``.
 
     Every URL is a signed resize URL, built without any I/O; every attribute
     value is escaped.  A video or a PDF is shown by its still (a poster
@@ -329,6 +340,8 @@ def picture(
     """
     if mode not in MODES:
         raise InvalidResize(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if focus is not UNSET and mode != "fill":
+        raise InvalidResize("focus chooses where a crop is taken: it needs mode='fill'")
     media_id = MediaId.from_stored(media_id)  # a stored value: its id, with its size and placeholder
     stored = by_ext(str(media_id).rpartition(".")[2]) if "." in str(media_id).rsplit("/", 1)[-1] else None
     if stored is not None and not stored.is_image and not previews.previewable(stored.kind):
@@ -352,9 +365,11 @@ def picture(
 
     def srcset(fmt: str) -> tuple[str, list[str]]:
         urls = [
-            _preset_url(media, media_id, r.size, fmt)
+            _preset_url(media, media_id, r.size, fmt, focus)
             if r.preset
-            else media.resize_url(media_id, r.size, mode=mode, quality=quality, format=fmt, upscale=upscale)
+            else media.resize_url(
+                media_id, r.size, mode=mode, quality=quality, format=fmt, upscale=upscale, focus=focus
+            )
             for r in renditions
         ]
         return ", ".join(f"{url} {r.width}w" for url, r in zip(urls, renditions)), urls

@@ -38,7 +38,8 @@ MIDDLEWARE = ["s3media_wsgi.adapters.django.middleware.S3MediaMiddleware"]
 PAGE = Template(
     "{% load s3media %}"
     "<a href=\"{% media_url media_id %}\">{% resize_url media_id '90x90' mode='fill' %}</a>\n"
-    "{% picture media_id sizes='100,200' alt=alt class='photo' data_pk=7 %}"
+    "{% picture media_id sizes='100,200' alt=alt class='photo' data_pk=7 %}\n"
+    "<i>{% resize_url media_id '90x90' mode='fill' focus='0.2,0.3' %}</i>"
 )
 
 
@@ -204,8 +205,10 @@ def test_template_tags_render_signed_urls_that_serve(client: Client) -> None:
     assert '<picture><source type="image/avif"' in html and "&lt;picture" not in html
     assert 'alt="&quot;a&quot; &amp; &lt;b&gt;"' in html
     assert 'class="photo"' in html and 'data-pk="7"' in html
+    placed = media.resize_url(media_id, "90x90", mode="fill", focus=(0.2, 0.3))
+    assert f"<i>{placed}</i>" in html and "-f20x30-" in placed
     urls = set(re.findall(r'(/media/[^"\s<]+)', html))
-    assert len(urls) == 8  # original, one fill, 2 widths x 3 formats
+    assert len(urls) == 9  # original, one fill, 2 widths x 3 formats, one fill placed on a point
     for url in urls:
         assert client.get(url).status_code == 200, url
 

@@ -20,6 +20,9 @@ from s3media_wsgi.errors import ConfigError  # noqa: E402
 TEMPLATE = """\
 <a href="{{ media_url(media_id) }}">{{ resize_url(media_id, "100x100", mode="fill") }}</a>
 {{ picture(media_id, sizes=[120, 240], alt=alt, attrs={"class": "photo"}) }}"""
+#: Crops placed through the template globals.
+FOCUS_TEMPLATE = """<i>{{ resize_url(media_id, "100x100", mode="fill", focus="auto") }}</i>
+{{ picture(media_id, sizes=["64x64"], mode="fill", focus=(0.2, 0.3), formats=["jpg"]) }}"""
 
 
 def make_app(tmp_path: Path, secret: str, name: str = "gallery", **config: object) -> flask.Flask:
@@ -166,6 +169,21 @@ def test_template_globals_render_signed_urls_that_serve(app: flask.Flask) -> Non
     urls = re.findall(r'(/media/[^"\s<]+)', html)
     assert len(urls) >= 8
     for url in set(urls):
+        assert client.get(url).status_code == 200, url
+
+
+def test_template_globals_place_crops_with_focus(app: flask.Flask) -> None:
+    client = app.test_client()
+    media_id = upload(client)
+    media = app.extensions["s3media"].media
+    with app.test_request_context():
+        html = flask.render_template_string(FOCUS_TEMPLATE, media_id=media_id)
+    # A crop's focus goes through the template globals into the signed URL.
+    assert f"<i>{media.resize_url(media_id, '100x100', mode='fill', focus='auto')}</i>" in html
+    assert "100x100-fill-85-noupscale-fauto-" in html and "64x64-fill-85-noupscale-f20x30-" in html
+    urls = set(re.findall(r'(/media/[^"\s<]+)', html))
+    assert len(urls) == 2
+    for url in urls:
         assert client.get(url).status_code == 200, url
 
 

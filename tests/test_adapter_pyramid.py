@@ -47,6 +47,7 @@ def helpers_renderer(info: Any):
                 system["media_url"](media_id),
                 system["resize_url"](media_id, "90x90", mode="fill"),
                 str(system["picture"](media_id, sizes=[100, 200], alt=value["alt"])),
+                system["resize_url"](media_id, "90x90", mode="fill", focus="auto"),
             ]
         )
 
@@ -194,8 +195,9 @@ def test_renderer_globals_give_signed_urls_that_serve(app: webtest.TestApp) -> N
     assert lines[1] == media.resize_url(media_id, "90x90", mode="fill")
     assert lines[2].startswith('<picture><source type="image/avif"')
     assert 'alt="&quot;a&quot; &amp; &lt;b&gt;"' in lines[2]
+    assert lines[3] == media.resize_url(media_id, "90x90", mode="fill", focus="auto") and "-fauto-" in lines[3]
     urls = set(re.findall(r'(/media/[^"\s<]+)', body))
-    assert len(urls) == 8  # original, one fill, 2 widths x 3 formats
+    assert len(urls) == 9  # original, one fill, 2 widths x 3 formats, one fill placed by attention
     for url in urls:
         assert app.get(url).status_int == 200, url
 
