@@ -12,8 +12,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import bench_focus
 import bench_imaging
 import bench_middleware
+import bench_previews
 import bench_urls
 
 
@@ -25,6 +27,8 @@ def main() -> None:
         ("Imaging", bench_imaging, {"repeat": 15}),
         ("Middleware pass-through", bench_middleware, {}),
         ("Resize URLs", bench_urls, {}),
+        ("Crops that keep the subject", bench_focus, {}),
+        ("Previews: video posters and PDF pages", bench_previews, {}),
     ):
         print(f"== {title}", flush=True)
         print(module.report(module.run(**kwargs)))

@@ -44,7 +44,6 @@ from gallery_common import (
     media_settings,
     refusal_message,
     register,
-    shown_id,
     uploads_file,
 )
 
@@ -62,8 +61,6 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     # S3MEDIA_UPLOADS, the hook that turns the upload routes on (gallery_common.anyone_may_upload).
     app.config.update({f"S3MEDIA_{key}": value for key, value in media_settings(environ, DEFAULT_ROOT).items()})
     state = S3Media().init_app(app)
-    # The templates' picture(shown_id(item), ..., placeholder=True): the id with its kept placeholder.
-    app.jinja_env.globals["shown_id"] = shown_id
     uploads = Uploads(uploads_file(environ, app.config.get("S3MEDIA_LOCAL_ROOT", DEFAULT_ROOT)))
     # What uploader.js calls "endpoint": the middleware's prefix without its last "/".
     endpoint = state.settings.prefix.rstrip("/")

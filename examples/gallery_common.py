@@ -13,11 +13,8 @@ Its examples run as doctests (``tests/test_examples.py``).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
-import re
 import secrets
 import tempfile
 import threading
@@ -34,6 +31,7 @@ from s3media_wsgi.errors import (
 from s3media_wsgi.formats import by_ext
 from s3media_wsgi.ids import extension, is_id
 from s3media_wsgi.imaging import ImageEngine
+from s3media_wsgi.previews import find as find_previewer
 from s3media_wsgi.sniff import TYPES
 
 PREFIX = "S3MEDIA_"
@@ -76,17 +74,29 @@ def dev_secret(path: str | Path = ".dev-secret", environ: Mapping[str, str] | No
 
 
 def image_types() -> list[str]:
-    """The kinds a gallery accepts: images this machine can decode, nothing else.
+    """The kinds a gallery accepts: what this machine can show as a picture, nothing else.
 
-    A gallery shows every upload as resized ``<picture>``s, so a PDF, a video
-    or a sound (which the library would store) would only give broken images.
-    ``heic`` is in the list only when pillow-heif is installed::
+    A gallery shows every upload as resized ``<picture>``s: images this
+    machine decodes, and videos and PDFs when their previewer's extra is
+    installed (``s3media_wsgi[video]``, ``s3media_wsgi[pdf]``): a video by
+    its poster frame, a PDF by its first page.  A sound (which the library
+    would store) would only give broken images.  ``heic`` is in the list only
+    when pillow-heif is installed::
 
-        >>> {"jpeg", "png", "gif", "webp"} <= set(image_types()) and "pdf" not in image_types()
+        >>> {"jpeg", "png", "gif", "webp"} <= set(image_types()) and "mp3" not in image_types()
+        True
+        >>> ("pdf" in image_types()) == find_previewer("pdf").available()
         True
     """
     engine = ImageEngine()
-    return [kind for kind, filetype in TYPES.items() if filetype.is_image and engine.can_read(kind)]
+    return [kind for kind, filetype in TYPES.items() if _shown(kind, filetype.is_image, engine)]
+
+
+def _shown(kind: str, is_image: bool, engine: ImageEngine) -> bool:
+    if is_image:
+        return engine.can_read(kind)
+    previewer = find_previewer(kind)
+    return previewer is not None and previewer.has_still and previewer.available()
 
 
 def media_settings(environ: Mapping[str, str], default_root: str | Path) -> dict[str, str]:
@@ -189,10 +199,12 @@ def confirmed_image(media: Media, value: object) -> MediaId:
     form's field; the gallery trusts none of it.  The id must be well formed,
     its original must be stored (``media.exists``: only ``put`` and
     ``confirm_upload`` store originals, after checking the bytes; a pending
-    upload, never confirmed, is not one), and it must be an image (its
-    extension is the real type's, chosen by the server).  Its width and
-    height come from the stored file: confirming an id again reads it back
-    (one GET on S3)::
+    upload, never confirmed, is not one), and it must be an image, or a
+    video or PDF shown by its still (its extension is the real type's,
+    chosen by the server).  Its width and height come with it when *value*
+    carries its info (a receipt's id: the server signed it; an id from
+    ``put``); else from the stored file: confirming an id again reads it
+    back (one GET on S3)::
 
         >>> from s3media_wsgi import LocalStorage
         >>> folder = tempfile.TemporaryDirectory()
@@ -208,13 +220,15 @@ def confirmed_image(media: Media, value: object) -> MediaId:
     """
     if not is_id(value):
         raise Refused(400, "Not an upload of this gallery.")
-    media_id = str(value)
+    media_id = value if isinstance(value, MediaId) else MediaId(str(value))
     kind = by_ext(extension(media_id))
     try:
         if not media.exists(media_id):
             raise Refused(404, "This upload was never confirmed, or was deleted: upload the file again.")
-        if kind is None or not kind.is_image:
+        if kind is None or kind.kind not in image_types():
             raise NotAnImage(f"{kind.label if kind else 'this file'} is not an image")
+        if media_id.width and media_id.height:
+            return media_id  # its info came signed with it: nothing to read back
         return media.confirm_upload(media_id)  # confirmed already: the same id, with its size read back
     except MediaError as exc:
         raise Refused(exc.status_code, refusal_message(exc)) from None
@@ -256,81 +270,51 @@ def register(media: Media, uploads: Uploads, payload: object, bound_to: str | No
 
     Shared by every gallery's ``POST /register``: :func:`received_image`
     checks the receipt (for the user *bound_to* names: these demos' hook
-    answers ``True``, so None) and the image, *name* (the file's name on the
-    user's machine, shown as the ``alt`` text) is optional, and so is
-    *info*: the ``placeholder`` and ``colour`` of the confirm answer's
-    ``"info"``, kept for display only (:func:`display_info` drops what is
-    not well formed; the size comes from the server).  Reporting an upload
-    twice lists it once.  Raises :class:`Refused`.
+    answers ``True``, so None) and the image; *name* (the file's name on the
+    user's machine, shown as the ``alt`` text) is optional.  The size and the
+    placeholder come signed inside the receipt: nothing else the page sends
+    is read.  Reporting an upload twice lists it once.  Raises :class:`Refused`.
     """
     if not isinstance(payload, dict):
-        raise Refused(400, "Send a JSON object: {receipt, name, info}.")
+        raise Refused(400, "Send a JSON object: {receipt, name}.")
     media_id = received_image(media, payload.get("receipt"), bound_to)
     name = payload.get("name")
-    uploads.add(
-        media_id,
-        name[:200] if isinstance(name, str) and name.strip() else media_id.rsplit("/", 1)[-1],
-        display_info(payload.get("info")),
-    )
+    uploads.add(media_id, name[:200] if isinstance(name, str) and name.strip() else media_id.rsplit("/", 1)[-1])
     entry = uploads.get(media_id)
     assert entry is not None
     return entry
 
 
-#: A ThumbHash the upload pass makes is at most 25 bytes: 36 base64 characters; 64 leaves room.
-MAX_PLACEHOLDER = 64
-_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
-_COLOUR = re.compile(r"#[0-9a-f]{6}")
-
-
-def display_info(info: object) -> dict[str, str]:
-    """The ``placeholder`` and ``colour`` of an upload's *info* that are well formed; the rest dropped.
-
-    A page sends them from the confirm answer (the server cannot get them
-    back: confirming an id again reads its size, not its placeholder).  They
-    are only ever shown, as the blurred background of the image, and only
-    these shapes are kept: base64 of at most :data:`MAX_PLACEHOLDER`
-    characters, and ``#rrggbb``.  Anything else (markup, a long string, a
-    number) is ignored, not refused: the upload itself is fine::
-
-        >>> display_info({"placeholder": "1QcSHQRnh493V4dIh4eXh1h4kJUI", "colour": "#7f8a3c", "width": 9})
-        {'placeholder': '1QcSHQRnh493V4dIh4eXh1h4kJUI', 'colour': '#7f8a3c'}
-        >>> display_info({"placeholder": 'x);background:url("//evil")', "colour": "red"})
-        {}
-        >>> display_info({"placeholder": "A" * 68}), display_info("not a dict")
-        ({}, {})
-    """
-    if not isinstance(info, dict):
-        return {}
-    kept = {}
-    code, colour = info.get("placeholder"), info.get("colour")
-    if isinstance(code, str) and 0 < len(code) <= MAX_PLACEHOLDER and _BASE64.fullmatch(code):
-        try:
-            base64.b64decode(code, validate=True)
-            kept["placeholder"] = code
-        except (binascii.Error, ValueError):
-            pass
-    if isinstance(colour, str) and _COLOUR.fullmatch(colour):
-        kept["colour"] = colour
-    return kept
-
-
 def shown_id(item: Mapping[str, Any]) -> MediaId:
-    """The :class:`MediaId` of a gallery *item*, rebuilt with its size and placeholder, for ``picture``.
+    """The :class:`MediaId` of a gallery *item*, read from its stored value, for ``picture``.
 
-    ``picture(shown_id(item), ..., placeholder=True)`` then gives the image
-    the blurred placeholder as its background until it loads; an item kept
-    without one renders without it::
+    ``picture(shown_id(item), ..., placeholder=True)`` then sizes the image
+    and gives it the blurred placeholder as its background until it loads,
+    with no I/O (``picture`` reads a stored value itself too: this only
+    makes the size at hand for the page)::
 
-        >>> media_id = shown_id({"id": "3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg", "width": 800,
-        ...                      "height": 600, "placeholder": "1QcSHQRnh493V4dIh4eXh1h4kJUI", "colour": "#7f8a3c"})
-        >>> media_id.width, media_id.info.placeholder, media_id.info.colour
-        (800, '1QcSHQRnh493V4dIh4eXh1h4kJUI', '#7f8a3c')
+        >>> media_id = shown_id({"value": "3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg;w=800;h=600;"
+        ...                               "p=1QcSHQRnh493V4dIh4eXh1h4kJUI;c=#7f8a3c"})
+        >>> media_id, media_id.width, media_id.info.placeholder, media_id.info.colour
+        ('3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg', 800, '1QcSHQRnh493V4dIh4eXh1h4kJUI', '#7f8a3c')
     """
-    shown = display_info(item)  # checked again: the gallery file may be older, or edited by hand
-    width, height = item.get("width"), item.get("height")
-    info = MediaInfo(None, None, width, height, shown.get("placeholder"), shown.get("colour")) if shown else None
-    return MediaId(str(item["id"]), width, height, None, info)
+    return MediaId.from_stored(item["value"])
+
+
+def _entry(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An entry of the gallery file as the pages use it: ``{"id", "value", "name"}``.
+
+    A file written before the galleries kept stored values has ``id``,
+    ``width``, ``height``, ``placeholder`` and ``colour`` instead: they are
+    read into the stored value (``picture`` ignores a placeholder that is no
+    ThumbHash, and a colour that is no ``#rrggbb``).
+    """
+    value = item.get("value")
+    if not isinstance(value, str):
+        width, height = item.get("width"), item.get("height")
+        info = MediaInfo(None, None, width, height, item.get("placeholder"), item.get("colour"))
+        value = MediaId(str(item["id"]), width, height, None, info).stored
+    return {"id": str(MediaId.from_stored(value)), "value": value, "name": str(item.get("name") or "")}
 
 
 def uploads_file(environ: Mapping[str, str], local_root: str | Path) -> Path:
@@ -354,9 +338,10 @@ def listen_address(environ: Mapping[str, str]) -> tuple[str, int]:
 class Uploads:
     """The gallery's list of uploaded images, newest first, in a JSON file.
 
-    Each entry keeps the id with its name, pixel size and, when known, the
-    placeholder and colour its ``.info`` gave (see :func:`shown_id`), so pages
-    need no I/O.  Writes replace the file atomically, one thread at a time::
+    Each entry keeps what an app keeps in one text column: the id's stored
+    value (:attr:`MediaId.stored <s3media_wsgi.MediaId.stored>`: the id, its
+    size, placeholder and colour), and the file's name.  Pages read the
+    entries with no I/O.  Writes replace the file atomically, one thread at a time::
 
         >>> folder = tempfile.TemporaryDirectory()
         >>> uploads = Uploads(Path(folder.name) / "gallery.json")
@@ -364,8 +349,10 @@ class Uploads:
         >>> uploads.add(media_id, "Cat.JPG"), uploads.add(media_id, "Cat.JPG")   # listed once
         (True, False)
         >>> (item,) = uploads.items()
-        >>> item["id"], item["name"], item["width"], item["height"], item["placeholder"]   # no .info: no placeholder
-        ('3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg', 'Cat.JPG', 800, 600, None)
+        >>> item["value"], item["name"]
+        ('3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg;w=800;h=600', 'Cat.JPG')
+        >>> item["id"]
+        '3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg'
         >>> uploads.get(media_id)["name"], uploads.get("elsewhere")
         ('Cat.JPG', None)
         >>> uploads.remove(media_id), uploads.remove(media_id), uploads.items()
@@ -378,9 +365,9 @@ class Uploads:
         self._lock = threading.Lock()
 
     def items(self) -> list[dict[str, Any]]:
-        """The entries: ``{"id", "name", "width", "height", "placeholder", "colour"}`` each."""
+        """The entries: ``{"id", "value", "name"}`` each (the id read from the value)."""
         try:
-            return list(json.loads(self.path.read_text()))
+            return [_entry(item) for item in json.loads(self.path.read_text())]
         except FileNotFoundError:
             return []
 
@@ -388,23 +375,9 @@ class Uploads:
         """The entry of *media_id*, or None."""
         return next((item for item in self.items() if item["id"] == media_id), None)
 
-    def add(self, media_id: MediaId, name: str, shown: Mapping[str, str] | None = None) -> bool:
-        """Put a new upload first in the list; False (and nothing changed) when it is listed already.
-
-        Its placeholder and colour are *shown* (checked by :func:`display_info`)
-        when given, else what ``media_id.info`` carries (``Media.put`` gives them).
-        """
-        info = media_id.info
-        if shown is None:
-            shown = display_info({"placeholder": info.placeholder, "colour": info.colour} if info else None)
-        item = {
-            "id": str(media_id),
-            "name": name,
-            "width": media_id.width,
-            "height": media_id.height,
-            "placeholder": shown.get("placeholder"),
-            "colour": shown.get("colour"),
-        }
+    def add(self, media_id: MediaId, name: str) -> bool:
+        """Put a new upload first in the list; False (and nothing changed) when it is listed already."""
+        item = {"id": str(media_id), "value": media_id.stored, "name": name}
         with self._lock:
             items = self.items()
             if any(old["id"] == item["id"] for old in items):
@@ -424,21 +397,22 @@ class Uploads:
 
     def _save(self, items: list[dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Readers never see a half-written file: write aside, then rename over.
+        # Readers never see a half-written file: write aside, then rename over.  The file keeps the
+        # stored value and the name; the id is read from the value.
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".gallery-")
         with os.fdopen(fd, "w") as fh:
-            json.dump(items, fh, indent=1)
+            json.dump([{"value": item["value"], "name": item["name"]} for item in items], fh, indent=1)
         os.replace(tmp, self.path)
 
 
 #: One image of the gallery as a Jinja2 template (Flask and Pyramid): the page
 #: lists its ``items`` with it, and ``POST /register`` answers it for a new one.
-#: It expects ``item`` (an entry of :class:`Uploads`), the ``picture`` and
-#: ``media_url`` globals each framework's adapter provides, and :func:`shown_id`
-#: as the ``shown_id`` global (each example adds it).
+#: It expects ``item`` (an entry of :class:`Uploads`: ``picture`` reads its stored
+#: value, size and placeholder included, with no I/O) and the ``picture`` and
+#: ``media_url`` globals each framework's adapter provides.
 ITEM = """<li>
-      {{ picture(shown_id(item), sizes=[320, 640, 1280], width=item.width, height=item.height,
-                 sizes_attr="(min-width: 60rem) 20rem, 100vw", alt=item.name, placeholder=True) }}
+      {{ picture(item.value, sizes=[320, 640, 1280], sizes_attr="(min-width: 60rem) 20rem, 100vw",
+                 alt=item.name, placeholder=True) }}
       <form method="post" action="/delete">
         <input type="hidden" name="id" value="{{ item.id }}">
         <a href="{{ media_url(item.id) }}">original</a>
@@ -478,8 +452,8 @@ PAGE = (
   {% if error %}<p class="error">{{ error }}</p>{% endif %}
   <form id="upload" class="drop" method="post" action="/upload" enctype="multipart/form-data"
         data-endpoint="{{ endpoint }}" data-register="/register">
-    <label>Drop images anywhere on the page, or choose some:
-      <input type="file" name="photo" accept="image/*" multiple required></label>
+    <label>Drop images, videos or PDFs anywhere on the page, or choose some:
+      <input type="file" name="photo" accept="image/*,video/*,application/pdf" multiple required></label>
     <button>Upload</button>
   </form>
   <ul id="queue" aria-live="polite"></ul>

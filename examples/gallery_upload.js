@@ -74,13 +74,8 @@ async function send({file, item, bar, status}) {
       method: "POST",
       headers,
       credentials: "same-origin",
-      // The placeholder and colour of the confirm answer's info, kept by the gallery for display only
-      // (it checks their shape: base64 and #rrggbb); the size it reads itself.
-      body: JSON.stringify({
-        receipt: uploaded.receipt,
-        name: file.name,
-        info: {placeholder: uploaded.info?.placeholder, colour: uploaded.info?.colour},
-      }),
+      // The receipt carries the upload's size and placeholder, signed by the server: nothing else to send.
+      body: JSON.stringify({receipt: uploaded.receipt, name: file.name}),
     });
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(answer.error || `${response.status} ${response.statusText}`);

@@ -52,7 +52,6 @@ from gallery_common import (
     media_settings,
     refusal_message,
     register,
-    shown_id,
     uploads_file,
 )
 from pyramid.config import Configurator
@@ -71,7 +70,7 @@ def jinja2_renderer(source: str) -> Callable[[Any], Callable[[dict[str, Any], di
 
     def factory(info: Any) -> Callable[[dict[str, Any], dict[str, Any]], str]:
         def render(value: dict[str, Any], system: dict[str, Any]) -> str:
-            return template.render({**system, "framework": "Pyramid", "shown_id": shown_id, **value})
+            return template.render({**system, "framework": "Pyramid", **value})
 
         return render
 

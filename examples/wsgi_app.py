@@ -109,9 +109,9 @@ class Gallery:
     def register(self, req: Request) -> Response:
         """The page reports an upload the middleware confirmed: check it, list it, answer its HTML.
 
-        JSON only (``{"receipt", "name", "info"}``), which a form on another site cannot
+        JSON only (``{"receipt", "name"}``), which a form on another site cannot
         send; the receipt and its image are checked here (``gallery_common.received_image``),
-        *info* (placeholder and colour, for display only) by ``gallery_common.display_info``.
+        and the size and placeholder come signed inside the receipt.
         """
         if req.method != "POST":
             return HTTPMethodNotAllowed()
@@ -160,12 +160,13 @@ class Gallery:
             f'alt="{html.escape(label)}" loading="lazy"><figcaption>{html.escape(label)}</figcaption></figure>'
             for label, size, opts in VARIANTS
         )
-        # The responsive <picture>, with the blurred placeholder kept at upload as its background.
-        shown = self.media.picture(shown_id(item), sizes=[320, 640], sizes_attr="20rem", alt=media_id, placeholder=True)
+        # The responsive <picture> of the kept stored value: sized, the blurred placeholder as its background.
+        kept = shown_id(item)
+        shown = self.media.picture(kept, sizes=[320, 640], sizes_attr="20rem", alt=media_id, placeholder=True)
         cells = f'<figure class="picture">{shown}<figcaption>picture, placeholder first</figcaption></figure>' + cells
         return (
             f'<section><h2><a href="{html.escape(self.media.url(media_id))}">{html.escape(media_id)}</a>'
-            f" <small>{item.get('width')}×{item.get('height')}</small></h2>"
+            f" <small>{kept.width}×{kept.height}</small></h2>"
             f'<div class="row">{cells}</div>'
             f'<form method="post" action="/delete"><input type="hidden" name="id" value="{html.escape(media_id)}">'
             f"<button>Delete</button></form></section>"
@@ -203,8 +204,9 @@ section {{ border-top: 1px solid #ddd; padding: 1rem 0; }} h2 {{ font-size: 14px
 <body><h1>s3media_wsgi demo</h1>
 <form id="upload" class="drop" method="post" action="/upload" enctype="multipart/form-data"
  data-endpoint="{endpoint}" data-register="/register">
-<label>Drop images anywhere on the page, or choose some:
-<input type="file" name="photo" accept="image/*" multiple required></label> <button>Upload</button></form>
+<label>Drop images, videos or PDFs anywhere on the page, or choose some:
+<input type="file" name="photo" accept="image/*,video/*,application/pdf" multiple required></label>
+<button>Upload</button></form>
 <ul id="queue" aria-live="polite"></ul>
 {error}<div id="gallery">{rows}</div>
 <script type="module">

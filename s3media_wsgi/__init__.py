@@ -34,6 +34,7 @@ PUBLIC_MODULES = (
     "s3media_wsgi.storage.contract_suite",
     "s3media_wsgi.imaging",
     "s3media_wsgi.picture",
+    "s3media_wsgi.previews",
     "s3media_wsgi.responder",
     "s3media_wsgi.response",
     "s3media_wsgi.wsgi",
@@ -45,6 +46,10 @@ PUBLIC_MODULES = (
     "s3media_wsgi.adapters.django.permissions",
     "s3media_wsgi.adapters.django.widgets",
     "s3media_wsgi.adapters.django.templatetags.s3media",
+    "s3media_wsgi.adapters.django.tasks",
+    "s3media_wsgi.adapters.django.storage",
+    "s3media_wsgi.adapters.django.thumbnails",
+    "s3media_wsgi.adapters.django.rest",
 )
 
 __all__ = [

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import ids
+from . import ids, previews
 from .errors import (
     AlreadyConfirmed,
     ConfigError,
@@ -107,6 +107,7 @@ class Owner(Protocol):
     guard: StorageGuard
     engine: ImageEngine
     max_upload_bytes: int
+    check_pixels: bool
     allowed_types: frozenset[str]
     upload_expires: int
     on_confirm: ConfirmHook | None
@@ -313,8 +314,11 @@ class DirectUploads:
                 objects.copy(key, staged)
             with self.media.guard.call():
                 size = objects.head(staged).size
+            # A video, audio file or PDF whose previewer is installed is read whole: its facts need all of it.
+            analysed = previews.find(declared.kind)
             with self.media.guard.call():
-                data = objects.read(staged, MARKUP_BYTES)
+                whole = analysed is not None and analysed.available() and self.media.check_pixels
+                data = objects.read(staged, self.media.max_upload_bytes + 1 if whole else MARKUP_BYTES)
             checked = self._check_declared(data, declared, size)
 
             def read_staged() -> bytes:

@@ -14,7 +14,10 @@ request as any other.
 
 A task queue's worker needs only the id: ``enqueue=lambda job:
 make_eager.delay(job.media_id)`` with a task calling
-``media.make_eager(media_id)``.
+``media.make_eager(media_id)``, the worker's Media built from the app's
+settings.  Recipes: ``examples/eager_rq.py`` (RQ) and
+``examples/eager_celery.py`` (Celery); in Django,
+``s3media_wsgi.adapters.django.tasks`` (Django's tasks framework).
 """
 
 from __future__ import annotations

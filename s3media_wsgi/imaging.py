@@ -67,11 +67,13 @@ except ImportError:  # pragma: no cover - depends on the environment
 else:
     pillow_heif.register_heif_opener()
 
-from . import animation, placeholders, structure
+from . import animation, attention, placeholders, previews, structure
 from . import bands as banded
 from .errors import Busy, ImageTooLarge, MediaError, NotAnImage
 from .formats import KIND_BY_PILLOW, MIME_BY_EXT, OUTPUT_FORMATS, PILLOW_DECODER, PILLOW_WRITER
 from .limits import DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIDE, positive_int
+from .previews import Facts, PreviewLimits, StillRequest
+from .sniff import SNIFF_BYTES, sniff
 from .variants import ResizeSpec
 
 #: Content-Type of each output format: the same table stored files are served with.
@@ -379,6 +381,10 @@ class Rendered:
     content_type: str
     width: int
     height: int
+    #: The point a ``fill`` crop was centred on as near as it could be, in
+    #: fractions of the upright source (None: the centre).  For ``auto`` and
+    #: ``faces``, the point found.
+    focus: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -398,13 +404,61 @@ def _round_div(num: int, den: int) -> int:
     return (2 * num + den) // (2 * den)
 
 
-def layout(src_w: int, src_h: int, spec: ResizeSpec, orientation: int = 1) -> Layout:
+#: A point of the stored picture -> the same point of the upright one, per EXIF orientation (fractions).
+_POINT_UPRIGHT = {
+    2: lambda x, y: (1 - x, y),
+    3: lambda x, y: (1 - x, 1 - y),
+    4: lambda x, y: (x, 1 - y),
+    5: lambda x, y: (y, x),
+    6: lambda x, y: (1 - y, x),
+    7: lambda x, y: (1 - y, 1 - x),
+    8: lambda x, y: (y, 1 - x),
+}
+#: And back: a point of the upright picture -> the stored one.
+_POINT_STORED = {
+    2: lambda u, v: (1 - u, v),
+    3: lambda u, v: (1 - u, 1 - v),
+    4: lambda u, v: (u, 1 - v),
+    5: lambda u, v: (v, u),
+    6: lambda u, v: (v, 1 - u),
+    7: lambda u, v: (1 - v, 1 - u),
+    8: lambda u, v: (1 - v, u),
+}
+
+
+def upright_point(point: tuple[float, float], orientation: int) -> tuple[float, float]:
+    """*point* (fractions of a picture stored with EXIF *orientation*) in the upright picture.
+
+    >>> upright_point((0.25, 0.1), 6)
+    (0.9, 0.25)
+    """
+    turn = _POINT_UPRIGHT.get(orientation)
+    return point if turn is None else turn(*point)
+
+
+def stored_point(point: tuple[float, float], orientation: int) -> tuple[float, float]:
+    """*point* (fractions of the upright picture) in the picture as stored with EXIF *orientation*."""
+    turn = _POINT_STORED.get(orientation)
+    return point if turn is None else turn(*point)
+
+
+def layout(
+    src_w: int, src_h: int, spec: ResizeSpec, orientation: int = 1, focus: tuple[float, float] | None = None
+) -> Layout:
     """Plan *spec* for a source of ``src_w`` × ``src_h`` stored with EXIF *orientation*.
+
+    A ``fill`` crop is placed so that its focus (*focus*, fractions of the
+    upright picture, else the spec's own point, else the centre) is as near
+    its centre as the picture allows.  ``auto`` and ``faces`` are planned at
+    the centre: the engine finds their point once the pixels are decoded
+    (the crop's size does not depend on it), and plans again with it.
 
     >>> layout(1000, 900, ResizeSpec(100, 50)).size
     (56, 50)
     >>> layout(400, 200, ResizeSpec(100, 100, "fill")).box
     (100.0, 0.0, 300.0, 200.0)
+    >>> layout(400, 200, ResizeSpec(100, 100, "fill"), focus=(0.1, 0.5)).box
+    (0.0, 0.0, 200.0, 200.0)
     """
     w, h = spec.width, spec.height
     if orientation >= 5:
@@ -414,7 +468,10 @@ def layout(src_w: int, src_h: int, spec: ResizeSpec, orientation: int = 1) -> La
     if spec.mode == "fill":
         if w is None or h is None:
             raise ValueError("fill needs a width and a height")
-        return _fill(src_w, src_h, w, h, spec.upscale)
+        point = focus if focus is not None else spec.focus_point
+        if point is not None:
+            point = stored_point(point, orientation)
+        return _fill(src_w, src_h, w, h, spec.upscale, point)
     return _fit(src_w, src_h, w, h, spec.upscale)
 
 
@@ -431,20 +488,28 @@ def _fit(src_w: int, src_h: int, w: int | None, h: int | None, upscale: bool) ->
     return Layout(full, (out_w if w is None else min(out_w, w), h))
 
 
-def _fill(src_w: int, src_h: int, w: int, h: int, upscale: bool) -> Layout:
+def _fill(src_w: int, src_h: int, w: int, h: int, upscale: bool, focus: tuple[float, float] | None = None) -> Layout:
     # The largest region of the target's aspect ratio that the source holds.
     if w * src_h >= h * src_w:
         crop_w, crop_h = float(src_w), src_w * h / w
     else:
         crop_w, crop_h = src_h * w / h, float(src_h)
     if upscale or crop_w >= w:
-        left, top = (src_w - crop_w) / 2, (src_h - crop_h) / 2
+        if focus is None:
+            left, top = (src_w - crop_w) / 2, (src_h - crop_h) / 2
+        else:
+            left = min(max(focus[0] * src_w - crop_w / 2, 0.0), src_w - crop_w)
+            top = min(max(focus[1] * src_h - crop_h / 2, 0.0), src_h - crop_h)
         return Layout((left, top, left + crop_w, top + crop_h), (w, h))
     # Too small and no upscale: cut that region out at its own size.
     out_w = max(1, min(src_w, int(crop_w + 0.5)))
     out_h = max(1, min(src_h, int(crop_h + 0.5)))
-    left, top = (src_w - out_w) // 2, (src_h - out_h) // 2
-    return Layout((float(left), float(top), float(left + out_w), float(top + out_h)), (out_w, out_h))
+    if focus is None:
+        left_px, top_px = (src_w - out_w) // 2, (src_h - out_h) // 2
+    else:
+        left_px = min(max(math.floor(focus[0] * src_w - out_w / 2 + 0.5), 0), src_w - out_w)
+        top_px = min(max(math.floor(focus[1] * src_h - out_h / 2 + 0.5), 0), src_h - out_h)
+    return Layout((float(left_px), float(top_px), float(left_px + out_w), float(top_px + out_h)), (out_w, out_h))
 
 
 def orientation(im: Image.Image) -> int:
@@ -609,7 +674,12 @@ class ImageEngine:
     True
     """
 
-    def __init__(self, limits: ImageLimits = ImageLimits(), max_concurrency: int | None = None) -> None:
+    def __init__(
+        self,
+        limits: ImageLimits = ImageLimits(),
+        max_concurrency: int | None = None,
+        preview_limits: PreviewLimits | None = None,
+    ) -> None:
         if max_concurrency is None:
             # The default cap is per process, not per engine: an app with
             # several Media objects still decodes at most one image per CPU.
@@ -620,6 +690,8 @@ class ImageEngine:
             self.max_concurrency = max_concurrency
             self._slots = threading.BoundedSemaphore(max_concurrency)
         self.limits = limits
+        #: What a still of a video or a PDF may cost (:mod:`s3media_wsgi.previews`).
+        self.preview_limits = preview_limits or PreviewLimits()
         self.memory = process_budget(limits.decode_memory)
         Image.init()
         self._readable = frozenset(kind for kind, dec in PILLOW_DECODER.items() if self._decoder_works(kind, dec))
@@ -710,6 +782,46 @@ class ImageEngine:
             return None
         return (width, height) if width > 0 and height > 0 else None
 
+    def preview_facts(self, data: bytes) -> tuple[Facts, bytes | None, str | None] | None:
+        """What a video, audio file or PDF says of itself, and its poster's ThumbHash and dominant colour.
+
+        None when no installed previewer reads *data*'s kind (an image, or a
+        kind whose extra is missing); otherwise bounded like a resize
+        (:class:`~s3media_wsgi.previews.PreviewLimits`, a decode slot, the
+        memory budget), raising :class:`NotAnImage` or :class:`ImageTooLarge`.
+        """
+        ftype = sniff(data[:SNIFF_BYTES])
+        previewer = previews.find(ftype.kind) if ftype is not None and not ftype.is_image else None
+        if ftype is None or previewer is None or not previewer.available():
+            return None
+        with _trimmed(), self._slot(), _guard():
+            facts = previewer().facts(data, ftype.kind, self._work())
+            if facts.poster is None:
+                return facts, None, None
+            small = _small_copy(facts.poster, 1)
+            return facts, placeholders.thumbhash(small), placeholders.dominant_colour(small)
+
+    def _work(self) -> previews.Work:
+        """The bounds of one still: the preview limits, ``max_pixels``, this image's memory reservations."""
+        return previews.Work(
+            self.preview_limits,
+            self.limits.max_pixels,
+            lambda nbytes, what: self.memory.reserve(nbytes, what, self._wait_left()),
+        )
+
+    def _still(self, data: bytes, spec: ResizeSpec | None) -> _Source | None:
+        """The still of a video or a PDF (see :mod:`s3media_wsgi.previews`) as a source; None for other files."""
+        ftype = sniff(data[:SNIFF_BYTES])
+        if ftype is None or ftype.is_image:
+            return None
+        previewer = previews.load(ftype.kind)
+        if previewer is None or not previewer.has_still:
+            return None
+        request = StillRequest()
+        if spec is not None:
+            request = StillRequest(spec.page, spec.frame, (spec.width, spec.height), spec.mode == "fill")
+        return _Source(previewer.still(data, ftype.kind, request, self._work()), 1, False)
+
     def resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
         """Resize *data* to *spec* and encode it; metadata other than the ICC profile is dropped.
 
@@ -725,7 +837,7 @@ class ImageEngine:
 
     def _resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
         with self._slot(), _guard():
-            source = self._open(data)
+            source = self._still(data, spec) or self._open(data)
             with source.image as im:
                 turn = orientation(im)
                 plan = layout(im.size[0], im.size[1], spec, turn)
@@ -766,6 +878,9 @@ class ImageEngine:
 
     def _resize_many(self, data: bytes, specs: list[ResizeSpec]) -> list[Rendered | MediaError | None]:
         results: list[Rendered | MediaError | None] = [None] * len(specs)
+        ftype = sniff(data[:SNIFF_BYTES])
+        if ftype is not None and previews.previewable(ftype.kind):
+            return results  # a still is made for its output's box: each by resize
         with self._slot(), _guard():
             source = self._open(data)
             with source.image as im:
@@ -827,6 +942,10 @@ class ImageEngine:
         box = plan.box
         if drafted:
             box = (box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y)
+        focus = spec.focus_point
+        if isinstance(spec.focus, str):
+            src = (round(frame.width / scale_x), round(frame.height / scale_y))
+            focus, box = self._place(frame, spec, turn, *src)
         resample = policy.after_draft if drafted else Image.Resampling.LANCZOS
         out = _upright(_scale(frame, plan.size, box, resample, policy.reducing_gap, self.limits.resize_bands), turn)
         if out is frame:
@@ -834,7 +953,7 @@ class ImageEngine:
         out, out_icc = _for_output(out, spec.format, icc)
         progressive = out.width * out.height >= self.limits.progressive_jpeg_pixels
         encoded = _encode(out, spec.format, spec.quality, out_icc, progressive)
-        return Rendered(encoded, CONTENT_TYPES[spec.format], *out.size)
+        return Rendered(encoded, CONTENT_TYPES[spec.format], *out.size, focus)
 
     def _open(self, data: bytes) -> _Source:
         lim = self.limits
@@ -896,12 +1015,23 @@ class ImageEngine:
         im = source.image
         icc = im.info.get("icc_profile") or None
 
-        def finish(frame: Image.Image) -> Image.Image:
-            gap = resampling(spec.format, spec.quality).reducing_gap
-            return _upright(_scale(frame, plan.size, plan.box, reducing_gap=gap, bands=self.limits.resize_bands), turn)
+        found: list[tuple[float, float] | None] = [spec.focus_point]
+        boxes: list[Box] = []
 
-        what = f"a {im.size[0]}x{im.size[1]} {im.format} resized to {plan.size[0]}x{plan.size[1]} {spec.format}"
-        source_pixels, output_pixels = im.size[0] * im.size[1], plan.size[0] * plan.size[1]
+        def finish(frame: Image.Image) -> Image.Image:
+            if not boxes:
+                # An animation's crop is placed once, by its first frame, and kept: a crop must not wander.
+                if isinstance(spec.focus, str):
+                    found[0] = upright_point(attention.find_point(frame, spec.focus), turn)
+                    boxes.append(layout(src_w, src_h, spec, turn, found[0]).box)
+                else:
+                    boxes.append(plan.box)
+            gap = resampling(spec.format, spec.quality).reducing_gap
+            return _upright(_scale(frame, plan.size, boxes[0], reducing_gap=gap, bands=self.limits.resize_bands), turn)
+
+        src_w, src_h = im.size  # before any draft
+        what = f"a {src_w}x{src_h} {im.format} resized to {plan.size[0]}x{plan.size[1]} {spec.format}"
+        source_pixels, output_pixels = src_w * src_h, plan.size[0] * plan.size[1]
         if self._animate(source, spec, plan):
             # Frames are decoded one at a time; the resized ones are all kept.
             kept = output_pixels * source.frames * ANIMATION_BYTES_PER_PIXEL.get(spec.format, 10.0)
@@ -913,7 +1043,7 @@ class ImageEngine:
             with self.memory.reserve(cost, what, self._wait_left()):
                 data = animation.write(animation.frames(im, source.frames, finish), spec.format, params, loop)
             width, height = plan.size if turn < 5 else plan.size[::-1]
-            return Rendered(data, CONTENT_TYPES[spec.format], width, height)
+            return Rendered(data, CONTENT_TYPES[spec.format], width, height, found[0])
 
         # Only the frame Pillow opened on, whose size _open checked, is decoded.
         policy = resampling(spec.format, spec.quality)
@@ -926,13 +1056,31 @@ class ImageEngine:
         cost = decode_cost(im, source_pixels, drafted) + math.ceil(output_pixels * _encode_bytes_per_pixel(spec.format))
         with self.memory.reserve(cost, what, self._wait_left()):
             frame = _resizable(im)
+            focus = spec.focus_point
+            if isinstance(spec.focus, str):
+                focus, box = self._place(frame, spec, turn, src_w, src_h)
             resample = policy.after_draft if drafted else Image.Resampling.LANCZOS
             bands = self.limits.resize_bands
             frame = _upright(_scale(frame, plan.size, box, resample, policy.reducing_gap, bands), turn)
             frame, icc = _for_output(frame, spec.format, icc)
             progressive = frame.width * frame.height >= self.limits.progressive_jpeg_pixels
             data = _encode(frame, spec.format, spec.quality, icc, progressive)
-            return Rendered(data, CONTENT_TYPES[spec.format], *frame.size)
+            return Rendered(data, CONTENT_TYPES[spec.format], *frame.size, focus)
+
+    @staticmethod
+    def _place(
+        frame: Image.Image, spec: ResizeSpec, turn: int, src_w: int, src_h: int
+    ) -> tuple[tuple[float, float], Box]:
+        """The point ``auto`` or ``faces`` finds in the decoded *frame* (upright fractions), and the crop it gives.
+
+        *frame* is the source as decoded, perhaps drafted: the crop box is
+        planned on the source's *src_w* × *src_h* and scaled to *frame*.
+        """
+        assert isinstance(spec.focus, str)
+        point = upright_point(attention.find_point(frame, spec.focus), turn)
+        box = layout(src_w, src_h, spec, turn, point).box
+        scale_x, scale_y = frame.width / src_w, frame.height / src_h
+        return point, (box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y)
 
 
 def decode_cost(im: Image.Image, pixels: int, drafted: bool = False) -> int:
@@ -1193,4 +1341,6 @@ __all__ = [
     "layout",
     "orientation",
     "resampling",
+    "stored_point",
+    "upright_point",
 ]

@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any, TypeVar, Union
 
-from . import ids
+from . import ids, previews
 from .cleaning import clean
 from .delivery import resize_base_url_for
 from .direct_uploads import CONFIRMED_PREFIX_BYTES, Checked, ConfirmedUpload, ConfirmHook, DirectUploads
@@ -32,14 +32,18 @@ from .eager import EagerJob, Enqueue, ThreadRunner
 from .errors import (
     AlreadyExists,
     ConfigError,
+    ImageTooLarge,
+    InvalidResize,
     InvalidSignature,
     MediaError,
+    NotAnImage,
+    NotFound,
     StorageUnavailable,
     UnsupportedMediaType,
     UploadTooLarge,
 )
 from .factory import build_storage, load_object, media_kwargs
-from .formats import FileType
+from .formats import FileType, by_ext
 from .ids import MediaId, MediaInfo
 from .imaging import ImageEngine, ImageLimits
 from .limits import (
@@ -51,6 +55,7 @@ from .limits import (
     too_large_message,
 )
 from .picture import SafeHTML, picture
+from .previews import PreviewLimits
 from .receipts import Receipts
 from .resilience import (
     DEFAULT_BREAKER_COOLDOWN,
@@ -77,9 +82,13 @@ from .uploads import (
 from .urls import check_base_url
 from .variants import (
     DEFAULT_QUALITY,
+    UNSET,
+    FocusArg,
     Presets,
     ResizeSpec,
     default_format,
+    frame_seconds,
+    normalise_focus,
     parse_size,
     parse_variant,
 )
@@ -106,6 +115,16 @@ def _guarded(method: F) -> F:
             return method(self, *args, **kwargs)
 
     return guarded  # type: ignore[return-value]
+
+
+#: What a spec cache key holds for an id whose ``info.focus`` is not a focus.
+_UNREADABLE = object()
+
+
+def _info_focus(media_id: object) -> object:
+    """The focus an id carries in its ``info`` (a :class:`MediaId`'s, or any object's with that field); else None."""
+    info = getattr(media_id, "info", None)
+    return getattr(info, "focus", None) if info is not None else None
 
 
 def _read_source(src: Source, limit: int) -> tuple[bytes, str | None]:
@@ -160,6 +179,9 @@ class Media:
         engine's other limits (metadata, JPEG scans, per-format output
         budgets, animation budgets); ``max_pixels``, ``max_side`` and
         ``max_frames`` above replace its fields of the same name.
+    :param preview_limits: a :class:`~s3media_wsgi.previews.PreviewLimits`:
+        what a still or the facts of a video or a PDF may cost (duration,
+        decoded frames, pages, page size, inflated PDF streams, time).
     :param upload_expires: seconds a signed direct upload stays valid (default 600).
     :param resize_base_url: where resize URLs point instead of the storage
         (``base + key``).  A private bucket's resizes are answered by the app,
@@ -216,6 +238,7 @@ class Media:
         check_pixels: bool = True,
         keep_metadata: bool = False,
         image_limits: ImageLimits | None = None,
+        preview_limits: PreviewLimits | None = None,
         upload_expires: int = DEFAULT_UPLOAD_EXPIRES,
         resize_base_url: str | None = None,
         storage_budget: float = DEFAULT_STORAGE_BUDGET,
@@ -254,7 +277,9 @@ class Media:
         self.max_upload_bytes = max_upload_bytes
         self.presets = Presets(presets, limits.max_side, strict_presets)
         self.strict_presets = self.presets.strict
-        self.engine = ImageEngine(limits, max_concurrency=max_concurrent_decodes)
+        if preview_limits is not None and not isinstance(preview_limits, PreviewLimits):
+            raise ConfigError(f"preview_limits must be a PreviewLimits, not {type(preview_limits).__name__}")
+        self.engine = ImageEngine(limits, max_concurrent_decodes, preview_limits or PreviewLimits())
         if not isinstance(keep_metadata, bool):
             raise ConfigError(f"keep_metadata must be True or False, not {keep_metadata!r}")
         self.keep_metadata = keep_metadata
@@ -311,7 +336,7 @@ class Media:
     # --- storing -------------------------------------------------------------
 
     @_guarded
-    def put(self, src: Source, filename: str | None = None) -> MediaId:
+    def put(self, src: Source, filename: str | None = None, *, media_id: str | None = None) -> MediaId:
         """Store an upload and return its id.
 
         *src* is a path, bytes, or a binary file object.  The type is sniffed
@@ -321,27 +346,43 @@ class Media:
         ``keep_metadata`` (:mod:`s3media_wsgi.cleaning`).  The id's ``info``
         (:class:`~s3media_wsgi.ids.MediaInfo`) holds what this pass learned:
         upright size, type, stored bytes, and, for an image whose pixels were
-        checked, a ThumbHash placeholder and the dominant colour.  Raises
+        checked, a ThumbHash placeholder and the dominant colour.  Keep
+        ``media_id.stored`` (one string, the id first: see
+        :attr:`~s3media_wsgi.MediaId.stored`) in your one text column: every
+        method here taking an id takes it too, and :meth:`picture` then knows
+        the size and the placeholder with no I/O.  Raises
         :class:`~s3media_wsgi.errors.UnsupportedMediaType`,
         :class:`~s3media_wsgi.errors.UploadTooLarge` or an image error; on any
         error nothing is stored.
+
+        *media_id* stores the file under that id instead of a fresh one (an
+        id a tool derives from something else, so that storing it again finds
+        it): its extension must be the real type's (else
+        :class:`~s3media_wsgi.errors.UnsupportedMediaType`), and an id taken
+        already raises :class:`~s3media_wsgi.errors.AlreadyExists`.
         """
         data, hint = _read_source(src, self.max_upload_bytes)
         if len(data) > self.max_upload_bytes:
             raise UploadTooLarge(too_large_message(self.max_upload_bytes))
         checked = self._check_content(data)
         ftype, data = checked.ftype, checked.data
-        name = ids.normalise_filename(filename or hint or "")
-        stem = name.rpartition(".")[0] if "." in name else name
-        media_id = ids.new_id(f"{stem}.{ftype.ext}")
+        fresh = media_id is None
+        if media_id is None:
+            name = ids.normalise_filename(filename or hint or "")
+            stem = name.rpartition(".")[0] if "." in name else name
+            media_id = ids.new_id(f"{stem}.{ftype.ext}")
+        elif ids.extension(ids.parse_id(media_id)) != ftype.ext:
+            raise UnsupportedMediaType(f"This file is {ftype.label}: its name must end in .{ftype.ext}.")
         key = ids.original_key(media_id)
         try:
             with self.guard.call():
                 written = self.storage.put(key, data, ftype.mime)
         except StorageUnavailable:
             # The write may have landed anyway (a reply lost in a timeout):
-            # remove it, so a failed put leaves nothing behind.
-            self._forget_failed_put(key)
+            # remove it, so a failed put leaves nothing behind.  (A given id's
+            # object may be another writer's: left alone.)
+            if fresh:
+                self._forget_failed_put(key)
             raise
         if not written and not self._is_our_write(key, len(data)):
             raise AlreadyExists(f"refusing to overwrite {media_id}")
@@ -363,10 +404,17 @@ class Media:
 
         What the eager runner calls after each upload; a task queue's worker
         calls it with the job's ``media_id``.  A resize that cannot be made
-        is logged and left to its first request; storage failures raise.
+        is logged and left to its first request; an original gone by then
+        (deleted while its job waited in a queue), or an id that is none,
+        is logged and makes nothing; storage failures raise.
         """
-        wanted = [(self.resize_key(media_id, name), self.resize_spec(media_id, name)) for name in self.presets.eager]
-        return self.resizer.create_many(media_id, wanted)
+        try:
+            names = self.presets.eager
+            wanted = [(self.resize_key(media_id, name), self.resize_spec(media_id, name)) for name in names]
+            return self.resizer.create_many(media_id, wanted)
+        except NotFound as exc:
+            log.warning("eager presets of %s not made: no original (%s)", media_id, exc)
+            return []
 
     def _is_our_write(self, key: str, size: int) -> bool:
         """True when the object a conditional put found at a fresh key is our own.
@@ -391,6 +439,27 @@ class Media:
             except MediaError:
                 log.warning("a failed put may have left %s behind", key)
 
+    def check_type(self, head: bytes) -> FileType:
+        """The real type of a file from its first bytes, when it is one of ``allowed_types``; no I/O.
+
+        The first check :meth:`put` and :meth:`confirm_upload` make, for a
+        form to make before anything is stored: give at least the first
+        :data:`~s3media_wsgi.sniff.MARKUP_BYTES`.  Raises
+        :class:`~s3media_wsgi.errors.UnsupportedMediaType` saying what was
+        refused and what is accepted.
+
+            >>> media.check_type(photo_bytes[:4096]).mime
+            'image/jpeg'
+        """
+        ftype = sniff(head[:SNIFF_BYTES])
+        if ftype is None or ftype.kind not in self.allowed_types:
+            refused = None if ftype is not None else refused_kind(head[:MARKUP_BYTES])
+            if ftype is None and refused is None:
+                raise UnsupportedMediaType(f"File type not recognised. Accepted: {self._accepted_labels}.")
+            what = ftype.label if ftype is not None else REFUSED[refused or ""]
+            raise UnsupportedMediaType(f"File type not accepted: {what}. Accepted: {self._accepted_labels}.")
+        return ftype
+
     def _check_content(self, data: bytes, *, pixels: bool = True, size: int | None = None) -> Checked:
         """Check *data* (an upload's bytes, or its first bytes when not an image, of *size* bytes in all).
 
@@ -401,17 +470,13 @@ class Media:
         makes the info (a placeholder and the dominant colour from the small
         decoded frame) and, unless ``keep_metadata``, the cleaned bytes to store.
         """
-        ftype = sniff(data[:SNIFF_BYTES])
-        if ftype is None or ftype.kind not in self.allowed_types:
-            refused = None if ftype is not None else refused_kind(data[:MARKUP_BYTES])
-            if ftype is None and refused is None:
-                raise UnsupportedMediaType(f"File type not recognised. Accepted: {self._accepted_labels}.")
-            what = ftype.label if ftype is not None else REFUSED[refused or ""]
-            raise UnsupportedMediaType(f"File type not accepted: {what}. Accepted: {self._accepted_labels}.")
+        ftype = self.check_type(data)
         if not ftype.is_image and ftype.kind != "pdf" and looks_like_markup(data):
             raise UnsupportedMediaType(f"File type not accepted: {ftype.label} carrying HTML markup.")
         size = len(data) if size is None else size
-        if not (ftype.is_image and self.engine.can_read(ftype.kind)):
+        if not ftype.is_image:
+            return self._check_document(ftype, data, size, pixels)
+        if not self.engine.can_read(ftype.kind):
             return Checked(ftype, None, None, data, MediaInfo(ftype.mime, size))
         decode = pixels and self.check_pixels
         probed = self.engine.probe(data, decode=decode, facts=decode)
@@ -421,6 +486,32 @@ class Media:
         placeholder = base64.b64encode(probed.placeholder).decode("ascii") if probed.placeholder else None
         info = MediaInfo(ftype.mime, size, probed.width, probed.height, placeholder, probed.colour)
         return Checked(ftype, probed.width, probed.height, data, info)
+
+    def _check_document(self, ftype: FileType, data: bytes, size: int, pixels: bool) -> Checked:
+        """A video, audio file or PDF: its facts from its previewer, when installed and *data* is all of it.
+
+        Without the previewer's extra, or when the previewer cannot read the
+        file (cut short, corrupt, over a :class:`~s3media_wsgi.previews.PreviewLimits`),
+        it is stored as before, with its type and size only: these files were
+        never decoded to be accepted, and a resize of one then answers 422.
+        """
+        found = None
+        if pixels and self.check_pixels and len(data) == size:
+            try:
+                found = self.engine.preview_facts(data)
+            except (NotAnImage, ImageTooLarge) as exc:
+                log.info("no facts of a %s upload: %s", ftype.label, exc)
+        if found is None:
+            return Checked(ftype, None, None, data, MediaInfo(ftype.mime, size))
+        facts, hashed, colour = found
+        placeholder = base64.b64encode(hashed).decode("ascii") if hashed else None
+        info = MediaInfo(
+            ftype.mime, size, facts.width, facts.height, placeholder, colour,
+            duration=facts.duration, pages=facts.pages, video_codec=facts.video_codec,
+            audio_codec=facts.audio_codec, frame_rate=facts.frame_rate,
+            page_width=facts.page_width, page_height=facts.page_height,
+        )  # fmt: skip
+        return Checked(ftype, facts.width, facts.height, data, info)
 
     # --- direct uploads (see s3media_wsgi.direct_uploads) ----------------------------
 
@@ -523,25 +614,30 @@ class Media:
         The confirm route gives one to the page that uploaded (bound to what
         the ``uploads`` hook returned, when it returned a string); forms check
         it with :meth:`check_receipt`, so a user can only attach media they
-        uploaded.  No I/O.  See :mod:`s3media_wsgi.receipts`.
+        uploaded.  A :class:`MediaId` with ``info`` (what :meth:`confirm_upload`
+        returns) has its stored value signed into the receipt, so the form
+        gets the size and placeholder back without reading storage.  No I/O.
+        See :mod:`s3media_wsgi.receipts`.
         """
         return self.receipts.issue(media_id, bound_to)
 
-    def check_receipt(self, receipt: str, bound_to: str | None = None) -> str:
-        """The media id *receipt* was issued for; :class:`~s3media_wsgi.errors.InvalidUpload`
-        when it is forged, expired, or bound to someone else.  No I/O."""
+    def check_receipt(self, receipt: str, bound_to: str | None = None) -> MediaId:
+        """The :class:`MediaId` *receipt* was issued for, with the info it carries (signed with it);
+        :class:`~s3media_wsgi.errors.InvalidUpload` when it is forged, expired, or bound to someone else.
+        No I/O."""
         return self.receipts.check(receipt, bound_to)
 
     @_guarded
     def exists(self, media_id: str) -> bool:
         """True when the original of *media_id* is stored."""
-        key = ids.original_key(media_id)
+        key = ids.original_key(ids.id_of(media_id))
         with self.guard.call():
             return self.storage.exists(key)
 
     @_guarded
     def delete(self, media_id: str) -> int:
         """Delete the original and every resize of *media_id*; return how many objects went."""
+        media_id = ids.id_of(media_id)
         prefix = ids.key_prefix(media_id)
         with self.guard.call():
             count = self.storage.delete_prefix(prefix)
@@ -556,6 +652,7 @@ class Media:
         keys (``list_keys``, see :mod:`s3media_wsgi.storage.base`); both
         built-in backends do.
         """
+        media_id = ids.id_of(media_id)
         original = ids.original_key(media_id)
         with self.guard.call():
             keys = list_keys(self.storage, ids.key_prefix(media_id))
@@ -570,11 +667,13 @@ class Media:
     @_guarded
     def get(self, media_id: str) -> bytes:
         """The original bytes of *media_id*."""
-        key = ids.original_key(media_id)
+        key = ids.original_key(ids.id_of(media_id))
         with self.guard.call():
             return self.storage.get(key)
 
     # --- URLs (pure computation: no I/O) ---------------------------------------
+    # Each takes a plain id, a MediaId, or a stored value (MediaId.stored), as
+    # exists/get/delete/purge_resizes do: ids.id_of is the one reading of them.
 
     def url(self, media_id: str, *, download_name: str | None = None) -> str:
         """URL of the original; with a private bucket, a presigned GET.
@@ -582,7 +681,7 @@ class Media:
         *download_name* (private buckets only) makes the browser save the file
         under that name, sanitised.
         """
-        key = ids.original_key(media_id)
+        key = ids.original_key(ids.id_of(media_id))
         if download_name is None:
             return self.storage.url(key)
         if not is_private(self.storage):
@@ -597,17 +696,45 @@ class Media:
         quality: int = DEFAULT_QUALITY,
         format: str | None = None,
         upscale: bool = False,
+        focus: FocusArg = None,
+        page: int = 1,
+        frame: float | None = None,
     ) -> ResizeSpec:
         w, h = parse_size(size)
+        stored = by_ext(ids.extension(media_id)) if media_id else None
         if format is None:
             format = default_format(ids.extension(media_id)) if media_id else None
-        spec = ResizeSpec(w, h, mode, quality, bool(upscale), format or "jpg")
+        # page= and frame= only where a previewer honours them (a PDF's page, a video's frame).
+        taken = previews.options(stored.kind) if stored is not None else frozenset()
+        for name, value, default in (("page", page, 1), ("frame", frame, None)):
+            if value != default and name not in taken:
+                raise InvalidResize(f"{name}= is for {'PDFs' if name == 'page' else 'videos'}, not {media_id}")
+        if frame is not None:
+            frame = frame_seconds(frame)
+        if focus is UNSET:
+            focus = None
+        spec = ResizeSpec(
+            w, h, mode, quality, bool(upscale), format or "jpg", normalise_focus(focus), page=page, frame=frame
+        )
         return spec.validate(self.max_side)
 
     def resize_spec(self, media_id: str, size: str, **options: Any) -> ResizeSpec:
-        """Resolve *size* (``"400x300"`` or a preset name) and options to a spec."""
+        """Resolve *size* (``"400x300"`` or a preset name) and options to a spec.
+
+        A ``fill`` crop told no ``focus`` takes the id's ``info.focus``, else
+        its preset's (see :meth:`resize_url`).
+        """
+        if options.get("focus", UNSET) is UNSET:
+            options.pop("focus", None)
+        if not isinstance(media_id, MediaId):
+            media_id = MediaId.from_stored(media_id)  # a stored value: its id, with its info
+        stored = None if "focus" in options else _info_focus(media_id)
         media_id = ids.parse_id(media_id)
         size, resolved = self.presets.resolve(size, options)
+        if resolved.get("mode", "fit") != "fill" and "focus" not in options:
+            resolved.pop("focus", None)  # a preset's crop turned into a fit by this call: nothing to place
+        elif stored is not None:
+            resolved["focus"] = stored
         return self._spec(media_id, size, **resolved)
 
     def resize_key(
@@ -618,17 +745,37 @@ class Media:
         quality: int | None = None,
         format: str | None = None,
         upscale: bool | None = None,
+        *,
+        focus: FocusArg = UNSET,
+        page: int | None = None,
+        frame: float | None = None,
     ) -> str:
         """Storage key of a resize (``<id>/<variant>``); see :meth:`resize_url`."""
         if not isinstance(media_id, str) or not ids.ID_RE.fullmatch(media_id):
-            ids.parse_id(media_id)  # raises InvalidId with the message
+            # A stored value gives its id and its info (a crop's focus); anything else raises InvalidId.
+            media_id = MediaId.from_stored(media_id)
         # Pages build many URLs for few distinct sizes: resolve and validate each
         # size once, so a URL costs one regex, one HMAC and two string joins.
-        cache_key = (size, mode, quality, format, upscale, ids.extension(media_id))
+        stored: object = None
+        if focus is UNSET:
+            told: object = UNSET
+            try:
+                stored = normalise_focus(_info_focus(media_id))
+            except InvalidResize:
+                # A stored focus that is none: its fits are still fine; its crops raise in resize_spec.
+                stored = _UNREADABLE
+        else:
+            told = normalise_focus(focus)
+        cache_key = (size, mode, quality, format, upscale, told, stored, page, frame, ids.extension(media_id))
         spec = self._spec_cache.get(cache_key)
         if spec is None:
-            given = {"mode": mode, "quality": quality, "format": format, "upscale": upscale}
-            spec = self.resize_spec(media_id, size, **{k: v for k, v in given.items() if v is not None})
+            given = {
+                "mode": mode, "quality": quality, "format": format, "upscale": upscale, "page": page, "frame": frame,
+            }  # fmt: skip
+            options: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+            if focus is not UNSET:
+                options["focus"] = focus
+            spec = self.resize_spec(media_id, size, **options)
             if len(self._spec_cache) < 4096:
                 self._spec_cache[cache_key] = spec
         return f"{media_id}/{spec.variant(self.signer.sign(spec.message(media_id)))}"
@@ -641,18 +788,40 @@ class Media:
         quality: int | None = None,
         format: str | None = None,
         upscale: bool | None = None,
+        *,
+        focus: FocusArg = UNSET,
+        page: int | None = None,
+        frame: float | None = None,
     ) -> str:
         """Signed URL of *media_id* resized to *size*; no network call.
 
         *size* is ``"WxH"``, ``"Wx"``, ``"xH"`` or a preset name.  *mode* is
         ``fit`` (inside the box, aspect kept; the default) or ``fill`` (cover
-        the box, centre-cropped).  *quality* defaults to 85.  *format* defaults
+        the box, cropped).  *quality* defaults to 85.  *format* defaults
         to the original's when it is one of jpg/png/webp/avif/gif, else jpg.
         Without *upscale* (the default) a small source is never enlarged.  For
         a preset, the preset's options apply and any option given here
         replaces its own.
+
+        A video or a PDF has resizes too: of a still (:mod:`s3media_wsgi.previews`,
+        with the ``video`` or ``pdf`` extra installed): a representative frame
+        of a video, or the frame at *frame* seconds; page 1 of a PDF, or
+        *page*.  Their format defaults to jpg.
+
+        *focus* places a ``fill`` crop: a point ``(x, y)`` in fractions of the
+        upright original (kept as near the crop's centre as the picture
+        allows; rounded to hundredths), ``"auto"`` (the region that draws the
+        eye, found when the resize is made), ``"faces"`` (faces, with the
+        ``faces`` extra; else as ``auto``), or None / ``"centre"``.  Not told,
+        a crop takes the focus of *media_id*'s ``info`` (a
+        :class:`~s3media_wsgi.MediaId` whose upload set one), else its
+        preset's, else the centre.  Told with ``mode="fit"`` it is refused
+        (:class:`~s3media_wsgi.errors.InvalidResize`): a fit has no crop.
+
+            >>> media.resize_url(media_id, "300x300", mode="fill", focus=(0.25, 0.4))
+            '/media/.../cat.jpg/300x300-fill-85-noupscale-f25x40-....jpg'
         """
-        key = self.resize_key(media_id, size, mode, quality, format, upscale)
+        key = self.resize_key(media_id, size, mode, quality, format, upscale, focus=focus, page=page, frame=frame)
         if self.resize_base_url is not None:
             # Private buckets: the app answers resize URLs (302 to a presigned GET).
             return self.resize_base_url + key

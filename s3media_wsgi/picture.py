@@ -25,7 +25,8 @@ Width and height
 ----------------
 ``width``/``height`` are the *original's* pixel size.  When omitted they come
 from the id when it is the :class:`~s3media_wsgi.MediaId` that
-:meth:`~s3media_wsgi.Media.put` returned.  Knowing them lets the ``<img>`` carry
+:meth:`~s3media_wsgi.Media.put` returned, or the stored value
+(:attr:`MediaId.stored <s3media_wsgi.MediaId.stored>`) an app kept of it.  Knowing them lets the ``<img>`` carry
 ``width``/``height`` (so the page does not jump while loading) and caps the
 renditions at the original's width: without ``upscale`` a wider one would come
 out no wider anyway, so those are replaced by one at the original's width.
@@ -41,10 +42,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import placeholders
+from . import placeholders, previews
 from .errors import InvalidResize
 from .formats import MIME_BY_EXT, by_ext, output_format
-from .variants import DEFAULT_QUALITY, MODES, Presets, parse_size
+from .ids import MediaId
+from .variants import DEFAULT_QUALITY, MODES, UNSET, FocusArg, Presets, parse_size
 
 
 class URLSource(Protocol):
@@ -60,6 +62,8 @@ class URLSource(Protocol):
         quality: int | None = ...,
         format: str | None = ...,
         upscale: bool | None = ...,
+        *,
+        focus: FocusArg = ...,
     ) -> str: ...
 
 
@@ -138,17 +142,19 @@ def _preset(presets: Presets, name: str) -> _Rendition:
     return _Rendition(name, w, h if presets.mode(name) == "fill" else None, preset=True)
 
 
-def _preset_url(media: URLSource, media_id: str, name: str, fmt: str) -> str:
+def _preset_url(media: URLSource, media_id: str, name: str, fmt: str, focus: FocusArg = UNSET) -> str:
     """The preset's URL in *fmt*; a preset that fixes another format cannot give one."""
     fixed = media.presets.fixed_format(name)
+    if focus is not UNSET and media.presets.mode(name) != "fill":
+        focus = UNSET  # a fit preset among crops has nothing to place
     if fixed is None:
-        return media.resize_url(media_id, name, format=fmt)
+        return media.resize_url(media_id, name, format=fmt, focus=focus)
     if fixed != fmt:
         raise InvalidResize(
             f"preset {name!r} is always {fixed}, so it cannot fill the {fmt} source: "
             f"give formats=[{fixed!r}] or use presets without a format"
         )
-    return media.resize_url(media_id, name)
+    return media.resize_url(media_id, name, focus=focus)
 
 
 def _renditions(
@@ -292,6 +298,7 @@ def picture(
     quality: int = DEFAULT_QUALITY,
     upscale: bool = False,
     placeholder: bool = False,
+    focus: FocusArg = UNSET,
 ) -> SafeHTML:
     """``<picture>`` markup for *media_id*: one ``<source>`` per modern format, an ``<img>`` fallback.
 
@@ -308,25 +315,36 @@ def picture(
     :param loading: ``"lazy"``, ``"eager"``, or None to leave it out.
     :param aspect: ``"16:9"``: make every width a box of that shape (needed by fill).
     :param placeholder: when *media_id* carries ``.info`` (a :class:`~s3media_wsgi.MediaId`
-        from ``put`` or ``confirm_upload``), show its ThumbHash as the ``<img>``'s
+        from ``put`` or ``confirm_upload``, or its stored value), show its ThumbHash as the ``<img>``'s
         CSS background until the image arrives (a tiny ``data:`` PNG decoded
         here, no I/O, no JavaScript), or its dominant colour when it has no
         placeholder.  Inline styles and ``data:`` images must be allowed by
         the page's Content-Security-Policy (``style-src 'unsafe-inline'``,
         ``img-src data:``).
+    :param focus: where ``fill`` crops are placed: a point ``(x, y)`` (or
+        ``"0.3,0.25"``) in fractions of the upright original, ``"auto"``,
+        ``"faces"``, or None for the centre; not given, each crop takes the
+        id's ``info.focus``, else its preset's (see
+        :meth:`Media.resize_url <s3media_wsgi.Media.resize_url>`).  Refused
+        with ``mode="fit"``.
 
     Every URL is a signed resize URL, built without any I/O; every attribute
-    value is escaped.  An id whose file is not an image (a PDF, a video) is
-    refused with :class:`~s3media_wsgi.errors.InvalidResize`: link to it
-    with ``media.url(id)`` instead.
+    value is escaped.  A video or a PDF is shown by its still (a poster
+    frame, page 1; :mod:`s3media_wsgi.previews`); an id of another file that
+    is not an image (audio) is refused with
+    :class:`~s3media_wsgi.errors.InvalidResize`: link to it with
+    ``media.url(id)`` instead.
 
         >>> picture(media, media_id, [320, 640], formats=["webp", "jpg"]).count(" 640w")
         2
     """
     if mode not in MODES:
         raise InvalidResize(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if focus is not UNSET and mode != "fill":
+        raise InvalidResize("focus chooses where a crop is taken: it needs mode='fill'")
+    media_id = MediaId.from_stored(media_id)  # a stored value: its id, with its size and placeholder
     stored = by_ext(str(media_id).rpartition(".")[2]) if "." in str(media_id).rsplit("/", 1)[-1] else None
-    if stored is not None and not stored.is_image:
+    if stored is not None and not stored.is_image and not previews.previewable(stored.kind):
         raise InvalidResize(
             f"{media_id} is a {stored.label}, not an image: it has no resizes; link to it with media.url(id)"
         )
@@ -347,9 +365,11 @@ def picture(
 
     def srcset(fmt: str) -> tuple[str, list[str]]:
         urls = [
-            _preset_url(media, media_id, r.size, fmt)
+            _preset_url(media, media_id, r.size, fmt, focus)
             if r.preset
-            else media.resize_url(media_id, r.size, mode=mode, quality=quality, format=fmt, upscale=upscale)
+            else media.resize_url(
+                media_id, r.size, mode=mode, quality=quality, format=fmt, upscale=upscale, focus=focus
+            )
             for r in renditions
         ]
         return ", ".join(f"{url} {r.width}w" for url, r in zip(urls, renditions)), urls

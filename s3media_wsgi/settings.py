@@ -43,13 +43,14 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .bounded import JSONRefused, loads_json
 from .delivery import DEFAULT_PREFIX, parse_delivery
 from .errors import ConfigError
 from .imaging import ImageLimits
 from .limits import DEFAULT_MAX_SIDE, positive_int, positive_number
+from .previews import PreviewLimits
 from .signing import Secret, secret_keys
 from .sniff import TYPES
 from .storage.s3 import CANNED_ACLS
@@ -113,6 +114,7 @@ class MediaSettings:
     check_pixels: bool | None = None
     keep_metadata: bool | None = None
     image_limits: ImageLimits | None = None
+    preview_limits: PreviewLimits | None = None
     upload_expires: int | None = None
     resize_base_url: str | None = None
     storage_budget: float | None = None
@@ -129,6 +131,7 @@ class MediaSettings:
     cors_origins: tuple[str, ...] = ()
     delivery: str | None = None
     enabled: bool = True
+    delete_replaced: bool = True
     media_factory: str | None = None
 
 
@@ -278,21 +281,38 @@ def as_image_limits(value: object, name: str) -> ImageLimits:
 
     The JSON is parsed within the same bounds as :func:`as_presets`'.
     """
-    if isinstance(value, ImageLimits):
+    return _limits(ImageLimits, value, name, '{"max_avif_pixels": 4000000}', "image limits")
+
+
+def as_preview_limits(value: object, name: str) -> PreviewLimits:
+    """A :class:`~s3media_wsgi.previews.PreviewLimits`, or a dict (a JSON object in ini files) of its fields."""
+    return _limits(PreviewLimits, value, name, '{"max_pages": 2000}', "preview limits")
+
+
+_L = TypeVar("_L", ImageLimits, PreviewLimits)
+
+
+def _limits(cls: type[_L], value: object, name: str, example: str, what: str) -> _L:
+    """*cls* from itself or from a dict (or JSON object) of its fields: ints where the default is an int."""
+    if isinstance(value, cls):
         return value
     if isinstance(value, str):
         try:
             value = loads_json(value, max_bytes=MAX_SETTING_JSON_BYTES)
         except JSONRefused as exc:
-            raise ConfigError(f"{name} must be a JSON object of image limits: {exc}") from None
+            raise ConfigError(f"{name} must be a JSON object of {what}: {exc}") from None
     if not isinstance(value, Mapping):
-        raise ConfigError(f'{name} must be a dict such as {{"max_avif_pixels": 4000000}}, got {type(value).__name__}')
-    fields = {f.name for f in dataclasses.fields(ImageLimits)}
-    unknown = sorted(set(value) - fields)
+        raise ConfigError(f"{name} must be a dict such as {example}, got {type(value).__name__}")
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    unknown = sorted(set(value) - set(defaults))
     if unknown:
-        raise ConfigError(f"{name} has unknown limits {unknown}; known: {', '.join(sorted(fields))}")
+        raise ConfigError(f"{name} has unknown limits {unknown}; known: {', '.join(sorted(defaults))}")
     try:
-        return ImageLimits(**{key: as_int(v, f"{name}[{key!r}]") for key, v in value.items()})
+        given: dict[str, Any] = {
+            key: (as_int if isinstance(defaults[key], int) else as_seconds)(v, f"{name}[{key!r}]")
+            for key, v in value.items()
+        }
+        return cls(**given)
     except ConfigError as exc:
         raise ConfigError(f"{name}: {exc}") from None
 
@@ -330,8 +350,9 @@ def _secrets(value: object, name: str) -> tuple[Secret, ...]:
 
 #: The parts a setting belongs to: ``storage`` and ``media_factory`` choose what is
 #: built; ``local``/``s3`` are keywords of the storage of that kind; ``media`` of
-#: :class:`~s3media_wsgi.Media`; ``middleware`` of the middleware (and of each adapter).
-GROUPS = ("storage", "local", "s3", "media", "middleware", "factory")
+#: :class:`~s3media_wsgi.Media`; ``middleware`` of the middleware (and of each adapter);
+#: ``adapters`` read by a framework adapter only (never a keyword of the core).
+GROUPS = ("storage", "local", "s3", "media", "middleware", "adapters", "factory")
 
 
 @dataclass(frozen=True)
@@ -418,6 +439,9 @@ define("keep_metadata", as_bool, None, "media",
 define("image_limits", as_image_limits, None, "media",
        "the engine's other limits (`ImageLimits` fields: `max_metadata_bytes`, `max_jpeg_scans`, "
        "`max_avif_pixels`…; a JSON object in ini files)", "see [Limits](#limits-you-can-rely-on)")
+define("preview_limits", as_preview_limits, None, "media",
+       "what a still or the facts of a video or a PDF may cost (`PreviewLimits` fields: `max_duration`, "
+       "`max_pages`, `max_pdf_inflated`…; a JSON object in ini files)", "see `s3media_wsgi.previews`")
 define("upload_expires", as_int, None, "media", "seconds a signed direct upload stays valid", "600")
 define("resize_base_url", _base_url, None, "media", "where resize URLs point instead of the storage",
        "the prefix for a private bucket")
@@ -449,6 +473,8 @@ define("delivery", _delivery, None, "middleware",
        "`website`, `serve` or `private`: how resize requests that reach the app are answered "
        "([delivery modes](#three-delivery-modes))", "`website`; `private` for a private bucket")
 define("enabled", as_bool, True, "middleware", "answer media requests (helpers keep working when off)", "on")
+define("delete_replaced", as_bool, True, "adapters",
+       "Django: delete a row's replaced or deleted media once the transaction commits", "on")
 define("media_factory", as_dotted, None, "factory",
        "dotted path of a function returning a ready `Media` (then no storage or Media key is set)")
 # fmt: on
@@ -467,6 +493,8 @@ MEDIA_KEYS = _keys("media")
 #: is the middleware's ``cache_control`` (files served from disk), named apart
 #: from the S3 objects' ``cache_control``.
 MIDDLEWARE_KEYS = _keys("middleware")
+#: Keys only framework adapters read (the Django adapter's cleanup of replaced media).
+ADAPTER_KEYS = _keys("adapters")
 #: Every key the parser knows, lower case, in the order the docs list them.
 KNOWN_KEYS = tuple(SETTINGS)
 _CONVERTERS: dict[str, Callable[[object, str], Any]] = {name: s.convert for name, s in SETTINGS.items()}
@@ -616,6 +644,7 @@ if __name__ == "__main__":  # pragma: no cover - python -m s3media_wsgi.settings
 
 
 __all__ = [
+    "ADAPTER_KEYS",
     "DJANGO_SETTING",
     "ENV_PREFIX",
     "GROUPS",

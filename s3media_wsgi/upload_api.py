@@ -23,7 +23,11 @@ to the prefix (``companionEndpoint`` is the prefix without its trailing ``/``):
 The ``receipt`` is what a form sends back instead of the bare id (see
 :mod:`s3media_wsgi.receipts`): when the hook returned a ``str`` (the user's
 key, say) rather than ``True``, the receipt is bound to it, and only a
-request for which the hook returns the same ``str`` gets the id back.
+request for which the hook returns the same ``str`` gets the id back.  It
+carries the id's stored value (the id with its size and placeholder, see
+:attr:`MediaId.stored <s3media_wsgi.MediaId.stored>`), signed, so the form
+stores the info without reading storage and without trusting what the page
+says of it.
 
 With local storage two more routes stand in for S3 (their signature is their
 authorisation, as S3's is): ``POST s3/local/upload`` (the form: at most

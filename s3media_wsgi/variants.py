@@ -9,15 +9,38 @@ W or H may be empty for ``fit`` (``400x`` keeps the width, ``x300`` the height).
 Numbers are written without leading zeros, so each set of parameters has exactly
 one spelling; :func:`parse_variant` refuses any other.
 
+Options that only some originals take come between the upscale segment and
+the signature, each only when it is not at its default: ``-p3`` (page 3 of a
+PDF; page 1 adds nothing) and ``-t12.5`` (a video's frame at 12.5 s; without
+it a representative frame is chosen), in that order.  Seconds are written
+with at most three decimals and no trailing zeros (``t0``, ``t1.25``).
+
+A ``fill`` crop may carry a focus, the point it keeps nearest its centre, in a
+segment before those: ``-f25x40`` (25% of the upright width, 40% of
+its height, in whole hundredths), ``-fauto`` (the region of interest, found when
+the resize is made) or ``-ffaces`` (faces, else as ``auto``).  The centre is no
+segment at all, so a crop centred by default and one centred on purpose are the
+same stored object:
+
+    >>> ResizeSpec(300, 300, "fill", focus=normalise_focus((0.25, 0.4))).stem
+    '300x300-fill-85-noupscale-f25x40'
+    >>> normalise_focus((0.5, 0.5)) is None
+    True
+
     >>> spec = ResizeSpec(400, 300, "fit", 85, False, "webp")
     >>> spec.stem
     '400x300-fit-85-noupscale'
     >>> parse_variant(spec.variant("0" * 32))[0] == spec
     True
+    >>> ResizeSpec(640, None, format="webp", page=2, frame=None).stem
+    '640x-fit-85-noupscale-p2'
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -32,12 +55,43 @@ MODES = ("fit", "fill")
 FORMATS = OUTPUT_FORMATS
 DEFAULT_QUALITY = 85
 MAX_QUALITY = 95
+#: The highest page and the latest frame time (seconds) a variant can name.
+MAX_PAGE = 99_999
+MAX_FRAME_SECONDS = 359_999.999
 
+#: Focus values found when the resize is made (see :mod:`s3media_wsgi.attention`).
+FOCUS_FINDERS = ("auto", "faces")
+#: Steps of a focus point per side: whole hundredths.  Finer would only tell apart
+#: crops that differ by less than a pixel of a thumbnail; coarser shifts a
+#: large crop visibly.  (A point differs from what was asked by at most half a
+#: hundredth of the side: 10 px of a 4000 px photo.)
+FOCUS_STEPS = 100
+_CENTRE = (FOCUS_STEPS // 2, FOCUS_STEPS // 2)
+#: A focus: None (the centre), ``"auto"``, ``"faces"``, or ``(x, y)`` in whole hundredths of the upright picture.
+Focus = tuple[int, int] | str | None
+
+
+class _Unset(enum.Enum):
+    UNSET = "unset"
+
+
+#: The default of every ``focus`` argument: not told.  A ``fill`` crop then
+#: takes the focus of the id's ``info`` (a :class:`~s3media_wsgi.MediaId`
+#: whose upload set one), else its preset's, else the centre; ``focus=None``
+#: (or ``"centre"``) is the centre whatever those say.
+UNSET = _Unset.UNSET
+#: What a ``focus`` argument takes: see :func:`normalise_focus`, and :data:`UNSET` for not told.
+FocusArg = tuple[float, float] | list[float] | str | None | _Unset
+_FOCUS_TEXT_MAX = 40
+_FOCUS_SEGMENT = r"(?:auto|faces|(?:100|[1-9]?[0-9])x(?:100|[1-9]?[0-9]))"
 _SIZE_RE = re.compile(r"^([1-9][0-9]{0,5})?x([1-9][0-9]{0,5})?$")
 _PRESET_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 VARIANT_RE = re.compile(
     r"^(?P<w>[1-9][0-9]{0,5})?x(?P<h>[1-9][0-9]{0,5})?"
     r"-(?P<mode>fit|fill)-(?P<q>[1-9][0-9]?)-(?P<up>upscale|noupscale)"
+    rf"(?:-f(?P<focus>{_FOCUS_SEGMENT}))?"
+    r"(?:-p(?P<page>[2-9]|[1-9][0-9]{1,4}))?"
+    r"(?:-t(?P<frame>(?:0|[1-9][0-9]{0,5})(?:\.[0-9]{0,2}[1-9])?))?"
     rf"-(?P<sig>[0-9a-f]{{32}})\.(?P<fmt>{'|'.join(OUTPUT_FORMATS)})$"
 )
 
@@ -52,6 +106,13 @@ class ResizeSpec:
     quality: int = DEFAULT_QUALITY
     upscale: bool = False
     format: str = "jpg"
+    #: Where a ``fill`` crop is centred: see :data:`Focus` and :func:`normalise_focus`.
+    focus: Focus = None
+    #: The page of a PDF to preview (1: the first, the default).
+    page: int = 1
+    #: Seconds into a video of the frame to preview; None: a representative
+    #: frame chosen near the start (leading black frames skipped).
+    frame: float | None = None
 
     @cached_property
     def stem(self) -> str:
@@ -59,7 +120,21 @@ class ResizeSpec:
         w = "" if self.width is None else str(self.width)
         h = "" if self.height is None else str(self.height)
         up = "upscale" if self.upscale else "noupscale"
-        return f"{w}x{h}-{self.mode}-{self.quality}-{up}"
+        stem = f"{w}x{h}-{self.mode}-{self.quality}-{up}"
+        if self.focus is not None:
+            stem += "-f" + (self.focus if isinstance(self.focus, str) else f"{self.focus[0]}x{self.focus[1]}")
+        if self.page != 1:
+            stem += f"-p{self.page}"
+        if self.frame is not None:
+            stem += f"-t{frame_text(self.frame)}"
+        return stem
+
+    @property
+    def focus_point(self) -> tuple[float, float] | None:
+        """The focus as fractions of the upright width and height; None for the centre, ``auto`` or ``faces``."""
+        if self.focus is None or isinstance(self.focus, str):
+            return None
+        return self.focus[0] / FOCUS_STEPS, self.focus[1] / FOCUS_STEPS
 
     def variant(self, signature: str) -> str:
         """The full variant name with *signature*."""
@@ -86,7 +161,89 @@ class ResizeSpec:
         for side in (self.width, self.height):
             if side is not None and not 1 <= side <= max_side:
                 raise InvalidResize(f"each side must be 1..{max_side} pixels, not {side}")
+        if self.focus is not None:
+            if normalise_focus(self.focus, steps=True) != self.focus:
+                raise InvalidResize(f"focus must be as normalise_focus gives it, not {self.focus!r}")
+            if self.mode != "fill":
+                raise InvalidResize("focus chooses where a crop is taken: it needs mode='fill'")
+        if isinstance(self.page, bool) or not isinstance(self.page, int) or not 1 <= self.page <= MAX_PAGE:
+            raise InvalidResize(f"page must be an int 1..{MAX_PAGE}, not {self.page!r}")
+        if self.frame is not None:
+            frame = self.frame
+            if isinstance(frame, bool) or not isinstance(frame, (int, float)) or not 0 <= frame <= MAX_FRAME_SECONDS:
+                raise InvalidResize(f"frame must be seconds 0..{MAX_FRAME_SECONDS:g}, not {frame!r}")
+            if float(frame_text(frame)) != frame:
+                raise InvalidResize(f"frame is seconds to the millisecond at most, not {frame!r}")
         return self
+
+
+def normalise_focus(value: object, *, steps: bool = False) -> Focus:
+    """The canonical focus for *value*; :class:`InvalidResize` if it is none.
+
+    *value* is None, ``"centre"`` (or ``"center"``), ``"auto"``, ``"faces"``,
+    a point ``(x, y)`` of fractions 0-1 of the upright width and height, or the
+    same written ``"0.3,0.25"`` (templates, settings and the command line pass
+    strings).  A point is rounded to whole hundredths, and the centre is None.
+    With *steps*, a point is given in hundredths already (a :class:`ResizeSpec`'s).
+
+        >>> normalise_focus("0.333,0.25"), normalise_focus([1, 0]), normalise_focus("centre")
+        ((33, 25), (100, 0), None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if len(value) > _FOCUS_TEXT_MAX:
+            raise InvalidResize(f"focus must be 'auto', 'faces', 'centre' or 'x,y', not a {len(value)}-character text")
+        text = value.strip().lower()
+        if text in FOCUS_FINDERS:
+            return text
+        if text in ("centre", "center"):
+            return None
+        parts = text.split(",")
+        if len(parts) != 2:
+            raise InvalidResize(f"focus must be 'auto', 'faces', 'centre' or 'x,y' (fractions 0-1), not {value!r}")
+        try:
+            value = (float(parts[0]), float(parts[1]))
+        except ValueError:
+            raise InvalidResize(f"focus must be two numbers 0-1 such as '0.3,0.25', not {value!r}") from None
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise InvalidResize(f"focus must be 'auto', 'faces', None or a point (x, y) of fractions 0-1, not {value!r}")
+    point = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InvalidResize(f"focus must be a point of two numbers, not {value!r}")
+        if steps:
+            if not isinstance(v, int) or not 0 <= v <= FOCUS_STEPS:
+                raise InvalidResize(f"a focus in steps must be two ints 0..{FOCUS_STEPS}, not {value!r}")
+            point.append(v)
+            continue
+        if not math.isfinite(v) or not 0.0 <= v <= 1.0:
+            raise InvalidResize(f"focus must be fractions 0-1 of the width and height, not {value!r}")
+        point.append(math.floor(v * FOCUS_STEPS + 0.5))
+    focus = (point[0], point[1])
+    return None if focus == _CENTRE else focus
+
+
+def frame_text(seconds: float) -> str:
+    """The one spelling of a frame time: milliseconds at most, no trailing zeros.
+
+    >>> frame_text(12.5), frame_text(0), frame_text(1.25)
+    ('12.5', '0', '1.25')
+    """
+    ms = round(seconds * 1000)
+    whole, frac = divmod(ms, 1000)
+    return str(whole) if not frac else f"{whole}.{frac:03d}".rstrip("0")
+
+
+def frame_seconds(value: object) -> float:
+    """A frame time given by a caller (seconds, int or float), rounded to the millisecond.
+
+    >>> frame_seconds(2), frame_seconds(0.0004)
+    (2.0, 0.0)
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidResize(f"frame must be a number of seconds, not {value!r}")
+    return float(frame_text(value)) if value >= 0 else float(value)
 
 
 def parse_size(size: str) -> tuple[int | None, int | None]:
@@ -104,9 +261,19 @@ def parse_size(size: str) -> tuple[int | None, int | None]:
 
 def parse_variant(variant: str) -> tuple[ResizeSpec, str]:
     """Parse a variant name into ``(spec, signature)``; :class:`InvalidPath` if malformed."""
-    m = VARIANT_RE.fullmatch(variant)
+    m = VARIANT_RE.fullmatch(variant) if isinstance(variant, str) else None
     if not m:
         raise InvalidPath(f"not a resize variant: {variant!r}")
+    focus: Focus = None
+    if m["focus"] is not None:
+        # One spelling only: the centre has none, and only a crop has a focus.
+        if m["mode"] != "fill" or m["focus"] == f"{_CENTRE[0]}x{_CENTRE[1]}":
+            raise InvalidPath(f"not a resize variant: {variant!r}")
+        if m["focus"] in FOCUS_FINDERS:
+            focus = m["focus"]
+        else:
+            x, _, y = m["focus"].partition("x")
+            focus = (int(x), int(y))
     spec = ResizeSpec(
         width=int(m["w"]) if m["w"] else None,
         height=int(m["h"]) if m["h"] else None,
@@ -114,6 +281,9 @@ def parse_variant(variant: str) -> tuple[ResizeSpec, str]:
         quality=int(m["q"]),
         upscale=m["up"] == "upscale",
         format=m["fmt"],
+        focus=focus,
+        page=int(m["page"]) if m["page"] else 1,
+        frame=float(m["frame"]) if m["frame"] is not None else None,
     )
     return spec, m["sig"]
 
@@ -127,11 +297,12 @@ def load_presets(presets: Mapping[str, Any] | None, max_side: int) -> dict[str, 
     """Validate presets once, at construction.
 
     Each preset is a dict with ``size`` and optionally ``mode``, ``quality``,
-    ``format``, ``upscale`` and ``eager`` (made right after each upload; not
-    part of the resize it names).  Names must not look like sizes.
+    ``format``, ``upscale``, ``focus`` (``fill`` only: ``"auto"``, ``"faces"``
+    or a point, see :func:`normalise_focus`) and ``eager`` (made right after
+    each upload; not part of the resize it names).  Names must not look like sizes.
     """
     out: dict[str, dict[str, Any]] = {}
-    allowed = {"size", "mode", "quality", "format", "upscale", "eager"}
+    allowed = {"size", "mode", "quality", "format", "upscale", "focus", "eager"}
     for name, options in (presets or {}).items():
         if not isinstance(name, str) or not _PRESET_NAME_RE.fullmatch(name) or _SIZE_RE.fullmatch(name):
             # A name that reads as a size ("x300") would shadow that size.
@@ -155,6 +326,7 @@ def load_presets(presets: Mapping[str, Any] | None, max_side: int) -> dict[str, 
                 options.get("quality", DEFAULT_QUALITY),
                 options.get("upscale", False),
                 options.get("format") or "jpg",
+                focus=normalise_focus(options.get("focus")),
             ).validate(max_side)
         except InvalidResize as exc:
             raise ConfigError(f"preset {name!r}: {exc}") from None
@@ -166,11 +338,12 @@ class Presets(Mapping[str, Mapping[str, Any]]):
     """Named sizes, and every rule about them: lookup, strict mode, fixed formats.
 
     A read-only mapping of name to options (``size`` and optionally ``mode``,
-    ``quality``, ``format``, ``upscale``), validated once.  A preset marked
+    ``quality``, ``format``, ``upscale``, ``focus``), validated once.  A preset marked
     ``"eager": True`` is listed in :attr:`eager` and the flag is not among its
     options: it changes when the resize is made, never the resize or its URL.  With *strict*,
     only preset sizes are built or served, and a call may change a preset
-    only by choosing its format when the preset does not fix one.
+    only by choosing its format when the preset does not fix one, and its
+    focus (where a crop is taken, which never changes its size).
 
         >>> presets = Presets({"thumb": {"size": "200x200", "mode": "fill"}}, strict=True)
         >>> presets.resolve("thumb", {"format": "webp"})
@@ -216,7 +389,7 @@ class Presets(Mapping[str, Mapping[str, Any]]):
             if self.strict:
                 raise InvalidResize(f"strict_presets: {size!r} is not a preset ({', '.join(self._presets)})")
             return size, dict(options)
-        if self.strict and set(options) - ({"format"} if "format" not in preset else set()):
+        if self.strict and set(options) - ({"format", "focus"} if "format" not in preset else {"focus"}):
             raise InvalidResize(f"strict_presets: preset {size!r} cannot be changed per call")
         merged = {**preset, **options}
         return merged.pop("size"), merged
@@ -225,7 +398,8 @@ class Presets(Mapping[str, Mapping[str, Any]]):
         """True when a signed *spec* may be served: always, unless strict and no preset gives it."""
         if not self.strict:
             return True
-        return (spec.stem, None) in self._admitted or (spec.stem, spec.format) in self._admitted
+        stem = spec.stem if spec.focus is None else dataclasses.replace(spec, focus=None).stem
+        return (stem, None) in self._admitted or (stem, spec.format) in self._admitted
 
     def box(self, name: str) -> tuple[int | None, int | None]:
         """The ``(width, height)`` of preset *name*; either may be None (``"400x"``)."""
@@ -250,12 +424,22 @@ def _stem(options: Mapping[str, Any]) -> str:
 
 __all__ = [
     "DEFAULT_QUALITY",
+    "FOCUS_FINDERS",
+    "FOCUS_STEPS",
     "FORMATS",
+    "MAX_FRAME_SECONDS",
+    "MAX_PAGE",
     "MODES",
+    "Focus",
+    "FocusArg",
+    "UNSET",
     "Presets",
     "ResizeSpec",
     "default_format",
+    "frame_seconds",
+    "frame_text",
     "load_presets",
+    "normalise_focus",
     "parse_size",
     "parse_variant",
 ]

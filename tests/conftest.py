@@ -37,6 +37,34 @@ def moto_endpoint() -> Iterator[str]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Any]:
+    """A Redis server of the tests' own (``redis-server`` on 127.0.0.1, a free port), for the whole session."""
+    from servers import serve_redis
+
+    with serve_redis() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: Any) -> str:
+    """The session's Redis server, emptied for this test: its URL."""
+    import redis
+
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    return str(redis_server.url)
+
+
+@pytest.fixture
+def own_redis_server() -> Iterator[Any]:
+    """A Redis server for this test alone, which the test may stop (``.stop()``)."""
+    from servers import serve_redis
+
+    with serve_redis() as server:
+        yield server
+
+
 @pytest.fixture
 def s3_client(moto_endpoint: str):
     import boto3
@@ -111,9 +139,10 @@ def decoded_sizes(monkeypatch):
 #   packaging), s3rver on Node.js (the website loop), the examples, most of tests/reliability/.
 # - unit: the rest; ``make test-fast`` runs it alone (``-m "not integration and not browser"``).
 #
-# What the browser tier and the website loop need from outside Python (Chromium, Node.js, npm
-# packages) is checked once per session: when something is missing those tests are not run and
-# the session says so in ONE message naming the command that installs it.  With
+# What the browser tier, the website loop and the task-queue tests need from outside Python
+# (Chromium, Node.js, npm packages, redis-server) is checked once per session: when something is
+# missing those tests are not run and the session says so in ONE message naming the command that
+# installs it.  With
 # S3MEDIA_REQUIRE_ALL_TIERS=1 (``make test`` and so .ci/run set it) or CI set, the same message
 # stops the session instead, with a failing status: CI never passes without the browser tests.
 
@@ -124,6 +153,7 @@ TESTS = Path(__file__).resolve().parent
 INTEGRATION_MODULES = frozenset(
     {
         "test_cli.py",
+        "test_example_catalog.py",
         "test_example_wsgi.py",
         "test_examples.py",
         "test_http_server.py",
@@ -136,7 +166,11 @@ INTEGRATION_MODULES = frozenset(
 #: Folders (relative to tests/) whose every test is an integration test.
 INTEGRATION_FOLDERS = ("reliability",)
 #: Fixtures that start a real server: a test using any (even indirectly) is an integration test.
-INTEGRATION_FIXTURES = frozenset({"moto_endpoint", "fault_proxy", "peak_rss_mib_of"})
+INTEGRATION_FIXTURES = frozenset(
+    {"moto_endpoint", "fault_proxy", "peak_rss_mib_of", "redis_server", "own_redis_server"}
+)
+#: Fixtures that run redis-server (and need the Redis client and RQ of the dev extra).
+REDIS_FIXTURES = frozenset({"redis_server", "own_redis_server"})
 #: Parametrised fixtures whose given cases start a real server.
 INTEGRATION_PARAMS = {"storage": {"s3"}}
 
@@ -184,6 +218,18 @@ def _missing_for_website_loop() -> list[str]:
     return []  # the test runs `npm ci` in tests/website itself when s3rver is not there
 
 
+def _missing_for_redis() -> list[str]:
+    missing = []
+    if shutil.which("redis-server") is None:
+        missing.append("redis-server (apt-get install -y redis-server)")
+    try:
+        import redis  # noqa: F401
+        import rq  # noqa: F401
+    except ImportError:
+        missing.append("the Python packages redis and rq (pip install -e '.[dev]')")
+    return missing
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test with its tier, before ``-m`` reads the marks."""
@@ -194,30 +240,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 class _Prerequisites:
-    """After ``-m``/``-k``: are Chromium, Playwright and Node.js there for the selected tests that need them?"""
+    """After ``-m``/``-k``: are Chromium, Playwright, Node.js and redis-server there for the selected tests?"""
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         browser = [item for item in items if item.get_closest_marker("browser")]
         loop = [item for item in items if Path(str(item.path)).name == "test_website_loop.py"]
+        queues = [item for item in items if REDIS_FIXTURES.intersection(getattr(item, "fixturenames", ()))]
         missing = []
-        if browser:
-            missing += _missing_for_browser(any("uppy_bundle" in item.fixturenames for item in browser))
-        if loop:
-            missing += _missing_for_website_loop()
+        needy: list[pytest.Item] = []
+        if browser and (lacking := _missing_for_browser(any("uppy_bundle" in i.fixturenames for i in browser))):
+            missing += lacking
+            needy += browser
+        if loop and (lacking := _missing_for_website_loop()):
+            missing += lacking
+            needy += loop
+        if queues and (lacking := _missing_for_redis()):
+            missing += lacking
+            needy += queues
         if not missing:
             return
         message = "missing " + "; ".join(missing)
+        not_run = set(needy)
         if os.environ.get("S3MEDIA_REQUIRE_ALL_TIERS") == "1" or os.environ.get("CI"):
             raise pytest.UsageError(
-                f"{len(browser) + len(loop)} browser and website-loop tests cannot run: {message}. "
+                f"{len(not_run)} browser, website-loop and task-queue tests cannot run: {message}. "
                 "(S3MEDIA_REQUIRE_ALL_TIERS=1 or CI is set: every tier must run.)"
             )
-        not_run = set(browser + loop)
         config.hook.pytest_deselected(items=[item for item in items if item in not_run])
         items[:] = [item for item in items if item not in not_run]
         config.stash[_NOT_RUN] = (
-            f"{len(not_run)} browser and website-loop tests deselected: {message}. (`make test` and CI fail instead.)"
+            f"{len(not_run)} browser, website-loop and task-queue tests deselected: {message}. "
+            "(`make test` and CI fail instead.)"
         )
 
 

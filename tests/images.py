@@ -179,7 +179,7 @@ def jpeg_with_metadata(width: int = 200, height: int = 150) -> bytes:
 
 @functools.cache
 def srgb_icc() -> bytes:
-    """An sRGB ICC profile made by littleCMS (once: its header holds the time it was made, to the second)."""
+    """An sRGB ICC profile made by littleCMS, once: its header holds the time it was made."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
@@ -510,3 +510,75 @@ def lossless_webp_canvas(width: int = 7071, height: int = 7071) -> bytes:
     payload = b"\x2f" + bytes(sum(b << j for j, b in enumerate(bits[i : i + 8])) for i in range(0, len(bits), 8))
     chunk = b"VP8L" + struct.pack("<I", len(payload)) + payload + b"\0" * (len(payload) % 2)  # padded to even
     return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
+#: The kinds of subject :func:`salient_scene` draws.
+SCENE_SUBJECTS = ("texture", "face", "text")
+
+
+def salient_scene(
+    seed: int, width: int = 960, height: int = 640, subject: str | None = None
+) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """A quiet background with one subject at a random off-centre place: ``(image, subject's box)``.
+
+    The subject (a textured shape, a face-like blob or a few lines of text,
+    at most a quarter of the shorter side) is the only thing in the picture
+    that draws the eye; *seed* fixes everything.
+    """
+    import random
+
+    from PIL import ImageDraw, ImageFont
+
+    rng = random.Random(seed)
+    subject = subject or rng.choice(SCENE_SUBJECTS)
+    # A pale, low-contrast gradient with a little grain: quiet, but not flat.
+    top = tuple(rng.randrange(170, 235) for _ in range(3))
+    bottom = tuple(max(0, min(255, c + rng.randrange(-25, 26))) for c in top)
+    ramp = Image.linear_gradient("L").resize((width, height))
+    img = Image.composite(Image.new("RGB", (width, height), bottom), Image.new("RGB", (width, height), top), ramp)
+    noise = Image.effect_noise((width, height), 4.0).convert("RGB")
+    img = ImageChops.add(img, noise, scale=1.0, offset=-128)
+    short = min(width, height)
+    side = rng.randrange(short * 3 // 20, short // 4)
+    ow, oh = (side, side) if subject != "text" else (side * 2, side // 2)
+    while True:
+        left, top_y = rng.randrange(0, width - ow), rng.randrange(0, height - oh)
+        cx, cy = (left + ow / 2) / width, (top_y + oh / 2) / height
+        if abs(cx - 0.5) > 0.18 or abs(cy - 0.5) > 0.18:
+            break  # off-centre: where a centre crop may lose it
+    box = (left, top_y, left + ow, top_y + oh)
+    draw = ImageDraw.Draw(img)
+    if subject == "texture":
+        tile = Image.effect_noise((ow, oh), 90.0).convert("RGB")
+        tint = Image.new("RGB", (ow, oh), tuple(rng.randrange(0, 256) for _ in range(3)))
+        tile = ImageChops.multiply(tile, tint)
+        mask = Image.new("L", (ow, oh), 0)
+        ImageDraw.Draw(mask).polygon(
+            [
+                (rng.randrange(0, ow // 3), 0),
+                (ow - 1, rng.randrange(0, oh // 3)),
+                (ow * 2 // 3, oh - 1),
+                (0, oh * 2 // 3),
+            ],
+            fill=255,
+        )
+        img.paste(tile, box[:2], mask)
+        box = (left + mask.getbbox()[0], top_y + mask.getbbox()[1], left + mask.getbbox()[2], top_y + mask.getbbox()[3])
+    elif subject == "face":
+        skin = rng.choice(((224, 172, 140), (198, 134, 98), (141, 85, 56), (241, 194, 160)))
+        draw.ellipse(box, fill=skin)
+        ex, ey, r = ow // 5, oh * 2 // 5, max(2, ow // 14)
+        for x in (left + ex * 2 - ex // 2, left + ow - ex * 2 + ex // 2):
+            draw.ellipse((x - r, top_y + ey - r, x + r, top_y + ey + r), fill=(40, 30, 30))
+        draw.arc((left + ow // 3, top_y + oh // 2, left + ow * 2 // 3, top_y + oh * 4 // 5), 20, 160, (120, 40, 40), 3)
+    else:
+        font = ImageFont.load_default(size=max(8, oh // 3))
+        words = ["Quiet", "morning", "sale", "open", "today", "river", "north", "cafe"]
+        drawn = []
+        for line in range(2):
+            text = " ".join(rng.choice(words) for _ in range(2))
+            at = (left, top_y + line * oh // 2)
+            draw.text(at, text, fill=(20, 20, 20), font=font)
+            drawn.append(draw.textbbox(at, text, font=font))
+        box = (min(b[0] for b in drawn), min(b[1] for b in drawn), max(b[2] for b in drawn), max(b[3] for b in drawn))
+    return img, box

@@ -1,4 +1,4 @@
-"""Real WSGI servers on 127.0.0.1 (waitress; wsgiref, threaded), for the tests that talk HTTP to an app.
+"""Real servers on 127.0.0.1 for the tests: WSGI (waitress; wsgiref, threaded), and Redis (``redis-server``).
 
 Imported by its bare name (``from servers import serve_wsgi``), like ``images.py``: pytest's
 default ("prepend") import mode puts ``tests/`` on ``sys.path`` for ``tests/conftest.py``, so
@@ -8,10 +8,15 @@ the tests in ``tests/`` and in its folders without ``__init__.py`` (``browser/``
 
 from __future__ import annotations
 
+import socket
 import socketserver
+import subprocess
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -92,3 +97,83 @@ def serve_wsgiref(app: WSGIApp) -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=10)
+
+
+#: Attempts at a free port for redis-server (it takes no port 0): another process may take the
+#: port between our probe and redis binding it.
+REDIS_PORT_TRIES = 5
+#: Seconds redis-server gets to answer PING once started.
+REDIS_START_TIMEOUT = 10
+
+
+class RedisServer:
+    """A ``redis-server`` process of our own on 127.0.0.1: :attr:`url`, :meth:`stop` (idempotent)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.process = process
+        self.port = port
+        self.log = log
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def answers(self) -> bool:
+        """True when the server answers ``PING`` with ``+PONG`` (a raw RESP exchange: no client library)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now (the kernel's pick for port 0; another process may still take it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serve_redis(executable: str = "redis-server") -> Iterator[RedisServer]:
+    """Run *executable* on 127.0.0.1 at a free port, in memory only (no RDB, no AOF), until the block ends.
+
+    Redis refuses ``--port 0``, so the port is the one the kernel gave a probe
+    socket; when redis-server then finds it taken ("Address already in use")
+    another port is tried, :data:`REDIS_PORT_TRIES` times in all.  Any other
+    start failure raises RuntimeError with redis-server's own output.
+    """
+    with tempfile.TemporaryDirectory(prefix="redis-") as folder:
+        for _ in range(REDIS_PORT_TRIES):
+            port = free_port()
+            log = Path(folder) / f"redis-{port}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+                    + ["--dir", folder, "--daemonize", "no"],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            server = RedisServer(process, port, log)
+            deadline = time.monotonic() + REDIS_START_TIMEOUT
+            while process.poll() is None and not server.answers() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if process.poll() is None and server.answers():
+                break
+            server.stop()
+            output = log.read_text(errors="replace")
+            if "Address already in use" not in output:
+                raise RuntimeError(f"redis-server did not start on 127.0.0.1:{port}:\n{output}")
+        else:
+            raise RuntimeError(f"redis-server found no free port in {REDIS_PORT_TRIES} tries")
+        try:
+            yield server
+        finally:
+            server.stop()

@@ -6,6 +6,7 @@ import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -37,7 +38,8 @@ MIDDLEWARE = ["s3media_wsgi.adapters.django.middleware.S3MediaMiddleware"]
 PAGE = Template(
     "{% load s3media %}"
     "<a href=\"{% media_url media_id %}\">{% resize_url media_id '90x90' mode='fill' %}</a>\n"
-    "{% picture media_id sizes='100,200' alt=alt class='photo' data_pk=7 %}"
+    "{% picture media_id sizes='100,200' alt=alt class='photo' data_pk=7 %}\n"
+    "<i>{% resize_url media_id '90x90' mode='fill' focus='0.2,0.3' %}</i>"
 )
 
 
@@ -203,8 +205,10 @@ def test_template_tags_render_signed_urls_that_serve(client: Client) -> None:
     assert '<picture><source type="image/avif"' in html and "&lt;picture" not in html
     assert 'alt="&quot;a&quot; &amp; &lt;b&gt;"' in html
     assert 'class="photo"' in html and 'data-pk="7"' in html
+    placed = media.resize_url(media_id, "90x90", mode="fill", focus=(0.2, 0.3))
+    assert f"<i>{placed}</i>" in html and "-f20x30-" in placed
     urls = set(re.findall(r'(/media/[^"\s<]+)', html))
-    assert len(urls) == 8  # original, one fill, 2 widths x 3 formats
+    assert len(urls) == 9  # original, one fill, 2 widths x 3 formats, one fill placed on a point
     for url in urls:
         assert client.get(url).status_code == 200, url
 
@@ -326,3 +330,12 @@ def test_system_check_warns_when_the_middleware_is_not_first(conf: dict[str, obj
         assert warning.id == "s3media.W001"
     with override_settings(MIDDLEWARE=MIDDLEWARE):
         assert run_checks(tags=["s3media"]) == []
+
+
+def test_template_tags_take_the_stored_value(client: Client) -> None:
+    post_photo(client)  # the settings in place
+    media_id = get_media().put(images.jpeg(400, 300), filename="cat.jpg")
+    from_value = client.get("/page/" + quote(media_id.stored, safe="/")).content.decode()
+    from_id = client.get(f"/page/{media_id}").content.decode()
+    assert from_value.split("\n")[0] == from_id.split("\n")[0]
+    assert 'width="200" height="150"' in from_value and "width=" not in from_id

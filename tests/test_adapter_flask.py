@@ -20,6 +20,9 @@ from s3media_wsgi.errors import ConfigError  # noqa: E402
 TEMPLATE = """\
 <a href="{{ media_url(media_id) }}">{{ resize_url(media_id, "100x100", mode="fill") }}</a>
 {{ picture(media_id, sizes=[120, 240], alt=alt, attrs={"class": "photo"}) }}"""
+#: Crops placed through the template globals.
+FOCUS_TEMPLATE = """<i>{{ resize_url(media_id, "100x100", mode="fill", focus="auto") }}</i>
+{{ picture(media_id, sizes=["64x64"], mode="fill", focus=(0.2, 0.3), formats=["jpg"]) }}"""
 
 
 def make_app(tmp_path: Path, secret: str, name: str = "gallery", **config: object) -> flask.Flask:
@@ -169,6 +172,21 @@ def test_template_globals_render_signed_urls_that_serve(app: flask.Flask) -> Non
         assert client.get(url).status_code == 200, url
 
 
+def test_template_globals_place_crops_with_focus(app: flask.Flask) -> None:
+    client = app.test_client()
+    media_id = upload(client)
+    media = app.extensions["s3media"].media
+    with app.test_request_context():
+        html = flask.render_template_string(FOCUS_TEMPLATE, media_id=media_id)
+    # A crop's focus goes through the template globals into the signed URL.
+    assert f"<i>{media.resize_url(media_id, '100x100', mode='fill', focus='auto')}</i>" in html
+    assert "100x100-fill-85-noupscale-fauto-" in html and "64x64-fill-85-noupscale-f20x30-" in html
+    urls = set(re.findall(r'(/media/[^"\s<]+)', html))
+    assert len(urls) == 2
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+
+
 def test_two_apps_in_one_process_with_different_configs(tmp_path: Path, secret: str) -> None:
     one = make_app(tmp_path / "one", secret, "one")
     two = make_app(tmp_path / "two", "another-secret-" + "x" * 30, "two", S3MEDIA_PREFIX="/files/")
@@ -220,3 +238,14 @@ def test_s3_storage_resize_redirects_to_the_bucket(
     assert response.headers["Location"] == f"{moto_endpoint}/{s3_bucket}/{key}"
     stored = s3_client.get_object(Bucket=s3_bucket, Key=key)["Body"].read()
     assert Image.open(io.BytesIO(stored)).size == (60, 40)
+
+
+def test_template_globals_take_the_stored_value(app: flask.Flask) -> None:
+    media = app.extensions["s3media"].media
+    media_id = media.put(images.jpeg(400, 300), filename="cat.jpg")
+    with app.test_request_context():
+        from_value = flask.render_template_string(TEMPLATE, media_id=media_id.stored, alt="")
+        from_id = flask.render_template_string(TEMPLATE, media_id=str(media_id), alt="")
+    # What the app kept in its column gives the same URLs, plus the size the plain id cannot know.
+    assert from_value.split("\n")[0] == from_id.split("\n")[0]
+    assert 'width="240" height="180"' in from_value and "width=" not in from_id

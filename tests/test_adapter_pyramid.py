@@ -6,6 +6,7 @@ import io
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -46,6 +47,7 @@ def helpers_renderer(info: Any):
                 system["media_url"](media_id),
                 system["resize_url"](media_id, "90x90", mode="fill"),
                 str(system["picture"](media_id, sizes=[100, 200], alt=value["alt"])),
+                system["resize_url"](media_id, "90x90", mode="fill", focus="auto"),
             ]
         )
 
@@ -193,8 +195,9 @@ def test_renderer_globals_give_signed_urls_that_serve(app: webtest.TestApp) -> N
     assert lines[1] == media.resize_url(media_id, "90x90", mode="fill")
     assert lines[2].startswith('<picture><source type="image/avif"')
     assert 'alt="&quot;a&quot; &amp; &lt;b&gt;"' in lines[2]
+    assert lines[3] == media.resize_url(media_id, "90x90", mode="fill", focus="auto") and "-fauto-" in lines[3]
     urls = set(re.findall(r'(/media/[^"\s<]+)', body))
-    assert len(urls) == 8  # original, one fill, 2 widths x 3 formats
+    assert len(urls) == 9  # original, one fill, 2 widths x 3 formats, one fill placed by attention
     for url in urls:
         assert app.get(url).status_int == 200, url
 
@@ -230,3 +233,12 @@ def test_explicit_tween_list_without_ours_fails_fast(tmp_path: Path, secret: str
     assert app.get("/media/not-an-id/x.jpg", status=404).content_type == "text/plain"
     # Switched off, an explicit list without it is the user's choice.
     make_app(tmp_path, secret, **{"pyramid.tweens": "pyramid.tweens.excview_tween_factory", "s3media.enabled": "false"})
+
+
+def test_renderer_globals_take_the_stored_value(app: webtest.TestApp) -> None:
+    media = media_of(app)
+    media_id = media.put(images.jpeg(400, 300), filename="cat.jpg")
+    from_value = app.get("/page/" + quote(media_id.stored, safe="/")).text.split("\n")
+    from_id = app.get(f"/page/{media_id}").text.split("\n")
+    assert from_value[:2] == from_id[:2] == [media.url(media_id), media.resize_url(media_id, "90x90", mode="fill")]
+    assert 'width="200" height="150"' in from_value[2] and "width=" not in from_id[2]

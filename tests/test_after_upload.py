@@ -323,6 +323,8 @@ def test_an_app_enqueue_gets_jobs_a_worker_runs_by_id(local_storage: LocalStorag
     assert job.media_id == media_id
     assert sorted(media.make_eager(job.media_id)) == sorted(eager_keys(media, media_id))  # the worker's side
     assert media.make_eager(media_id) == []  # made already: nothing again
+    media.delete(media_id)  # deleted while a job of it waits in a queue: nothing to make, logged, no failure
+    assert media.make_eager(media_id) == [] and media.make_eager("not/an/id") == []
 
     def down(job: Any) -> None:
         raise ConnectionError("broker down")

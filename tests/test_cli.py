@@ -850,6 +850,28 @@ def test_setup_takes_the_bucket_as_argument_or_as_flag(env, fresh) -> None:
     assert cdn[0] == 0 and run(["setup-cdn", "--bucket", "photos", "--dry-run"], env) == cdn
 
 
+def test_url_places_a_crop_with_focus(tmp_path) -> None:
+    env = {"S3MEDIA_LOCAL_ROOT": str(tmp_path / "media"), "S3MEDIA_SECRET_KEY": SECRET}
+    media = media_of(env)
+    media_id = media.put(jpeg(200, 100), filename="x.jpg")
+    for focus, expected in [("0.3,0.25", (0.3, 0.25)), ("auto", "auto"), ("faces", "faces"), ("centre", None)]:
+        code, out, err = run(["url", media_id, "--size", "80x80", "--mode", "fill", "--focus", focus], env)
+        assert (code, out.strip()) == (0, media.resize_url(media_id, "80x80", mode="fill", focus=expected)), err
+    assert "-f30x25-" in media.resize_url(media_id, "80x80", mode="fill", focus=(0.3, 0.25))
+    for bad in (
+        ["--focus", "2,0"],
+        ["--focus", "nan,0.5"],
+        ["--focus", "x" * 5000],
+        ["--mode", "fit", "--focus", "auto"],
+    ):
+        code, out, err = run(
+            ["url", media_id, "--size", "80x80", *(["--mode", "fill"] if "--mode" not in bad else []), *bad], env
+        )
+        assert code == 2 and out == "" and "focus" in err, bad
+    code, _, err = run(["url", media_id, "--focus", "auto"], env)
+    assert code == 2 and "give --size too" in err
+
+
 def test_url_signs_with_the_demos_dev_secret(tmp_path, monkeypatch) -> None:
     # make demo keeps its secret in .dev-secret in the folder it runs in; s3media run there signs with it.
     monkeypatch.syspath_prepend(str(ROOT / "examples"))

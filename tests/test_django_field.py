@@ -35,18 +35,21 @@ from django.test import Client, RequestFactory, override_settings  # noqa: E402
 from django.test.utils import isolate_apps  # noqa: E402
 from django_testapp.models import Photo  # noqa: E402
 
+from s3media_wsgi import MediaId, MediaInfo  # noqa: E402
 from s3media_wsgi.adapters.django import get_media  # noqa: E402
 from s3media_wsgi.adapters.django.fields import (  # noqa: E402
+    DEFAULT_MAX_LENGTH,
     ERROR_MESSAGES,
     MAX_ID_LENGTH,
     MediaField,
     MediaFormField,
     MediaValue,
+    stored_text,
 )
 from s3media_wsgi.adapters.django.permissions import is_authenticated, is_staff  # noqa: E402
 from s3media_wsgi.adapters.django.widgets import SCRIPT, MediaUploadWidget  # noqa: E402
 from s3media_wsgi.errors import StorageUnavailable  # noqa: E402
-from s3media_wsgi.ids import new_id  # noqa: E402
+from s3media_wsgi.ids import MAX_STORED_LENGTH, new_id  # noqa: E402
 from s3media_wsgi.responder import uploader_url  # noqa: E402
 
 MIDDLEWARE = [
@@ -350,7 +353,7 @@ def test_deconstruct_round_trips_through_a_migration() -> None:
         exec("\n".join(sorted(imports)), namespace)
         rebuilt = eval(source, namespace)
         assert type(rebuilt) is MediaField and rebuilt.deconstruct()[1:] == (path, args, kwargs)
-    assert MediaField().max_length == MAX_ID_LENGTH == 126
+    assert MediaField().max_length == DEFAULT_MAX_LENGTH == MAX_STORED_LENGTH == 512
 
 
 def test_the_migration_of_the_test_app_matches_its_model(migrated: None) -> None:
@@ -367,14 +370,22 @@ def test_a_max_length_too_short_for_ids_is_a_system_check_error() -> None:
             class Meta:
                 app_label = "django_testapp"
 
+        class IdsOnly(models.Model):
+            image = MediaField(max_length=MAX_ID_LENGTH)  # a column made before the info was stored
+
+            class Meta:
+                app_label = "django_testapp"
+
         class Enough(models.Model):
-            image = MediaField(max_length=MAX_ID_LENGTH)
+            image = MediaField()
 
             class Meta:
                 app_label = "django_testapp"
 
         (error,) = Short.check()
         assert error.id == "s3media.E004" and "126" in error.msg
+        (warning,) = IdsOnly.check()
+        assert warning.id == "s3media.W002" and "plain id" in warning.msg and "AlterField" in (warning.hint or "")
         assert Enough.check() == []
 
 
@@ -403,9 +414,16 @@ def test_the_upload_flow_confirm_receipt_form_saves_the_id(staff: Client) -> Non
     assert saved.status_code == 302, saved.content.decode()
     photo = Photo.objects.get()
     assert photo.image == media_id and isinstance(photo.image, MediaValue)  # the id, never the receipt
+    # The receipt carried the upload's info, signed: the row has it, with no read of storage to get it.
+    info = photo.image.info
+    assert info is not None and (photo.image.width, photo.image.height) == (400, 300) and info.placeholder
+    assert re.fullmatch(r"#[0-9a-f]{6}", info.colour or "")
     with connection.cursor() as cursor:
         cursor.execute("SELECT image FROM django_testapp_photo")
-        assert cursor.fetchone() == (media_id,)
+        (column,) = cursor.fetchone()
+    assert column == photo.image.stored and column.startswith(media_id + ";") and "w=400;h=300" in column
+    markup = photo.image.picture(sizes=[200], placeholder=True)
+    assert 'width="200" height="150"' in markup and "background-image:url(data:image/png" in markup
 
 
 def test_someone_elses_id_is_refused_by_the_form(conf: dict[str, object]) -> None:
@@ -555,3 +573,58 @@ def nobody_may_upload(request: object) -> bool:
 
 def anyone_may_upload(request: object) -> bool:
     return True
+
+
+# --- the stored value: the id with its info in the one column -----------------------------------
+
+
+def test_a_put_id_is_stored_with_its_info_and_read_back_with_no_io(conf: dict[str, object]) -> None:
+    media_id = get_media().put(images.jpeg(320, 200), filename="wide.jpg")
+    photo = Photo.objects.create(title="Wide", image=media_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT image FROM django_testapp_photo WHERE id = %s", [photo.pk])
+        assert cursor.fetchone() == (media_id.stored,)
+    loaded = Photo.objects.get(pk=photo.pk).image
+    assert loaded == media_id and loaded.info == media_id.info and loaded.width == 320
+    assert 'width="100" height="62"' in loaded.picture(sizes=[100], placeholder=True)
+
+
+def test_rows_holding_a_plain_id_keep_working_and_lookups_compare_ids(conf: dict[str, object]) -> None:
+    with_info = get_media().put(images.jpeg(40, 30), filename="a.jpg")
+    plain = get_media().put(images.jpeg(40, 30), filename="b.jpg")
+    a = Photo.objects.create(title="A", image=with_info)
+    with connection.cursor() as cursor:  # a row saved before the info was stored
+        cursor.execute("INSERT INTO django_testapp_photo (title, image, banner) VALUES ('B', %s, '')", [str(plain)])
+    b = Photo.objects.get(title="B")
+    assert b.image == plain and b.image.info is None and b.image.width is None
+    assert "width=" not in b.image.picture(sizes=[100])  # no size known: none written, nothing read
+    # Looked up by plain id, by MediaId or by stored value: the row, whatever it stores.
+    for key, row in ((str(with_info), a), (with_info, a), (with_info.stored, a), (str(plain), b), (plain.stored, b)):
+        assert list(Photo.objects.filter(image=key)) == [row], key
+    assert not Photo.objects.filter(image=str(with_info)[:-1]).exists()  # a prefix of an id is another id
+    assert Photo.objects.exclude(image=str(with_info)).get() == b
+    # Saving the plain row again with its MediaId's info fills the column.
+    b.image = plain
+    b.save()
+    assert Photo.objects.get(pk=b.pk).image.width == 40
+
+
+def test_a_column_too_short_for_the_info_gets_the_plain_id() -> None:
+    media_id = MediaId("3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg", info=MediaInfo("image/jpeg", 9, 8, 6, "AAAA"))
+    value = MediaValue.from_stored(media_id)
+    assert stored_text(value, 512) == media_id.stored
+    assert stored_text(value, MAX_ID_LENGTH) == media_id.stored  # short enough: fits still
+    assert stored_text(value, 50) == str(media_id)
+    assert stored_text(MediaValue("not an id"), 512) == "not an id"  # code skipping validation: as given
+
+
+def test_dumpdata_and_loaddata_keep_the_info(conf: dict[str, object], tmp_path: Path) -> None:
+    media_id = get_media().put(images.jpeg(64, 48), filename="kept.jpg")
+    Photo.objects.create(title="Kept", image=media_id)
+    dump = tmp_path / "photos.json"
+    call_command("dumpdata", "django_testapp.photo", output=str(dump), verbosity=0)
+    assert media_id.stored in dump.read_text()
+    Photo.objects.all().delete()
+    call_command("loaddata", str(dump), verbosity=0)
+    loaded = Photo.objects.get(title="Kept").image
+    assert loaded == media_id and loaded.info == media_id.info

@@ -17,12 +17,19 @@ import urllib.request
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler
 
+import documents
 import images
 import pytest
-from test_examples import Reply, assert_placeholder_shown, direct_upload_scenario, hostile_info_scenario
+from test_examples import (
+    Reply,
+    assert_placeholder_shown,
+    direct_upload_scenario,
+    hostile_info_scenario,
+    kept_entries,
+)
 from webob import Request
 
-from s3media_wsgi import LocalStorage, Media
+from s3media_wsgi import LocalStorage, Media, MediaId
 from s3media_wsgi.errors import MediaError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "wsgi_app.py"
@@ -68,8 +75,8 @@ def test_demo_gallery_end_to_end(tmp_path, secret):
     urls = re.findall(r'<img src="([^"]+)" alt=', page.text)  # the resizes (the <picture>'s img has a srcset)
     assert len(urls) == len(example.VARIANTS)
     # Its <picture> shows the placeholder Media.put's info gave, kept in the gallery file.
-    (item,) = json.loads((tmp_path / "gallery.json").read_text())
-    assert item["placeholder"] and item["colour"]
+    (item,) = kept_entries(tmp_path / "gallery.json")
+    assert item["placeholder"] and (item["width"], item["height"]) == (1200, 900)
     picture_img = r'<img src="[^"]+" srcset="[^"]+"[^>]* style="background-image:url\(data:image/png;base64,'
     assert re.search(picture_img, page.text), page.text
     types = set()
@@ -85,6 +92,28 @@ def test_demo_gallery_end_to_end(tmp_path, secret):
     assert resp.status_int == 303
     assert not media.exists(media_id)
     assert Request.blank(urls[0]).get_response(app).status_int == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [("clip.mp4", documents.video("mp4")), ("clip.webm", documents.video("webm")), ("report.pdf", documents.pdf(2))],
+)
+def test_demo_gallery_shows_a_video_by_its_poster_and_a_pdf_by_its_first_page(tmp_path, secret, name, data):
+    example = load_example()
+    media = Media(LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=secret)
+    app = example.make_app(media, index_file=str(tmp_path / "gallery.json"))
+    body, ctype = multipart("photo", name, data)
+    assert Request.blank("/upload", method="POST", body=body, content_type=ctype).get_response(app).status_int == 303
+    page = Request.blank("/").get_response(app)
+    urls = re.findall(r'<img src="([^"]+)" alt=', page.text)
+    assert len(urls) == len(example.VARIANTS)
+    (item,) = json.loads((tmp_path / "gallery.json").read_text())
+    info = MediaId.from_stored(item["value"]).info
+    assert info is not None and info.placeholder and info.colour  # of the poster frame or the first page
+    assert re.search(r'<img src="[^"]+" srcset="[^"]+"[^>]* style="background-image:url\(data:image/png', page.text)
+    for url in urls:
+        got = Request.blank(url).get_response(app)
+        assert got.status_int == 200 and got.content_type.startswith("image/"), url
 
 
 def test_demo_refuses_a_non_image_with_a_page_not_a_500(tmp_path, secret):
@@ -126,17 +155,17 @@ def demo_env(tmp_path, secret, monkeypatch):
     return tmp_path
 
 
-def test_demo_takes_images_only(demo_env):
+def test_demo_takes_pictures_only(demo_env):
     example = load_example()
     app = example.make_app()  # Media from the environment, as `make demo` builds it
-    pdf = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
-    body, ctype = multipart("photo", "report.pdf", pdf)
+    wav = documents.audio(0.05)
+    body, ctype = multipart("photo", "voice.wav", wav)
     resp = Request.blank("/upload", method="POST", body=body, content_type=ctype).get_response(app)
     assert resp.status_int == 415
     error = error_on(resp.text)
-    assert error == expected_refusal(example.media_from_env(), pdf, "report.pdf")
-    # Names the refused kind once (not among the accepted ones), and the images that would do.
-    assert error.lower().count("pdf") == 1 and "jpeg" in error.lower()
+    assert error == expected_refusal(example.media_from_env(), wav, "voice.wav")
+    # Names the refused kind once (not among the accepted ones), and the kinds that would do.
+    assert error.lower().count("wav") == 1 and "jpeg" in error.lower()
     assert not (demo_env / "media.json").exists()
     assert not any(p.is_file() for p in (demo_env / "media").rglob("*"))
     # An image still goes in.
@@ -269,9 +298,8 @@ def test_demo_uploads_straight_from_the_browser(demo_env):
     example = load_example()
     client = WebobClient(example.make_app())
     media_id = direct_upload_scenario(client)
-    (item,) = json.loads((demo_env / "media.json").read_text())
-    assert item.pop("placeholder") and item.pop("colour")
-    assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600}
+    (item,) = kept_entries(demo_env / "media.json")
+    assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600, "placeholder": True}
     assert (demo_env / "media" / media_id / "holiday.jpg").is_file()
     assert not (demo_env / "media" / "uploads").exists() or not any((demo_env / "media" / "uploads").rglob("*.jpg"))
     assert_placeholder_shown(client, media_id)
@@ -297,7 +325,7 @@ def test_make_demo_serves_direct_uploads_over_http(demo_env):
         server.shutdown()
         server.server_close()
         thread.join(10)
-    assert [item["id"] for item in json.loads((demo_env / "media.json").read_text())] == [media_id]
+    assert [item["id"] for item in kept_entries(demo_env / "media.json")] == [media_id]
 
 
 def test_demo_upload_routes_ask_the_hook_with_a_webob_request(tmp_path, secret):
@@ -318,20 +346,21 @@ def test_demo_upload_routes_ask_the_hook_with_a_webob_request(tmp_path, secret):
     assert Request.blank("/media/s3/params?filename=cat.jpg&type=image%2Fjpeg").get_response(app).status_int == 200
 
 
-def test_demo_register_refuses_a_confirmed_file_that_is_not_an_image(tmp_path, secret):
-    """Wider allowed types (S3MEDIA_ALLOWED_TYPES) let a PDF be confirmed; the gallery still lists images only."""
+def test_demo_register_refuses_a_confirmed_file_that_has_no_picture(tmp_path, secret):
+    """Wider allowed types (S3MEDIA_ALLOWED_TYPES) let a sound be confirmed; the gallery still lists pictures only."""
     example = load_example()
     media = Media(
-        LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=secret, allowed_types=["jpeg", "pdf"]
+        LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=secret, allowed_types=["jpeg", "wav"]
     )
-    pdf = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+    wav = documents.audio(0.05)
     client = WebobClient(example.make_app(media, index_file=str(tmp_path / "gallery.json")))
-    target = client.get("/media/s3/params?filename=report.pdf&type=application%2Fpdf").json()
-    assert client.post_form(target["url"], target["fields"], ("report.pdf", pdf)).status == 204
+    target = client.get("/media/s3/params?filename=voice.wav&type=audio%2Fwav").json()
+    assert client.post_form(target["url"], target["fields"], ("voice.wav", wav)).status == 204
     confirmed = client.post_json("/media/s3/confirm", {"key": target["fields"]["key"]}).json()
     assert media.exists(confirmed["id"])
-    refused = client.post_json("/register", {"receipt": confirmed["receipt"], "name": "report.pdf"})
-    assert refused.status == 422 and refused.json()["error"] == "Upload refused. PDF document is not an image."
+    assert confirmed["info"]["duration"] == 0.05  # the confirm JSON carries the facts
+    refused = client.post_json("/register", {"receipt": confirmed["receipt"], "name": "voice.wav"})
+    assert refused.status == 422 and refused.json()["error"] == "Upload refused. WAV audio is not an image."
     assert not (tmp_path / "gallery.json").exists()
 
 
@@ -354,5 +383,5 @@ def test_demo_form_fallback_takes_several_files(tmp_path, secret):
         "/upload", method="POST", body=body, content_type=f"multipart/form-data; boundary={boundary}"
     )
     assert request.get_response(app).status_int == 303
-    items = json.loads((tmp_path / "gallery.json").read_text())
+    items = kept_entries(tmp_path / "gallery.json")
     assert [(i["name"], i["width"]) for i in items] == [("b.png", 32), ("a.jpg", 64)]

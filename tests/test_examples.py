@@ -34,18 +34,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NamedTuple, Protocol
 
+import documents
 import images
 import pytest
 from PIL import Image
 
+from s3media_wsgi import MediaId
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 RESIZE_URL = re.compile(r"/media/[0-9a-f/]+/[a-z0-9.-]+/\d*x\d*-fit-\d+-noupscale-[0-9a-f]{32}\.(?:avif|webp|jpg)")
 ERROR = re.compile(r'<p class="error">(.*?)</p>', re.S)
-#: A small but well-formed PDF: a kind the library stores by default, and no gallery should.
-PDF = (
-    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
-)
+#: A small but well-formed WAV: a kind the library stores by default, and no gallery should (no picture).
+WAV = documents.audio(0.05)
 
 
 @pytest.fixture(autouse=True)
@@ -85,6 +85,30 @@ def check_gallery(html: str, fetch) -> list[str]:
     assert (status, content_type) == (200, "image/jpeg")
     assert Image.open(io.BytesIO(body)).size == (640, 480)
     return urls
+
+
+def kept_entries(path: Path) -> list[dict[str, Any]]:
+    """A gallery file's entries, each ``{"value", "name"}`` (the id's stored value, the file's name), read back.
+
+    Each becomes ``{"id", "name", "width", "height", "placeholder"}`` (*placeholder*: True when the
+    value keeps a ThumbHash and a colour); the value must start with the id.
+    """
+    entries = []
+    for item in json.loads(path.read_text()):
+        assert sorted(item) == ["name", "value"], item
+        media_id = MediaId.from_stored(item["value"])
+        assert item["value"].startswith(media_id + ";"), item
+        info = media_id.info
+        entries.append(
+            {
+                "id": str(media_id),
+                "name": item["name"],
+                "width": media_id.width,
+                "height": media_id.height,
+                "placeholder": bool(info and info.placeholder and info.colour),
+            }
+        )
+    return entries
 
 
 # --- direct uploads, the same scenario in every gallery ---------------------------------------
@@ -146,7 +170,8 @@ def direct_upload_scenario(client: GalleryClient) -> str:
     form = re.search(r'<form id="upload"[^>]*>', page.text)
     assert form is not None, page.text
     assert 'data-endpoint="/media"' in form.group(0) and 'data-register="/register"' in form.group(0)
-    assert re.search(r'<input type="file" name="photo" accept="image/\*" multiple required>', page.text)
+    accept = r'accept="image/\*,video/\*,application/pdf"'
+    assert re.search(rf'<input type="file" name="photo" {accept} multiple required>', page.text)
     assert 'id="queue"' in page.text and 'id="gallery"' in page.text and "No images yet" in page.text
     module = client.get(uploader)
     assert module.status == 200 and module.content_type == "text/javascript"
@@ -211,6 +236,12 @@ HOSTILE_INFO = [
 ]
 
 
+#: The style picture() gives an <img> with a placeholder: a PNG it decoded from the ThumbHash, nothing else.
+PLACEHOLDER_STYLE = re.compile(
+    r"background-image:url\(data:image/png;base64,[A-Za-z0-9+/=]+\);background-size:cover;background-repeat:no-repeat"
+)
+
+
 def placeholder_style(page: str, media_id: str) -> str | None:
     """The ``style`` of the ``<img>`` of *media_id*'s ``<picture>`` on *page*; None when it has none."""
     for img in re.findall(r"<img [^>]*>", page):
@@ -224,14 +255,14 @@ def placeholder_style(page: str, media_id: str) -> str | None:
 def assert_placeholder_shown(client: GalleryClient, media_id: str) -> None:
     """The gallery page draws *media_id* with its ThumbHash as the ``<img>``'s background, from checked base64 only."""
     style = placeholder_style(client.get("/").text, media_id)
-    assert style is not None and re.fullmatch(
-        r"background-image:url\(data:image/png;base64,[A-Za-z0-9+/=]+\);background-size:cover;background-repeat:no-repeat",
-        style,
-    ), style
+    assert style is not None and PLACEHOLDER_STYLE.fullmatch(style), style
 
 
 def hostile_info_scenario(client: GalleryClient) -> None:
-    """An upload reported with made-up info: listed (the receipt is good), the info ignored, nothing injected."""
+    """An upload reported with made-up info: listed (the receipt is good), the info ignored, nothing injected.
+
+    The placeholder shown is the server's own, which the receipt carried signed.
+    """
     for number, info in enumerate(HOSTILE_INFO):
         params = client.get(f"/media/s3/params?filename=evil{number}.png&type=image%2Fpng").json()
         sent = client.post_form(params["url"], params["fields"], (f"evil{number}.png", images.png(40, 30)))
@@ -245,7 +276,8 @@ def hostile_info_scenario(client: GalleryClient) -> None:
         for page in (listed.json()["html"], client.get("/").text):
             assert "<script>alert" not in page and "evil.example" not in page and "#12345g" not in page
             assert "Zz" * 34 not in page and "#ABCDEF" not in page
-            assert placeholder_style(page, media_id) is None
+            style = placeholder_style(page, media_id)
+            assert style is not None and PLACEHOLDER_STYLE.fullmatch(style), style
 
 
 class FlaskClient:
@@ -294,9 +326,8 @@ def test_flask_gallery_uploads_straight_from_the_browser(env: dict[str, str], tm
     pytest.importorskip("flask")
     client = FlaskClient(load("flask_app").create_app().test_client())
     media_id = direct_upload_scenario(client)
-    (item,) = json.loads((tmp_path / "media.json").read_text())
-    assert item.pop("placeholder") and item.pop("colour")
-    assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600}
+    (item,) = kept_entries(tmp_path / "media.json")
+    assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600, "placeholder": True}
     assert_placeholder_shown(client, media_id)
     hostile_info_scenario(client)
 
@@ -328,8 +359,8 @@ def test_flask_example(env: dict[str, str], tmp_path: Path) -> None:
         return r.status_code, r.mimetype, r.data
 
     check_gallery(html, fetch)
-    (item,) = json.loads((tmp_path / "media.json").read_text())
-    assert (item["width"], item["height"], item["name"]) == (800, 600, "Holiday.JPG")
+    (item,) = kept_entries(tmp_path / "media.json")
+    assert (item["width"], item["height"], item["name"], item["placeholder"]) == (800, 600, "Holiday.JPG", True)
     assert (tmp_path / "media" / item["id"] / "holiday.jpg").is_file()
 
     assert client.post("/delete", data={"id": item["id"]}).status_code == 303
@@ -345,7 +376,7 @@ def test_flask_form_fallback_takes_several_files(env: dict[str, str], tmp_path: 
     photos = [(io.BytesIO(images.jpeg(64, 48)), "a.jpg"), (io.BytesIO(images.png(32, 24)), "b.png")]
     response = client.post("/upload", data={"photo": photos}, content_type="multipart/form-data")
     assert response.status_code == 303
-    items = json.loads((tmp_path / "media.json").read_text())
+    items = kept_entries(tmp_path / "media.json")
     assert [(item["name"], item["width"]) for item in items] == [("b.png", 32), ("a.jpg", 64)]
 
 
@@ -423,7 +454,7 @@ def test_pyramid_example(env: dict[str, str], tmp_path: Path) -> None:
         return r.status_int, r.content_type, r.body
 
     check_gallery(html, fetch)
-    (item,) = json.loads((tmp_path / "media.json").read_text())
+    (item,) = kept_entries(tmp_path / "media.json")
     assert app.post("/upload", upload_files=[("photo", "x.svg", b"<svg onload=alert(1)>")], status=415)
     app.post("/delete", {"id": item["id"]}, status=303)
     assert "No images yet." in app.get("/").text
@@ -436,9 +467,8 @@ def test_pyramid_gallery_uploads_straight_from_the_browser(env: dict[str, str], 
     webtest = pytest.importorskip("webtest")
     client = WebTestClient(webtest.TestApp(load("pyramid_app").main()))
     media_id = direct_upload_scenario(client)
-    (item,) = json.loads((tmp_path / "media.json").read_text())
-    assert item.pop("placeholder") and item.pop("colour")
-    assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600}
+    (item,) = kept_entries(tmp_path / "media.json")
+    assert item == {"id": media_id, "name": "Holiday.JPG", "width": 800, "height": 600, "placeholder": True}
     assert_placeholder_shown(client, media_id)
     hostile_info_scenario(client)
 
@@ -541,11 +571,25 @@ class DjangoClient:
 
 
 def photo_rows() -> list[dict[str, Any]]:
-    """In a Django script: the gallery's rows (photos.models.Photo), newest first."""
+    """In a Django script: the gallery's rows (photos.models.Photo), newest first, with what the image column keeps.
+
+    The size and the placeholder are read from the one ``image`` column (its stored value): no I/O.
+    """
     from photos.models import Photo
 
-    rows = Photo.objects.values("title", "image", "width", "height")
-    return [{**row, "image": str(row["image"])} for row in rows]
+    rows = []
+    for photo in Photo.objects.all():
+        info = photo.image.info
+        rows.append(
+            {
+                "title": photo.title,
+                "image": str(photo.image),
+                "width": photo.image.width,
+                "height": photo.image.height,
+                "placeholder": bool(info and info.placeholder and info.colour),
+            }
+        )
+    return rows
 
 
 DJANGO_SCRIPT = textwrap.dedent(
@@ -588,7 +632,7 @@ def test_django_example(env: dict[str, str], tmp_path: Path) -> None:
     assert "No images yet." in out["empty"]
     assert out["upload"] == [303, "/"]
     (row,) = out["rows"]
-    assert (row["title"], row["width"], row["height"]) == ("cat.jpg", 800, 600)
+    assert (row["title"], row["width"], row["height"], row["placeholder"]) == ("cat.jpg", 800, 600, True)
     fetched = out["fetched"]
 
     def fetch(url: str):
@@ -601,6 +645,8 @@ def test_django_example(env: dict[str, str], tmp_path: Path) -> None:
     # The <img> is sized from the row (no layout shift), and links the original through photo.image.url.
     img = re.search(r'<img [^>]*width="(\d+)" height="(\d+)"', out["page"])
     assert img is not None and int(img.group(1)) * 3 == int(img.group(2)) * 4
+    # ...and shows the image's ThumbHash placeholder until it loads, from the same column.
+    assert re.search(r'<img [^>]*style="background-image:url\(data:image/png;base64,', out["page"])
     assert f'<a href="/media/{row["image"]}/cat.jpg">original</a>' in out["page"] and out["original"] == 200
     assert 'name="csrfmiddlewaretoken"' in out["page"]
     assert out["delete"] == 303 and out["rows_after"] == [] and "No images yet." in out["after"]
@@ -630,8 +676,10 @@ DJANGO_DIRECT_SCRIPT = textwrap.dedent(
 def test_django_gallery_uploads_straight_from_the_browser(env: dict[str, str], tmp_path: Path) -> None:
     out = run_django(tmp_path, env, DJANGO_DIRECT_SCRIPT)
     assert out["without_token"] == 403 and out["params"] == 200
-    # /register made one Photo (reported twice: one row), its size read back from storage.
-    assert out["rows"] == [{"title": "Holiday.JPG", "image": out["id"], "width": 800, "height": 600}]
+    # /register made one Photo (reported twice: one row), with the size and placeholder the receipt carried.
+    assert out["rows"] == [
+        {"title": "Holiday.JPG", "image": out["id"], "width": 800, "height": 600, "placeholder": True}
+    ]
 
 
 DJANGO_MODEL_FORM_SCRIPT = textwrap.dedent(
@@ -684,7 +732,8 @@ def test_django_model_form_adds_a_photo_with_a_title(env: dict[str, str], tmp_pa
     assert '<div class="s3media-upload" data-s3media-upload data-state="empty" data-endpoint="/media"' in form.group(1)
     assert '<input type="hidden" name="image" value="" data-s3media-id>' in form.group(1)
     chooser = re.search(r'<input ([^>]*type="file"[^>]*)>', form.group(1))
-    assert chooser is not None and 'accept="image/*"' in chooser.group(1) and 'id="id_image"' in chooser.group(1)
+    assert chooser is not None and 'accept="image/*,video/*,application/pdf"' in chooser.group(1)
+    assert 'id="id_image"' in chooser.group(1)
     assert "name=" not in chooser.group(1)  # the file itself is never posted with the form
 
     messages = {code: html.escape(message) for code, message in out["messages"].items()}
@@ -705,8 +754,48 @@ def test_django_model_form_adds_a_photo_with_a_title(env: dict[str, str], tmp_pa
     assert out["rows_refused"] == []
 
     assert out["add"] == 303
-    assert out["rows"] == [{"title": "A tabby", "image": out["id"], "width": 400, "height": 300}]
+    assert out["rows"] == [{"title": "A tabby", "image": out["id"], "width": 400, "height": 300, "placeholder": True}]
     assert "A tabby" in out["gallery"] and 'alt="A tabby"' in out["gallery"] and out["resize"] == 200
+    img = re.search(r'<img [^>]*alt="A tabby"[^>]*>', out["gallery"])
+    assert img is not None and 'width="400" height="300"' in img.group(0)
+    assert 'style="background-image:url(data:image/png;base64,' in img.group(0)
+
+
+DJANGO_MIGRATION_SCRIPT = textwrap.dedent(
+    """
+    import json
+    from django.db import connection
+    from s3media_wsgi.adapters.django import get_media
+    import images
+    from test_examples import photo_rows
+
+    # A database as the example made it before the image column kept the info: width and height apart.
+    call_command("migrate", "photos", "0001", verbosity=0, interactive=False)
+    old = get_media().put(images.jpeg(800, 600), filename="old.jpg")
+    bare = get_media().put(images.jpeg(64, 48), filename="bare.jpg")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO photos_photo (title, image, width, height, created) VALUES "
+            "('Old', %s, 800, 600, '2024-01-01 00:00:00'), ('Bare', %s, NULL, NULL, '2024-01-02 00:00:00')",
+            [str(old), str(bare)],
+        )
+    call_command("migrate", "photos", verbosity=0, interactive=False)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT title, image FROM photos_photo ORDER BY title")
+        columns = cursor.fetchall()
+    print(json.dumps({"old": old, "bare": bare, "columns": columns, "rows": photo_rows()}))
+    """
+)
+
+
+def test_django_example_migration_folds_the_sizes_into_the_image_column(env: dict[str, str], tmp_path: Path) -> None:
+    """0002 grows the column (a plain AlterField), keeps each row's size in its stored value, drops the columns."""
+    out = run_django(tmp_path, env, DJANGO_MIGRATION_SCRIPT)
+    assert out["columns"] == [["Bare", out["bare"]], ["Old", f"{out['old']};w=800;h=600"]]
+    assert out["rows"] == [
+        {"title": "Bare", "image": out["bare"], "width": None, "height": None, "placeholder": False},
+        {"title": "Old", "image": out["old"], "width": 800, "height": 600, "placeholder": False},
+    ]
 
 
 DJANGO_BAD_UPLOAD_SCRIPT = textwrap.dedent(
@@ -757,10 +846,10 @@ def test_django_refuses_html_named_jpg(env: dict[str, str], tmp_path: Path) -> N
     assert out["rows"] == [] and nothing_stored(tmp_path)
 
 
-def test_django_register_takes_images_only_even_when_more_types_are_allowed(
+def test_django_register_takes_pictures_only_even_when_more_types_are_allowed(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    """S3MEDIA_ALLOWED_TYPES may let a PDF be stored; the gallery, whose page is <picture>s, still lists none."""
+    """S3MEDIA_ALLOWED_TYPES may let a sound be stored; the gallery, whose page is <picture>s, still lists none."""
     script = textwrap.dedent(
         """
         import json, sys
@@ -768,15 +857,48 @@ def test_django_register_takes_images_only_even_when_more_types_are_allowed(
 
         client = DjangoClient()
         client.get("/")
-        key, confirmed = client.direct_upload("report.pdf", bytes.fromhex(sys.argv[1]), "application/pdf")
-        registered = client.post_json("/register", {"receipt": confirmed.json()["receipt"], "name": "report.pdf"})
+        key, confirmed = client.direct_upload("voice.wav", bytes.fromhex(sys.argv[1]), "audio/wav")
+        registered = client.post_json("/register", {"receipt": confirmed.json()["receipt"], "name": "voice.wav"})
         print(json.dumps({"confirm": confirmed.status, "register": registered.json(), "rows": photo_rows()}))
         """
     )
-    out = run_django(tmp_path, {**env, "S3MEDIA_ALLOWED_TYPES": "jpeg,pdf"}, script, PDF.hex())
+    out = run_django(tmp_path, {**env, "S3MEDIA_ALLOWED_TYPES": "jpeg,wav"}, script, WAV.hex())
     assert out["confirm"] == 200  # stored: the settings allow it
-    assert out["register"] == {"error": "Upload refused. PDF document is not an image."}
+    assert out["register"] == {"error": "Upload refused. WAV audio is not an image."}
     assert out["rows"] == []
+
+
+def test_django_gallery_shows_a_pdf_by_its_first_page_and_a_video_by_its_poster(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    script = textwrap.dedent(
+        """
+        import json, re
+        import documents
+        from test_examples import DjangoClient, photo_rows
+
+        client = DjangoClient()
+        client.get("/")
+        out = {}
+        for name, data, kind in (("report.pdf", documents.pdf(2), "application/pdf"),
+                                 ("clip.webm", documents.video("webm"), "video/webm")):
+            key, confirmed = client.direct_upload(name, data, kind)
+            registered = client.post_json("/register", {"receipt": confirmed.json()["receipt"], "name": name})
+            out[name] = {"confirm": confirmed.status, "register": registered.status}
+        page = client.get("/").text
+        urls = re.findall(r'/media/[^"\\s]+?/320x-[^"\\s]+?\\.(?:jpg|webp|avif)', page)
+        out["answers"] = sorted({(client.get(u).status, client.get(u).content_type) for u in urls})
+        out["urls"] = len(urls)
+        out["rows"] = photo_rows()
+        print(json.dumps(out))
+        """
+    )
+    out = run_django(tmp_path, env, script)
+    assert out["report.pdf"] == {"confirm": 200, "register": 200}
+    assert out["clip.webm"] == {"confirm": 200, "register": 200}
+    assert sorted(row["image"].rpartition(".")[2] for row in out["rows"]) == ["pdf", "webm"]
+    assert out["urls"] >= 2
+    assert all(status == 200 and kind.startswith("image/") for status, kind in out["answers"]), out["answers"]
 
 
 def test_django_runserver_makes_its_database(env: dict[str, str], tmp_path: Path) -> None:
@@ -920,16 +1042,60 @@ GALLERIES = ["flask", "pyramid", "django", "wsgi"]
 
 
 @pytest.mark.parametrize("gallery", GALLERIES)
-def test_gallery_refuses_a_pdf(gallery: str, env: dict[str, str], tmp_path: Path) -> None:
-    """A PDF is on the library's default list; a gallery of <picture>s must not take it."""
-    answer = upload(gallery, tmp_path, env, "report.pdf", PDF)
+def test_gallery_refuses_a_sound(gallery: str, env: dict[str, str], tmp_path: Path) -> None:
+    """A WAV is on the library's default list; a gallery of <picture>s must not take it: it has no picture."""
+    answer = upload(gallery, tmp_path, env, "voice.wav", WAV)
     assert answer.status == 415
-    assert answer.error == refusal_for(PDF, "report.pdf", tmp_path)
-    # In words, not a bare status: it names the refused kind once (PDF is not among
-    # those it says are accepted) and the images that would do.
+    assert answer.error == refusal_for(WAV, "voice.wav", tmp_path)
+    # In words, not a bare status: it names the refused kind once (WAV is not among
+    # those it says are accepted) and the kinds that would do.
     words = answer.error.lower()
-    assert words.count("pdf") == 1 and "jpeg" in words and "png" in words
+    assert words.count("wav") == 1 and "jpeg" in words and "png" in words and "pdf document" in words
     assert nothing_stored(tmp_path)
+
+
+class GalleryApp:
+    """The Flask or Pyramid gallery behind its framework's test client: form uploads and GETs."""
+
+    def __init__(self, framework: str) -> None:
+        pytest.importorskip(framework)
+        self.framework = framework
+        if framework == "flask":
+            self.client: Any = load("flask_app").create_app().test_client()
+        else:
+            webtest = pytest.importorskip("webtest")
+            self.client = webtest.TestApp(load("pyramid_app").main())
+
+    def upload(self, name: str, data: bytes) -> int:
+        if self.framework == "flask":
+            form = {"photo": (io.BytesIO(data), name)}
+            return int(self.client.post("/upload", data=form, content_type="multipart/form-data").status_code)
+        return int(self.client.post("/upload", upload_files=[("photo", name, data)]).status_int)
+
+    def get(self, url: str) -> tuple[int, str, bytes]:
+        if self.framework == "flask":
+            r = self.client.get(url)
+            return r.status_code, r.mimetype, r.get_data()
+        r = self.client.get(url, expect_errors=True)
+        return r.status_int, r.content_type, r.body
+
+
+@pytest.mark.parametrize("framework", ["flask", "pyramid"])
+def test_flask_and_pyramid_galleries_show_a_video_and_a_pdf_by_their_stills(
+    framework: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    gallery = GalleryApp(framework)
+    for name, data in (("clip.mp4", documents.video("mp4")), ("report.pdf", documents.pdf(2))):
+        assert gallery.upload(name, data) == 303
+    status, _, body = gallery.get("/")
+    page = body.decode()
+    assert status == 200
+    urls = set(re.findall(r'(/media/[^"\s]+?/\d*x\d*-fit-[^"\s]+?\.(?:jpg|webp|avif))', page))
+    assert {url.split("/")[7] for url in urls} == {"clip.mp4", "report.pdf"}, urls
+    for url in urls:
+        status, kind, _ = gallery.get(url)
+        assert status == 200 and kind.startswith("image/"), url
+    assert 'style="background-image:url(data:image/png' in page  # the placeholders of the poster and the page
 
 
 def test_galleries_word_a_refusal_the_same(env: dict[str, str], tmp_path: Path) -> None:
@@ -967,14 +1133,14 @@ def test_refusal_message_tells_file_problems_and_hides_the_rest() -> None:
 def test_allowed_types_can_be_widened_through_the_environment(
     env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """S3MEDIA_ALLOWED_TYPES overrides the images-only default, like every other setting."""
+    """S3MEDIA_ALLOWED_TYPES overrides the pictures-only default, like every other setting."""
     pytest.importorskip("flask")
-    monkeypatch.setenv("S3MEDIA_ALLOWED_TYPES", "jpeg,pdf")
+    monkeypatch.setenv("S3MEDIA_ALLOWED_TYPES", "jpeg,wav")
     client = load("flask_app").create_app().test_client()
-    r = client.post("/upload", data={"photo": (io.BytesIO(PDF), "report.pdf")}, content_type="multipart/form-data")
+    r = client.post("/upload", data={"photo": (io.BytesIO(WAV), "voice.wav")}, content_type="multipart/form-data")
     assert r.status_code == 303
-    (item,) = json.loads((tmp_path / "media.json").read_text())
-    assert item["id"].endswith("/report.pdf")
+    (item,) = kept_entries(tmp_path / "media.json")
+    assert item["id"].endswith("/voice.wav")
 
 
 def test_gallery_common_doctests() -> None:
@@ -999,3 +1165,17 @@ def test_no_skipped_doctest_examples_in_examples_or_adapters() -> None:
         if "doctest: +SKIP" in line
     ]
     assert not skipped, skipped
+
+
+def test_a_gallery_file_written_before_stored_values_is_still_read(tmp_path: Path) -> None:
+    gallery_common = importlib.import_module("gallery_common")
+    media_id = "3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg"
+    old = {"id": media_id, "name": "Cat", "width": 800, "height": 600, "placeholder": "AAAA", "colour": "#7f8a3c"}
+    path = tmp_path / "gallery.json"
+    path.write_text(json.dumps([old]))
+    uploads = gallery_common.Uploads(path)
+    (item,) = uploads.items()
+    assert item == {"id": media_id, "value": f"{media_id};w=800;h=600;p=AAAA;c=#7f8a3c", "name": "Cat"}
+    shown = gallery_common.shown_id(item)
+    assert (shown.width, shown.height, shown.info.colour) == (800, 600, "#7f8a3c")
+    assert uploads.remove(media_id) and json.loads(path.read_text()) == []

@@ -11,14 +11,23 @@ import pytest
 from s3media_wsgi import LocalStorage, Media, MediaMiddleware, S3Storage
 from s3media_wsgi.errors import ConfigError
 from s3media_wsgi.factory import build_storage, middleware_kwargs
-from s3media_wsgi.settings import KNOWN_KEYS, LOCAL_KEYS, MEDIA_KEYS, MIDDLEWARE_KEYS, S3_KEYS, parse_settings
+from s3media_wsgi.settings import (
+    ADAPTER_KEYS,
+    KNOWN_KEYS,
+    LOCAL_KEYS,
+    MEDIA_KEYS,
+    MIDDLEWARE_KEYS,
+    S3_KEYS,
+    parse_settings,
+)
 
 SECRET = "factory-secret-0123456789-abcdefghijk"
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_key_belongs_to_one_part() -> None:
-    parts = set(LOCAL_KEYS) | set(S3_KEYS) | set(MEDIA_KEYS) | set(MIDDLEWARE_KEYS) | {"storage", "media_factory"}
+    parts = set(LOCAL_KEYS) | set(S3_KEYS) | set(MEDIA_KEYS) | set(MIDDLEWARE_KEYS) | set(ADAPTER_KEYS)
+    parts |= {"storage", "media_factory"}
     assert parts == set(KNOWN_KEYS)
 
 

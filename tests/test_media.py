@@ -11,6 +11,7 @@ from PIL import Image, ImageFile
 from s3media_wsgi import LocalStorage, Media, MediaError, MediaId
 from s3media_wsgi import ids as ids_module
 from s3media_wsgi.errors import (
+    AlreadyExists,
     Busy,
     ConfigError,
     ImageTooLarge,
@@ -95,6 +96,25 @@ def test_put_uses_the_real_type_for_the_extension(media):
     media_id = media.put(images.png(10, 10), filename="actually-png.jpg")
     assert media_id.endswith("/actually-png.png")
     assert media_id.content_type == "image/png"
+
+
+def test_put_under_a_given_id(media):
+    given = "0123abcd/0123/4567/89ab/0123456789ab/cat.jpg"
+    data = images.jpeg(40, 30)
+    stored = media.put(data, media_id=given)
+    assert stored == given and (stored.width, stored.height) == (40, 30)
+    assert media.get(given)
+    # The same file again under the same id: found (a second writer of the same derived id).
+    assert media.put(data, media_id=given) == given
+    # Another file under a taken id is refused; the id must end in the real type's extension.
+    with pytest.raises(AlreadyExists):
+        media.put(images.jpeg(80, 30), media_id=given)
+    png_named_jpg = "0123abcd/0123/4567/89ab/0123456789ac/cat.jpg"
+    with pytest.raises(UnsupportedMediaType, match=r"must end in \.png"):
+        media.put(images.png(10, 10), media_id=png_named_jpg)
+    assert not media.exists(png_named_jpg)
+    with pytest.raises(InvalidId):
+        media.put(images.png(10, 10), media_id="../cat.png")
 
 
 @pytest.mark.parametrize(

@@ -296,9 +296,18 @@ def test_presets_that_fix_a_format(tmp_path):
         strict.picture(media_id, sizes=["small"], formats=["avif", "webp"])
 
 
-@pytest.mark.parametrize("name", ["report.pdf", "clip.mp4", "song.mp3"])
+@pytest.mark.parametrize("name", ["song.mp3", "voice.wav"])
 def test_picture_of_a_file_that_is_not_an_image_is_a_clear_error(media, name: str) -> None:
     # Four broken <img> would be worse: say what to do instead.
     media_id = "3c72aedc/ba25/41e6/a569/406c8f413974/" + name
     with pytest.raises(InvalidResize, match=r"not an image: .* media\.url\(id\)"):
         media.picture(media_id, sizes=[320])
+
+
+@pytest.mark.parametrize("name", ["report.pdf", "clip.mp4", "clip.webm", "clip.mov"])
+def test_picture_of_a_video_or_a_pdf_shows_its_still(media, name: str) -> None:
+    # Their resize URLs answer a poster frame or page 1 (s3media_wsgi.previews); the format is never theirs.
+    media_id = "3c72aedc/ba25/41e6/a569/406c8f413974/" + name
+    html = str(media.picture(media_id, sizes=[320, 640], formats=["webp", "jpg"]))
+    assert html.count("<source") == 1
+    assert "-fit-85-noupscale-" in html and ".webp 640w" in html and ".jpg 320w" in html

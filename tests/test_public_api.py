@@ -35,6 +35,7 @@ def test_the_public_modules_are_pinned_and_each_says_what_it_exports():
         "s3media_wsgi.storage.contract_suite",
         "s3media_wsgi.imaging",
         "s3media_wsgi.picture",
+        "s3media_wsgi.previews",
         "s3media_wsgi.responder",
         "s3media_wsgi.response",
         "s3media_wsgi.wsgi",
@@ -46,9 +47,18 @@ def test_the_public_modules_are_pinned_and_each_says_what_it_exports():
         "s3media_wsgi.adapters.django.permissions",
         "s3media_wsgi.adapters.django.widgets",
         "s3media_wsgi.adapters.django.templatetags.s3media",
+        "s3media_wsgi.adapters.django.tasks",
+        "s3media_wsgi.adapters.django.storage",
+        "s3media_wsgi.adapters.django.thumbnails",
+        "s3media_wsgi.adapters.django.rest",
     )
     import importlib
 
+    # A tasks module is imported as Django imports models: after settings are configured (its
+    # @task binds to a backend of settings.TASKS).  The one configuration of a test process:
+    from django_testapp import configure
+
+    configure()
     for name in s3media_wsgi.PUBLIC_MODULES:
         module = importlib.import_module(name)
         exported = getattr(module, "__all__", None)

@@ -79,7 +79,9 @@ def test_mypy_sees_the_adapters_real_types(tmp_path: Path) -> None:
         out.stdout,
     ), out.stdout
     assert re.search(
-        r'probe.py:4: note: Revealed type is "def \(media_id: (builtins\.)?str\) -> (builtins\.)?str"', out.stdout
+        r'probe.py:4: note: Revealed type is "def \(media_id: (builtins\.)?str \| '
+        r'django\.db\.models\.fields\.files\.FieldFile\) -> (builtins\.)?str"',
+        out.stdout,
     ), out.stdout
     assert 'expression has type "Media", variable has type "int"' in out.stdout
     assert out.stdout.count(": error:") == 1, out.stdout

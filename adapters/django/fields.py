@@ -7,15 +7,28 @@
         image = MediaField()                 # required
         banner = MediaField(blank=True)      # optional: "" when empty (None with null=True)
 
-The column is a ``varchar`` of :data:`MAX_ID_LENGTH` characters holding the
-id.  On an instance the value is a :class:`MediaValue`, a ``str`` (the id)
-with URLs::
+The column is a ``varchar`` of :data:`MAX_STORED_LENGTH` characters holding
+the id's *stored value* (:attr:`MediaId.stored <s3media_wsgi.MediaId.stored>`):
+the id, then what the upload pass learned (type, bytes, width and height, the
+ThumbHash placeholder, the dominant colour).  On an instance the value is a
+:class:`MediaValue`, a ``str`` (the plain id) with that info and URLs::
 
     photo.image.url                               # the original
     photo.image.resize_url("400x300", mode="fill")
-    photo.image.picture(sizes=[320, 640], alt=photo.title)
+    photo.image.picture(sizes=[320, 640], alt=photo.title, placeholder=True)
+    photo.image.width, photo.image.info.placeholder
 
-and ``{% picture photo.image sizes="320,640" %}`` in templates.
+and ``{% picture photo.image sizes="320,640" placeholder=True %}`` in
+templates: the ``<img>`` gets its ``width``/``height`` (no layout shift) and
+its placeholder from the row itself, with no I/O.
+
+Rows holding a plain id (saved before the info was stored, or from code
+assigning a bare string) keep working: their value has no info.  A column
+made with the older default of :data:`MAX_ID_LENGTH` (126) keeps working too,
+storing plain ids only (system check ``s3media.W002``): ``makemigrations``
+then writes a plain ``AlterField`` to the new length.  Lookups compare ids:
+``Photo.objects.filter(image=media_id)`` finds the row whatever info it
+stores (``image=`` only; ``__in`` and the other lookups compare the stored text).
 
 Its form field (:class:`MediaFormField`, so model forms and the admin) renders
 a :class:`~.widgets.MediaUploadWidget`: the browser uploads the file straight
@@ -26,7 +39,8 @@ ready-made hooks answer the user's key), and the form submits the receipt.
 Ids are not secret (they are in every URL of a file), so the form field takes,
 for a file:
 
-- a receipt, which must verify for the user sending the form
+- a receipt, which must verify for the user sending the form (it carries the
+  upload's info, signed by the server: the field stores it without reading storage)
   (:func:`~s3media_wsgi.adapters.django.check_upload_receipt`: the ``uploads``
   hook is asked about the current request, which the media middleware keeps;
   refused ``receipt``: forged, expired, someone else's, or a user the hook
@@ -61,11 +75,12 @@ from django import forms
 from django.core import checks
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import lookups
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.translation import gettext_lazy as _
 
-from ...errors import InvalidUpload, MediaError
-from ...ids import MAX_EXT, MAX_STEM, is_id
+from ...errors import InvalidId, InvalidUpload, MediaError
+from ...ids import MAX_EXT, MAX_STEM, MAX_STORED_LENGTH, STORED_SEPARATOR, is_id
 from ...media import MediaId
 from ...picture import SafeHTML
 from ...receipts import is_receipt
@@ -75,6 +90,8 @@ from .widgets import MediaUploadWidget
 #: The longest media id: 36 characters of uuid in five folders, "/", then a filename
 #: of at most MAX_STEM characters, ".", and MAX_EXT characters (126).
 MAX_ID_LENGTH = 36 + 1 + MAX_STEM + 1 + MAX_EXT
+#: The column's default length: the longest stored value (an id with its info).
+DEFAULT_MAX_LENGTH = MAX_STORED_LENGTH
 
 ERROR_MESSAGES: dict[str, Any] = {
     "invalid": _("Not a file uploaded to this site: choose the file again."),
@@ -89,8 +106,10 @@ class MediaValue(MediaId):
     """The value of a :class:`MediaField` on an instance: the media id (a ``str``) with its URLs.
 
     Each URL is built by :func:`~s3media_wsgi.adapters.django.get_media`'s
-    Media, with no I/O.  ``width`` and ``height`` are known when the value was
-    assigned from what ``put`` or ``confirm_upload`` returned, None otherwise.
+    Media, with no I/O.  ``info`` (a :class:`~s3media_wsgi.MediaInfo`),
+    ``width`` and ``height`` come from the row's stored value, or from what
+    ``put``, ``confirm_upload`` or a receipt gave when assigned; None for a
+    row holding a plain id.
     """
 
     @property
@@ -108,15 +127,28 @@ class MediaValue(MediaId):
 
 
 def media_value(value: object) -> MediaValue | str | None:
-    """*value* as a field holds it: None, ``""`` (blank), or a :class:`MediaValue` (keeping a MediaId's size)."""
+    """*value* as a field holds it: None, ``""`` (blank), or a :class:`MediaValue`.
+
+    A :class:`~s3media_wsgi.MediaId` keeps its info, a stored value (what the
+    column holds) is read back with its own; anything else becomes a value
+    with no info, which validation then refuses when it is no id.
+    """
     if value is None or isinstance(value, MediaValue):
         return value
-    text = str(value)
-    if not text:
+    if isinstance(value, str) and not value:
         return ""
-    if isinstance(value, MediaId):
-        return MediaValue(text, value.width, value.height, value.content_type)
-    return MediaValue(text)
+    try:
+        return MediaValue.from_stored(value)
+    except InvalidId:
+        return MediaValue(str(value))
+
+
+def stored_text(value: MediaValue, max_length: int | None) -> str:
+    """What the column gets for *value*: its stored value, or the plain id when that does not fit."""
+    if not is_id(value):
+        return str(value)  # no id: validation refuses it; written as given by code that skips validation
+    stored = value.stored
+    return stored if max_length is None or len(stored) <= max_length else str(value)
 
 
 def check_media_id(value: str, messages: Mapping[str, Any]) -> None:
@@ -200,7 +232,7 @@ class MediaFormField(forms.CharField):
             return media_value(bound.initial if bound is not None else initial)  # keeps a known size
         if is_receipt(text):
             try:
-                return MediaValue(check_upload_receipt(text))
+                return media_value(check_upload_receipt(text))  # the id with its signed info
             except InvalidUpload:
                 raise ValidationError(self.error_messages["receipt"], code="receipt") from None
         if is_id(text):
@@ -226,6 +258,24 @@ class MediaDescriptor(DeferredAttribute):
         instance.__dict__[self.field.attname] = media_value(value)
 
 
+class MediaExact(lookups.Exact):
+    """``image=media_id`` compares ids: a row matches whether it stores the plain id or the id with its info."""
+
+    def get_prep_lookup(self) -> Any:
+        if isinstance(self.rhs, str) and self.rhs:
+            return str(media_value(self.rhs))  # a stored value or a MediaValue: its plain id
+        return super().get_prep_lookup()
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        sql, params = super().as_sql(compiler, connection)
+        if not isinstance(self.rhs, str) or not is_id(self.rhs):
+            return sql, tuple(params)
+        # The id, or the id followed by its info: a prefix that no other id has (";" is never in an id).
+        with_info = lookups.StartsWith(self.lhs, self.rhs + STORED_SEPARATOR)
+        prefix_sql, prefix_params = with_info.as_sql(compiler, connection)
+        return f"({sql} OR {prefix_sql})", (*params, *prefix_params)
+
+
 def _is_admin_default(widget: object) -> bool:
     """True for the admin's text input, which it gives every ``CharField`` (so every subclass) by default."""
     admin_widgets = sys.modules.get("django.contrib.admin.widgets")
@@ -236,10 +286,13 @@ def _is_admin_default(widget: object) -> bool:
 
 
 class MediaField(models.CharField):  # type: ignore[type-arg]
-    """A media id, uploaded from the browser; see the module docs.
+    """A media id with its info, uploaded from the browser; see the module docs.
 
-    ``max_length`` defaults to :data:`MAX_ID_LENGTH` (a system check,
-    ``s3media.E004``, refuses less).  Migrations record the field as
+    ``max_length`` defaults to :data:`DEFAULT_MAX_LENGTH` (512, the longest
+    stored value).  System checks: less than :data:`MAX_ID_LENGTH` is an
+    error (``s3media.E004``: ids would not fit); less than 512 a warning
+    (``s3media.W002``: values that do not fit are stored as the plain id,
+    without their info).  Migrations record the field as
     ``s3media_wsgi.adapters.django.fields.MediaField`` with its ``max_length``.
     """
 
@@ -248,7 +301,7 @@ class MediaField(models.CharField):  # type: ignore[type-arg]
     default_error_messages = ERROR_MESSAGES
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", MAX_ID_LENGTH)
+        kwargs.setdefault("max_length", DEFAULT_MAX_LENGTH)
         super().__init__(*args, **kwargs)
 
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -264,6 +317,17 @@ class MediaField(models.CharField):  # type: ignore[type-arg]
                     id="s3media.E004",
                 )
             ]
+        if isinstance(self.max_length, int) and self.max_length < DEFAULT_MAX_LENGTH:
+            return [
+                checks.Warning(
+                    f"MediaField.max_length is {self.max_length}: values longer than that are stored as the plain "
+                    f"id, without their width, height and placeholder.",
+                    hint=f"Remove max_length (or make it {DEFAULT_MAX_LENGTH}) and run makemigrations: "
+                    "a plain AlterField, rows already stored keep working.",
+                    obj=self,
+                    id="s3media.W002",
+                )
+            ]
         return []
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> MediaValue | str | None:
@@ -273,13 +337,20 @@ class MediaField(models.CharField):  # type: ignore[type-arg]
         return media_value(super().to_python(value))
 
     def get_prep_value(self, value: Any) -> Any:
-        value = super().get_prep_value(value)
-        return None if value is None else str(value)  # the plain id, not the subclass
+        value = media_value(super().get_prep_value(value))
+        if not isinstance(value, MediaValue):
+            return value  # None or ""
+        return stored_text(value, self.max_length)
 
     def validate(self, value: Any, model_instance: models.Model | None) -> None:
         super().validate(value, model_instance)
         if value not in self.empty_values:
             check_media_id(str(value), self.error_messages)
+
+    def value_to_string(self, obj: models.Model) -> str:
+        # What dumpdata writes: the column's text, info included (loaddata reads it back).
+        value = self.get_prep_value(self.value_from_object(obj))
+        return "" if value is None else str(value)
 
     def formfield(self, **kwargs: Any) -> Any:
         if _is_admin_default(kwargs.get("widget")):
@@ -287,14 +358,20 @@ class MediaField(models.CharField):  # type: ignore[type-arg]
         return super().formfield(**{"form_class": MediaFormField, **kwargs})
 
 
+MediaField.register_lookup(MediaExact)
+
+
 __all__ = [
+    "DEFAULT_MAX_LENGTH",
     "ERROR_MESSAGES",
     "MAX_ID_LENGTH",
     "MediaBoundField",
     "MediaDescriptor",
+    "MediaExact",
     "MediaField",
     "MediaFormField",
     "MediaValue",
     "check_media_id",
     "media_value",
+    "stored_text",
 ]

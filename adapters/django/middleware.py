@@ -32,7 +32,7 @@ from ...factory import middleware_kwargs
 from ...media import Media
 from ...responder import MediaResponder
 from ...response import BLOCK_SIZE, MediaResponse
-from . import _request, get_media, get_settings
+from . import _request, get_media, get_settings, legacy
 
 
 class S3MediaMiddleware:
@@ -71,6 +71,8 @@ class S3MediaMiddleware:
         core = self._responder()
         if not request.path_info.startswith(core.prefix):  # the hot path of every page
             return self._pass_on(request)
+        if request.path_info.startswith(core.prefix + legacy.ROUTE):
+            return legacy.answer(request, core.prefix)
         answer = core.respond(request.method or "GET", request.path_info, request.headers, **_extras(request))
         if answer is None:
             return self._pass_on(request)
@@ -87,6 +89,9 @@ class S3MediaMiddleware:
         core = self._responder()
         if not request.path_info.startswith(core.prefix):
             return await self._apass_on(request)
+        if request.path_info.startswith(core.prefix + legacy.ROUTE):
+            answer_legacy = sync_to_async(legacy.answer, thread_sensitive=False)
+            return await answer_legacy(request, core.prefix)
         # Storage calls and decoding block: keep them off the event loop.
         respond = sync_to_async(core.respond, thread_sensitive=False)
         answer = await respond(request.method or "GET", request.path_info, request.headers, **_extras(request))

@@ -37,6 +37,7 @@ from django.utils.safestring import SafeString, mark_safe
 from ...errors import MediaError
 from ...formats import by_ext
 from ...ids import extension, filename, is_id
+from ...previews import previewable
 from ...receipts import is_receipt
 from ...responder import uploader_url
 from . import check_upload_receipt, get_media, get_settings
@@ -132,13 +133,13 @@ class MediaUploadWidget(forms.Widget):
 
     @staticmethod
     def current(value: str) -> SafeString:
-        """The current file, linked, with a thumbnail when it is an image; nothing for no (or a malformed) id."""
+        """The current file, linked, with a thumbnail when it is an image, a video or a PDF; nothing for no id."""
         if not is_id(value):
             return mark_safe("")
         media = get_media()
         link = format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', media.url(value), filename(value))
         kind = by_ext(extension(value))
-        if kind is None or not kind.is_image:
+        if kind is None or not (kind.is_image or previewable(kind.kind)):
             return link
         try:
             thumbnail = media.resize_url(value, THUMBNAIL)

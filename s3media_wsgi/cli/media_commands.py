@@ -154,8 +154,10 @@ def _check_ids(values: Sequence[str]) -> list[str]:
 
 def cmd_url(args: argparse.Namespace, console: Console, environ: Mapping[str, str]) -> int:
     options = {"mode": args.mode, "quality": args.quality, "format": args.format, "upscale": args.upscale or None}
-    if args.size is None and any(v is not None for v in options.values()):
-        raise UsageError("--mode, --format, --quality and --upscale describe a resize: give --size too")
+    if args.size is None and (args.focus is not None or any(v is not None for v in options.values())):
+        raise UsageError("--mode, --format, --quality, --upscale and --focus describe a resize: give --size too")
+    if args.focus is not None:
+        options["focus"] = args.focus
     (media_id,) = _check_ids([args.id])
     media = build_media(load_settings(args, environ, need_secret=args.size is not None))
     try:

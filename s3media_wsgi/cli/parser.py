@@ -179,7 +179,8 @@ def make_parser() -> argparse.ArgumentParser:
         epilog=_epilog(
             "  s3media url 3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg\n"
             "  s3media url 3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg --size 400x300 --mode fit "
-            "--format webp --quality 80"
+            "--format webp --quality 80\n"
+            "  s3media url 3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg --size 300x300 --mode fill --focus 0.3,0.25"
         ),
         formatter_class=raw,
     )
@@ -189,6 +190,11 @@ def make_parser() -> argparse.ArgumentParser:
     url.add_argument("--format", help="jpg, png, webp, avif or gif (default: the original's)")
     url.add_argument("--quality", type=int, help="1-95 (default 85)")
     url.add_argument("--upscale", action="store_true", help="let a small image grow")
+    url.add_argument(
+        "--focus",
+        help="where a fill crop is placed: X,Y (fractions 0-1 of the upright original), auto, faces or centre "
+        "(default: the preset's, else the centre)",
+    )
     url.add_argument("--app-url", help="make a relative URL (answered by the app) absolute")
     _setting_flags(url)
     url.set_defaults(run=cmd_url)

@@ -29,6 +29,10 @@ adds the presigned form and multipart calls (S3's direct uploads).
     every key under a prefix, and deleting a list of keys (the count
     deleted; without ``delete_keys``, ``delete`` one by one).  Needed by
     :meth:`Media.purge_resizes <s3media_wsgi.Media.purge_resizes>`.
+``list_objects(prefix)``
+    every object under a prefix (``""``: the whole storage) with its size
+    and when it was stored (:class:`ListedObject`), for tools that sweep a
+    storage (the Django adapter's ``gc``).
 
 The core reads the optional parts only through the functions below, so this
 module is the one place a default is written.  The contract test suite
@@ -117,6 +121,15 @@ class ObjectInfo:
 
 
 @dataclass(frozen=True)
+class ListedObject:
+    """One object a listing found: its key, its size, and when it was stored (seconds since the epoch)."""
+
+    key: str
+    size: int
+    modified: float
+
+
+@dataclass(frozen=True)
 class PostTarget:
     """Where a browser POSTs a file, and the form fields it must send with it (before the file)."""
 
@@ -198,6 +211,7 @@ OPTIONAL: dict[str, Any] = {
     "takes_durable": False,
     "list_keys": None,
     "delete_keys": None,
+    "list_objects": None,
 }
 
 
@@ -254,6 +268,20 @@ def list_keys(storage: Storage, prefix: str) -> list[str]:
     return listing(prefix)
 
 
+def can_list_objects(storage: object) -> bool:
+    """True when *storage* lists objects with their size and time (``list_objects``)."""
+    return _optional(storage, "list_objects") is not None
+
+
+def list_objects(storage: Storage, prefix: str = "") -> list[ListedObject]:
+    """Every object under *prefix* (``""`` or ending in ``/``) with its size and time; :class:`ConfigError` when
+    *storage* cannot list them."""
+    listing: Callable[[str], list[ListedObject]] | None = _optional(storage, "list_objects")
+    if listing is None:
+        raise ConfigError(f"{type(storage).__name__} cannot list objects (it has no list_objects)")
+    return listing(prefix)
+
+
 def delete_keys(storage: Storage, keys: list[str]) -> int:
     """Delete *keys* (absent ones are fine); how many.  With no ``delete_keys``, ``delete`` one by one."""
     batch: Callable[[list[str]], int] | None = _optional(storage, "delete_keys")
@@ -269,6 +297,7 @@ def delete_keys(storage: Storage, keys: list[str]) -> int:
 __all__ = [
     "IMMUTABLE_CACHE_CONTROL",
     "OPTIONAL",
+    "ListedObject",
     "PRIVATE_IMMUTABLE_CACHE_CONTROL",
     "ObjectInfo",
     "ObjectStorage",
@@ -277,11 +306,13 @@ __all__ = [
     "UploadStorage",
     "can_delete_keys",
     "can_list_keys",
+    "can_list_objects",
     "delete_keys",
     "has_local_files",
     "is_private",
     "keeps_private",
     "list_keys",
+    "list_objects",
     "put_remakeable",
     "stored_cache_control",
     "url_life",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -35,8 +36,10 @@ from .base import (
     Storage,
     can_delete_keys,
     can_list_keys,
+    can_list_objects,
     delete_keys,
     list_keys,
+    list_objects,
     put_remakeable,
     url_life,
 )
@@ -212,6 +215,20 @@ class StorageContract:
         assert list_keys(storage, "none/here/") == []
         with pytest.raises(InvalidPath):
             list_keys(storage, "l/m")
+
+    def test_list_objects_gives_sizes_and_times(self, storage: Storage) -> None:
+        if not can_list_objects(storage):
+            pytest.skip("no list_objects")
+        before = time.time() - 120  # clocks of a remote storage may be a little off
+        for key, data in {"o/p/1.jpg": b"x", "o/p/deep/2.jpg": b"xyz", "o/q/3.jpg": b"xy"}.items():
+            assert storage.put(key, data, "image/jpeg")
+        listed = {item.key: item for item in list_objects(storage, "o/p/")}
+        assert {key: item.size for key, item in listed.items()} == {"o/p/1.jpg": 1, "o/p/deep/2.jpg": 3}
+        assert all(before <= item.modified <= time.time() + 120 for item in listed.values())
+        assert {item.key for item in list_objects(storage)} >= {"o/p/1.jpg", "o/p/deep/2.jpg", "o/q/3.jpg"}
+        assert list_objects(storage, "none/here/") == []
+        with pytest.raises(InvalidPath):
+            list_objects(storage, "o/p")
 
     def test_delete_keys_deletes_exactly_those(self, storage: Storage) -> None:
         if not can_delete_keys(storage):

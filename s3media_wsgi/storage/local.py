@@ -25,7 +25,7 @@ from pathlib import Path
 from ..errors import ConfigError, InvalidPath, NotFound, StorageError
 from ..formats import MIME_BY_EXT
 from ..urls import check_base_url
-from .base import ObjectInfo
+from .base import ListedObject, ObjectInfo
 from .keys import validate_key, validate_prefix
 
 # errno values meaning "this file system cannot hard-link", as opposed to a real failure.
@@ -279,6 +279,29 @@ class LocalStorage:
             raise StorageError(f"deleting {prefix!r} in {self.root} failed after {count} files: {exc}") from exc
         self._prune(folder.parent)
         return count
+
+    def list_objects(self, prefix: str = "") -> list[ListedObject]:
+        """Every object under *prefix* (``""``: all of them) with its size and time, sorted by key.
+
+        >>> storage.put("swept/a.txt", b"abc", "text/plain"), storage.list_objects("swept/")[0].size
+        (True, 3)
+        """
+        folder = self.root if prefix == "" else self._path(validate_prefix(prefix)[:-1])
+        if not folder.is_dir():
+            return []
+        found: list[ListedObject] = []
+        try:
+            for here, dirs, files in os.walk(folder, followlinks=False):
+                dirs[:] = [name for name in dirs if not name.startswith(".")]
+                below = Path(here).relative_to(folder)
+                for name in files:
+                    if name.startswith("."):
+                        continue  # a write in flight
+                    stat = os.stat(os.path.join(here, name), follow_symlinks=False)
+                    found.append(ListedObject(prefix + (below / name).as_posix(), stat.st_size, stat.st_mtime))
+        except OSError as exc:
+            raise StorageError(f"listing {prefix!r} in {self.root} failed: {exc}") from exc
+        return sorted(found, key=lambda listed: listed.key)
 
     def list_keys(self, prefix: str) -> list[str]:
         """Every key under *prefix* (ending in ``/``), sorted; files being written (hidden) are left out.

@@ -29,7 +29,14 @@ from ..errors import AlreadyExists, ConfigError, NotFound, StorageError, Storage
 from ..limits import positive_int, positive_number
 from ..resilience import DEFAULT_CALL_THREADS, CallPool, check_budget, check_cancelled, current_job
 from ..urls import check_base_url
-from .base import IMMUTABLE_CACHE_CONTROL, PRIVATE_IMMUTABLE_CACHE_CONTROL, ObjectInfo, PostTarget, keeps_private
+from .base import (
+    IMMUTABLE_CACHE_CONTROL,
+    PRIVATE_IMMUTABLE_CACHE_CONTROL,
+    ListedObject,
+    ObjectInfo,
+    PostTarget,
+    keeps_private,
+)
 from .keys import validate_key, validate_prefix
 from .presign import Credentials, GetSigner
 from .s3_errors import CREDENTIALS_ADVICE, classify, denied_advice, error_fields
@@ -459,6 +466,21 @@ class S3Storage:
             return keys
 
         return self._call("list", prefix, listing)
+
+    def list_objects(self, prefix: str = "") -> list[ListedObject]:
+        """Every object under *prefix* (``""``: the whole bucket) with its size and time; one LIST a thousand."""
+        prefix = "" if prefix == "" else validate_prefix(prefix)
+
+        def listing() -> list[ListedObject]:
+            found: list[ListedObject] = []
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                found.extend(
+                    ListedObject(item["Key"], int(item.get("Size", 0)), item["LastModified"].timestamp())
+                    for item in page.get("Contents", ())
+                )
+            return found
+
+        return self._call("list", prefix or "/", listing)
 
     def delete_keys(self, keys: list[str]) -> int:
         """Delete *keys* (absent ones are fine), a thousand a request; return how many."""

@@ -34,6 +34,7 @@ def configure() -> None:
             "django.contrib.sessions",
             "django.contrib.messages",
             "s3media_wsgi.adapters.django",
+            "django_tasks",  # the tasks framework's backport (Django 6.0 has it built in)
             "django_testapp",
         ],
         MIDDLEWARE=[],
@@ -56,3 +57,36 @@ def configure() -> None:
         USE_TZ=True,
     )
     django.setup()
+
+
+#: Django's static files storage, kept in every ``STORAGES`` the tests set.
+STATIC_STORAGE = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+MEDIA_STORAGE = "s3media_wsgi.adapters.django.storage.MediaStorage"
+
+
+def storages(legacy_root: object, media: bool = True) -> dict[str, object]:
+    """``STORAGES`` after the switch to MediaStorage (*media*), or before it (Django's FileSystemStorage).
+
+    After the switch, the old storage is the alias ``legacy``: names saved before are read through it.
+    """
+    legacy = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(legacy_root), "base_url": "/uploads/"},
+    }
+    if not media:
+        return {"default": legacy, "staticfiles": STATIC_STORAGE}
+    switched = {"BACKEND": MEDIA_STORAGE, "OPTIONS": {"legacy": "legacy"}}
+    return {"default": switched, "legacy": legacy, "staticfiles": STATIC_STORAGE}
+
+
+def s3media_setting(kind: str, secret: str, root: object, endpoint: str = "", bucket: str = "") -> dict[str, object]:
+    """``S3MEDIA`` on local storage under *root*, or (``kind="s3"``) on *bucket* at *endpoint*."""
+    if kind == "s3":
+        return {
+            "SECRET_KEY": secret,
+            "STORAGE": "s3",
+            "BUCKET": bucket,
+            "REGION": "us-east-1",
+            "ENDPOINT_URL": endpoint,
+        }
+    return {"SECRET_KEY": secret, "LOCAL_ROOT": str(root)}

@@ -1,12 +1,19 @@
-"""The admin of the tests' model: a plain ModelAdmin, nothing about media in it."""
+"""The admin of the tests' models: Photo's is a plain ModelAdmin; Picture's lists thumbnails."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Photo
+from s3media_wsgi.adapters.django.thumbnails import admin_thumbnail
+
+from .models import Photo, Picture
 
 
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
     list_display = ["title", "image"]
+
+
+@admin.register(Picture)
+class PictureAdmin(admin.ModelAdmin):
+    list_display = ["title", admin_thumbnail("image", "60x60"), "width", "height"]

@@ -14,3 +14,19 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Picture(models.Model):
+    """A model as it was before the media layer: an ImageField and a FileField on the default storage.
+
+    The tests switch ``STORAGES["default"]`` to ``MediaStorage`` (settings only, no migration).
+    """
+
+    title = models.CharField(max_length=100, blank=True)
+    image = models.ImageField(upload_to="photos/%Y", width_field="width", height_field="height")
+    width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    attachment = models.FileField(upload_to="files", blank=True)
+
+    def __str__(self) -> str:
+        return self.title

@@ -28,7 +28,7 @@ class PhotoForm(forms.ModelForm):
     class Meta:
         model = Photo
         fields = ["title", "image"]
-        widgets = {"image": MediaUploadWidget(accept="image/*")}
+        widgets = {"image": MediaUploadWidget(accept="image/*,video/*,application/pdf")}
 
     def clean_image(self) -> MediaId:
         """The stored file the field accepted, with its size read back; and an image, as in every gallery.

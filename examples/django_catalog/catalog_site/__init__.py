@@ -1,0 +1,1 @@
+"""The catalog example's Django project."""
