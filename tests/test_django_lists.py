@@ -49,6 +49,7 @@ from s3media_wsgi.adapters.django.lists import (  # noqa: E402
     MediaListFormField,
     media_list,
 )
+from s3media_wsgi.adapters.django.sweep import UnknownValue, referenced_ids  # noqa: E402
 from s3media_wsgi.adapters.django.thumbnails import admin_thumbnail  # noqa: E402
 from s3media_wsgi.adapters.django.widgets import LIST_SCRIPT, MediaListWidget  # noqa: E402
 from s3media_wsgi.ids import new_id  # noqa: E402
@@ -348,3 +349,15 @@ def test_a_file_another_row_holds_is_kept(conf: dict[str, object]) -> None:
         photo.image = shared
         photo.save()
     assert media.exists(in_photo)
+
+
+def test_gc_sees_every_item_of_every_list(conf: dict[str, object]) -> None:
+    media = get_media()
+    a, b, loose = (media.put(images.jpeg(20, 20)) for _ in range(3))
+    Album.objects.create(title="Held", images=[a], extras=[b])
+    Album.objects.create(title="Empty", images=[])
+    held = referenced_ids()
+    assert {str(a), str(b)} <= held and str(loose) not in held
+    Album.objects.create(title="Bad", images=["not-an-id"])
+    with pytest.raises(UnknownValue):
+        referenced_ids()

@@ -209,7 +209,7 @@ class MediaListWidget(forms.Widget):
         # No item at all is a value (the list emptied), never "not sent".
         return False
 
-    def format_value(self, value: Any) -> list[str]:  # type: ignore[override]
+    def format_value(self, value: Any) -> list[str]:
         if value is None or value == "":
             return []
         if isinstance(value, (list, tuple)):
