@@ -188,6 +188,11 @@ def test_anything_but_receipts_and_the_rows_own_ids_is_refused(conf: dict[str, o
         album.refresh_from_db()
         assert album.title == "Mine" and album.images == [mine], name  # nothing saved
     assert get_media().exists(theirs) and get_media().exists(mine)
+    # More values than Django reads at all: its own refusal, a 400.
+    flood = editor.post(url, {"title": "Flood", "images": ["x"] * 1500, "_save": "1"})
+    assert flood.status_code == 400
+    album.refresh_from_db()
+    assert album.images == [mine]
 
 
 def test_a_huge_list_is_refused_before_any_receipt_is_checked(
