@@ -119,6 +119,24 @@ def test_the_admin_uploads_reorders_removes_and_saves_a_list(browser: Any, admin
         page.fill("#id_title", "Holidays")
 
         widget = page.locator('[data-s3media-list][data-name="images"]')
+        # Every change of an item's state, with how many uploads ran at that moment.
+        page.evaluate(
+            """() => {
+                window.seen = [];
+                new MutationObserver((records) => {
+                    for (const record of records) {
+                        const items = [...document.querySelectorAll('[data-name="images"] [data-s3media-item]')];
+                        window.seen.push({
+                            name: record.target.querySelector("[data-s3media-name]")?.textContent,
+                            from: record.oldValue,
+                            to: record.target.dataset.state,
+                            running: items.filter((item) => item.dataset.state === "uploading").length,
+                        });
+                    }
+                }).observe(document.body, {subtree: true, attributes: true, attributeFilter: ["data-state"],
+                                           attributeOldValue: true});
+            }"""
+        )
         widget.locator("[data-s3media-files]").set_input_files(
             [
                 {"name": "Beach.jpg", "mimeType": "image/jpeg", "buffer": images.jpeg(400, 300)},
@@ -135,6 +153,13 @@ def test_the_admin_uploads_reorders_removes_and_saves_a_list(browser: Any, admin
         )
         states = [items.nth(i).get_attribute("data-state") for i in range(4)]
         assert states == ["done", "error", "done", "done"], states
+        # Three at a time: the fourth waited for a free slot; each went through "uploading".
+        seen = page.evaluate("window.seen")
+        assert max(change["running"] for change in seen) == 3, seen
+        assert {"name": "Town.jpg", "from": "waiting", "to": "uploading"}.items() <= next(
+            change for change in seen if change["name"] == "Town.jpg"
+        ).items(), seen
+        assert all(any(c["name"] == n and c["to"] == "uploading" for c in seen) for n in ("Beach.jpg", "Hills.png"))
         # The refused file: the library's own message, and no value sent for it.
         refused = items.nth(1)
         message = (refused.locator("[data-s3media-status]").text_content() or "").strip()
