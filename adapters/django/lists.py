@@ -143,7 +143,6 @@ class MediaListFormField(forms.Field):
             kwargs["widget"] = MediaListWidget(accept=accept)
         super().__init__(**kwargs)
         self.widget.max_items = max_items
-        self._initial_ids: list[str] = []
         self._initial: list[MediaValue] = []
 
     def get_bound_field(self, form: forms.BaseForm, field_name: str) -> forms.BoundField:
@@ -151,7 +150,6 @@ class MediaListFormField(forms.Field):
         # the only ids the form may keep (as MediaFormField does for one id).
         bound = MediaListBoundField(form, self, field_name)
         self._initial = list(media_list(bound.initial) or [])
-        self._initial_ids = [str(item) for item in self._initial]
         return bound
 
     def prepare_value(self, value: Any) -> Any:
@@ -189,12 +187,12 @@ class MediaListFormField(forms.Field):
         code = "invalid"  # anything longer than a receipt is this too: is_receipt bounds the length
         if is_receipt(text):
             try:
-                value = media_value(check_upload_receipt(text))
+                value = media_value(check_upload_receipt(text))  # the id with its signed info
             except InvalidUpload:
                 code = "receipt"
             else:
-                assert isinstance(value, MediaValue)
-                return value
+                if isinstance(value, MediaValue):
+                    return value
         elif is_id(text):
             code = "id"
         raise self._refused(position, code)
