@@ -293,7 +293,7 @@ def test_a_max_items_out_of_bounds_is_a_system_check_error() -> None:
     field = MediaListField(max_items=0)
     field.set_attributes_from_name("files")
     field.model = Album
-    assert [error.id for error in field.check()] == ["s3media.E005"]
+    assert [error.id for error in field.check()] == ["s3media.E007"]
 
 
 def test_the_form_field_takes_its_max_from_the_model() -> None:

@@ -259,7 +259,7 @@ class MediaListField(models.Field):  # type: ignore[type-arg]
                 checks.Error(
                     f"MediaListField.max_items is {self.max_items!r}: it must be between 1 and {MAX_ITEMS_LIMIT}.",
                     obj=self,
-                    id="s3media.E005",
+                    id="s3media.E007",
                 )
             )
         return errors
