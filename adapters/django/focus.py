@@ -80,7 +80,8 @@ def picker_html(
     The page needs :data:`SCRIPT` too, once (the widget puts it after itself).
     """
     base = f"{field_id or name}-focus"
-    ratio = f"aspect-ratio: {width} / {height}" if width and height else ""
+    # "auto": the picture's own shape once loaded (a file chosen later may have another).
+    ratio = f"aspect-ratio: auto {width} / {height}" if width and height else ""
     return format_html(
         '<div class="s3media-focus" data-s3media-focus{hidden}>'
         '<input type="hidden" name="{name}" value="{focus}" data-s3media-focus-value>'
@@ -92,8 +93,9 @@ def picker_html(
         'style="position: relative; display: inline-block; max-width: 100%; cursor: crosshair; touch-action: none">'
         '<img{src} alt="" data-s3media-focus-image draggable="false" '
         'style="display: block; max-width: 100%; height: auto; max-height: 480px; {ratio}">'
-        '<span data-s3media-focus-marker aria-hidden="true" hidden style="position: absolute; width: 1.5rem; '
-        "height: 1.5rem; margin: -0.75rem 0 0 -0.75rem; border: 2px solid #fff; border-radius: 50%; "
+        '<span data-s3media-focus-marker aria-hidden="true" hidden style="position: absolute; '
+        "box-sizing: border-box; width: 1.5rem; height: 1.5rem; margin: -0.75rem 0 0 -0.75rem; "
+        "border: 2px solid #fff; border-radius: 50%; "
         'box-shadow: 0 0 0 2px #000, inset 0 0 0 2px #000; pointer-events: none"></span>'
         "</div>"
         ' <button type="button" data-s3media-focus-reset>Reset focus</button>'
