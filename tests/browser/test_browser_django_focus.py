@@ -1,13 +1,16 @@
-"""The focus picker of MediaField's widget in a real browser: a click, the arrow keys, Escape; the row keeps the point.
+"""The focus picker of MediaField's widget in a real browser: a click, a tap, the arrow keys, Escape; the row keeps it.
 
 The Django example project (``examples/django_project``) runs under ``runserver`` as in
 ``test_browser_django_gallery.py`` (its ``gallery`` fixture); Chromium uploads an image through the
 model form's widget, sets the focus with the pointer and the keyboard, saves, and the square crop
-the gallery then links must be placed on that point and load as an image.
+the gallery then links must be placed on that point and load as an image.  The picker as the
+widget renders it for a row holding a focus already (its markup and script, with no server) is
+tapped on a touch screen.
 """
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +108,46 @@ def test_a_focus_set_by_click_and_keys_is_stored_and_the_crop_keeps_it(
             href,
         )
         assert loaded["width"] > 0 and loaded["width"] == loaded["height"], loaded
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_a_stored_focus_is_shown_and_a_tap_moves_it(browser: Any) -> None:
+    pytest.importorskip("django")
+    from s3media_wsgi.adapters.django.focus import SCRIPT, picker_html
+
+    picture = "data:image/png;base64," + base64.b64encode(images.png(320, 240)).decode()
+    markup = picker_html("image", "id_image", "0.25,0.75", picture, 320, 240)
+    context = browser.new_context(has_touch=True)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.set_content(f'<!doctype html><form>{markup}</form><script type="module">{SCRIPT}</script>')
+        image = page.locator("[data-s3media-focus-image]")
+        page.wait_for_function("(img) => img.complete && img.naturalWidth === 320", arg=image.element_handle())
+        marker = page.locator("[data-s3media-focus-marker]")
+        page.wait_for_function("(marker) => !marker.hidden", arg=marker.element_handle())
+        box, spot = image.bounding_box(), marker.bounding_box()
+        assert box is not None and spot is not None
+        assert abs(spot["x"] + spot["width"] / 2 - (box["x"] + 0.25 * box["width"])) < 1.5
+        assert abs(spot["y"] + spot["height"] / 2 - (box["y"] + 0.75 * box["height"])) < 1.5
+        status = page.locator("[data-s3media-focus-status]").text_content() or ""
+        assert "25% from the left, 75% from the top" in status
+        value = page.locator('input[name="image-focus"]')
+        page.touchscreen.tap(box["x"] + 0.9 * box["width"], box["y"] + 0.1 * box["height"])
+        assert value.input_value() == "0.9,0.1"
+        page.keyboard.press("ArrowUp")  # the tap focused the picture: the keys move the point on
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")  # 0.95, 1, then at the edge it stays
+        assert value.input_value() == "1,0.05"
+        page.keyboard.press("Escape")
+        assert value.input_value() == "" and marker.is_hidden()
+        page.keyboard.press("ArrowLeft")  # from the centre, where a crop with no focus is placed
+        assert value.input_value() == "0.45,0.5"
         assert not errors, errors
     finally:
         context.close()
