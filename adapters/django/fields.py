@@ -54,6 +54,19 @@ Then the id must still be stored (``unconfirmed``: deleted since, or never
 confirmed; ``unavailable``: storage did not answer).  The cleaned value is the
 :class:`MediaValue` of the id: model code sees ids, never receipts.
 
+The widget also lets the person set the picture's *focus* (a click, a tap or
+the arrow keys on it, see :mod:`~s3media_wsgi.adapters.django.focus`), sent
+in the input ``<name>-focus`` as ``"x,y"`` (fractions 0-1 of the upright
+picture) or ``""`` for none.  The field stores it in the value's info
+(``info.focus``, the ``f`` field of the stored value), so every ``fill`` crop
+of the row is placed on it unless told otherwise
+(``photo.image.resize_url("300x300", mode="fill")``, ``admin_thumbnail``,
+``{% picture %}`` with ``mode="fill"``).  Anything but such a point (``auto``,
+``faces``, numbers outside 0-1, NaN, a long text) is refused (``focus``); a
+form sent without the input keeps the focus the value had.  Changing only
+the focus keeps the id: the file is neither uploaded again nor deleted (a row
+holding a plain id gets an info holding the focus alone, with no I/O).
+
 The model field itself (``full_clean``) checks only that a value is a
 well-formed id whose original is stored: what your own code assigns (an id
 ``get_media().put`` returned, say) is trusted, as any value code sets on a
