@@ -243,3 +243,11 @@ def test_the_change_list_thumbnail_is_cropped_on_the_rows_focus(staff: Client) -
     cell = str(column_of(photo))
     assert "-f90x10" in cell and html.escape(get_media().resize_url(photo.image, "60x60", mode="fill")) in cell
     assert not FOCUSED.search(str(admin_thumbnail("image", "60x60", mode="fit")(photo)))
+    # The change list shows it: the test app's PhotoAdmin has that column, read from the row.
+    changelist = staff.get("/admin/django_testapp/photo/")
+    assert changelist.status_code == 200
+    page = changelist.content.decode()
+    thumbnail = re.search(r'<img src="([^"]+)" width="60" height="60"', page)
+    assert thumbnail is not None and "-f90x10-" in thumbnail.group(1)
+    made = staff.get(html.unescape(thumbnail.group(1)))
+    assert made.status_code == 200 and made["Content-Type"] == "image/jpeg"
