@@ -224,6 +224,10 @@ def test_a_focus_is_kept_when_another_field_is_refused(staff: Client) -> None:
     page = again.content.decode()
     assert '<input type="hidden" name="image-focus" value="0.7,0.2" data-s3media-focus-value>' in page
     assert html.escape(get_media().resize_url(media_id, "480x480")) in page  # the picture, signed here
+    # A focus sent with no file (the optional banner) is not stored, nor echoed back as sent.
+    again = staff.post(ADD_URL, {"title": "", "image": receipt, "banner": "", "banner-focus": "<b>" * 50, "_save": "1"})
+    assert again.status_code == 200 and "<b>" not in again.content.decode()
+    assert '<input type="hidden" name="banner-focus" value="" data-s3media-focus-value>' in again.content.decode()
 
 
 def test_the_widget_renders_a_hidden_picker_and_its_script_with_no_file(staff: Client) -> None:

@@ -40,7 +40,7 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from ...errors import MediaError
+from ...errors import InvalidResize, MediaError
 from ...formats import by_ext
 from ...ids import extension, filename, is_id
 from ...previews import previewable
@@ -156,7 +156,10 @@ class MediaUploadWidget(forms.Widget):
         """The focus input's text: what the form sent (*value* read back), else the focus *shown*'s info holds."""
         sent = getattr(value, "focus", None)
         if isinstance(sent, str):
-            return sent
+            try:
+                return focus_picker.focus_text(focus_picker.parse_focus(sent))  # never echoed back as sent
+            except InvalidResize:
+                pass
         info = getattr(value, "info", None) or getattr(shown, "info", None)  # a row's value, or a receipt's id
         return focus_picker.focus_text(getattr(info, "focus", None))
 
