@@ -10,6 +10,8 @@
 The field may be a ``MediaField``, a ``MediaListField`` (its first item) or a ``FileField``/``ImageField`` on
 :class:`~s3media_wsgi.adapters.django.storage.MediaStorage`.  A legacy name
 (stored before the switch) shows its original, scaled down by the browser.
+A ``fill`` thumbnail of a ``MediaField`` is cropped on the row's focus, when
+its form's picker set one (``info.focus``); centred otherwise.
 """
 
 from __future__ import annotations

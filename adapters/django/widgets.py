@@ -8,10 +8,16 @@ It renders, in one ``<div data-s3media-upload>``:
 - a file chooser with no name (the file itself is never part of the form);
 - a "Remove" button when the field is not required (shown while it holds a file);
 - a ``<progress>`` bar and a status line;
+- the focus picker (:mod:`.focus`) over the image, a signed ``fit`` resize,
+  with its own hidden input ``<name>-focus``: where the person says the
+  subject is, which ``fill`` crops keep (shown for images, videos and PDFs;
+  hidden until there is one);
 - a ``<script type="module">`` (``media_widget.js``, beside this module) that
   uploads the chosen file with the middleware's ``uploader.js``, puts the
   receipt ``s3/confirm`` answered in the hidden input, and blocks the form's
-  submission while an upload runs.
+  submission while an upload runs; then ``focus_picker.js`` (its listeners,
+  set once a page).  A file just uploaded is shown in the picker from the
+  person's own disk (no request, no URL to sign in the page).
 
 The upload routes must be on: ``S3MEDIA["UPLOADS"]`` names the hook saying
 who may upload (for the admin, :func:`~.permissions.is_staff`).  The form
@@ -34,19 +40,31 @@ from django.forms.utils import flatatt
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from ...errors import MediaError
+from ...errors import InvalidResize, MediaError
 from ...formats import by_ext
 from ...ids import extension, filename, is_id
 from ...previews import previewable
 from ...receipts import is_receipt
 from ...responder import uploader_url
 from . import check_upload_receipt, get_media, get_settings
+from . import focus as focus_picker
 
 #: The widget's script, put inline after each widget (it sets its listeners once per page).
 SCRIPT = Path(__file__).with_name("media_widget.js").read_text(encoding="utf-8")
 
 #: The box of the thumbnail of the current image.
 THUMBNAIL = "160x160"
+
+
+class SentValue(str):
+    """What the widget read from a form's data: the hidden input's text, and the focus input's (None: not sent)."""
+
+    focus: str | None
+
+    def __new__(cls, value: str, focus: str | None = None) -> SentValue:
+        self = super().__new__(cls, value)
+        self.focus = focus
+        return self
 
 
 class MediaUploadWidget(forms.Widget):
@@ -70,6 +88,13 @@ class MediaUploadWidget(forms.Widget):
         # A hidden input cannot be required in the browser; the field checks it on the server.
         return False
 
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        value = data.get(name)
+        if value is None:
+            return None
+        focus = data.get(focus_picker.focus_name(name))
+        return SentValue(str(value), focus if isinstance(focus, str) else None)
+
     def format_value(self, value: Any) -> str:
         return "" if value is None else str(value)
 
@@ -90,6 +115,7 @@ class MediaUploadWidget(forms.Widget):
     ) -> SafeString:
         widget = self.get_context(name, value, attrs)["widget"]
         current = widget["value"]
+        shown = self.shown_id(current)
         chooser_attrs = {**widget["attrs"], "type": "file", "data-s3media-file": True}
         if widget["accept"]:
             chooser_attrs["accept"] = widget["accept"]
@@ -107,19 +133,50 @@ class MediaUploadWidget(forms.Widget):
             "<input{}>{}"
             ' <progress data-s3media-progress max="1" value="0" hidden></progress>'
             ' <span data-s3media-status role="status" aria-live="polite"></span>'
+            "{}"
             "</div>"
+            '<script type="module">{}</script>'
             '<script type="module">{}</script>',
             "done" if current else "empty",
             widget["endpoint"],
             widget["uploader_url"],
             widget["name"],
             current,
-            self.current(self.shown_id(current)),
+            self.current(shown),
             flatatt(chooser_attrs),
             remove,
+            self.picker(name, widget["attrs"].get("id", ""), value, shown),
             mark_safe(SCRIPT),
+            mark_safe(focus_picker.SCRIPT),
         )
         return html
+
+    @staticmethod
+    def focus_of(value: Any, shown: str) -> str:
+        """The focus input's text: what the form sent (*value* read back), else the focus *shown*'s info holds."""
+        sent = getattr(value, "focus", None)
+        if isinstance(sent, str):
+            try:
+                return focus_picker.focus_text(focus_picker.parse_focus(sent))  # never echoed back as sent
+            except InvalidResize:
+                pass
+        info = getattr(value, "info", None) or getattr(shown, "info", None)  # a row's value, or a receipt's id
+        return focus_picker.focus_text(getattr(info, "focus", None))
+
+    @staticmethod
+    def picker(name: str, field_id: str, value: Any, shown: str) -> SafeString:
+        """The focus picker over *shown* (a signed ``fit`` resize); hidden when there is no picture to show."""
+        focus = MediaUploadWidget.focus_of(value, shown)
+        url, width, height = "", None, None
+        kind = by_ext(extension(shown)) if is_id(shown) else None
+        if kind is not None and (kind.is_image or previewable(kind.kind)):
+            try:
+                url = get_media().resize_url(shown, focus_picker.PICKER_SIZE)
+            except MediaError:  # a size strict_presets does not allow: no picture to point at
+                url = ""
+            info = getattr(value, "info", None) or getattr(shown, "info", None)
+            width, height = getattr(info, "width", None), getattr(info, "height", None)
+        return focus_picker.picker_html(name, field_id, focus, url, width, height)
 
     @staticmethod
     def shown_id(value: str) -> str:

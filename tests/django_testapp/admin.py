@@ -1,4 +1,4 @@
-"""The admin of the tests' models: Photo's is a plain ModelAdmin; Picture's and Album's list thumbnails."""
+"""The admin of the tests' models: each lists thumbnails (Photo's are cropped on the row's focus, when it has one)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .models import Album, Photo, Picture
 
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
-    list_display = ["title", "image"]
+    list_display = ["title", "image", admin_thumbnail("image", "60x60")]
 
 
 @admin.register(Picture)
