@@ -170,6 +170,26 @@ WEBP_METHOD = 4
 AVIF_SPEED = 8
 PNG_COMPRESS_LEVEL = 4
 
+#: The source ladder (:mod:`s3media_wsgi.ladder`): copies of an original at
+#: 1/2, 1/4 and 1/8 of its size, made from the upload check's decode, from
+#: which later cold resizes read and decode far fewer bytes.  A JPEG's ladder
+#: starts at 1/4: its 1/2 rung alone would cost about a third of the
+#: original's bytes (the budget is :data:`LADDER_SHARE`), and libjpeg's own
+#: 1/2 draft already spares what it would.  A rung's long side is at least
+#: :data:`MIN_RUNG_SIDE`; stills only (an animation has no ladder).
+LADDER_DIVISORS = (2, 4, 8)
+JPEG_LADDER_DIVISORS = (4, 8)
+MIN_RUNG_SIDE = 256
+#: Most bytes a ladder may take, as a share of its original's: the largest rungs go first.
+LADDER_SHARE = 0.25
+#: How rungs are stored (``python benchmarks/bench_ladder.py --formats`` measures the
+#: choices): a JPEG source's as JPEG of this quality; any other source's as
+#: WebP of :data:`RUNG_WEBP_QUALITY`, its alpha kept losslessly.  A resize
+#: made from a rung is within 0.1 dB of the same resize made from the original.
+RUNG_JPEG_QUALITY = 93
+RUNG_WEBP_QUALITY = 90
+_LADDER_SOURCES = ("JPEG", "MPO", "PNG", "WEBP")
+
 #: Most bytes of a source handed to its decoder in one call (Pillow's own is
 #: 64 KiB); each call copies that much, so peak memory grows by up to this.
 DECODE_BLOCK = 1024 * 1024
@@ -324,6 +344,9 @@ class ImageInfo:
     #: frame and its dominant colour (``#rrggbb``), see :mod:`s3media_wsgi.placeholders`.
     placeholder: bytes | None = None
     colour: str | None = None
+    #: With ``probe(..., ladder=True)``: the source ladder's rungs, largest first
+    #: (see :data:`LADDER_DIVISORS`), each in the stored (not upright) orientation.
+    rungs: tuple[Rendered, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -350,6 +373,24 @@ class Layout:
 
     box: Box
     size: tuple[int, int]
+
+    def onto(self, original: Original, size: tuple[int, int]) -> Layout:
+        """This plan (made for *original*) with its box mapped onto a copy of it of *size* pixels.
+
+        >>> Layout((100.0, 0.0, 300.0, 200.0), (50, 50)).onto(Original(400, 200), (200, 100)).box
+        (50.0, 0.0, 150.0, 100.0)
+        """
+        sx, sy = size[0] / original.width, size[1] / original.height
+        box = self.box
+        return Layout((box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy), self.size)
+
+
+class Original(NamedTuple):
+    """An original's size as stored (not upright) and its EXIF orientation: what a rung of its ladder stands for."""
+
+    width: int
+    height: int
+    orientation: int = 1
 
 
 def _round_div(num: int, den: int) -> int:
@@ -616,7 +657,7 @@ class ImageEngine:
         """True when *kind* (a sniff kind such as ``"jpeg"``) can be decoded here."""
         return kind in self._readable
 
-    def probe(self, data: bytes, *, decode: bool = False, facts: bool = False) -> ImageInfo:
+    def probe(self, data: bytes, *, decode: bool = False, facts: bool = False, ladder: bool = False) -> ImageInfo:
         """Read format, upright size and frame count from the header.
 
         With *decode*, also decode the first frame's pixels, as cheaply as the
@@ -625,15 +666,20 @@ class ImageEngine:
         now rather than by every resize later.  Later frames of an animation
         are not decoded.
 
+        With *decode* and *ladder*, that decode also makes the source
+        ladder's rungs (:func:`rung_sizes`; ``info.rungs``): a JPEG is then
+        decoded at the libjpeg scale that keeps twice the largest rung
+        rather than at 1/8, which checks every byte of its scans just the same.
+
         Raises :class:`NotAnImage` (not an image we read, cut short,
         flooded with segments, or with *decode* pixel data that does not
         decode) or :class:`ImageTooLarge` (over ``max_pixels``,
         ``max_metadata_bytes`` or ``max_jpeg_scans``).
         """
         with _trimmed():
-            return self._probe(data, decode, facts)
+            return self._probe(data, decode, facts, ladder)
 
-    def _probe(self, data: bytes, decode: bool, facts: bool = False) -> ImageInfo:
+    def _probe(self, data: bytes, decode: bool, facts: bool = False, ladder: bool = False) -> ImageInfo:
         with self._slot(), _guard():
             source = self._open(data)
             with source.image as im:
@@ -643,9 +689,15 @@ class ImageEngine:
                     width, height = height, width
                 info = ImageInfo(KIND_BY_PILLOW[im.format or ""], width, height, source.frames, turn)
                 if decode:
+                    sizes = rung_sizes(im, source.frames) if ladder else []
                     cost = decode_cost(im, im.size[0] * im.size[1], drafted=True)
+                    cost += sum(math.ceil(w * h * _encode_bytes_per_pixel("webp")) for w, h in sizes[:1])
                     with self.memory.reserve(cost, f"a {im.size[0]}x{im.size[1]} {im.format}", self._wait_left()):
-                        _decode_cheaply(im)
+                        if sizes:
+                            rungs = within_share(_decode_for_rungs(im, sizes), len(data))
+                            info = dataclasses.replace(info, rungs=rungs)
+                        else:
+                            _decode_cheaply(im)
                         if facts:
                             small = _small_copy(im, turn)
                             placeholder, colour = placeholders.thumbhash(small), placeholders.dominant_colour(small)
@@ -669,8 +721,14 @@ class ImageEngine:
             return None
         return (width, height) if width > 0 and height > 0 else None
 
-    def resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
+    def resize(self, data: bytes, spec: ResizeSpec, *, original: Original | None = None) -> Rendered:
         """Resize *data* to *spec* and encode it; metadata other than the ICC profile is dropped.
+
+        With *original*, *data* is a rung of the source ladder of that
+        original: the output's size and crop box are planned on the
+        original's size and orientation, the box mapped onto the rung, so
+        the output has exactly the size and framing a resize of the original
+        has.
 
         Raises :class:`NotAnImage`, :class:`ImageTooLarge` (source over
         ``max_pixels``, an output side over ``max_side``, as when a very
@@ -680,14 +738,18 @@ class ImageEngine:
         """
         spec.validate(self.limits.max_side)
         with _trimmed():
-            return self._resize(data, spec)
+            return self._resize(data, spec, original)
 
-    def _resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
+    def _resize(self, data: bytes, spec: ResizeSpec, original: Original | None = None) -> Rendered:
         with self._slot(), _guard():
             source = self._open(data)
             with source.image as im:
-                turn = orientation(im)
-                plan = layout(im.size[0], im.size[1], spec, turn)
+                if original is None:
+                    turn = orientation(im)
+                    plan = layout(im.size[0], im.size[1], spec, turn)
+                else:
+                    turn = original.orientation
+                    plan = layout(original.width, original.height, spec, turn)
                 if max(plan.size) > self.limits.max_side:
                     raise ImageTooLarge(f"output {plan.size} is over max_side={self.limits.max_side}")
                 budget = self.limits.output_pixels(spec.format)
@@ -695,6 +757,8 @@ class ImageEngine:
                     raise ImageTooLarge(
                         f"output {plan.size[0]}x{plan.size[1]} is over max_{spec.format}_pixels={budget}"
                     )
+                if original is not None:
+                    plan = plan.onto(original, im.size)
                 return self._render(source, spec, plan, turn)
 
     def resize_many(self, data: bytes, specs: Sequence[ResizeSpec]) -> list[Rendered | MediaError]:
@@ -964,6 +1028,11 @@ def _decode_cheaply(im: Image.Image) -> None:
     """Decode *im*'s current frame at the smallest scale its decoder offers, and drop the pixels."""
     if im.format in ("JPEG", "MPO"):
         im.draft(im.mode, (1, 1))  # libjpeg's 1/8 scale, still reading the whole entropy stream
+    _load_checked(im)
+
+
+def _load_checked(im: Image.Image) -> None:
+    """Load *im*'s current frame: :class:`NotAnImage` when its pixel data is corrupt or cut short."""
     try:
         im.load()
     except (MediaError, MemoryError, Image.DecompressionBombError):
@@ -987,6 +1056,57 @@ def _draft_size(im: Image.Image, plan: Layout, draft: float | None, jpeg_draft: 
         max(1, math.ceil(src_w * factor * out_w / box_w)),
         max(1, math.ceil(src_h * factor * out_h / box_h)),
     )
+
+
+def rung_sizes(im: Image.Image, frames: int = 1) -> list[tuple[int, int]]:
+    """The sizes of the ladder *im* (opened, not loaded) gets, largest first; none for an animation.
+
+    >>> rung_sizes(Image.new("RGB", (4000, 3000)))
+    [(2000, 1500), (1000, 750), (500, 375)]
+    """
+    ours = im.format is None or im.format in _LADDER_SOURCES  # None: made in memory
+    if frames > 1 or not ours or im.mode == "CMYK":
+        return []
+    divisors = JPEG_LADDER_DIVISORS if im.format in ("JPEG", "MPO") else LADDER_DIVISORS
+    width, height = im.size
+    sizes = [(max(1, _round_div(width, d)), max(1, _round_div(height, d))) for d in divisors]
+    return [size for size in sizes if max(size) >= MIN_RUNG_SIDE]
+
+
+def within_share(rungs: Sequence[Rendered], original_bytes: int) -> tuple[Rendered, ...]:
+    """*rungs* (largest first) less the largest ones, until they take at most :data:`LADDER_SHARE` of the original's bytes."""
+    kept = list(rungs)
+    while kept and sum(len(r.data) for r in kept) > LADDER_SHARE * original_bytes:
+        kept.pop(0)
+    return tuple(kept)
+
+
+def _decode_for_rungs(im: Image.Image, sizes: list[tuple[int, int]]) -> tuple[Rendered, ...]:
+    """Decode *im* (at a JPEG's scale that keeps twice the largest of *sizes*) and make a rung of each size."""
+    if im.format in ("JPEG", "MPO"):
+        im.draft(im.mode, (2 * sizes[0][0], 2 * sizes[0][1]))
+    _load_checked(im)
+    icc = im.info.get("icc_profile") or None
+    frame = _resizable(im)
+    if frame.mode not in ("RGB", "L", "RGBA", "LA"):
+        frame = frame.convert("RGBA" if "A" in frame.mode else "RGB")
+    fmt = "jpg" if im.format in ("JPEG", "MPO") and frame.mode in ("RGB", "L") else "webp"
+    rungs = []
+    for size in sizes:
+        # Each rung from the one before: a 2:1 Lanczos step (the first from the decode).
+        frame = frame.resize(size, Image.Resampling.LANCZOS)
+        out, out_icc = _for_output(frame.copy(), fmt, icc)
+        out.info = {}
+        buf = io.BytesIO()
+        if fmt == "jpg":
+            params: dict[str, Any] = {"quality": RUNG_JPEG_QUALITY, "optimize": True}
+        else:
+            params = {"quality": RUNG_WEBP_QUALITY, "method": WEBP_METHOD, "alpha_quality": 100}
+        if out_icc:
+            params["icc_profile"] = out_icc
+        out.save(buf, PILLOW_WRITER[fmt], **params)
+        rungs.append(Rendered(buf.getvalue(), CONTENT_TYPES[fmt], *out.size))
+    return tuple(rungs)
 
 
 def _small_copy(im: Image.Image, turn: int) -> Image.Image:
@@ -1147,6 +1267,7 @@ __all__ = [
     "ImageInfo",
     "ImageLimits",
     "Layout",
+    "Original",
     "Rendered",
     "Resampling",
     "layout",

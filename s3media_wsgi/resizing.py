@@ -3,8 +3,9 @@
 :meth:`Media.create_resize <s3media_wsgi.Media.create_resize>` wants the key
 of the stored resize (it looks with ``exists``), :meth:`Media.fetch_resize
 <s3media_wsgi.Media.fetch_resize>` its bytes (it looks with ``get``); when it
-is missing, both read the original (bounded by ``max_upload_bytes``), resize
-it and store it with a conditional write, so across processes the first
+is missing, both read the smallest rung of the original's source ladder that
+serves it (:mod:`s3media_wsgi.ladder`) or else the original (bounded by
+``max_upload_bytes``), resize it and store it with a conditional write, so across processes the first
 writer wins and every other one succeeds without overwriting.  Within a
 process identical requests share one computation (:class:`SingleFlight`);
 one that waits longer than :data:`FOLLOWER_WAIT` is answered 503.
@@ -18,6 +19,7 @@ import time
 from . import ids
 from .errors import ImageTooLarge, NotFound
 from .imaging import CONTENT_TYPES, ImageEngine
+from .ladder import Ladder
 from .resilience import StorageGuard
 from .singleflight import SingleFlight
 from .storage.base import ObjectStorage, Storage, put_remakeable
@@ -37,11 +39,20 @@ Made = tuple[str, bytes | None, str]
 class Resizer:
     """Makes the resizes of one :class:`~s3media_wsgi.Media`, stored in *storage*."""
 
-    def __init__(self, storage: Storage, engine: ImageEngine, guard: StorageGuard, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        engine: ImageEngine,
+        guard: StorageGuard,
+        max_upload_bytes: int,
+        ladder: Ladder | None = None,
+    ) -> None:
         self.storage = storage
         self.engine = engine
         self.guard = guard
         self.max_upload_bytes = max_upload_bytes
+        #: Where cold resizes look first (None: always the original).
+        self.ladder = ladder
         self._flight: SingleFlight[Made] = SingleFlight()
 
     def create(self, key: str, media_id: str, spec: ResizeSpec) -> str:
@@ -75,17 +86,22 @@ class Resizer:
                     if self.storage.exists(key):
                         return key, None, CONTENT_TYPES[spec.format]
             started = time.perf_counter()
-            with guard.call():
-                original = self._read_original(media_id)
-            rendered = self.engine.resize(original, spec)
+            rendered = self.ladder.resize(media_id, spec) if self.ladder is not None else None
+            source = "a rung"
+            if rendered is None:
+                source = "the original"
+                with guard.call():
+                    original = self._read_original(media_id)
+                rendered = self.engine.resize(original, spec)
             with guard.call():
                 # A resize can be made again: a backend may skip what makes a
                 # write survive a crash (local storage: the folder fsync; never atomicity).
                 written = put_remakeable(self.storage, key, rendered.data, rendered.content_type)
         log.info(
-            "resize %s %s in %.1f ms, %d bytes",
+            "resize %s %s from %s in %.1f ms, %d bytes",
             key,
             "made" if written else "made (another process stored it first)",
+            source,
             (time.perf_counter() - started) * 1000,
             len(rendered.data),
         )

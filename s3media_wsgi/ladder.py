@@ -1,0 +1,267 @@
+"""The source ladder: smaller copies of an original, from which later cold resizes are made.
+
+A cold resize decodes its source: a 12 MP JPEG is megabytes to read and,
+even drafted by libjpeg, millions of pixels to decode.  When an image is
+uploaded, the pixel check decodes it anyway; from that decode
+:meth:`ImageEngine.probe <s3media_wsgi.imaging.ImageEngine.probe>` also makes
+its *rungs*, copies at 1/2, 1/4 and 1/8 of its size (a JPEG's from 1/4,
+within :data:`~s3media_wsgi.imaging.LADDER_SHARE` of the original's bytes;
+see :data:`~s3media_wsgi.imaging.LADDER_DIVISORS`).  They are stored beside
+the original, with a small manifest written last::
+
+    <id>/<filename>                 the original
+    <id>/_ladder-1000x750.jpg       the rungs, stored orientation, ICC profile kept
+    <id>/_ladder-500x375.jpg
+    <id>/_ladder.json               the original's size and orientation, and the rungs
+
+Every later cold resize takes the smallest rung that still gives its output
+format's resampling policy what it needs (:func:`factor`: the draft of
+:data:`~s3media_wsgi.imaging.RESAMPLING`, at least :data:`MIN_FACTOR` times
+the output a side), plans its size and crop box on the original's size and
+maps the box onto the rung, so its output has exactly the size and framing
+of a resize of the original.  A resize no rung serves (large outputs,
+originals stored without a ladder) reads the original as before; so does one
+whose rung is missing or does not decode (logged).
+
+The keys start with ``_`` (:data:`~s3media_wsgi.ids.INTERNAL_MARK`): never a
+variant, never an original, refused by the responder and denied to
+anonymous readers by the website mode's bucket policy.  They go with the id
+(:meth:`Media.delete <s3media_wsgi.Media.delete>` removes the prefix);
+:meth:`Media.purge_resizes <s3media_wsgi.Media.purge_resizes>` keeps them, as
+they are copies of the original, not resizes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from . import ids
+from .errors import MediaError, NotAnImage, NotFound
+from .imaging import RESAMPLING, ImageEngine, ImageLimits, Original, Rendered, layout
+from .resilience import StorageGuard
+from .storage.base import ObjectStorage, Storage, put_remakeable
+from .variants import ResizeSpec
+
+log = logging.getLogger("s3media_wsgi")
+
+#: The manifest's name under the id's prefix.
+MANIFEST = "_ladder.json"
+#: Most bytes of a manifest read (a real one is about 150).
+MANIFEST_MAX_BYTES = 4096
+#: An output format that is never drafted (png, gif) still takes a rung of at least this many times its size a side.
+MIN_FACTOR = 2.0
+#: Manifests (and "no ladder") remembered per process: ids never change content.
+CACHE_SIZE = 4096
+
+_RUNG_NAME = re.compile(r"_ladder-[1-9][0-9]{0,5}x[1-9][0-9]{0,5}\.(?:jpg|webp)")
+_EXT = {"image/jpeg": "jpg", "image/webp": "webp"}
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One stored copy: its name under the id's prefix and its size (stored orientation)."""
+
+    name: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What ``_ladder.json`` says: the original's size and orientation, and the rungs, smallest first.
+
+    >>> m = Manifest(Original(4000, 3000, 1), (Rung("_ladder-500x375.jpg", 500, 375),))
+    >>> Manifest.parse(m.to_bytes()) == m
+    True
+    """
+
+    original: Original
+    rungs: tuple[Rung, ...]
+
+    def to_bytes(self) -> bytes:
+        doc = {
+            "v": 1,
+            "width": self.original.width,
+            "height": self.original.height,
+            "orientation": self.original.orientation,
+            "rungs": [[r.name, r.width, r.height] for r in self.rungs],
+        }
+        return json.dumps(doc, separators=(",", ":")).encode("ascii")
+
+    @classmethod
+    def parse(cls, data: bytes) -> Manifest:
+        """The manifest in *data*; ValueError unless it is one this version wrote."""
+        if len(data) > MANIFEST_MAX_BYTES:
+            raise ValueError("manifest too long")
+        doc = json.loads(data)
+        if not isinstance(doc, dict) or doc.get("v") != 1:
+            raise ValueError("not a version 1 ladder manifest")
+        width, height, turn = doc.get("width"), doc.get("height"), doc.get("orientation")
+        if not all(_positive(v) for v in (width, height, turn)) or turn > 8:
+            raise ValueError("bad original size or orientation")
+        rungs = []
+        for item in doc.get("rungs") or ():
+            if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)):
+                raise ValueError("bad rung")
+            name, w, h = item
+            if not _RUNG_NAME.fullmatch(name) or not (_positive(w) and _positive(h)) or w > width or h > height:
+                raise ValueError(f"bad rung {item!r}")
+            rungs.append(Rung(name, w, h))
+        rungs.sort(key=lambda r: r.width * r.height)
+        return cls(Original(width, height, turn), tuple(rungs))
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def rung_name(rendered: Rendered) -> str:
+    """The name a rung is stored under: ``_ladder-<w>x<h>.<ext>``."""
+    return f"_ladder-{rendered.width}x{rendered.height}.{_EXT[rendered.content_type]}"
+
+
+def factor(fmt: str, jpeg_draft: int = ImageLimits.jpeg_draft) -> float:
+    """How many times an output of *fmt* a side its rung must be, read from :data:`RESAMPLING` now.
+
+    The draft factor the format's policy keeps of a JPEG source (scaled by
+    ``ImageLimits.jpeg_draft`` as a resize of the original is), and never
+    less than :data:`MIN_FACTOR`.
+    """
+    draft = RESAMPLING[fmt].draft
+    if draft is None:
+        return MIN_FACTOR
+    return max(MIN_FACTOR, draft * jpeg_draft / ImageLimits.jpeg_draft)
+
+
+def choose(manifest: Manifest, spec: ResizeSpec, jpeg_draft: int = ImageLimits.jpeg_draft) -> Rung | None:
+    """The smallest rung of *manifest* that serves *spec*; None when only the original does.
+
+    >>> m = Manifest(Original(4000, 3000), (Rung("_ladder-500x375.jpg", 500, 375), Rung("_ladder-1000x750.jpg", 1000, 750)))
+    >>> choose(m, ResizeSpec(400, 300)).name, choose(m, ResizeSpec(200, 150)).name, choose(m, ResizeSpec(800, 600))
+    ('_ladder-1000x750.jpg', '_ladder-500x375.jpg', None)
+    """
+    original = manifest.original
+    plan = layout(original.width, original.height, spec, original.orientation)
+    need = factor(spec.format, jpeg_draft)
+    out_w, out_h = plan.size
+    box_w, box_h = plan.box[2] - plan.box[0], plan.box[3] - plan.box[1]
+    for rung in manifest.rungs:
+        scale_x, scale_y = rung.width / original.width, rung.height / original.height
+        if box_w * scale_x >= need * out_w and box_h * scale_y >= need * out_h:
+            return rung
+    return None
+
+
+class Ladder:
+    """Stores the rungs of new originals and makes cold resizes from them, in *storage*.
+
+    Every storage call runs under *guard* (``guard.call()``), within the
+    request the caller holds open.
+    """
+
+    def __init__(self, storage: Storage, engine: ImageEngine, guard: StorageGuard, max_upload_bytes: int) -> None:
+        self.storage = storage
+        self.engine = engine
+        self.guard = guard
+        self.max_upload_bytes = max_upload_bytes
+        self._known: OrderedDict[str, Manifest | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def store(self, media_id: str, original: Original, rungs: tuple[Rendered, ...]) -> bool:
+        """Store *rungs* of the original of *media_id*, then the manifest; True when the ladder is complete.
+
+        Rungs are conditional writes of what can be made again (as resizes:
+        :func:`~s3media_wsgi.storage.base.put_remakeable`).  A failure is
+        logged, never raised: the upload is stored already, and an id
+        without a manifest is resized from its original.
+        """
+        if not rungs:
+            return False
+        try:
+            stored = []
+            for rendered in rungs:
+                name = rung_name(rendered)
+                with self.guard.call():
+                    put_remakeable(self.storage, ids.internal_key(media_id, name), rendered.data, rendered.content_type)
+                stored.append(Rung(name, rendered.width, rendered.height))
+            manifest = Manifest(original, tuple(sorted(stored, key=lambda r: r.width * r.height)))
+            with self.guard.call():
+                put_remakeable(self.storage, ids.internal_key(media_id, MANIFEST), manifest.to_bytes(), "application/json")
+        except MediaError as exc:
+            log.warning("source ladder of %s not stored (%s): its resizes read the original", media_id, exc)
+            return False
+        self._remember(media_id, manifest)
+        return True
+
+    def resize(self, media_id: str, spec: ResizeSpec) -> Rendered | None:
+        """*spec* of *media_id* made from the smallest rung that serves it; None when none does.
+
+        A rung that is missing or does not decode is logged and None
+        returned: the caller resizes the original.  A failure of storage
+        itself, or of the engine's limits (busy, over a budget) is raised,
+        as a resize of the original would raise it.
+        """
+        manifest = self.manifest(media_id)
+        if manifest is None:
+            return None
+        rung = choose(manifest, spec, self.engine.limits.jpeg_draft)
+        if rung is None:
+            return None
+        key = ids.internal_key(media_id, rung.name)
+        try:
+            with self.guard.call():
+                data = self._read(key, self.max_upload_bytes)
+            return self.engine.resize(data, spec, original=manifest.original)
+        except (NotFound, NotAnImage) as exc:
+            log.warning("rung %s not usable (%s): resized from the original", key, exc)
+            self.forget(media_id)
+            return None
+
+    def manifest(self, media_id: str) -> Manifest | None:
+        """The manifest of *media_id* (remembered per process), or None when it has no usable ladder."""
+        with self._lock:
+            if media_id in self._known:
+                self._known.move_to_end(media_id)
+                return self._known[media_id]
+        key = ids.internal_key(media_id, MANIFEST)
+        try:
+            with self.guard.call():
+                data = self._read(key, MANIFEST_MAX_BYTES)
+            manifest: Manifest | None = Manifest.parse(data)
+        except NotFound:
+            manifest = None
+        except (ValueError, NotAnImage) as exc:
+            log.warning("ladder manifest %s unreadable (%s): resizes read the original", key, exc)
+            manifest = None
+        self._remember(media_id, manifest)
+        return manifest
+
+    def forget(self, media_id: str) -> None:
+        """Drop what this process remembers of *media_id*'s ladder (after a delete, a broken rung)."""
+        with self._lock:
+            self._known.pop(media_id, None)
+
+    def _remember(self, media_id: str, manifest: Manifest | None) -> None:
+        with self._lock:
+            self._known[media_id] = manifest
+            self._known.move_to_end(media_id)
+            while len(self._known) > CACHE_SIZE:
+                self._known.popitem(last=False)
+
+    def _read(self, key: str, most: int) -> bytes:
+        """*key*'s bytes: more than *most* is a broken object (:class:`NotAnImage`), never read whole."""
+        if isinstance(self.storage, ObjectStorage):
+            data = self.storage.read(key, most + 1)
+        else:
+            data = self.storage.get(key)
+        if len(data) > most:
+            raise NotAnImage(f"{key} is over {most} bytes")
+        return data
+
+
+__all__ = ["CACHE_SIZE", "MANIFEST", "MIN_FACTOR", "Ladder", "Manifest", "Rung", "choose", "factor", "rung_name"]
