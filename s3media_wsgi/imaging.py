@@ -182,12 +182,19 @@ JPEG_LADDER_DIVISORS = (4, 8)
 MIN_RUNG_SIDE = 256
 #: Most bytes a ladder may take, as a share of its original's: the largest rungs go first.
 LADDER_SHARE = 0.25
-#: How rungs are stored (``python benchmarks/bench_ladder.py --formats`` measures the
-#: choices): a JPEG source's as JPEG of this quality; any other source's as
-#: WebP of :data:`RUNG_WEBP_QUALITY`, its alpha kept losslessly.  A resize
-#: made from a rung is within 0.1 dB of the same resize made from the original.
-RUNG_JPEG_QUALITY = 93
-RUNG_WEBP_QUALITY = 90
+#: How rungs are stored, by format: a JPEG source's as JPEG, any other
+#: source's as WebP (its alpha kept losslessly).  The cheapest settings for
+#: which a resize made from a rung stays within 0.1 dB of the same resize
+#: made from the original (``python benchmarks/bench_ladder.py --formats``).
+RUNG_ENCODERS: dict[str, dict[str, Any]] = {
+    "jpg": {"quality": 90, "optimize": True, "subsampling": 0},
+    "webp": {"lossless": True, "method": 0, "quality": 0},
+    "png": {"compress_level": PNG_COMPRESS_LEVEL},
+}
+#: The rungs' format for sources that are not JPEG (or JPEG-like with alpha).
+RUNG_OTHER_FORMAT = "webp"
+#: The filter each rung of a source that is not JPEG is made with, from the one above it.
+RUNG_FILTER = Image.Resampling.LANCZOS
 _LADDER_SOURCES = ("JPEG", "MPO", "PNG", "WEBP")
 
 #: Most bytes of a source handed to its decoder in one call (Pillow's own is
@@ -361,6 +368,8 @@ class Rendered:
     content_type: str
     width: int
     height: int
+    #: Every pixel kept exactly (a rung of the source ladder in PNG or lossless WebP).
+    lossless: bool = False
 
 
 @dataclass(frozen=True)
@@ -694,7 +703,7 @@ class ImageEngine:
                     cost += sum(math.ceil(w * h * _encode_bytes_per_pixel("webp")) for w, h in sizes[:1])
                     with self.memory.reserve(cost, f"a {im.size[0]}x{im.size[1]} {im.format}", self._wait_left()):
                         if sizes:
-                            rungs = within_share(_decode_for_rungs(im, sizes), len(data))
+                            rungs = within_share(_decode_for_rungs(im, data, sizes), len(data))
                             info = dataclasses.replace(info, rungs=rungs)
                         else:
                             _decode_cheaply(im)
@@ -1067,45 +1076,64 @@ def rung_sizes(im: Image.Image, frames: int = 1) -> list[tuple[int, int]]:
     ours = im.format is None or im.format in _LADDER_SOURCES  # None: made in memory
     if frames > 1 or not ours or im.mode == "CMYK":
         return []
-    divisors = JPEG_LADDER_DIVISORS if im.format in ("JPEG", "MPO") else LADDER_DIVISORS
     width, height = im.size
-    sizes = [(max(1, _round_div(width, d)), max(1, _round_div(height, d))) for d in divisors]
+    if im.format in ("JPEG", "MPO"):
+        # libjpeg's scaled sizes: rounded up.
+        sizes = [(-(-width // d), -(-height // d)) for d in JPEG_LADDER_DIVISORS]
+    else:
+        sizes = [(max(1, _round_div(width, d)), max(1, _round_div(height, d))) for d in LADDER_DIVISORS]
     return [size for size in sizes if max(size) >= MIN_RUNG_SIDE]
 
 
 def within_share(rungs: Sequence[Rendered], original_bytes: int) -> tuple[Rendered, ...]:
-    """*rungs* (largest first) less the largest ones, until they take at most :data:`LADDER_SHARE` of the original's bytes."""
+    """*rungs* (largest first) less the largest, until they take at most :data:`LADDER_SHARE` of *original_bytes*."""
     kept = list(rungs)
     while kept and sum(len(r.data) for r in kept) > LADDER_SHARE * original_bytes:
         kept.pop(0)
     return tuple(kept)
 
 
-def _decode_for_rungs(im: Image.Image, sizes: list[tuple[int, int]]) -> tuple[Rendered, ...]:
-    """Decode *im* (at a JPEG's scale that keeps twice the largest of *sizes*) and make a rung of each size."""
-    if im.format in ("JPEG", "MPO"):
-        im.draft(im.mode, (2 * sizes[0][0], 2 * sizes[0][1]))
-    _load_checked(im)
+def _decode_for_rungs(im: Image.Image, data: bytes, sizes: list[tuple[int, int]]) -> tuple[Rendered, ...]:
+    """Decode *im* (opened from *data*, not loaded) and make a rung of each of *sizes* (largest first).
+
+    A JPEG's rungs are what libjpeg decodes at 1/4 and 1/8 scale, the very
+    pixels a drafted resize of the original would start from, so a resize
+    made from one differs from one made from the original by the rung's
+    re-encoding only.  Any other source is decoded once, and each rung made
+    from the one before by a 2:1 step of :data:`RUNG_FILTER`.
+    """
     icc = im.info.get("icc_profile") or None
-    frame = _resizable(im)
-    if frame.mode not in ("RGB", "L", "RGBA", "LA"):
-        frame = frame.convert("RGBA" if "A" in frame.mode else "RGB")
-    fmt = "jpg" if im.format in ("JPEG", "MPO") and frame.mode in ("RGB", "L") else "webp"
+    jpeg = im.format in ("JPEG", "MPO")
+    frames = []
+    if jpeg:
+        im.draft(im.mode, sizes[0])
+        _load_checked(im)
+        frames.append(im)
+        for size in sizes[1:]:
+            with Image.open(io.BytesIO(data), formats=[im.format or "JPEG"]) as again:
+                again.draft(again.mode, size)
+                _load_checked(again)
+                frames.append(again.copy())
+    else:
+        _load_checked(im)
+        frame = _resizable(im)
+        if frame.mode not in ("RGB", "L", "RGBA", "LA"):
+            frame = frame.convert("RGBA" if "A" in frame.mode else "RGB")
+        for size in sizes:
+            frame = frame.resize(size, RUNG_FILTER)
+            frames.append(frame)
     rungs = []
-    for size in sizes:
-        # Each rung from the one before: a 2:1 Lanczos step (the first from the decode).
-        frame = frame.resize(size, Image.Resampling.LANCZOS)
+    for frame in frames:
+        fmt = "jpg" if jpeg and frame.mode in ("RGB", "L") else RUNG_OTHER_FORMAT
         out, out_icc = _for_output(frame.copy(), fmt, icc)
         out.info = {}
-        buf = io.BytesIO()
-        if fmt == "jpg":
-            params: dict[str, Any] = {"quality": RUNG_JPEG_QUALITY, "optimize": True}
-        else:
-            params = {"quality": RUNG_WEBP_QUALITY, "method": WEBP_METHOD, "alpha_quality": 100}
+        params = dict(RUNG_ENCODERS[fmt])
         if out_icc:
             params["icc_profile"] = out_icc
+        buf = io.BytesIO()
         out.save(buf, PILLOW_WRITER[fmt], **params)
-        rungs.append(Rendered(buf.getvalue(), CONTENT_TYPES[fmt], *out.size))
+        lossless = fmt == "png" or bool(params.get("lossless"))
+        rungs.append(Rendered(buf.getvalue(), CONTENT_TYPES[fmt], *out.size, lossless))
     return tuple(rungs)
 
 

@@ -58,8 +58,8 @@ MIN_FACTOR = 2.0
 #: Manifests (and "no ladder") remembered per process: ids never change content.
 CACHE_SIZE = 4096
 
-_RUNG_NAME = re.compile(r"_ladder-[1-9][0-9]{0,5}x[1-9][0-9]{0,5}\.(?:jpg|webp)")
-_EXT = {"image/jpeg": "jpg", "image/webp": "webp"}
+_RUNG_NAME = re.compile(r"_ladder-[1-9][0-9]{0,5}x[1-9][0-9]{0,5}\.(?:jpg|webp|png)")
+_EXT = {"image/jpeg": "jpg", "image/webp": "webp", "image/png": "png"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ class Rung:
     name: str
     width: int
     height: int
+    #: Every pixel of the decode kept (PNG, lossless WebP): only such a rung serves a lossless output.
+    lossless: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,9 @@ class Manifest:
 
     original: Original
     rungs: tuple[Rung, ...]
+    #: The rungs are libjpeg's scaled decodes of a JPEG (the pixels a drafted
+    #: resize of the original starts from); else each was made by a filter.
+    drafted: bool = False
 
     def to_bytes(self) -> bytes:
         doc = {
@@ -89,7 +94,8 @@ class Manifest:
             "width": self.original.width,
             "height": self.original.height,
             "orientation": self.original.orientation,
-            "rungs": [[r.name, r.width, r.height] for r in self.rungs],
+            "drafted": self.drafted,
+            "rungs": [[r.name, r.width, r.height, r.lossless] for r in self.rungs],
         }
         return json.dumps(doc, separators=(",", ":")).encode("ascii")
 
@@ -101,19 +107,23 @@ class Manifest:
         doc = json.loads(data)
         if not isinstance(doc, dict) or doc.get("v") != 1:
             raise ValueError("not a version 1 ladder manifest")
-        width, height, turn = doc.get("width"), doc.get("height"), doc.get("orientation")
-        if not all(_positive(v) for v in (width, height, turn)) or turn > 8:
+        width, height, turn, drafted = doc.get("width"), doc.get("height"), doc.get("orientation"), doc.get("drafted")
+        if not (_positive(width) and _positive(height) and _positive(turn)) or turn > 8:
             raise ValueError("bad original size or orientation")
+        if not isinstance(drafted, bool):
+            raise ValueError("bad drafted flag")
         rungs = []
         for item in doc.get("rungs") or ():
-            if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)):
+            if not (isinstance(item, list) and len(item) == 4 and isinstance(item[0], str)):
                 raise ValueError("bad rung")
-            name, w, h = item
+            name, w, h, lossless = item
             if not _RUNG_NAME.fullmatch(name) or not (_positive(w) and _positive(h)) or w > width or h > height:
                 raise ValueError(f"bad rung {item!r}")
-            rungs.append(Rung(name, w, h))
+            if not isinstance(lossless, bool):
+                raise ValueError(f"bad rung {item!r}")
+            rungs.append(Rung(name, w, h, lossless))
         rungs.sort(key=lambda r: r.width * r.height)
-        return cls(Original(width, height, turn), tuple(rungs))
+        return cls(Original(width, height, turn), tuple(rungs), drafted)
 
 
 def _positive(value: object) -> bool:
@@ -125,32 +135,46 @@ def rung_name(rendered: Rendered) -> str:
     return f"_ladder-{rendered.width}x{rendered.height}.{_EXT[rendered.content_type]}"
 
 
-def factor(fmt: str, jpeg_draft: int = ImageLimits.jpeg_draft) -> float:
-    """How many times an output of *fmt* a side its rung must be, read from :data:`RESAMPLING` now.
+def factor(fmt: str, drafted: bool, jpeg_draft: int = ImageLimits.jpeg_draft) -> float | None:
+    """How many times an output of *fmt* a side a rung must be, read from :data:`RESAMPLING` now; None: no rung.
 
-    The draft factor the format's policy keeps of a JPEG source (scaled by
-    ``ImageLimits.jpeg_draft`` as a resize of the original is), and never
-    less than :data:`MIN_FACTOR`.
+    *drafted* rungs (libjpeg's scaled decodes of a JPEG) serve what a
+    resize of the original would draft anyway: the format's draft factor
+    (scaled by ``ImageLimits.jpeg_draft`` as for the original), at least
+    :data:`MIN_FACTOR`; never a format the policy does not draft (a lossless
+    output would inherit the rung's encoding).  Rungs made by a filter
+    leave Lanczos at least the policy's ``reducing_gap`` (else
+    :data:`MIN_FACTOR`): a second filter pass on less than that loses
+    more than 0.1 dB (``python benchmarks/bench_ladder.py --formats``).
     """
-    draft = RESAMPLING[fmt].draft
-    if draft is None:
-        return MIN_FACTOR
-    return max(MIN_FACTOR, draft * jpeg_draft / ImageLimits.jpeg_draft)
+    policy = RESAMPLING[fmt]
+    if drafted:
+        if policy.draft is None:
+            return None
+        return max(MIN_FACTOR, policy.draft * jpeg_draft / ImageLimits.jpeg_draft)
+    return max(MIN_FACTOR, policy.reducing_gap or MIN_FACTOR)
 
 
 def choose(manifest: Manifest, spec: ResizeSpec, jpeg_draft: int = ImageLimits.jpeg_draft) -> Rung | None:
     """The smallest rung of *manifest* that serves *spec*; None when only the original does.
 
-    >>> m = Manifest(Original(4000, 3000), (Rung("_ladder-500x375.jpg", 500, 375), Rung("_ladder-1000x750.jpg", 1000, 750)))
+    >>> rungs = (Rung("_ladder-500x375.jpg", 500, 375), Rung("_ladder-1000x750.jpg", 1000, 750))
+    >>> m = Manifest(Original(4000, 3000), rungs, drafted=True)
     >>> choose(m, ResizeSpec(400, 300)).name, choose(m, ResizeSpec(200, 150)).name, choose(m, ResizeSpec(800, 600))
     ('_ladder-1000x750.jpg', '_ladder-500x375.jpg', None)
     """
     original = manifest.original
     plan = layout(original.width, original.height, spec, original.orientation)
-    need = factor(spec.format, jpeg_draft)
+    need = factor(spec.format, manifest.drafted, jpeg_draft)
+    if need is None:
+        return None
+    # A lossless output (one the policy never drafts) must not inherit a lossy rung's error.
+    lossless_only = RESAMPLING[spec.format].draft is None
     out_w, out_h = plan.size
     box_w, box_h = plan.box[2] - plan.box[0], plan.box[3] - plan.box[1]
     for rung in manifest.rungs:
+        if lossless_only and not rung.lossless:
+            continue
         scale_x, scale_y = rung.width / original.width, rung.height / original.height
         if box_w * scale_x >= need * out_w and box_h * scale_y >= need * out_h:
             return rung
@@ -172,7 +196,7 @@ class Ladder:
         self._known: OrderedDict[str, Manifest | None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def store(self, media_id: str, original: Original, rungs: tuple[Rendered, ...]) -> bool:
+    def store(self, media_id: str, original: Original, rungs: tuple[Rendered, ...], drafted: bool) -> bool:
         """Store *rungs* of the original of *media_id*, then the manifest; True when the ladder is complete.
 
         Rungs are conditional writes of what can be made again (as resizes:
@@ -188,10 +212,11 @@ class Ladder:
                 name = rung_name(rendered)
                 with self.guard.call():
                     put_remakeable(self.storage, ids.internal_key(media_id, name), rendered.data, rendered.content_type)
-                stored.append(Rung(name, rendered.width, rendered.height))
-            manifest = Manifest(original, tuple(sorted(stored, key=lambda r: r.width * r.height)))
+                stored.append(Rung(name, rendered.width, rendered.height, rendered.lossless))
+            manifest = Manifest(original, tuple(sorted(stored, key=lambda r: r.width * r.height)), drafted)
+            key = ids.internal_key(media_id, MANIFEST)
             with self.guard.call():
-                put_remakeable(self.storage, ids.internal_key(media_id, MANIFEST), manifest.to_bytes(), "application/json")
+                put_remakeable(self.storage, key, manifest.to_bytes(), "application/json")
         except MediaError as exc:
             log.warning("source ladder of %s not stored (%s): its resizes read the original", media_id, exc)
             return False

@@ -39,7 +39,6 @@ from .errors import (
     UploadTooLarge,
 )
 from .factory import build_storage, load_object, media_kwargs
-from .formats import FileType
 from .ids import MediaId, MediaInfo
 from .imaging import ImageEngine, ImageLimits, Original
 from .ladder import Ladder
@@ -367,7 +366,7 @@ class Media:
         """
         ftype = checked.ftype
         if self.ladder is not None and checked.original is not None:
-            self.ladder.store(media_id, checked.original, checked.rungs)
+            self.ladder.store(media_id, checked.original, checked.rungs, drafted=ftype.kind == "jpeg")
         if not self.presets.eager or not ftype.is_image or not self.engine.can_read(ftype.kind):
             return
         try:

@@ -112,6 +112,7 @@ class MediaSettings:
     max_concurrent_decodes: int | None = None
     check_pixels: bool | None = None
     keep_metadata: bool | None = None
+    ladder: bool | None = None
     image_limits: ImageLimits | None = None
     upload_expires: int | None = None
     resize_base_url: str | None = None
