@@ -349,7 +349,7 @@ def merged_policy(existing: Mapping[str, Any] | None, ours: Mapping[str, Any] | 
     ...          "Action": "s3:PutObject", "Resource": "arn:aws:s3:::photos/logs/*"}
     >>> merged = merged_policy({"Version": "2012-10-17", "Statement": [other]}, bucket_policy("photos", "website"))
     >>> [s["Sid"] for s in merged["Statement"]]
-    ['Logs', 'S3MediaPublicRead', 'S3MediaDenyPendingUploads']
+    ['Logs', 'S3MediaPublicRead', 'S3MediaDenyPendingUploads', 'S3MediaDenyInternalObjects']
     >>> merged_policy(merged, None)["Statement"] == [other]
     True
     """

@@ -399,3 +399,17 @@ def test_s3_rungs_are_never_answered(s3_storage, moto_endpoint, s3_bucket, s3_cl
     answer = responder.respond("GET", media.resize_url(media_id, "160x120"), {})
     assert answer.status in (200, 302)
     answer.close()
+
+
+def test_s3_direct_upload_confirm_stores_the_ladder(s3_storage):
+    media = Media(s3_storage, SECRET)
+    data = photo_jpeg(2000, 1500)
+    upload = media.presign_upload("direct.jpg", "image/jpeg")
+    s3_storage.client.put_object(Bucket=s3_storage.bucket, Key=upload["key"], Body=data, ContentType="image/jpeg")
+    media_id = media.confirm_upload(upload["key"])
+    manifest = manifest_of(s3_storage, media_id)
+    assert manifest.original == Original(2000, 1500, 1)
+    assert [(r.width, r.height) for r in manifest.rungs] == [(500, 375)]
+    reads = Reads(s3_storage)
+    media.create_resize(media.resize_key(media_id, "200x150"))
+    assert ids.original_key(media_id) not in [k for k, _ in reads.log]
