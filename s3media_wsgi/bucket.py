@@ -444,6 +444,22 @@ def denies_pending(policy: Mapping[str, Any] | None, bucket: str) -> bool:
     )
 
 
+def denies_internal(policy: Mapping[str, Any] | None, bucket: str) -> bool:
+    """True when a statement denies everyone (or every anonymous request) reading the library's own objects.
+
+    >>> denies_internal(bucket_policy("photos", "website"), "photos")
+    True
+    """
+    target = f"{bucket_arn(bucket)}/0/{INTERNAL_MARK}ladder.json"
+    return any(
+        s.get("Effect") == "Deny"
+        and _is_everyone(s.get("Principal"))
+        and _allows(s, "s3:GetObject")
+        and _covers(s.get("Resource"), target)
+        for s in statements(policy)
+    )
+
+
 def find_routing_rule(website: Mapping[str, Any] | None) -> Document | None:
     """The routing rule that sends every 404 somewhere else, or None.
 
@@ -764,6 +780,7 @@ __all__ = [
     "cdn_read_statements",
     "cors_configuration",
     "cors_problem",
+    "denies_internal",
     "denies_pending",
     "distribution_config",
     "find_routing_rule",

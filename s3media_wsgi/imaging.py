@@ -172,20 +172,37 @@ PNG_COMPRESS_LEVEL = 4
 
 #: The source ladder (:mod:`s3media_wsgi.ladder`): copies of an original at
 #: 1/2, 1/4 and 1/8 of its size, made from the upload check's decode, from
-#: which later cold resizes read and decode far fewer bytes.  A JPEG's ladder
-#: starts at 1/4: its 1/2 rung alone would cost about a third of the
-#: original's bytes (the budget is :data:`LADDER_SHARE`), and libjpeg's own
-#: 1/2 draft already spares what it would.  A rung's long side is at least
-#: :data:`MIN_RUNG_SIDE`; stills only (an animation has no ladder).
+#: which later cold resizes read and decode far fewer bytes.  A rung's long
+#: side is at least :data:`MIN_RUNG_SIDE`; the largest rungs are dropped
+#: while the ladder is over :data:`LADDER_SHARE` of the original's bytes;
+#: stills only (an animation has no ladder).
 LADDER_DIVISORS = (2, 4, 8)
-JPEG_LADDER_DIVISORS = (4, 8)
 MIN_RUNG_SIDE = 256
 #: Most bytes a ladder may take, as a share of its original's: the largest rungs go first.
 LADDER_SHARE = 0.25
 #: How rungs are stored, by format: a JPEG source's as JPEG, any other
-#: source's as WebP (its alpha kept losslessly).  The cheapest settings for
-#: which a resize made from a rung stays within 0.1 dB of the same resize
-#: made from the original (``python benchmarks/bench_ladder.py --formats``).
+#: source's as WebP.  The cheapest settings for which every resize a rung
+#: serves stays within 0.1 dB of the same resize made from the original,
+#: both encoded, against a full decode and one Lanczos pass (jpg, webp and
+#: png outputs fit 160x120 ... 640x480 and fill 300x300; synthetic photos
+#: with sensor grain, the worst case; ``python benchmarks/bench_ladder.py --formats``):
+#:
+#: ===========  ===================  =========  =========  =========================
+#: source       rungs as             worst dB   bytes      added to the upload check
+#: ===========  ===================  =========  =========  =========================
+#: 12 MP JPEG   JPEG q93 4:2:0        -0.28     24.8%
+#: 12 MP JPEG   JPEG q85 4:4:4        -0.14     15.8%
+#: 12 MP JPEG   JPEG q90 4:4:4        -0.09     22.3%      +65 ms (+170 ms, loaded)
+#: 2 MP JPEG    JPEG q90 4:4:4        -0.05     23.4%      +19 ms
+#: 4 MP RGBA    WebP q85..q95 lossy   -0.15..-0.18  3-6%
+#: 4 MP RGBA    WebP lossless m0 q0   -0.03     24.5%      +138 ms
+#: 4 MP RGBA    WebP lossless m4      -0.03     21.3%      +786 ms
+#: 4 MP RGBA    PNG level 4           -0.03      5.5%      (its 1/2 rung over budget)
+#: ===========  ===================  =========  =========  =========================
+#:
+#: Chroma subsampling is what costs JPEG rungs: a rung subsampled again
+#: loses 0.2-0.3 dB at any quality.  Lossy WebP loses the grain a
+#: lossless output keeps.
 RUNG_ENCODERS: dict[str, dict[str, Any]] = {
     "jpg": {"quality": 90, "optimize": True, "subsampling": 0},
     "webp": {"lossless": True, "method": 0, "quality": 0},
@@ -1079,7 +1096,7 @@ def rung_sizes(im: Image.Image, frames: int = 1) -> list[tuple[int, int]]:
     width, height = im.size
     if im.format in ("JPEG", "MPO"):
         # libjpeg's scaled sizes: rounded up.
-        sizes = [(-(-width // d), -(-height // d)) for d in JPEG_LADDER_DIVISORS]
+        sizes = [(-(-width // d), -(-height // d)) for d in LADDER_DIVISORS]
     else:
         sizes = [(max(1, _round_div(width, d)), max(1, _round_div(height, d))) for d in LADDER_DIVISORS]
     return [size for size in sizes if max(size) >= MIN_RUNG_SIDE]

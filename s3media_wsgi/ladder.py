@@ -4,13 +4,19 @@ A cold resize decodes its source: a 12 MP JPEG is megabytes to read and,
 even drafted by libjpeg, millions of pixels to decode.  When an image is
 uploaded, the pixel check decodes it anyway; from that decode
 :meth:`ImageEngine.probe <s3media_wsgi.imaging.ImageEngine.probe>` also makes
-its *rungs*, copies at 1/2, 1/4 and 1/8 of its size (a JPEG's from 1/4,
-within :data:`~s3media_wsgi.imaging.LADDER_SHARE` of the original's bytes;
-see :data:`~s3media_wsgi.imaging.LADDER_DIVISORS`).  They are stored beside
-the original, with a small manifest written last::
+its *rungs*, copies at 1/2, 1/4 and 1/8 of its size, within
+:data:`~s3media_wsgi.imaging.LADDER_SHARE` of the original's bytes (see
+:data:`~s3media_wsgi.imaging.LADDER_DIVISORS`).  A JPEG's rungs are what
+libjpeg decodes at those scales, the very pixels a drafted resize of the
+original starts from, stored as JPEG of quality 90 without chroma
+subsampling; any other source's are made by Lanczos and stored as lossless
+WebP (alpha kept); :data:`~s3media_wsgi.imaging.RUNG_ENCODERS` has the
+measurements.  They are stored beside the original, with a small manifest
+written last::
 
-    <id>/<filename>                 the original
-    <id>/_ladder-1000x750.jpg       the rungs, stored orientation, ICC profile kept
+    <id>/<filename>                 the original (4000x3000)
+    <id>/_ladder-2000x1500.jpg      the rungs: stored orientation, ICC profile kept
+    <id>/_ladder-1000x750.jpg
     <id>/_ladder-500x375.jpg
     <id>/_ladder.json               the original's size and orientation, and the rungs
 

@@ -88,22 +88,23 @@ def test_put_stores_the_ladder_of_a_jpeg_beside_the_original(media, local_storag
     data = photo_jpeg()
     media_id = media.put(data, filename="p.jpg")
     keys = internal_keys(local_storage, media_id)
-    # 1/4 of 1600x1200 (1/8 would be under MIN_RUNG_SIDE); every key under the id's one prefix.
-    assert keys == [ids.internal_key(media_id, n) for n in ("_ladder-400x300.jpg", "_ladder.json")]
+    # 1/2 and 1/4 of 1600x1200 (1/8 would be under MIN_RUNG_SIDE); every key under the id's one prefix.
+    names = ("_ladder-400x300.jpg", "_ladder-800x600.jpg", "_ladder.json")
+    assert keys == [ids.internal_key(media_id, n) for n in names]
     manifest = manifest_of(local_storage, media_id)
     assert manifest.original == Original(1600, 1200, 1)
     assert manifest.drafted
-    assert [(r.width, r.height) for r in manifest.rungs] == [(400, 300)]
-    rung = local_storage.get(keys[0])
-    assert opened(rung).size == (400, 300)
-    assert len(rung) <= LADDER_SHARE * len(local_storage.get(ids.original_key(media_id)))
+    assert [(r.width, r.height) for r in manifest.rungs] == [(400, 300), (800, 600)]
+    assert opened(local_storage.get(keys[0])).size == (400, 300)
+    ladder = sum(len(local_storage.get(key)) for key in keys[:2])
+    assert ladder <= LADDER_SHARE * len(local_storage.get(ids.original_key(media_id)))
 
 
-def test_a_12mp_jpeg_gets_two_rungs_within_a_quarter_of_its_bytes(media, local_storage):
+def test_a_12mp_jpeg_gets_three_rungs_within_a_quarter_of_its_bytes(media, local_storage):
     data = photo_jpeg(4000, 3000)
     media_id = media.put(data, filename="big.jpg")
     manifest = manifest_of(local_storage, media_id)
-    assert [(r.width, r.height) for r in manifest.rungs] == [(500, 375), (1000, 750)]
+    assert [(r.width, r.height) for r in manifest.rungs] == [(500, 375), (1000, 750), (2000, 1500)]
     ladder = sum(len(local_storage.get(ids.internal_key(media_id, r.name))) for r in manifest.rungs)
     assert ladder <= LADDER_SHARE * len(local_storage.get(ids.original_key(media_id)))
 
@@ -283,10 +284,10 @@ def test_delete_removes_the_ladder_and_purge_keeps_it(media, local_storage):
     media_id = media.put(photo_jpeg(), filename="p.jpg")
     media.create_resize(media.resize_key(media_id, "160x120"))
     ladder = internal_keys(local_storage, media_id)
-    assert len(ladder) == 2
+    assert len(ladder) == 3
     assert media.purge_resizes(media_id) == 1
     assert internal_keys(local_storage, media_id) == ladder
-    assert media.delete(media_id) == 3
+    assert media.delete(media_id) == 4
     assert list_keys(local_storage, ids.key_prefix(media_id)) == []
     assert media.ladder.manifest(media_id) is None
 
@@ -364,7 +365,7 @@ def test_s3_ladder_is_stored_read_and_deleted(s3_storage):
     media = Media(s3_storage, SECRET)
     data = photo_jpeg(4000, 3000)
     media_id = media.put(data, filename="big.jpg")
-    assert len(internal_keys(s3_storage, media_id)) == 3
+    assert len(internal_keys(s3_storage, media_id)) == 4
     reads = Reads(s3_storage)
     _, body, _ = media.fetch_resize(media.resize_key(media_id, "400x300"))
     assert opened(body).size == (400, 300)
@@ -388,7 +389,7 @@ def test_s3_rungs_are_never_answered(s3_storage, moto_endpoint, s3_bucket, s3_cl
     )
     media = Media(storage, SECRET, resize_base_url="/media/")
     media_id = media.put(photo_jpeg(), filename="p.jpg")
-    assert len(internal_keys(storage, media_id)) == 2
+    assert len(internal_keys(storage, media_id)) == 3
     responder = MediaResponder(media, "/media/", delivery=delivery)
     for name in ("_ladder.json", "_ladder-400x300.jpg"):
         answer = responder.respond("GET", "/media/" + ids.internal_key(media_id, name), {})
@@ -409,7 +410,7 @@ def test_s3_direct_upload_confirm_stores_the_ladder(s3_storage):
     media_id = media.confirm_upload(upload["key"])
     manifest = manifest_of(s3_storage, media_id)
     assert manifest.original == Original(2000, 1500, 1)
-    assert [(r.width, r.height) for r in manifest.rungs] == [(500, 375)]
+    assert [(r.width, r.height) for r in manifest.rungs] == [(500, 375), (1000, 750)]
     reads = Reads(s3_storage)
     media.create_resize(media.resize_key(media_id, "200x150"))
     assert ids.original_key(media_id) not in [k for k, _ in reads.log]
