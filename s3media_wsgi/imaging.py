@@ -192,7 +192,7 @@ LADDER_SHARE = 0.25
 #: ===========  ===================  =========  =========  =========================
 #: 12 MP JPEG   JPEG q93 4:2:0        -0.28     24.8%
 #: 12 MP JPEG   JPEG q85 4:4:4        -0.14     15.8%
-#: 12 MP JPEG   JPEG q90 4:4:4        -0.09     22.3%      +65 ms (+170 ms, loaded)
+#: 12 MP JPEG   JPEG q90 4:4:4        -0.09     22.3%      +170 ms (a loaded machine)
 #: 2 MP JPEG    JPEG q90 4:4:4        -0.05     23.4%      +19 ms
 #: 4 MP RGBA    WebP q85..q95 lossy   -0.15..-0.18  3-6%
 #: 4 MP RGBA    WebP lossless m0 q0   -0.03     24.5%      +138 ms
@@ -787,7 +787,9 @@ class ImageEngine:
                     plan = plan.onto(original, im.size)
                 return self._render(source, spec, plan, turn)
 
-    def resize_many(self, data: bytes, specs: Sequence[ResizeSpec]) -> list[Rendered | MediaError]:
+    def resize_many(
+        self, data: bytes, specs: Sequence[ResizeSpec], *, original: Original | None = None
+    ) -> list[Rendered | MediaError]:
         """Render every spec of *specs* from one decode of *data*: a :class:`Rendered` or the error, per spec.
 
         Each output keeps :meth:`resize`'s rules: its format's draft policy
@@ -798,13 +800,14 @@ class ImageEngine:
         filters, encoders and limits.  An output that cannot be made (over a
         limit) is its error, the others are made; an animated output is made
         by :meth:`resize` on its own, after.  A source that does not decode
-        raises, as :meth:`resize` does.
+        raises, as :meth:`resize` does.  *original*: *data* is a rung of
+        that original's ladder, as for :meth:`resize`.
         """
         specs = list(specs)
         for spec in specs:
             spec.validate(self.limits.max_side)
         with _trimmed():
-            results = self._resize_many(data, specs)
+            results = self._resize_many(data, specs, original)
         for i, spec in enumerate(specs):
             if results[i] is None:  # animated: its frames are decoded one by one, by resize
                 try:
@@ -813,16 +816,21 @@ class ImageEngine:
                     results[i] = exc
         return [r for r in results if r is not None]
 
-    def _resize_many(self, data: bytes, specs: list[ResizeSpec]) -> list[Rendered | MediaError | None]:
+    def _resize_many(
+        self, data: bytes, specs: list[ResizeSpec], original: Original | None = None
+    ) -> list[Rendered | MediaError | None]:
         results: list[Rendered | MediaError | None] = [None] * len(specs)
         with self._slot(), _guard():
             source = self._open(data)
             with source.image as im:
-                turn = orientation(im)
+                turn = orientation(im) if original is None else original.orientation
                 src_w, src_h = im.size
                 still: list[tuple[int, ResizeSpec, Layout]] = []
                 for i, spec in enumerate(specs):
-                    plan = layout(src_w, src_h, spec, turn)
+                    if original is None:
+                        plan = layout(src_w, src_h, spec, turn)
+                    else:
+                        plan = layout(original.width, original.height, spec, turn).onto(original, im.size)
                     budget = self.limits.output_pixels(spec.format)
                     if max(plan.size) > self.limits.max_side:
                         results[i] = ImageTooLarge(f"output {plan.size} is over max_side={self.limits.max_side}")

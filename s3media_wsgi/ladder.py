@@ -113,17 +113,18 @@ class Manifest:
         doc = json.loads(data)
         if not isinstance(doc, dict) or doc.get("v") != 1:
             raise ValueError("not a version 1 ladder manifest")
-        width, height, turn, drafted = doc.get("width"), doc.get("height"), doc.get("orientation"), doc.get("drafted")
-        if not (_positive(width) and _positive(height) and _positive(turn)) or turn > 8:
-            raise ValueError("bad original size or orientation")
+        width, height, turn = _count(doc.get("width")), _count(doc.get("height")), _count(doc.get("orientation"))
+        drafted = doc.get("drafted")
+        if turn > 8:
+            raise ValueError("bad orientation")
         if not isinstance(drafted, bool):
             raise ValueError("bad drafted flag")
         rungs = []
         for item in doc.get("rungs") or ():
             if not (isinstance(item, list) and len(item) == 4 and isinstance(item[0], str)):
                 raise ValueError("bad rung")
-            name, w, h, lossless = item
-            if not _RUNG_NAME.fullmatch(name) or not (_positive(w) and _positive(h)) or w > width or h > height:
+            name, w, h, lossless = item[0], _count(item[1]), _count(item[2]), item[3]
+            if not _RUNG_NAME.fullmatch(name) or w > width or h > height:
                 raise ValueError(f"bad rung {item!r}")
             if not isinstance(lossless, bool):
                 raise ValueError(f"bad rung {item!r}")
@@ -132,8 +133,11 @@ class Manifest:
         return cls(Original(width, height, turn), tuple(rungs), drafted)
 
 
-def _positive(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+def _count(value: object) -> int:
+    """*value* when it is a positive int (not a bool), else ValueError."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"not a positive int: {value!r}")
+    return value
 
 
 def rung_name(rendered: Rendered) -> str:
@@ -252,6 +256,39 @@ class Ladder:
             log.warning("rung %s not usable (%s): resized from the original", key, exc)
             self.forget(media_id)
             return None
+
+    def sources(self, media_id: str, specs: list[ResizeSpec]) -> list[tuple[bytes | None, Original | None, list[int]]]:
+        """Where to make each of *specs* from, each source read once: ``(rung bytes, original, indexes)``.
+
+        ``(None, None, indexes)`` is the original, for the specs no rung
+        serves and those whose rung is missing or too large (logged).  What
+        eager presets run: each rung decoded once for the outputs it serves.
+        """
+        manifest = self.manifest(media_id)
+        groups: dict[str, list[int]] = {}
+        rest: list[int] = []
+        for i, spec in enumerate(specs):
+            rung = choose(manifest, spec, self.engine.limits.jpeg_draft) if manifest is not None else None
+            if rung is None:
+                rest.append(i)
+            else:
+                groups.setdefault(rung.name, []).append(i)
+        found: list[tuple[bytes | None, Original | None, list[int]]] = []
+        for name, indexes in groups.items():
+            key = ids.internal_key(media_id, name)
+            try:
+                with self.guard.call():
+                    data = self._read(key, self.max_upload_bytes)
+            except (NotFound, NotAnImage) as exc:
+                log.warning("rung %s not usable (%s): resized from the original", key, exc)
+                self.forget(media_id)
+                rest += indexes
+                continue
+            assert manifest is not None
+            found.append((data, manifest.original, indexes))
+        if rest:
+            found.append((None, None, sorted(rest)))
+        return found
 
     def manifest(self, media_id: str) -> Manifest | None:
         """The manifest of *media_id* (remembered per process), or None when it has no usable ladder."""

@@ -17,8 +17,8 @@ import logging
 import time
 
 from . import ids
-from .errors import ImageTooLarge, NotFound
-from .imaging import CONTENT_TYPES, ImageEngine
+from .errors import ImageTooLarge, NotAnImage, NotFound
+from .imaging import CONTENT_TYPES, ImageEngine, Rendered
 from .ladder import Ladder
 from .resilience import StorageGuard
 from .singleflight import SingleFlight
@@ -108,12 +108,13 @@ class Resizer:
         return key, rendered.data, rendered.content_type
 
     def create_many(self, media_id: str, wanted: list[tuple[str, ResizeSpec]]) -> list[str]:
-        """Store each missing resize of *wanted* (``(key, spec)`` pairs) of *media_id*, all from one decode.
+        """Store each missing resize of *wanted* (``(key, spec)`` pairs) of *media_id*, each source decoded once.
 
         The keys it made (or found stored by another writer meanwhile); a
         resize that cannot be made is logged and left to its first request.
-        One storage request: an ``exists`` per key, one read of the
-        original, a conditional write per resize made.
+        One storage request: an ``exists`` per key, one read of each rung of
+        the source ladder that serves some of them (each decoded once) and
+        of the original for the rest, a conditional write per resize made.
         """
         guard = self.guard
         with guard.request():
@@ -125,15 +126,34 @@ class Resizer:
             if not missing:
                 return []
             started = time.perf_counter()
-            with guard.call():
-                original = self._read_original(media_id)
+            specs = [spec for _, spec in missing]
+            rendered: list[Rendered | Exception | None] = [None] * len(missing)
+            if self.ladder is not None:
+                # Each rung that serves some of them decoded once; what none serves, from the original.
+                for data, source, indexes in self.ladder.sources(media_id, specs):
+                    if data is None:
+                        continue
+                    try:
+                        outputs = self.engine.resize_many(data, [specs[i] for i in indexes], original=source)
+                    except NotAnImage as exc:
+                        log.warning("a rung of %s does not decode (%s): resized from the original", media_id, exc)
+                        self.ladder.forget(media_id)
+                        continue
+                    for i, output in zip(indexes, outputs):
+                        rendered[i] = output
+            todo = [i for i, r in enumerate(rendered) if r is None]
+            if todo:
+                with guard.call():
+                    original = self._read_original(media_id)
+                for i, output in zip(todo, self.engine.resize_many(original, [specs[i] for i in todo])):
+                    rendered[i] = output
             made = []
-            for (key, _), rendered in zip(missing, self.engine.resize_many(original, [s for _, s in missing])):
-                if isinstance(rendered, Exception):
-                    log.warning("eager resize %s not made: %s", key, rendered)
+            for (key, _), result in zip(missing, rendered):
+                if result is None or isinstance(result, Exception):
+                    log.warning("eager resize %s not made: %s", key, result)
                     continue
                 with guard.call():
-                    put_remakeable(self.storage, key, rendered.data, rendered.content_type)
+                    put_remakeable(self.storage, key, result.data, result.content_type)
                 made.append(key)
         log.info(
             "eager resizes of %s: %d of %d made in %.1f ms", media_id, len(made), len(missing),

@@ -122,7 +122,7 @@ def test_an_rgba_png_gets_lossless_webp_rungs_with_alpha(media, local_storage):
 def test_no_ladder_for_animations_small_images_or_when_off(local_storage):
     media = Media(local_storage, SECRET)
     animated = media.put(images.animated_webp(1200, 900), filename="anim.webp")
-    small = media.put(photo_jpeg(640, 480), filename="small.jpg")
+    small = media.put(photo_jpeg(400, 300), filename="small.jpg")  # 1/2 would be under MIN_RUNG_SIDE
     off = Media(local_storage, SECRET, ladder=False).put(photo_jpeg(), filename="off.jpg")
     unchecked = Media(local_storage, SECRET, check_pixels=False).put(photo_jpeg(), filename="raw.jpg")
     for media_id in (animated, small, off, unchecked):
@@ -414,3 +414,26 @@ def test_s3_direct_upload_confirm_stores_the_ladder(s3_storage):
     reads = Reads(s3_storage)
     media.create_resize(media.resize_key(media_id, "200x150"))
     assert ids.original_key(media_id) not in [k for k, _ in reads.log]
+
+
+def test_eager_presets_are_made_from_the_rungs_that_serve_them(local_storage, decoded_sizes):
+    presets = {
+        "small": {"size": "200x", "eager": True},
+        "card": {"size": "400x", "format": "webp", "eager": True},
+        "big": {"size": "1600x", "eager": True},
+    }
+    media = Media(local_storage, SECRET, presets=presets, enqueue=lambda job: None)
+    plain = Media(LocalStorage(local_storage.root.parent / "plain", base_url="/plain/"), SECRET, ladder=False)
+    data = photo_jpeg(4000, 3000)
+    media_id, without = media.put(data, filename="p.jpg"), plain.put(data, filename="p.jpg")
+    reads = Reads(local_storage)
+    decoded_sizes.clear()
+    made = media.make_eager(media_id)
+    assert len(made) == 3
+    # 200 wide from the 500x375 rung, 400 WebP from the 2000x1500 one, 1600 from the original (drafted to 1/2).
+    assert sorted(decoded_sizes) == [(500, 375), (2000, 1500), (2000, 1500)]
+    assert [k for k, _ in reads.log].count(ids.original_key(media_id)) == 1
+    for name in presets:
+        a = opened(local_storage.get(media.resize_key(media_id, name)))
+        b = opened(plain.storage.get(plain.create_resize(plain.resize_key(without, name))))
+        assert a.size == b.size and psnr(a, b) > 30, name
