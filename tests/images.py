@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zlib
@@ -138,8 +139,9 @@ def jpeg_with_metadata(width: int = 200, height: int = 150) -> bytes:
     return encode(gradient(width, height), "JPEG", quality=90, exif=exif, xmp=xmp, comment=COMMENT_SECRET)
 
 
+@functools.cache
 def srgb_icc() -> bytes:
-    """An sRGB ICC profile made by littleCMS."""
+    """An sRGB ICC profile made by littleCMS (once: its header holds the time it was made, to the second)."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
