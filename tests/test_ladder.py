@@ -438,3 +438,43 @@ def test_eager_presets_are_made_from_the_rungs_that_serve_them(local_storage, de
         key = plain.resize_key(without, preset["size"], format=preset.get("format"))
         b = opened(plain.storage.get(plain.create_resize(key)))
         assert a.size == b.size and psnr(a, b) > 30, name
+
+
+def _status(url: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_website_mode_never_serves_a_rung(s3_storage, s3_client):
+    """The bucket with setup-bucket's policy (moto evaluates it for anonymous GETs), and the app behind its 404s."""
+    from servers import serve_wsgiref
+
+    from s3media_wsgi import MediaMiddleware
+
+    s3_client.put_bucket_policy(
+        Bucket=s3_storage.bucket, Policy=json.dumps(bucket_policy(s3_storage.bucket, "website"))
+    )
+    media = Media(s3_storage, SECRET)
+    media_id = media.put(photo_jpeg(), filename="p.jpg")
+    rungs = internal_keys(s3_storage, media_id)
+    assert len(rungs) == 3
+    base = s3_storage.base_url
+    assert _status(base + ids.original_key(media_id)) == 200  # website mode: originals are public
+    for key in rungs:
+        assert _status(base + key) == 403, key  # the bucket denies them to anonymous readers
+
+    def host(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"host"]
+
+    with serve_wsgiref(MediaMiddleware(host, media, prefix="/media/")) as app:
+        for key in rungs:  # where the routing rule sends a 404 of the bucket
+            assert _status(f"{app}/media/{key}") == 404, key
+        # A resize is still made there, and its 301 leads back to the bucket, which serves it.
+        assert _status(f"{app}/media/{media.resize_key(media_id, '160x120')}") == 200
