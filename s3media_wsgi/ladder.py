@@ -47,7 +47,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from . import ids
-from .errors import MediaError, NotAnImage, NotFound
+from .errors import MediaError, NotAnImage, NotFound, StorageError, StorageUnavailable
 from .imaging import RESAMPLING, ImageEngine, ImageLimits, Original, Rendered, layout
 from .resilience import StorageGuard
 from .storage.base import ObjectStorage, Storage, put_remakeable
@@ -236,10 +236,10 @@ class Ladder:
     def resize(self, media_id: str, spec: ResizeSpec) -> Rendered | None:
         """*spec* of *media_id* made from the smallest rung that serves it; None when none does.
 
-        A rung that is missing or does not decode is logged and None
-        returned: the caller resizes the original.  A failure of storage
-        itself, or of the engine's limits (busy, over a budget) is raised,
-        as a resize of the original would raise it.
+        A rung that is missing, refused by storage (a policy) or does not
+        decode is logged and None returned: the caller resizes the original.
+        Storage being unavailable, or the engine's limits (busy, over a
+        budget), are raised, as a resize of the original would raise them.
         """
         manifest = self.manifest(media_id)
         if manifest is None:
@@ -252,7 +252,9 @@ class Ladder:
             with self.guard.call():
                 data = self._read(key, self.max_upload_bytes)
             return self.engine.resize(data, spec, original=manifest.original)
-        except (NotFound, NotAnImage) as exc:
+        except StorageUnavailable:
+            raise
+        except (NotFound, NotAnImage, StorageError) as exc:
             log.warning("rung %s not usable (%s): resized from the original", key, exc)
             self.forget(media_id)
             return None
@@ -279,7 +281,9 @@ class Ladder:
             try:
                 with self.guard.call():
                     data = self._read(key, self.max_upload_bytes)
-            except (NotFound, NotAnImage) as exc:
+            except StorageUnavailable:
+                raise
+            except (NotFound, NotAnImage, StorageError) as exc:
                 log.warning("rung %s not usable (%s): resized from the original", key, exc)
                 self.forget(media_id)
                 rest += indexes
@@ -303,7 +307,10 @@ class Ladder:
             manifest: Manifest | None = Manifest.parse(data)
         except NotFound:
             manifest = None
-        except (ValueError, NotAnImage) as exc:
+        except StorageUnavailable:
+            raise  # storage is down: the original cannot be read either
+        except (ValueError, NotAnImage, StorageError) as exc:
+            # Corrupt, or refused (a policy denying what it should not): the original still serves.
             log.warning("ladder manifest %s unreadable (%s): resizes read the original", key, exc)
             manifest = None
         self._remember(media_id, manifest)

@@ -206,6 +206,8 @@ def test_setup_bucket_creates_the_bucket_and_applies_every_document(env, fresh, 
              "Resource": f"{arn}/*"},
             {"Sid": "S3MediaDenyPendingUploads", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
              "Resource": f"{arn}/uploads/*", "Condition": {"Null": {"aws:PrincipalArn": "true"}}},
+            {"Sid": "S3MediaDenyInternalObjects", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": f"{arn}/*/_*", "Condition": {"Null": {"aws:PrincipalArn": "true"}}},
         ],
     }  # fmt: skip
     assert back["WebsiteConfiguration"] == {

@@ -452,7 +452,11 @@ def _status(url: str) -> int:
 
 
 def test_website_mode_never_serves_a_rung(s3_storage, s3_client):
-    """The bucket with setup-bucket's policy (moto evaluates it for anonymous GETs), and the app behind its 404s."""
+    """The bucket with setup-bucket's policy (moto evaluates it for anonymous GETs), and the app behind its 404s.
+
+    (moto applies the deny to the app's signed reads too, which S3 does not: there the app's
+    cold resizes fall back to the original, logged, and still answer.)
+    """
     from servers import serve_wsgiref
 
     from s3media_wsgi import MediaMiddleware
