@@ -720,7 +720,7 @@ class ImageEngine:
                     cost += sum(math.ceil(w * h * _encode_bytes_per_pixel("webp")) for w, h in sizes[:1])
                     with self.memory.reserve(cost, f"a {im.size[0]}x{im.size[1]} {im.format}", self._wait_left()):
                         if sizes:
-                            rungs = within_share(_decode_for_rungs(im, data, sizes), len(data))
+                            rungs = within_share(_decode_for_rungs(im, sizes), len(data))
                             info = dataclasses.replace(info, rungs=rungs)
                         else:
                             _decode_cheaply(im)
@@ -1118,35 +1118,33 @@ def within_share(rungs: Sequence[Rendered], original_bytes: int) -> tuple[Render
     return tuple(kept)
 
 
-def _decode_for_rungs(im: Image.Image, data: bytes, sizes: list[tuple[int, int]]) -> tuple[Rendered, ...]:
-    """Decode *im* (opened from *data*, not loaded) and make a rung of each of *sizes* (largest first).
+def _decode_for_rungs(im: Image.Image, sizes: list[tuple[int, int]]) -> tuple[Rendered, ...]:
+    """Decode *im* (opened, not loaded) and make a rung of each of *sizes* (largest first, halving).
 
-    A JPEG's rungs are what libjpeg decodes at 1/4 and 1/8 scale, the very
-    pixels a drafted resize of the original would start from, so a resize
-    made from one differs from one made from the original by the rung's
-    re-encoding only.  Any other source is decoded once, and each rung made
-    from the one before by a 2:1 step of :data:`RUNG_FILTER`.
+    A JPEG is decoded at libjpeg's scale of the largest rung (1/2: the very
+    pixels a drafted resize of the original starts from), and each smaller
+    rung is the 2x2 average of the one above (faster than decoding again at
+    1/4 and 1/8, and closer to a full decode: ``bench_ladder.py --formats``).
+    Any other source is decoded whole, and each rung made from the one
+    above by a 2:1 step of :data:`RUNG_FILTER`.
     """
     icc = im.info.get("icc_profile") or None
     jpeg = im.format in ("JPEG", "MPO")
-    frames = []
     if jpeg:
         im.draft(im.mode, sizes[0])
-        _load_checked(im)
-        frames.append(im)
-        for size in sizes[1:]:
-            with Image.open(io.BytesIO(data), formats=[im.format or "JPEG"]) as again:
-                again.draft(again.mode, size)
-                _load_checked(again)
-                frames.append(again.copy())
-    else:
-        _load_checked(im)
-        frame = _resizable(im)
-        if frame.mode not in ("RGB", "L", "RGBA", "LA"):
-            frame = frame.convert("RGBA" if "A" in frame.mode else "RGB")
-        for size in sizes:
-            frame = frame.resize(size, RUNG_FILTER)
-            frames.append(frame)
+    _load_checked(im)
+    frame = _resizable(im)
+    if frame.mode not in ("RGB", "L", "RGBA", "LA"):
+        frame = frame.convert("RGBA" if "A" in frame.mode else "RGB")
+    frames = []
+    for size in sizes:
+        if frame.size == size:
+            pass
+        elif jpeg and (-(-frame.width // 2), -(-frame.height // 2)) == size:
+            frame = frame.reduce(2)
+        else:
+            frame = frame.resize(size, Image.Resampling.BOX if jpeg else RUNG_FILTER)
+        frames.append(frame)
     rungs = []
     for frame in frames:
         fmt = "jpg" if jpeg and frame.mode in ("RGB", "L") else RUNG_OTHER_FORMAT

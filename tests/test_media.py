@@ -180,8 +180,8 @@ def test_pixel_check_decodes_a_jpeg_at_an_eighth(local_storage, decoded_sizes):
 def test_pixel_check_is_the_ladders_decode(local_media, decoded_sizes):
     # With the source ladder (the default), the check decodes at its largest rung's scale: one decode, not two.
     local_media.put(images.jpeg(1600, 1200), filename="big.jpg")
-    # 1/2 for its largest rung, then 1/4 for the next (1/8 would be under MIN_RUNG_SIDE): no 1/8 decode of its own.
-    assert decoded_sizes == [(800, 600), (400, 300)]
+    # At 1/2 for its largest rung (the 1/4 one is its 2x2 average): no 1/8 decode of its own.
+    assert decoded_sizes == [(800, 600)]
 
 
 def test_put_allow_list_is_configurable(local_storage):
