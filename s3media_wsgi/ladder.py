@@ -7,9 +7,9 @@ uploaded, the pixel check decodes it anyway; from that decode
 its *rungs*, copies at 1/2, 1/4 and 1/8 of its size, within
 :data:`~s3media_wsgi.imaging.LADDER_SHARE` of the original's bytes (see
 :data:`~s3media_wsgi.imaging.LADDER_DIVISORS`).  A JPEG's rungs are what
-libjpeg decodes at those scales, the very pixels a drafted resize of the
-original starts from, stored as JPEG of quality 90 without chroma
-subsampling; any other source's are made by Lanczos and stored as lossless
+libjpeg decodes at 1/2 (the very pixels a drafted resize of the
+original starts from, and 2x2 averages of it), stored as JPEG of quality 85
+without chroma subsampling; any other source's are made by Lanczos and stored as lossless
 WebP (alpha kept); :data:`~s3media_wsgi.imaging.RUNG_ENCODERS` has the
 measurements.  They are stored beside the original, with a small manifest
 written last::
