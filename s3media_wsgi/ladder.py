@@ -206,7 +206,7 @@ class Ladder:
         self._known: OrderedDict[str, Manifest | None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def store(self, media_id: str, original: Original, rungs: tuple[Rendered, ...], drafted: bool) -> bool:
+    def store(self, media_id: str, original: Original | None, rungs: tuple[Rendered, ...], drafted: bool) -> bool:
         """Store *rungs* of the original of *media_id*, then the manifest; True when the ladder is complete.
 
         Rungs are conditional writes of what can be made again (as resizes:
@@ -214,7 +214,8 @@ class Ladder:
         logged, never raised: the upload is stored already, and an id
         without a manifest is resized from its original.
         """
-        if not rungs:
+        if not rungs or original is None:
+            self._remember(media_id, None)  # this process knows: no ladder to look for
             return False
         try:
             stored = []
@@ -309,8 +310,12 @@ class Ladder:
             manifest = None
         except StorageUnavailable:
             raise  # storage is down: the original cannot be read either
-        except (ValueError, NotAnImage, StorageError) as exc:
-            # Corrupt, or refused (a policy denying what it should not): the original still serves.
+        except StorageError as exc:
+            # Refused (a policy denying what it should not, or storage misconfigured): the original
+            # still serves, and a misconfiguration is logged once, by the original's read failing too.
+            log.info("ladder manifest %s not read (%s): resizes read the original", key, exc)
+            manifest = None
+        except (ValueError, NotAnImage) as exc:
             log.warning("ladder manifest %s unreadable (%s): resizes read the original", key, exc)
             manifest = None
         self._remember(media_id, manifest)

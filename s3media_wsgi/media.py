@@ -365,7 +365,7 @@ class Media:
         Failures of either are only logged: the upload is stored.
         """
         ftype = checked.ftype
-        if self.ladder is not None and checked.original is not None:
+        if self.ladder is not None and ftype.is_image:
             self.ladder.store(media_id, checked.original, checked.rungs, drafted=ftype.kind == "jpeg")
         if not self.presets.eager or not ftype.is_image or not self.engine.can_read(ftype.kind):
             return
