@@ -19,7 +19,7 @@ naming the key as the user spelled it, at startup, not on the first request.
 Every setting is declared once, by a :func:`define` call in this module (its
 key, converter, default, group, one line of doc).  The key tuples
 (:data:`KNOWN_KEYS`, :data:`MEDIA_KEYS`...), the converters the parser uses,
-the factory's keyword lists and the README's settings table
+the factory's keyword lists and the settings table of the docs
 (:func:`markdown_table`, ``python -m s3media_wsgi.settings --markdown``) follow
 from it; the typed :class:`MediaSettings` field and the keyword of ``Media``,
 ``S3Storage`` or the middleware of the same name are checked against it by the
@@ -387,7 +387,7 @@ def define(
     keyword: str | None = None,
 ) -> Setting:
     """Declare a setting: the one place a new key is added (parser, :class:`MediaSettings`
-    check, factory keywords, framework spellings and the README table all follow it)."""
+    check, factory keywords, framework spellings and the docs' settings table all follow it)."""
     groups = (group,) if isinstance(group, str) else group
     if name in SETTINGS or not set(groups) <= set(GROUPS) or not groups:
         raise ValueError(f"setting {name!r} is defined twice or has an unknown group {groups!r}")
