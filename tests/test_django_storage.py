@@ -420,6 +420,23 @@ def test_legacy_resizes_under_asgi(local_conf: dict[str, Any], legacy_root: Path
     assert (status, location) == (302, get_media().resize_url(derived, "30x")) and get_media().exists(derived)
 
 
+def test_a_legacy_crop_keeps_its_focus_in_one_spelling(local_conf: dict[str, Any], legacy_root: Path) -> None:
+    from django.test import Client
+
+    (legacy_root / "photos").mkdir(parents=True, exist_ok=True)
+    (legacy_root / "photos" / "wide.jpg").write_bytes(images.jpeg(120, 40))
+    storage = MediaStorage(legacy="legacy")
+    url = storage.resize_url("photos/wide.jpg", "30x30", mode="fill", focus=(0.1, 0.5))
+    assert url == storage.resize_url("photos/wide.jpg", "30x30", mode="fill", focus="0.1,0.5")
+    response = Client().get(url)
+    derived = derived_id("photos/wide.jpg", "legacy")
+    assert response.status_code == 302
+    assert response["Location"] == get_media().resize_url(derived, "30x30", mode="fill", focus=(0.1, 0.5))
+    assert "-f10x50-" in response["Location"]
+    tampered = url.replace("focus=0.1", "focus=0.2")
+    assert Client().get(tampered).status_code == 404
+
+
 def test_legacy_storage_may_not_be_itself(local_conf: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match="itself"):
         MediaStorage(legacy="default").exists("photos/cat.jpg")

@@ -35,6 +35,7 @@ from ...ids import MediaId
 from ...media import Media
 from ...picture import SafeHTML, picture
 from ...signing import HexSigner
+from ...variants import UNSET, FocusArg, normalise_focus
 from . import get_media, get_settings
 from .naming import derived_id
 
@@ -44,7 +45,7 @@ ROUTE = "legacy/"
 NO_ALIAS = "-"
 #: Longest legacy name a URL may carry.
 MAX_NAME = 1024
-_OPTIONS = ("mode", "quality", "format", "upscale")
+_OPTIONS = ("mode", "quality", "format", "upscale", "focus")
 _SALT = "s3media_wsgi.legacy-resize"
 _lock = threading.Lock()
 _signer: tuple[Media, HexSigner] | None = None
@@ -72,6 +73,10 @@ def resize_url(name: str, alias: str | None, size: str, **options: Any) -> str:
     <s3media_wsgi.Media.resize_url>` checks them.
     """
     media = get_media()
+    if "focus" in options:
+        focus = options.pop("focus")
+        if focus is not UNSET:
+            options["focus"] = _focus_text(focus)  # one spelling signed, whatever form it came in
     given = {key: str(value).lower() for key, value in options.items() if value is not None}
     unknown = set(given) - set(_OPTIONS)
     if unknown:
@@ -97,14 +102,29 @@ class LegacySource:
         quality: int | None = None,
         format: str | None = None,
         upscale: bool | None = None,
+        *,
+        focus: FocusArg = UNSET,
     ) -> str:
-        return resize_url(self.name, self.alias, size, mode=mode, quality=quality, format=format, upscale=upscale)
+        options: dict[str, Any] = {"mode": mode, "quality": quality, "format": format, "upscale": upscale}
+        if focus is not UNSET:
+            options["focus"] = _focus_text(focus)
+        return resize_url(self.name, self.alias, size, **options)
 
     def picture(self, **kwargs: Any) -> SafeHTML:
         """``<picture>`` markup of the name's legacy resize URLs (the derived id stands for it)."""
         width, height = kwargs.pop("width", None), kwargs.pop("height", None)
         media_id = MediaId(derived_id(self.name, self.alias), width, height)
         return picture(self, media_id, **kwargs)
+
+
+def _focus_text(focus: FocusArg) -> str:
+    """*focus* as the one text a legacy URL signs (a point ``x,y`` in hundredths, a finder's name, or ``centre``)."""
+    canonical = normalise_focus(focus)
+    if canonical is None:
+        return "centre"
+    if isinstance(canonical, str):
+        return canonical
+    return f"{canonical[0] / 100:g},{canonical[1] / 100:g}"
 
 
 def _legacy_storage(alias: str) -> Storage | None:
