@@ -105,24 +105,51 @@ def _api_reference(app: object, docname: str, source: list[str]) -> None:
 _RULE = re.compile(r"^=+( +=+)+$")
 
 
-def _tables_as_typed(app: object, what: str, name: str, obj: object, options: object, lines: list[str]) -> None:
-    """Show the plain-text tables of docstrings (rules of ``=``) as typed, in a literal block.
+def _as_typed(app: object, what: str, name: str, obj: object, options: object, lines: list[str]) -> None:
+    """Show the docstrings' examples and plain-text tables as typed, in literal blocks.
 
-    They are read in the source and by ``help()`` first: columns with sub-headings under one rule.
+    The docstrings are written for the source and ``help()`` first: an example is a block indented under a
+    paragraph (reStructuredText wants ``::`` before it), and a table has columns with sub-headings under one
+    rule of ``=``.
     """
-    i = 0
+    i, block = 0, -1  # block: the indent of the paragraph whose literal block runs, or -1
     while i < len(lines):
-        if _RULE.match(lines[i]):
+        line = lines[i]
+        if block >= 0 and (not line.strip() or _indent(line) > block):
+            i += 1  # inside a literal block: as typed
+            continue
+        block = -1
+        if _RULE.match(line):
             end = i
             while end + 1 < len(lines) and lines[end + 1].strip():
                 end += 1
-            lines[i : end + 1] = ["::", "", *("    " + line for line in lines[i : end + 1])]
+            lines[i : end + 1] = ["::", "", *("    " + row for row in lines[i : end + 1])]
             i = end + 3
-        else:
-            i += 1
+            continue
+        following = lines[i + 2] if i + 2 < len(lines) else ""
+        opens = line.strip() and i + 1 < len(lines) and not lines[i + 1].strip() and _indent(following) > _indent(line)
+        if opens and line.rstrip().endswith("::"):
+            block = _indent(line)
+        elif (
+            opens
+            and not _LIST_ITEM.match(line)
+            and _indent(following) >= _indent(line) + 4
+            and not following.strip().startswith(">>>")
+        ):
+            lines[i + 1 : i + 1] = ["", " " * _indent(line) + "::"]
+            block = _indent(line)
+            i += 2
+        i += 1
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+] |\d+[.)] |:[^:]+:|\.\. )")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip()) if line.strip() else -1
 
 
 def setup(app: object) -> dict[str, object]:
     app.connect("source-read", _api_reference)  # type: ignore[attr-defined]
-    app.connect("autodoc-process-docstring", _tables_as_typed)  # type: ignore[attr-defined]
+    app.connect("autodoc-process-docstring", _as_typed)  # type: ignore[attr-defined]
     return {"parallel_read_safe": True}
