@@ -4,7 +4,7 @@ Settings come from ``app.config`` with the ``S3MEDIA_`` prefix
 (``S3MEDIA_SECRET_KEY``, ``S3MEDIA_STORAGE``, ...; see
 :mod:`s3media_wsgi.settings`).  ``init_app`` wraps ``app.wsgi_app`` in the core
 middleware, so ``/media/`` is answered before Flask routes anything, and adds
-``media_url``, ``resize_url`` and ``picture`` to the app's Jinja globals::
+``media_url``, ``resize_url`` and ``picture`` to the app's Jinja globals.
 
     from flask import Flask, request
     from s3media_wsgi.adapters.flask import S3Media, current_media

@@ -1,7 +1,5 @@
 """Django adapter.
 
-In the project's settings::
-
     INSTALLED_APPS = [..., "s3media_wsgi.adapters.django"]
     MIDDLEWARE = ["s3media_wsgi.adapters.django.middleware.S3MediaMiddleware", ...]   # first
     S3MEDIA = {

@@ -1,7 +1,5 @@
 """Thumbnails in the admin's change lists: a column of small signed resizes, with no storage call.
 
-In ``admin.py``::
-
     from django.contrib import admin
     from s3media_wsgi.adapters.django.thumbnails import admin_thumbnail
 
