@@ -3,6 +3,7 @@
 Run from the repository root::
 
     python benchmarks/bench_imaging.py [repeat]      (default 5)
+    python benchmarks/bench_imaging.py --policies [repeat]   (first resizes: this policy, the 0.1 dB one, vips)
 
 Every source image is made here, in memory.  For each case the table shows the
 best CPU time of *repeat* interleaved runs of
@@ -118,7 +119,8 @@ def vips(data: bytes, spec: ResizeSpec) -> bytes:
     if spec.mode == "fill":
         options["crop"] = "centre"
     thumb = pyvips.Image.thumbnail_buffer(data, spec.width, **options)
-    suffix = f".jpg[Q={spec.quality}]" if spec.format == "jpg" else f".{spec.format}"
+    lossy = spec.format in ("jpg", "webp", "avif")
+    suffix = f".{spec.format}[Q={spec.quality}]" if lossy else f".{spec.format}"
     return thumb.write_to_buffer(suffix)
 
 
@@ -211,6 +213,63 @@ def run(repeat: int = 5) -> list[dict[str, Any]]:
     return rows
 
 
+# --- policies -----------------------------------------------------------------------
+
+#: The policy chosen by the earlier rule (every format within 0.1 dB of a full decode +
+#: Lanczos): a 2x draft for jpg, 4x for WebP and AVIF, reduce() from 4x on.
+POLICY_0_1_DB = {
+    "jpg": imaging.Resampling(2.0, Image.Resampling.LANCZOS, 4.0),
+    "webp": imaging.Resampling(4.0, Image.Resampling.LANCZOS, 4.0),
+    "avif": imaging.Resampling(4.0, Image.Resampling.LANCZOS, 4.0),
+    "png": imaging.Resampling(None, Image.Resampling.LANCZOS, 4.0),
+    "gif": imaging.Resampling(None, Image.Resampling.LANCZOS, 4.0),
+}
+
+#: The very first resize of an original: JPEG sources to each output format at its default quality.
+POLICY_CASES = [
+    (f"{source} JPEG -> {mode} {w}x{h} {fmt}", source, ResizeSpec(w, h, mode, QUALITY, False, fmt))
+    for source in ("12MP", "2MP")
+    for w, h, mode in ((400, 300, "fit"), (300, 300, "fill"), (1280, 960, "fit"))
+    for fmt in ("jpg", "webp")
+]
+
+
+def policies(repeat: int = 5) -> str:
+    """Best CPU ms of the first resize with ``imaging.RESAMPLING``, with the 0.1 dB policy, and vips."""
+    if pyvips is not None:
+        pyvips.cache_set_max(0)
+        pyvips.concurrency_set(1)
+    engine = ImageEngine()
+    data = sources()
+    now = dict(imaging.RESAMPLING)
+
+    def with_policy(policy: dict[str, imaging.Resampling], src: bytes, spec: ResizeSpec) -> object:
+        imaging.RESAMPLING.update(policy)
+        try:
+            return engine.resize(src, spec)
+        finally:
+            imaging.RESAMPLING.update(now)
+
+    head = f"{'first resize':34} {'now ms':>8} {'0.1dB ms':>9} {'vips ms':>8} {'now/0.1dB':>9} {'now/vips':>8}"
+    lines = ["best CPU ms of interleaved runs; vips on 1 thread, cache off", head, "-" * len(head)]
+    for name, source, spec in POLICY_CASES:
+        src = data[source]
+        fns: dict[str, Callable[[], object]] = {
+            "now": lambda: with_policy(now, src, spec),
+            "before": lambda: with_policy(POLICY_0_1_DB, src, spec),
+        }
+        if pyvips is not None:
+            fns["vips"] = lambda: vips(src, spec)
+        ms = median_ms(fns, repeat)
+        vips_ms = ms.get("vips")
+        ratio = f"{ms['now'] / vips_ms:8.2f}" if vips_ms else f"{'-':>8}"
+        lines.append(
+            f"{name:34} {ms['now']:8.1f} {ms['before']:9.1f} {_fmt(vips_ms, '.1f'):>8}"
+            f" {ms['now'] / ms['before']:9.2f} {ratio}"
+        )
+    return "\n".join(lines)
+
+
 # --- memory ----------------------------------------------------------------------
 
 _RSS_SCRIPT = """
@@ -284,4 +343,8 @@ def report(rows: list[dict[str, Any]]) -> str:
 
 
 if __name__ == "__main__":
-    print(report(run(int(sys.argv[1]) if len(sys.argv) > 1 else 5)))
+    args = sys.argv[1:]
+    if args[:1] == ["--policies"]:
+        print(policies(int(args[1]) if len(args) > 1 else 5))
+    else:
+        print(report(run(int(args[0]) if args else 5)))

@@ -13,11 +13,12 @@ its header says, so for GIF the header is every frame descriptor up to
 ``max_frames + 1`` (read by the same walk, before Pillow opens the file),
 and a GIF whose frames outgrow the first keeps to the first.  Big
 JPEGs are not decoded at full size for a lossy thumbnail: libjpeg scales the
-DCT while decoding (``draft``) to no less than twice the output (four times
-for WebP and AVIF; ``ImageLimits.jpeg_draft`` trades this for time), and one
-Lanczos pass (cropping through ``box=`` for ``fill``; in bands on several
-threads with ``ImageLimits.resize_bands``) does the rest; :data:`RESAMPLING` has the
-measurements behind each format's policy.
+DCT while decoding (``draft``) to no less than twice the output for JPEG
+(three times for WebP and AVIF, and one step finer above quality 85;
+``ImageLimits.jpeg_draft`` trades this for time), and one Lanczos pass
+(cropping through ``box=`` for ``fill``; in bands on several threads with
+``ImageLimits.resize_bands``) does the rest; :data:`RESAMPLING` has the rule
+and the measurements behind each format's policy.
 
     >>> from s3media_wsgi.variants import ResizeSpec
     >>> engine = ImageEngine()
@@ -104,63 +105,101 @@ class Resampling(NamedTuple):
     #: (None: the filter all the way).  After a draft it only applies past
     #: libjpeg's smallest scale, 1/8.
     reducing_gap: float | None
+    #: Outputs of a quality above this keep ``fine_draft`` times the output
+    #: instead of ``draft``: a finer encoder keeps more of what a draft loses
+    #: (None: one policy at every quality).
+    fine_above: int | None = None
+    #: The draft of outputs above ``fine_above`` (None: at full size).
+    fine_draft: float | None = None
 
 
-#: The resampling policy of each output format, chosen by quality measured
-#: *after encoding* (``python benchmarks/bench_quality.py``): JPEG sources of
-#: quality 90 at 12 MP and 2 MP (a synthetic photo with per-pixel sensor
-#: grain, a real 20 MP camera photo cropped to 4:3, line art of 1-3 px lines,
-#: text in Pillow's default font at 10-256 px) resized to fit 160x120 ...
-#: 2048x1536 and to fill 300x300.  Each cell is the worst, over those sizes, of
-#: PSNR(policy) - PSNR(full decode + Lanczos), both encoded, against the full
-#: decode + Lanczos itself, in dB; for png, the policy's own PSNR (the best is
-#: exact).  The rule: draft as far as keeps photos within 0.1 dB and line art
-#: and text visually equal (3x crops compared by eye: ``--crops``).
+#: The resampling policy of each output format (and quality band): the
+#: cheapest that keeps the quality rule, measured *after encoding*
+#: (``python benchmarks/bench_quality.py --margins``).  The rule, for every
+#: output format and size, on photos, line art and small text:
 #:
-#: ======================  ============  ============  ============  ============  ==============
-#: JPEG sources             jpg q85       jpg q95       webp q85      avif q85      png
-#:                          photo  lines  photo  lines  photo  lines  photo  lines  photo  lines
-#:                                 /text         /text         /text         /text         /text
-#: ======================  ============  ============  ============  ============  ==============
-#: draft 1x (thumbor)       -1.16  -5.57  -2.37  -9.21  -1.64  -8.09  -1.94  -8.66  37.4   26.5
-#: draft 2x, bicubic (old)  -0.85  -2.54  -1.69  -5.02  -1.28  -4.46  -1.58  -4.85  43.7   30.3
-#: draft 2x, Lanczos        -0.14  -0.82  -0.32  -2.13  -0.30  -1.81  -0.35  -1.91  46.0   32.2
-#: draft 3x, Lanczos        -0.08  -0.52  -0.19  -0.76  -0.23  -0.81  -0.21  -0.69  48.9   36.8
-#: draft 4x, Lanczos        -0.05  -0.21  -0.14  -0.33  -0.17  -0.60  -0.15  -0.33  49.0   36.8
-#: no draft                  0      0      0      0      0      0      0      0     exact  exact
-#: ======================  ============  ============  ============  ============  ==============
+#: * PSNR after encoding >= thumbor's (7.8.0, Pillow engine, defaults:
+#:   ``draft(None, size)``, the libjpeg scale that keeps at least the output,
+#:   then Lanczos all the way), at the 0.01 dB the tables show;
+#: * within 0.3 dB of a full decode + Lanczos on photos, 1 dB on line art and
+#:   text (png, lossless: exact).
 #:
-#: JPEG output (q85, the default): a 2x draft and Lanczos are within 0.1 dB
-#: on both photos at every size but one (-0.14 dB, 2 MP to 200x150), and line
-#: art and text look the same as the best; a 1x draft (thumbor's)
-#: loses 0.5-1.2 dB on the real photo and visibly aliases thin lines and small
-#: text; the old bicubic blurs (-0.85 dB).  WebP and AVIF need a 4x draft:
-#: the real photo is then within 0.1 dB (-0.07, -0.09; the synthetic grain,
-#: the worst case for any draft, -0.17).  Lossless outputs (png, and gif,
-#: whose palette would only add its own error) are never drafted: even a
-#: 1/2-scale DCT blurs 1 px lines (36.8 dB).  So a JPEG is drafted only for
-#: an output of at most a quarter of the source a side (an eighth for WebP
-#: and AVIF), never for png or gif, never for an upscale.
+#: The sets: a synthetic photo with per-pixel sensor grain, line art of 1-3 px
+#: lines and text in Pillow's default font at 10-256 px; as JPEGs of quality
+#: 90 at 12 MP and 2 MP (drafted), and as 2 MP PNGs and 12 MP WebPs (decoded
+#: whole); resized to fit 160x120 ... 2048x1536 and to fill 300x300.  Each
+#: cell: the worst photo / the worst line art or text, PSNR(policy) -
+#: PSNR(full decode + Lanczos), both encoded, in dB (png: the policy's own
+#: PSNR); x where the rule is broken.  ms: the median in-process time of
+#: eight photo resizes (12 MP and 2 MP to 160x120, 400x300, 1280x960 and fill
+#: 300x300, as q85 JPEG), the time "cheapest" is about.
 #:
-#: Sources that are not drafted (PNG, WebP, small JPEGs), 2 MP PNG sources,
-#: same columns:
+#: ============== =====  ========== ========== ========== ========== ========== ========== ========== ==========
+#: JPEG sources      ms  jpg q85    jpg q95    webp q85   webp q95   avif q85   avif q95   png        gif
+#: ============== =====  ========== ========== ========== ========== ========== ========== ========== ==========
+#: draft 1x         375  x-.79/-5.6 x-2.4/-9.2 x-1.3/-8.1 x-2.9/-10  x-1.7/-8.7 x-3.0/-9.9 x37.4/26.5 x-.52/-19
+#: draft 1.5x       413  x-.18/-1.2 x-.74/-2.1 x-.38/-2.0 x-.96/-2.6 x-.39/-2.0 x-.63/-2.5 x43.8/32.2 x-.30/-14
+#: draft 2x         554  -.10/-.82  x-.27/-2.1 x-.30/-1.8 x-.36/-2.6 x-.26/-1.9 x-.47/-2.5 x46.0/32.2 x-.13/-9.9
+#: draft 3x         646  -.08/-.52  -.19/-.76  -.20/-.81  x-.23/-1.3 -.21/-.69  x-.31/-1.1 x48.9/36.8 x-.13/-6.1
+#: draft 4x         655  -.05/-.21  -.14/-.33  -.17/-.60  -.21/-.73  x-.15/-.33 -.22/-.43  x49.0/36.8 x-.12/-4.7
+#: no draft         999  x0/0       0/0        0/0        0/0        0/0        0/0        exact      x0/0
+#: ============== =====  ========== ========== ========== ========== ========== ========== ========== ==========
 #:
-#: ======================  ============  ============  ============  ============  ==============
-#: reducing_gap 2 (old)     -0.16  -1.05  -0.39  -2.35  -0.27  -2.01  -0.49  -2.23  47.9   37.0
-#: reducing_gap 3           -0.03  -0.20  -0.15  -0.44  -0.09  -0.46  -0.19  -0.47  54.1   44.2
-#: reducing_gap 4           -0.04  -0.06  -0.04  -0.12  -0.09  -0.15  -0.05  -0.15  54.3   46.2
-#: ======================  ============  ============  ============  ============  ==============
+#: (draft 1x is thumbor's; at 1x the rule's first half always holds, the
+#: second never.)  What decides each: jpg q85, a 2x draft (2x is the old
+#: policy: the rule keeps it); a full decode breaks the rule, since thumbor's
+#: 1/8-scale text at 160x120 from 12 MP encodes 0.07 dB better than the best
+#: pipeline does.  jpg q95 needs 3x (2x loses 2.1 dB on text): a finer
+#: encoder keeps more of what a draft loses, so qualities above 85 take one
+#: step more (``fine_above``, ``fine_draft``; q86-q94 are not measured and
+#: get the safer draft).  WebP and AVIF at q85 take 3x, a step less than the
+#: old 4x (webp q85 at 3x is 0.004 dB below thumbor's at 12 MP to 200x150, and
+#: avif q85 at 4x 0.015 dB below at 160x120: encoder noise, which the 0.01 dB
+#: resolution passes and fails in turn); at q95 4x.  png is never drafted.
+#: GIF: no policy keeps the rule (its palette moves PSNR by tenths of a dB
+#: either way: every policy but thumbor's own is 0.24 dB below thumbor's at
+#: 2 MP to 640x480, and thumbor's is 19 dB below the best on line art), so GIF
+#: gets the best pipeline.  thumbor's model is its code for fit and for any
+#: source that is not a JPEG; for fill, thumbor crops before it resizes and
+#: Pillow's crop decodes in full, so its fill is the best pipeline and every
+#: draft is below it there (the chosen policies by 0.11-0.28 dB): the rule
+#: holds against the model, as drafting fills is what makes them cheap.
 #:
-#: reducing_gap 4 keeps every format within 0.1 dB on photos and png above
-#: 46 dB; it only averages blocks before Lanczos when the output is an eighth
-#: of the source or smaller, and leaves Lanczos at least 4x.
+#: Sources decoded whole (PNG, WebP, small JPEGs), same columns; thumbor's is
+#: Lanczos all the way, the best pipeline, so only that meets the rule:
+#:
+#: ============== =====  ========== ========== ========== ========== ========== ========== ========== ==========
+#: reducing_gap 2  2194  x-.08/-1.1 x-.19/-2.4 x-.12/-2.0 x-.29/-2.7 x-.16/-2.2 x-.27/-2.7 x47.9/37.0 x-.34/-11
+#: reducing_gap 4  2308  x-.06/-.09 x-.05/-.18 x-.15/-.27 x-.06/-.27 x-.05/-.21 x-.05/-.24 x54.2/46.2 x-.08/-3.5
+#: reducing_gap 8  2431  x-.06/-.04 x-.07/-.06 x+.00/-.08 x-.04/-.08 x-.04/-.05 x-.02/-.06 x56.6/55.5 x-.14/-.56
+#: Lanczos only    2427  0/0        0/0        0/0        0/0        0/0        0/0        exact      0/0
+#: ============== =====  ========== ========== ========== ========== ========== ========== ========== ==========
+#:
+#: (ms there: 2 MP PNG and 12 MP WebP photos, whose decodes dominate: ``reduce()``
+#: saves 5-10% of a resize for what the rule refuses.)  ``ImageEngine.resize_many``
+#: decodes once at the largest draft its outputs need, so a q95 output beside
+#: q85 ones makes them finer, never coarser.
 RESAMPLING: dict[str, Resampling] = {
-    "jpg": Resampling(2.0, Image.Resampling.LANCZOS, 4.0),
-    "webp": Resampling(4.0, Image.Resampling.LANCZOS, 4.0),
-    "avif": Resampling(4.0, Image.Resampling.LANCZOS, 4.0),
-    "png": Resampling(None, Image.Resampling.LANCZOS, 4.0),
-    "gif": Resampling(None, Image.Resampling.LANCZOS, 4.0),
+    "jpg": Resampling(2.0, Image.Resampling.LANCZOS, None, fine_above=85, fine_draft=3.0),
+    "webp": Resampling(3.0, Image.Resampling.LANCZOS, None, fine_above=85, fine_draft=4.0),
+    "avif": Resampling(3.0, Image.Resampling.LANCZOS, None, fine_above=85, fine_draft=4.0),
+    "png": Resampling(None, Image.Resampling.LANCZOS, None),
+    "gif": Resampling(None, Image.Resampling.LANCZOS, None),
 }
+
+
+def resampling(fmt: str, quality: int) -> Resampling:
+    """The policy a resize to *fmt* at *quality* uses (:data:`RESAMPLING`).
+
+    >>> resampling("jpg", 95).draft > resampling("jpg", 85).draft
+    True
+    """
+    policy = RESAMPLING[fmt]
+    if policy.fine_above is not None and quality > policy.fine_above:
+        return policy._replace(draft=policy.fine_draft, fine_above=None, fine_draft=None)
+    return policy
+
+
 #: Encoder settings chosen for thumbnails (see benchmarks/bench_imaging.py):
 #: JPEG with optimised Huffman tables is ~11% smaller for ~0.4 ms at 400x300;
 #: progressive JPEG is chosen by size (``ImageLimits.progressive_jpeg_pixels``).  WebP
@@ -253,14 +292,16 @@ class ImageLimits:
     progressive_jpeg_pixels: int = 800 * 600
     #: Not a limit but a trade of quality for time: a JPEG source is decoded
     #: at the smallest of libjpeg's 1/2, 1/4 and 1/8 scales that keeps at
-    #: least this many times a JPEG output's size a side (twice as many for
-    #: WebP and AVIF outputs; PNG and GIF outputs are never drafted), then
-    #: Lanczos does the rest.  2 (the default) keeps photos within about
-    #: 0.1 dB of a full decode once encoded and thin lines and small text
-    #: unaliased (:data:`RESAMPLING`).  1 is what thumbor and sharp's
+    #: least this many times a q85 JPEG output's size a side; each format's
+    #: factor in :data:`RESAMPLING` is scaled by this over 2 (WebP and AVIF
+    #: keep 1.5 times as many, outputs above q85 one step more; PNG and GIF
+    #: outputs are never drafted), then Lanczos does the rest.  2 (the
+    #: default) keeps the quality rule of :data:`RESAMPLING`: never below
+    #: thumbor's, photos within 0.3 dB of a full decode once encoded, line
+    #: art and text within 1 dB.  1 is what thumbor and sharp's
     #: ``fastShrinkOnLoad`` do: 2 MP to 400x300 is decoded straight at 1/4
     #: with nothing left to filter (about half the CPU: 17.7 -> 9.5 ms), for
-    #: 0.2-0.7 dB less on photos and 2-6 dB less, visibly aliased, on line art
+    #: 0.2-0.8 dB less on photos and 2-6 dB less, visibly aliased, on line art
     #: and text (``python benchmarks/bench_quality.py``).  Larger values trade
     #: time for the last tenths of a dB.
     jpeg_draft: int = 2
@@ -862,7 +903,7 @@ class ImageEngine:
                 # The draft each output would ask for alone; the decode gives the largest of them.
                 wanted: list[tuple[int, int]] = []
                 for _, spec, plan in still:
-                    size = _draft_size(im, plan, RESAMPLING[spec.format].draft, self.limits.jpeg_draft)
+                    size = _draft_size(im, plan, resampling(spec.format, spec.quality).draft, self.limits.jpeg_draft)
                     if size is None:
                         wanted = []
                         break
@@ -897,7 +938,7 @@ class ImageEngine:
         scale_y: float,
     ) -> Rendered:
         """One still output of :meth:`resize_many`, from the decoded *frame* (drafted by *scale_x*, *scale_y*)."""
-        policy = RESAMPLING[spec.format]
+        policy = resampling(spec.format, spec.quality)
         box = plan.box
         if drafted:
             box = (box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y)
@@ -985,7 +1026,7 @@ class ImageEngine:
                     boxes.append(layout(src_w, src_h, spec, turn, found[0]).box)
                 else:
                     boxes.append(plan.box)
-            gap = RESAMPLING[spec.format].reducing_gap
+            gap = resampling(spec.format, spec.quality).reducing_gap
             return _upright(_scale(frame, plan.size, boxes[0], reducing_gap=gap, bands=self.limits.resize_bands), turn)
 
         src_w, src_h = im.size  # before any draft
@@ -1005,7 +1046,7 @@ class ImageEngine:
             return Rendered(data, CONTENT_TYPES[spec.format], width, height, found[0])
 
         # Only the frame Pillow opened on, whose size _open checked, is decoded.
-        policy = RESAMPLING[spec.format]
+        policy = resampling(spec.format, spec.quality)
         box = plan.box
         drafted = False
         if policy.draft is not None and im.format in ("JPEG", "MPO"):
@@ -1299,6 +1340,7 @@ __all__ = [
     "Resampling",
     "layout",
     "orientation",
+    "resampling",
     "stored_point",
     "upright_point",
 ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import struct
 import zlib
 
-from PIL import ExifTags, Image, ImageChops, ImageCms
+from PIL import ExifTags, Image, ImageChops, ImageCms, ImageDraw, ImageFont
 
 #: Colours of the four quadrants of :func:`quadrants` (top-left, top-right, bottom-left, bottom-right).
 QUADRANT_COLOURS = ((220, 30, 30), (30, 200, 30), (30, 30, 220), (230, 220, 30))
@@ -35,6 +36,43 @@ def photo(width: int, height: int, grain: float = 12.0) -> Image.Image:
     base = gradient(width, height)
     noise = Image.effect_noise((width, height), grain).convert("RGB")
     return ImageChops.add(base, noise, scale=1.0, offset=-128)
+
+
+def line_art(width: int, height: int) -> Image.Image:
+    """Thin lines (1-3 px) at many angles, circles and a grid, black and colours on white."""
+    img = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    cx, cy = width / 2, height / 2
+    colours = [(0, 0, 0), (200, 0, 0), (0, 0, 180), (0, 120, 0)]
+    for i in range(72):  # a fan of lines: every angle, so every phase against the 8x8 blocks
+        angle = math.pi * i / 72
+        dx, dy = math.cos(angle) * width, math.sin(angle) * height
+        draw.line([(cx - dx, cy - dy), (cx + dx, cy + dy)], fill=colours[i % 4], width=1 + i % 3)
+    step = max(8, width // 60)
+    for x in range(0, width // 3, step):  # a grid in the top-left third
+        draw.line([(x, 0), (x, height // 3)], fill=(0, 0, 0), width=1)
+    for y in range(0, height // 3, step):
+        draw.line([(0, y), (width // 3, y)], fill=(0, 0, 0), width=1)
+    for r in range(step, min(width, height) // 3, step * 2):  # circles in the bottom-right
+        box = [width - r - step, height - r - step, width - step + r // 2, height - step + r // 2]
+        draw.ellipse(box, outline=colours[(r // step) % 4], width=1 + (r // step) % 2)
+    return img
+
+
+def text(width: int, height: int) -> Image.Image:
+    """Lines of small text (Pillow's default font at sizes from 10 px to a tenth of the height)."""
+    img = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    sizes = [s for s in (10, 12, 14, 18, 24, 32, 48, 64, 96, 128, 192, 256) if s <= height / 10]
+    y, i = 4, 0
+    while y < height:
+        size = sizes[i % len(sizes)]
+        font = ImageFont.load_default(size)
+        line = f"{size}px The quick brown fox jumps over the lazy dog 0123456789 ({i}) " * 8
+        draw.text((4, y), line, fill=(0, 0, 0) if i % 3 else (20, 40, 160), font=font)
+        y += int(size * 1.3) + 2
+        i += 1
+    return img
 
 
 def encode(img: Image.Image, fmt: str, **params) -> bytes:

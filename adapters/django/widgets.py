@@ -148,4 +148,148 @@ class MediaUploadWidget(forms.Widget):
         return format_html('<img src="{}" alt="" class="s3media-thumbnail"> {}', thumbnail, link)
 
 
-__all__ = ["MediaUploadWidget"]
+#: The script of :class:`MediaListWidget`, put inline after each one (listeners set once per page).
+LIST_SCRIPT = Path(__file__).with_name("media_list_widget.js").read_text(encoding="utf-8")
+
+#: The box of each item's thumbnail in a :class:`MediaListWidget` (filled: square tiles).
+LIST_THUMBNAIL = "96x96"
+
+#: Uploads a :class:`MediaListWidget` runs at once; the other chosen files wait their turn.
+LIST_CONCURRENCY = 3
+
+
+class MediaListWidget(forms.Widget):
+    """The widget of :class:`~.lists.MediaListFormField`: several files, uploaded at once, in order.
+
+    It renders, in one ``<div data-s3media-list>``:
+
+    - an ordered list, one ``<li data-s3media-item>`` a file: a hidden input
+      named after the field (the item's id, or its upload's receipt: what the
+      form submits, in this order), a thumbnail (a square resize; the file's
+      dominant colour as placeholder until it loads), a link to the file, a
+      progress bar and status line, and "Move up", "Move down" and "Remove"
+      buttons (keyboard and touch; drag and drop works too);
+    - a file chooser with ``multiple`` and no name (files never go in the form);
+    - a status line for the whole list;
+    - a ``<script type="module">`` (``media_list_widget.js``, beside this
+      module): each chosen file becomes an item at once (a local preview as
+      its thumbnail), and is uploaded with ``uploader.js``,
+      :data:`LIST_CONCURRENCY` at a time, with its own progress bar; a file the
+      server refuses shows the server's message and sends nothing; the others
+      are kept.  The form cannot be sent while an upload runs.
+
+    :param attrs: attributes of the file chooser (``id`` among them).
+    :param accept: the chooser's ``accept``; a hint to the browser only.
+    :param max_items: the most items (the form field sets it); the script
+        refuses the files past it, and the server checks again.
+    """
+
+    template_name = ""
+
+    def __init__(
+        self, attrs: dict[str, Any] | None = None, accept: str | None = None, max_items: int | None = None
+    ) -> None:
+        super().__init__(attrs)
+        self.accept = accept
+        self.max_items = max_items
+
+    def use_required_attribute(self, initial: Any) -> bool:
+        return False
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> list[str]:
+        getter = getattr(data, "getlist", None)
+        if getter is not None:
+            return [str(value) for value in getter(name)]
+        value = data.get(name)
+        if isinstance(value, (list, tuple)):
+            return [str(item) for item in value]
+        return [] if value is None else [str(value)]
+
+    def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
+        # No item at all is a value (the list emptied), never "not sent".
+        return False
+
+    def format_value(self, value: Any) -> list[str]:
+        if value is None or value == "":
+            return []
+        if isinstance(value, (list, tuple)):
+            return [item if isinstance(item, str) else str(item) for item in value]  # a MediaValue keeps its info
+        return [str(value)]
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: BaseRenderer | None = None
+    ) -> SafeString:
+        context = self.get_context(name, value, attrs)["widget"]
+        prefix = get_settings().prefix
+        chooser_attrs = {**context["attrs"], "type": "file", "multiple": True, "data-s3media-files": True}
+        if self.accept:
+            chooser_attrs["accept"] = self.accept
+        items = mark_safe("".join(self.item(name, item) for item in self.format_value(value) if item))
+        return format_html(
+            '<div class="s3media-list" data-s3media-list data-name="{}" data-endpoint="{}" data-uploader="{}"'
+            ' data-max="{}" data-concurrency="{}">'
+            '<ol class="s3media-items" data-s3media-items>{}</ol>'
+            "<input{}>"
+            ' <span data-s3media-list-status role="status" aria-live="polite"></span>'
+            "</div>"
+            '<script type="module">{}</script>',
+            name,
+            prefix.rstrip("/"),
+            uploader_url(prefix),
+            self.max_items or "",
+            LIST_CONCURRENCY,
+            items,
+            flatatt(chooser_attrs),
+            mark_safe(LIST_SCRIPT),
+        )
+
+    @staticmethod
+    def item(name: str, value: str) -> SafeString:
+        """One item: *value* (an id, or a receipt valid here) and the file it names; nothing for anything else."""
+        shown = MediaUploadWidget.shown_id(value)
+        if not is_id(shown):
+            return mark_safe("")  # not a file of this site: not rendered back
+        media = get_media()
+        colour = getattr(getattr(shown, "info", None), "colour", None) or "#ddd"
+        thumbnail = mark_safe("")
+        kind = by_ext(extension(shown))
+        if kind is not None and (kind.is_image or previewable(kind.kind)):
+            try:
+                thumbnail = format_html(
+                    '<img src="{}" alt="" width="96" height="96" loading="lazy">',
+                    media.resize_url(shown, LIST_THUMBNAIL, mode="fill"),
+                )
+            except MediaError:  # a size strict_presets does not allow: the placeholder alone
+                pass
+        return format_html(
+            '<li class="s3media-item" data-s3media-item data-state="done" draggable="true">'
+            '<input type="hidden" name="{}" value="{}" data-s3media-value>'
+            '<span class="s3media-thumb" data-s3media-thumb style="background-color: {}">{}</span> '
+            '<a href="{}" target="_blank" rel="noopener" data-s3media-name>{}</a>'
+            ' <progress data-s3media-progress max="1" value="1" hidden></progress>'
+            ' <span data-s3media-status role="status"></span>'
+            "{}</li>",
+            name,
+            value,
+            colour if _is_colour(colour) else "#ddd",
+            thumbnail,
+            media.url(shown),
+            filename(shown),
+            ITEM_BUTTONS,
+        )
+
+
+#: The buttons of every item (the script builds the same for new ones).
+ITEM_BUTTONS = mark_safe(
+    ' <button type="button" data-s3media-move="-1" aria-label="Move up" title="Move up">&uarr;</button>'
+    ' <button type="button" data-s3media-move="1" aria-label="Move down" title="Move down">&darr;</button>'
+    ' <button type="button" data-s3media-remove aria-label="Remove" title="Remove">&times;</button>'
+)
+
+
+def _is_colour(value: str) -> bool:
+    """True for ``#rgb``/``#rrggbb``: the only colours put in a style attribute."""
+    return len(value) in (4, 7) and value[0] == "#" and all(c in "0123456789abcdefABCDEF" for c in value[1:])
+
+
+__all__ = ["LIST_CONCURRENCY", "LIST_THUMBNAIL", "MediaListWidget", "MediaUploadWidget"]
