@@ -14,6 +14,8 @@ The include
 - adds ``media_url``, ``resize_url`` and ``picture`` to every renderer's globals
   (Jinja2, Chameleon, Mako) unless another subscriber already set those names.
 
+For example::
+
     def main(global_config, **settings):
         with Configurator(settings=settings) as config:
             config.include("s3media_wsgi.adapters.pyramid")

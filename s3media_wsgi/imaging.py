@@ -1349,7 +1349,7 @@ def _decode_for_rungs(im: Image.Image, sizes: list[tuple[int, int]]) -> tuple[Re
         buf = io.BytesIO()
         out.save(buf, PILLOW_WRITER[fmt], **params)
         lossless = fmt == "png" or bool(params.get("lossless"))
-        rungs.append(Rendered(buf.getvalue(), CONTENT_TYPES[fmt], *out.size, lossless))
+        rungs.append(Rendered(buf.getvalue(), CONTENT_TYPES[fmt], *out.size, lossless=lossless))
     return tuple(rungs)
 
 

@@ -22,7 +22,7 @@ written last::
 
 Every later cold resize takes the smallest rung that still gives its output
 format's resampling policy what it needs (:func:`factor`: the draft of
-:data:`~s3media_wsgi.imaging.RESAMPLING`, at least :data:`MIN_FACTOR` times
+:func:`~s3media_wsgi.imaging.resampling`, at least :data:`MIN_FACTOR` times
 the output a side), plans its size and crop box on the original's size and
 maps the box onto the rung, so its output has exactly the size and framing
 of a resize of the original.  A resize no rung serves (large outputs,
@@ -48,10 +48,10 @@ from dataclasses import dataclass
 
 from . import ids
 from .errors import MediaError, NotAnImage, NotFound, StorageError, StorageUnavailable
-from .imaging import RESAMPLING, ImageEngine, ImageLimits, Original, Rendered, layout
+from .imaging import ImageEngine, ImageLimits, Original, Rendered, layout, resampling
 from .resilience import StorageGuard
 from .storage.base import ObjectStorage, Storage, put_remakeable
-from .variants import ResizeSpec
+from .variants import DEFAULT_QUALITY, ResizeSpec
 
 log = logging.getLogger("s3media_wsgi")
 
@@ -61,6 +61,10 @@ MANIFEST = "_ladder.json"
 MANIFEST_MAX_BYTES = 4096
 #: An output format that is never drafted (png, gif) still takes a rung of at least this many times its size a side.
 MIN_FACTOR = 2.0
+#: A rung made by a filter (a source that is not a JPEG: each rung a Lanczos 2:1 step from the one above) serves
+#: outputs of at most a quarter of its size a side: a second filter pass on less than that loses more than 0.1 dB
+#: (``python benchmarks/bench_ladder.py --formats``).
+FILTERED_FACTOR = 4.0
 #: Manifests (and "no ladder") remembered per process: ids never change content.
 CACHE_SIZE = 4096
 
@@ -145,24 +149,26 @@ def rung_name(rendered: Rendered) -> str:
     return f"_ladder-{rendered.width}x{rendered.height}.{_EXT[rendered.content_type]}"
 
 
-def factor(fmt: str, drafted: bool, jpeg_draft: int = ImageLimits.jpeg_draft) -> float | None:
-    """How many times an output of *fmt* a side a rung must be, read from :data:`RESAMPLING` now; None: no rung.
+def factor(
+    fmt: str, drafted: bool, jpeg_draft: int = ImageLimits.jpeg_draft, quality: int = DEFAULT_QUALITY
+) -> float | None:
+    """How many times an output of *fmt* at *quality* a side a rung must be, read from the policy now; None: no rung.
 
     *drafted* rungs (libjpeg's scaled decodes of a JPEG) serve what a
-    resize of the original would draft anyway: the format's draft factor
+    resize of the original would draft anyway: the draft factor of
+    :func:`~s3media_wsgi.imaging.resampling` for that format and quality
     (scaled by ``ImageLimits.jpeg_draft`` as for the original), at least
     :data:`MIN_FACTOR`; never a format the policy does not draft (a lossless
     output would inherit the rung's encoding).  Rungs made by a filter
-    leave Lanczos at least the policy's ``reducing_gap`` (else
-    :data:`MIN_FACTOR`): a second filter pass on less than that loses
-    more than 0.1 dB (``python benchmarks/bench_ladder.py --formats``).
+    serve outputs :data:`FILTERED_FACTOR` times smaller, or the policy's
+    ``reducing_gap`` if that asks for more.
     """
-    policy = RESAMPLING[fmt]
+    policy = resampling(fmt, quality)
     if drafted:
         if policy.draft is None:
             return None
         return max(MIN_FACTOR, policy.draft * jpeg_draft / ImageLimits.jpeg_draft)
-    return max(MIN_FACTOR, policy.reducing_gap or MIN_FACTOR)
+    return max(FILTERED_FACTOR, policy.reducing_gap or FILTERED_FACTOR)
 
 
 def choose(manifest: Manifest, spec: ResizeSpec, jpeg_draft: int = ImageLimits.jpeg_draft) -> Rung | None:
@@ -175,11 +181,11 @@ def choose(manifest: Manifest, spec: ResizeSpec, jpeg_draft: int = ImageLimits.j
     """
     original = manifest.original
     plan = layout(original.width, original.height, spec, original.orientation)
-    need = factor(spec.format, manifest.drafted, jpeg_draft)
+    need = factor(spec.format, manifest.drafted, jpeg_draft, spec.quality)
     if need is None:
         return None
     # A lossless output (one the policy never drafts) must not inherit a lossy rung's error.
-    lossless_only = RESAMPLING[spec.format].draft is None
+    lossless_only = resampling(spec.format, spec.quality).draft is None
     out_w, out_h = plan.size
     box_w, box_h = plan.box[2] - plan.box[0], plan.box[3] - plan.box[1]
     for rung in manifest.rungs:

@@ -19,7 +19,7 @@ naming the key as the user spelled it, at startup, not on the first request.
 Every setting is declared once, by a :func:`define` call in this module (its
 key, converter, default, group, one line of doc).  The key tuples
 (:data:`KNOWN_KEYS`, :data:`MEDIA_KEYS`...), the converters the parser uses,
-the factory's keyword lists and the README's settings table
+the factory's keyword lists and the settings table of the docs
 (:func:`markdown_table`, ``python -m s3media_wsgi.settings --markdown``) follow
 from it; the typed :class:`MediaSettings` field and the keyword of ``Media``,
 ``S3Storage`` or the middleware of the same name are checked against it by the
@@ -388,7 +388,7 @@ def define(
     keyword: str | None = None,
 ) -> Setting:
     """Declare a setting: the one place a new key is added (parser, :class:`MediaSettings`
-    check, factory keywords, framework spellings and the README table all follow it)."""
+    check, factory keywords, framework spellings and the docs' settings table all follow it)."""
     groups = (group,) if isinstance(group, str) else group
     if name in SETTINGS or not set(groups) <= set(GROUPS) or not groups:
         raise ValueError(f"setting {name!r} is defined twice or has an unknown group {groups!r}")
@@ -396,7 +396,7 @@ def define(
     return setting
 
 
-_LIMITS = "(see [Limits](#limits-you-can-rely-on))"
+_LIMITS = "(see [Limits](limits.md))"
 # fmt: off
 define("storage", _storage, "local", "storage",
        "`local`, `s3`, or the dotted path of a function returning a storage (`myapp.media:make_storage`)", "`local`")
@@ -414,7 +414,7 @@ define("cache_control", as_str, None, "s3", "`Cache-Control` stored with each S3
 define("connect_timeout", as_seconds, None, "s3", "S3 client: seconds to open a connection", "2")
 define("read_timeout", as_seconds, None, "s3", "S3 client: seconds to wait for bytes from S3", "5")
 define("max_attempts", as_int, None, "s3", "S3 client: tries per call, the first included", "3")
-define("private", as_bool, None, "s3", "a [private bucket](#three-delivery-modes): presigned GETs", "off")
+define("private", as_bool, None, "s3", "a [private bucket](../howto/private-media.md): presigned GETs", "off")
 define("url_expires", as_int, None, "s3", "least life of a private bucket's presigned GETs, in seconds", "3600")
 define("call_threads", as_int, None, "s3",
        "threads per S3 storage that run its calls under a request's wall-clock budget (a call cut off at the "
@@ -441,7 +441,7 @@ define("ladder", as_bool, None, "media",
        "make each image's source ladder (copies at 1/2 to 1/8 size) at upload; cold resizes read it", "on")
 define("image_limits", as_image_limits, None, "media",
        "the engine's other limits (`ImageLimits` fields: `max_metadata_bytes`, `max_jpeg_scans`, "
-       "`max_avif_pixels`…; a JSON object in ini files)", "see [Limits](#limits-you-can-rely-on)")
+       "`max_avif_pixels`…; a JSON object in ini files)", "see [Limits](limits.md)")
 define("preview_limits", as_preview_limits, None, "media",
        "what a still or the facts of a video or a PDF may cost (`PreviewLimits` fields: `max_duration`, "
        "`max_pages`, `max_pdf_inflated`…; a JSON object in ini files)", "see `s3media_wsgi.previews`")
@@ -469,12 +469,12 @@ define("local_cache_control", as_str, None, "middleware", "`Cache-Control` of fi
        "`public, max-age=3600`", keyword="cache_control")
 define("uploads", as_dotted, None, "middleware",
        "dotted path of `authorize(request) -> bool`; turns the "
-       "[upload routes](#direct-uploads-browsers-send-files-straight-to-storage) on", "off")
+       "[upload routes](../howto/direct-uploads.md) on", "off")
 define("cors_origins", _origins, (), "middleware",
        "origins allowed to call the upload routes from another origin", "none")
 define("delivery", _delivery, None, "middleware",
        "`website`, `serve` or `private`: how resize requests that reach the app are answered "
-       "([delivery modes](#three-delivery-modes))", "`website`; `private` for a private bucket")
+       "([delivery modes](../concepts/delivery-modes.md))", "`website`; `private` for a private bucket")
 define("enabled", as_bool, True, "middleware", "answer media requests (helpers keep working when off)", "on")
 define("delete_replaced", as_bool, True, "adapters",
        "Django: delete a row's replaced or deleted media once the transaction commits", "on")
@@ -504,9 +504,10 @@ _CONVERTERS: dict[str, Callable[[object, str], Any]] = {name: s.convert for name
 
 
 def markdown_table() -> str:
-    """The README's settings table, one row per setting, made from :data:`SETTINGS`.
+    """The settings table of the docs, one row per setting, made from :data:`SETTINGS`.
 
-    ``python -m s3media_wsgi.settings --markdown`` prints it; a test checks the README holds exactly it.
+    ``python -m s3media_wsgi.settings --markdown > docs/reference/settings-table.md`` writes it there (its
+    links are relative to ``docs/reference/``); a test checks that file holds exactly it.
 
         >>> print(markdown_table().splitlines()[3])
         | `local_root` | folder of `LocalStorage` | `media` |
@@ -642,7 +643,7 @@ if __name__ == "__main__":  # pragma: no cover - python -m s3media_wsgi.settings
     import sys
 
     if sys.argv[1:] != ["--markdown"]:
-        sys.exit("usage: python -m s3media_wsgi.settings --markdown  (prints the README's settings table)")
+        sys.exit("usage: python -m s3media_wsgi.settings --markdown  (prints the docs' settings table)")
     sys.stdout.write(markdown_table())
 
 

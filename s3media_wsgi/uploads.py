@@ -15,7 +15,7 @@ an image is published from the very bytes it checked, any other file is first
 copied to a *staging* key only the server writes (:func:`staging_key`, under
 ``uploads/checking/``, which no id, route or form can name), and that copy is
 checked and published.  Abandoned uploads (and staged copies a crash left)
-stay under ``uploads/``, which an S3 lifecycle rule expires (see the README);
+stay under ``uploads/``, which an S3 lifecycle rule expires (see docs/howto/direct-uploads.md);
 in development they stay in the folder until deleted.
 
 With :class:`~s3media_wsgi.LocalStorage` the browser posts to the

@@ -235,6 +235,17 @@ def test_png_outputs_never_come_from_a_jpeg_rung():
     assert factor("png", drafted=True) is None
 
 
+def test_a_rung_serves_what_the_output_quality_asks_for():
+    """Above quality 85 the policy drafts less deeply, so a JPEG rung must be larger; filtered rungs serve a quarter."""
+    m = Manifest(Original(4000, 3000), (Rung("_ladder-1000x750.jpg", 1000, 750),), drafted=True)
+    assert choose(m, ResizeSpec(400, 300, quality=85)) is not None  # 2x of 400x300 fits in 1000x750
+    assert choose(m, ResizeSpec(400, 300, quality=95)) is None  # 3x does not
+    assert factor("jpg", drafted=True, quality=95) > factor("jpg", drafted=True, quality=85)
+    lossless = Manifest(Original(4000, 3000), (Rung("_ladder-1000x750.webp", 1000, 750, lossless=True),), drafted=False)
+    assert choose(lossless, ResizeSpec(250, 187, format="png")) is not None
+    assert choose(lossless, ResizeSpec(300, 225, format="png")) is None
+
+
 # --- when it is missing or broken ---------------------------------------------------------------
 
 

@@ -332,17 +332,20 @@ def test_row16_a_lone_surrogate_in_a_setting_is_a_config_error(key, value) -> No
 # --- the registry: each setting declared once, everything else follows or is checked ---------------
 
 
-def test_the_readme_settings_table_is_the_one_the_registry_prints() -> None:
+def test_the_docs_settings_table_is_the_one_the_registry_prints() -> None:
     from pathlib import Path
 
     from s3media_wsgi.settings import markdown_table
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    table = markdown_table()
-    assert table in readme, "regenerate it: python -m s3media_wsgi.settings --markdown"
-    start = readme.index("| key | meaning | default |")
-    end = readme.index("\n\n", start) + 1
-    assert readme[start:end] == table  # no hand-written row before or after it
+    docs = Path(__file__).resolve().parent.parent / "docs" / "reference"
+    table = (docs / "settings-table.md").read_text()
+    assert table == markdown_table(), (
+        "regenerate it: python -m s3media_wsgi.settings --markdown > docs/reference/settings-table.md"
+    )
+    # The settings page shows that file, and no hand-written table of its own.
+    page = (docs / "settings.md").read_text()
+    assert "```{include} settings-table.md\n```" in page
+    assert "| key | meaning | default |" not in page
 
 
 def test_media_settings_has_one_field_per_setting_with_its_default() -> None:
