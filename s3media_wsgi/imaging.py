@@ -833,8 +833,13 @@ class ImageEngine:
                 info = ImageInfo(KIND_BY_PILLOW[im.format or ""], width, height, source.frames, turn)
                 if decode:
                     sizes = rung_sizes(im, source.frames) if ladder else []
-                    cost = decode_cost(im, im.size[0] * im.size[1], drafted=True)
-                    cost += sum(math.ceil(w * h * _encode_bytes_per_pixel("webp")) for w, h in sizes[:1])
+                    pixels = im.size[0] * im.size[1]
+                    cost = decode_cost(im, pixels, drafted=True)
+                    if sizes:
+                        if cost + ladder_cost(im, pixels) <= self.memory.capacity:
+                            cost += ladder_cost(im, pixels)
+                        else:
+                            sizes = []  # no ladder fits the memory budget: stored without one, resized from itself
                     with self.memory.reserve(cost, f"a {im.size[0]}x{im.size[1]} {im.format}", self._wait_left()):
                         if sizes:
                             rungs = within_share(_decode_for_rungs(im, sizes), len(data))
@@ -1183,6 +1188,19 @@ class ImageEngine:
         box = layout(src_w, src_h, spec, turn, point).box
         scale_x, scale_y = frame.width / src_w, frame.height / src_h
         return point, (box[0] * scale_x, box[1] * scale_y, box[2] * scale_x, box[3] * scale_y)
+
+
+#: What making the source ladder adds to the upload check's memory, per source pixel, on top of
+#: :func:`decode_cost` (measured by tests/reliability/test_decode_memory.py): a JPEG is decoded at 1/2 scale
+#: rather than 1/8, its rungs averaged and encoded; other images get a converted copy, Lanczos steps and
+#: lossless WebP encodes.  An image whose check would then be over ``decode_memory`` gets no ladder.
+LADDER_BYTES_PER_PIXEL = {"JPEG": 2.0, "other": 7.0}
+
+
+def ladder_cost(im: Image.Image, pixels: int) -> int:
+    """Bytes making the ladder of *im* (opened, *pixels* as stored) adds to its upload check's peak."""
+    kind = "JPEG" if im.format in ("JPEG", "MPO") else "other"
+    return math.ceil(pixels * LADDER_BYTES_PER_PIXEL[kind])
 
 
 def decode_cost(im: Image.Image, pixels: int, drafted: bool = False) -> int:
