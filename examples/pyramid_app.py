@@ -47,6 +47,7 @@ from gallery_common import (
     NO_FILE,
     PAGE,
     Refused,
+    ThreadingServer,
     Uploads,
     listen_address,
     media_settings,
@@ -160,6 +161,7 @@ def main(global_config: Mapping[str, Any] | None = None, **settings: Any) -> Any
 
 if __name__ == "__main__":
     host, port = listen_address(os.environ)
-    server = make_server(host, port, main())
+    # A thread per request: the page's many resizes are made side by side, not one after another.
+    server = make_server(host, port, main(), server_class=ThreadingServer)
     print(f"Serving on http://{host}:{port}")
     server.serve_forever()
