@@ -31,7 +31,7 @@ from s3media_wsgi.errors import (
     MediaError,
     NotAnImage,
 )
-from s3media_wsgi.formats import FileType, by_ext
+from s3media_wsgi.formats import by_ext
 from s3media_wsgi.ids import extension, is_id
 from s3media_wsgi.imaging import ImageEngine
 from s3media_wsgi.previews import find as find_previewer
@@ -65,7 +65,7 @@ class ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
-def kind_of(media_id: str) -> FileType | None:
+def kind_of(media_id: str) -> Any:
     """The file type of *media_id*, by its extension (which the server chose from the checked bytes).
 
     >>> kind_of("3c72aedc/ba25/41e6/a569/406c8f413974/clip.mp4").kind, kind_of("x/report.pdf").label

@@ -281,7 +281,7 @@ class Gallery:
 
     def page(self, req: Request, error: str | None = None, status: int = 200) -> Response:
         body = PAGE.format(
-            error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "",
+            error=f'<p class="error">{html.escape(error)}</p>' if error else "",
             rows="".join(self.section(item) for item in self.uploads.items())
             or '<li class="empty">No images yet: drop some on the page.</li>',
             endpoint=html.escape(PREFIX.rstrip("/")),
@@ -317,7 +317,7 @@ def layout(title: str, body: str) -> str:
         f"<title>{title} · s3media_wsgi</title>\n{FAVICON_LINK}\n<style>{STYLE}</style>\n"
         # Without scripts nothing marks an image loaded: show them at once.
         "<noscript><style>.frame img { opacity: 1; }</style></noscript></head>\n"
-        f"<body>{body}\n<script>{PAGE_SCRIPT}</script>\n</body></html>"
+        f'<body>{body}\n<script type="module">{PAGE_SCRIPT}</script>\n</body></html>'
     )
 
 
@@ -352,7 +352,7 @@ DETAIL = """<header class="top"><a class="back" href="/">← Gallery</a></header
 for it; <b>warm</b>: stored already. Bytes and milliseconds are measured in this page.</p>
 {delete}</div></article>
 {blocks}
-<script>
+<script type="module">
 // Bytes and time of each variant, from the Resource Timing API, once it has loaded.
 function measure(img) {{
   const label = img.closest("figure").querySelector(".measure");
@@ -363,6 +363,11 @@ function measure(img) {{
   const size = bytes ? (bytes < 1024 ? bytes + " B" : (bytes / 1024).toFixed(1) + " KiB") : "size not shared";
   label.textContent = label.textContent + ", " + Math.round(entry.duration) + " ms, " + size;
 }}
+// Deleting asks first (as on the gallery, whose upload script does the same).
+document.addEventListener("submit", (event) => {{
+  const message = event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+}});
 document.querySelectorAll(".variant img").forEach((img) => {{
   if (img.complete && img.naturalWidth) measure(img);
   else img.addEventListener("load", () => measure(img));
