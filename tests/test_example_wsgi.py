@@ -423,3 +423,43 @@ def test_demo_form_fallback_takes_several_files(tmp_path, secret):
     assert request.get_response(app).status_int == 303
     items = kept_entries(tmp_path / "gallery.json")
     assert [(i["name"], i["width"]) for i in items] == [("b.png", 32), ("a.jpg", 64)]
+
+
+def test_demo_serves_originals_itself_in_the_serve_mode(
+    tmp_path, secret, moto_endpoint, s3_bucket, s3_client, monkeypatch
+):
+    """`MODE=serve make demo-s3`: the bucket is private (a CDN reads it), so an original's S3 URL is a 403.
+
+    The demo's Original link goes through the app then, for the ids on its list only.
+    """
+    from s3media_wsgi import S3Storage
+
+    storage = S3Storage(
+        bucket=s3_bucket, region="us-east-1", base_url=f"{moto_endpoint}/{s3_bucket}/", endpoint_url=moto_endpoint,
+        client=s3_client,
+    )  # fmt: skip
+    media = Media(storage, secret_key=secret)
+    monkeypatch.setenv("S3MEDIA_DELIVERY", "serve")
+    app = load_example().make_app(media, index_file=str(tmp_path / "gallery.json"))
+    data = images.jpeg(320, 240)
+    body, ctype = multipart("photo", "Harbour.jpg", data)
+    assert Request.blank("/upload", method="POST", body=body, content_type=ctype).get_response(app).status_int == 303
+    (item,) = kept_entries(tmp_path / "gallery.json")
+    # Why: the bucket answers a browser's GET of the original with a 403.
+    with pytest.raises(urllib.error.HTTPError) as denied:
+        urllib.request.urlopen(media.url(item["id"]), timeout=10)
+    assert denied.value.code == 403
+    detail, _ = variants_of(app, item["id"])
+    original = html.unescape(re.search(r'<a href="([^"]+)">Original</a>', detail.text).group(1))
+    assert original == "/original?" + urlencode({"id": item["id"]}, safe="/")
+    got = Request.blank(original).get_response(app)
+    assert (got.status_int, got.content_type, got.body) == (200, "image/jpeg", media.get(item["id"]))
+    assert got.headers["X-Content-Type-Options"] == "nosniff" and got.headers["Content-Security-Policy"] == "sandbox"
+    assert Request.blank("/original?id=../../etc/passwd").get_response(app).status_int == 404
+    # Not in the other modes: there the original's own URL works.
+    monkeypatch.delenv("S3MEDIA_DELIVERY")
+    local = load_example().make_app(
+        Media(LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=secret),
+        index_file=str(tmp_path / "gallery.json"),
+    )
+    assert Request.blank(original).get_response(local).status_int == 404

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import socket
+import socketserver
 import subprocess
 import sys
 import textwrap
@@ -460,6 +461,27 @@ def test_pyramid_example(env: dict[str, str], tmp_path: Path) -> None:
     assert "No images yet." in app.get("/").text
     app.get(f"/media/{item['id']}/cat.jpg", status=404)
     app.post("/delete", {"id": "not/an/id"}, status=404)
+
+
+def test_pyramid_example_serves_a_thread_per_request(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the other examples: one slow resize must not hold up the page and its other images."""
+    pytest.importorskip("pyramid")
+    module = load("pyramid_app")
+    made: list[dict[str, object]] = []
+
+    class Server:
+        def serve_forever(self) -> None:
+            pass
+
+    def make_server(host: str, port: int, app: object, **options: object) -> Server:
+        made.append({"address": (host, port), **options})
+        return Server()
+
+    monkeypatch.setattr(module, "make_server", make_server)
+    module.serve()
+    (options,) = made
+    assert options["address"] == ("127.0.0.1", 8000)
+    assert issubclass(options["server_class"], socketserver.ThreadingMixIn)  # type: ignore[arg-type]
 
 
 def test_pyramid_gallery_uploads_straight_from_the_browser(env: dict[str, str], tmp_path: Path) -> None:
