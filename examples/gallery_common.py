@@ -50,6 +50,9 @@ UPLOAD_HOOK = "gallery_common:anyone_may_upload"
 UPLOAD_SCRIPT = (Path(__file__).resolve().parent / "gallery_upload.js").read_text(encoding="utf-8")
 
 
+#: The galleries' styles (``gallery.css``), inline in each page.
+GALLERY_CSS = (Path(__file__).resolve().parent / "gallery.css").read_text(encoding="utf-8")
+
 #: The galleries' icon, small enough to sit in every page (no request, so no 404 for /favicon.ico).
 FAVICON_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#2f6fde"/>'
@@ -437,15 +440,16 @@ class Uploads:
 #: It expects ``item`` (an entry of :class:`Uploads`: ``picture`` reads its stored
 #: value, size and placeholder included, with no I/O) and the ``picture`` and
 #: ``media_url`` globals each framework's adapter provides.
-ITEM = """<li>
-      {{ picture(item.value, sizes=[320, 640, 1280], sizes_attr="(min-width: 60rem) 20rem, 100vw",
-                 alt=item.name, placeholder=True) }}
+ITEM = """<li class="photo">
+      <a class="frame" href="{{ media_url(item.id) }}">{{ picture(item.value, sizes=[320, 640, 1280],
+         sizes_attr="(min-width: 60rem) 20rem, 100vw", alt=item.name, placeholder=True) }}</a>
+      <div class="meta"><span class="title">{{ item.name }}</span>
       <form method="post" action="/delete"
             data-confirm="Delete {{ (item.name or 'this file')|e }} and all its resizes? This cannot be undone.">
         <input type="hidden" name="id" value="{{ item.id }}">
         <a href="{{ media_url(item.id) }}">original</a>
-        <button>Delete</button>
-      </form>
+        <button class="delete">Delete</button>
+      </form></div>
     </li>"""
 
 #: The gallery page as a Jinja2 template (Flask and Pyramid).  It expects
@@ -466,20 +470,14 @@ PAGE = (
   """
     + FAVICON_LINK
     + """
-  <style>
-    body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
-    #gallery { list-style: none; padding: 0; display: grid; gap: 1rem;
-               grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); }
-    img { width: 100%; height: auto; display: block; }
-    .drop { border: 2px dashed #aaa; border-radius: .5rem; padding: 1rem; }
-    .drop.dragging { border-color: #36c; background: #eef3ff; }
-    #queue { list-style: none; padding: 0; }
-    #queue li { display: flex; gap: .5rem; align-items: center; }
-    .error { color: #a00; }
-  </style>
+  <style>"""
+    + GALLERY_CSS
+    + """</style>
 </head>
 <body>
-  <h1>Gallery</h1>
+  <header class="top"><h1>Gallery <span>({{ framework }})</span></h1>
+    <p>Drop photos, videos or PDFs: each goes straight to storage, and every size is made on its first request.</p>
+  </header>
   {% if error %}<p class="error">{{ error }}</p>{% endif %}
   <form id="upload" class="drop" method="post" action="/upload" enctype="multipart/form-data"
         data-endpoint="{{ endpoint }}" data-register="/register">

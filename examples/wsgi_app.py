@@ -41,6 +41,7 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 from gallery_common import (
     FAVICON_LINK,
     FAVICON_SVG,
+    GALLERY_CSS,
     NO_FILE,
     UPLOAD_SCRIPT,
     Refused,
@@ -305,16 +306,12 @@ def _json(payload: dict[str, Any], status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, content_type="application/json", charset="utf-8")
 
 
-#: The demo's styles (``demo.css``), inline in every page.
-STYLE = (Path(__file__).resolve().parent / "demo.css").read_text(encoding="utf-8")
-
-
 def layout(title: str, body: str) -> str:
     """A page of the demo: its head (the favicon, the styles), *body*, and the little script every page shares."""
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{title} · s3media_wsgi</title>\n{FAVICON_LINK}\n<style>{STYLE}</style>\n"
+        f"<title>{title} · s3media_wsgi</title>\n{FAVICON_LINK}\n<style>{GALLERY_CSS}</style>\n"
         # Without scripts nothing marks an image loaded: show them at once.
         "<noscript><style>.frame img { opacity: 1; }</style></noscript></head>\n"
         f'<body>{body}\n<script type="module">{PAGE_SCRIPT}</script>\n</body></html>'

@@ -1201,3 +1201,17 @@ def test_a_gallery_file_written_before_stored_values_is_still_read(tmp_path: Pat
     shown = gallery_common.shown_id(item)
     assert (shown.width, shown.height, shown.info.colour) == (800, 600, "#7f8a3c")
     assert uploads.remove(media_id) and json.loads(path.read_text()) == []
+
+
+def test_every_gallery_page_carries_the_icon() -> None:
+    """No favicon 404: the icon is in the page itself (a data: URL), the same in every example."""
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        from gallery_common import FAVICON_LINK, FAVICON_SVG, PAGE
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    assert FAVICON_LINK.startswith('<link rel="icon" type="image/svg+xml" href="data:image/svg+xml,')
+    assert FAVICON_SVG.startswith("<svg ") and FAVICON_SVG.endswith("</svg>")
+    assert FAVICON_LINK in PAGE  # Flask and Pyramid
+    assert FAVICON_LINK in (EXAMPLES / "django_project" / "templates" / "gallery.html").read_text()
+    assert FAVICON_LINK in load("wsgi_app").layout("Gallery", "")
