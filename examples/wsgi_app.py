@@ -1,27 +1,42 @@
-"""A plain-WSGI gallery: upload images straight to storage, see their resizes made on first request.
+"""A plain-WSGI gallery: upload straight to storage, see every resize the library makes, on one page.
 
 Run it with ``make demo`` (or ``python examples/wsgi_app.py``) and open
 http://127.0.0.1:8000/ (``HOST`` and ``PORT`` change that).  Files go to
 ``./media`` through :class:`LocalStorage` and the middleware serves them,
-making each resize on its first request; the list of ids is ``./media.json``
-(or ``GALLERY_FILE``).  It accepts images only (``S3MEDIA_ALLOWED_TYPES``
+making each resize on its first request; the list of uploads is ``./media.json``
+(or ``GALLERY_FILE``).  It accepts what it can show as a picture (images, and
+videos and PDFs with the ``video`` and ``pdf`` extras; ``S3MEDIA_ALLOWED_TYPES``
 changes that), and the library's log lines -- every upload stored or
 confirmed, every resize made and how long it took -- print to the terminal.
 
-Drop images on the page, or choose several: each goes straight to storage
-with ``uploader.js`` (served by the middleware, whose upload routes
-``MediaMiddleware(..., uploads=hook)`` turns on), with a progress bar; once
-the middleware has confirmed it, the page POSTs its receipt (the id, signed:
-a bare id is not taken) to ``/register``, which checks it and answers the new
-section's HTML.  Without JavaScript the
-form posts the files to ``/upload``, which stores them with ``media.put``.
+The page: a responsive grid of ``media.picture()``s, each titled by its
+file's name, its ThumbHash placeholder shown until the image fades in.  Drop
+files on the page, or choose several: each goes straight to storage with
+``uploader.js`` (served by the middleware, whose upload routes
+``MediaMiddleware(..., uploads=hook)`` turns on) and gets a card with its
+progress, then "Added to the gallery" or the refusal in the library's words
+(the same words as the form's page without JavaScript).  Once the middleware has
+confirmed an upload, the page POSTs its receipt (the id, signed: a bare id is
+not taken) to ``/register``, which checks it and answers the new photo's HTML.
+Without JavaScript the form posts the files to ``/upload``, which stores them
+with ``media.put``.  Delete asks first.
+
+``/photo?id=...``, a photo's detail view, is the tour of the library: sizes,
+formats (JPEG, WebP, AVIF), ``fill`` crops centred and with ``focus="auto"``
+and ``focus="faces"`` (a video's or PDF's are of its poster frame or first
+page), each with its signed URL, its bytes and milliseconds (the Resource
+Timing API, in the page), and whether it was cold (made by that request: the
+page checks storage before it is sent) or warm (stored already).
 
 With S3 instead, set ``S3MEDIA_STORAGE=s3``, ``S3MEDIA_BUCKET``, ``S3MEDIA_REGION``
 and ``S3MEDIA_BASE_URL`` (plus ``S3MEDIA_ENDPOINT_URL`` for an S3-compatible
-service); credentials come from boto3's usual places.  Every other setting
+service); credentials come from boto3's usual places (``make demo-s3`` runs it
+against moto's S3).  In the ``serve`` delivery mode the bucket is private, for a
+CDN to read: the original's own URL answers a browser 403, so the demo hands
+originals out itself (``/original``).  Every other setting
 (``S3MEDIA_PRESETS``, ``S3MEDIA_MAX_PIXELS``, ...) works the same way.  The
-secret and the list of ids come from ``gallery_common.py``, shared by all the
-examples.
+secret, the list of uploads, the styles and the upload script come from
+``gallery_common.py``, shared by all the examples.
 """
 
 from __future__ import annotations
@@ -259,9 +274,8 @@ class Gallery:
             for group, cells in groups.items()
         )
         note = (
-            f'<p class="note">A {html.escape(kind.label if kind else "file")}: every picture below is a resize of '
-            f"{still}.</p>"
-            if still
+            f'<p class="note">{html.escape(kind.label)}: every picture below is a resize of {still}.</p>'
+            if kind and still
             else ""
         )
         hero = self.media.picture(
