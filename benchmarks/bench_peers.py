@@ -28,6 +28,17 @@ process (one thread each, libvips' cache off); peak RSS per worker; and how
 cold throughput scales from one client to eight, with two processes and
 with one process of eight threads (gthread).
 
+Last, the source ladder's goals (:mod:`s3media_wsgi.ladder`), each with the
+spread of its ratio over the rounds: a page's first view of a fresh 12 MP
+upload (:data:`FIRST_VIEW`: three widths in two formats, asked at once; from
+the start of the upload to the last byte: our upload pass, made here in the
+benchmark's process as an app's upload view would, counts, and thumbor's is
+the copy of the file into its folder), with the six made as eager presets in
+the upload pass or from the ladder by their first requests; a new size of a
+photo resized before; the RGBA PNG; and in process, against pyvips, the
+ladder and the very first resize of an original without one
+(``benchmarks/bench_ladder.py``).
+
 It is a benchmark, not a test: it prints goals met (✔) or not (✘) and never
 fails on a number.
 
@@ -85,6 +96,8 @@ INPUTS = ("12MP JPEG", "2MP JPEG", "4MP RGBA PNG")
 FAST = "ours-fast"
 JPEGS = INPUTS[:2]
 FILES = {"12MP JPEG": "photo-12mp.jpg", "2MP JPEG": "photo-2mp.jpg", "4MP RGBA PNG": "photo-4mp-rgba.png"}
+#: A page's first view of a fresh upload: these widths, in each of these formats, asked at once.
+FIRST_VIEW = [(width, fmt) for width in (200, 400, 800) for fmt in ("jpg", "webp")]
 
 
 def make_inputs() -> dict[str, bytes]:
@@ -286,6 +299,35 @@ def thumbor_path(name: str, i: int) -> str:
     return f"/{base64.urlsafe_b64encode(digest).decode()}/{url}"
 
 
+def thumbor_signed(url: str) -> str:
+    digest = hmac.new(THUMBOR_KEY.encode(), url.encode(), hashlib.sha1).digest()
+    return f"/{base64.urlsafe_b64encode(digest).decode()}/{url}"
+
+
+def first_view_thumbor(port: int, originals: Path, data: bytes, n: int) -> float:
+    """ms from writing a fresh file into thumbor's folder to the last byte of :data:`FIRST_VIEW` of it."""
+    name = f"fresh-{n}.jpg"
+    paths = [
+        thumbor_signed(f"fit-in/{w}x0/filters:quality({QUALITY}):format({'jpeg' if f == 'jpg' else f})/{name}")
+        for w, f in FIRST_VIEW
+    ]
+    started = time.perf_counter()
+    (originals / name).write_bytes(data)
+    concurrent(port, paths, clients=len(paths))
+    return (time.perf_counter() - started) * 1000
+
+
+def first_view_ours(port: int, media: Media, data: bytes, eager: bool) -> float:
+    """ms from ``put`` (the upload pass, and the eager presets with *eager*) to the last byte of :data:`FIRST_VIEW`."""
+    started = time.perf_counter()
+    media_id = media.put(data, filename="fresh.jpg")
+    if eager:
+        media.make_eager(media_id)  # what the eager runner does right after the upload
+    paths = [media.resize_url(media_id, f"{w}x", quality=QUALITY, format=f) for w, f in FIRST_VIEW]
+    concurrent(port, paths, clients=len(paths))
+    return (time.perf_counter() - started) * 1000
+
+
 def start_thumbor(binary: str, work: Path) -> Server:
     originals, results = work / "thumbor-originals", work / "thumbor-results"
     results.mkdir()
@@ -465,6 +507,85 @@ def quality_row(
     return rows
 
 
+def first_view(figures: Figures, work: Path, ours: Server, thumbor: Server, data: bytes, rounds: int) -> None:
+    """Per round: a fresh 12 MP upload's first view, eager presets and ladder alone, next to thumbor's."""
+    storage = LocalStorage(work / "ours", base_url="/media/")
+    presets = {f"w{w}-{f}": {"size": f"{w}x", "format": f, "quality": QUALITY, "eager": True} for w, f in FIRST_VIEW}
+    # The job is run in the timed block itself (make_eager), not by a background runner.
+    eager = Media(storage, secret_key=SECRET, presets=presets, enqueue=lambda job: None)
+    plain = Media(storage, secret_key=SECRET)
+    for r in range(rounds):
+        for which in alternate(["eager", "ladder", "thumbor"], r):
+            if which == "thumbor":
+                ms = first_view_thumbor(thumbor.port, work / "thumbor-originals", data, r)
+            else:
+                ms = first_view_ours(ours.port, eager if which == "eager" else plain, data, which == "eager")
+            figures.add("first view", which, ms)
+
+
+def ladder_in_process(rounds: int) -> list[dict[str, Any]]:
+    """``bench_ladder``'s rows: cold from the ladder, from the original and pyvips; upload pass; storage."""
+    import bench_ladder
+
+    return bench_ladder.run(repeat=max(5, rounds))
+
+
+def ladder_goals(figures: Figures, rounds: int, in_process: list[dict[str, Any]]) -> str:
+    """The source ladder's goals table: each figure, the goal, met or not, and the ratio's spread over rounds."""
+    lines = [
+        f"source ladder goals (medians of {rounds} rounds; spread = min-max of the ratio over rounds):",
+        f"{'':64} {'ours':>9} {'thumbor':>9} {'ratio':>7} {'spread':>11}  goal",
+    ]
+
+    def row(label: str, what: str, server: str, unit: str, goal: float, lower: bool) -> None:
+        if (what, server) not in figures.rounds:
+            lines.append(f"{label:64} not measured")
+            return
+        ours, theirs = figures.median(what, server), figures.median(what, "thumbor")
+        ratio = ours / theirs
+        low, high = figures.ratio_spread(what, server, "thumbor")
+        ok = ratio <= goal if lower else ratio >= goal
+        spread = f"{low:.2f}-{high:.2f}"
+        lines.append(
+            f"{label + ' (' + unit + ')':64} {ours:>9.1f} {theirs:>9.1f} {ratio:>6.2f}x {spread:>11}"
+            f"  {'<=' if lower else '>='} {goal}x thumbor {mark(ok)}"
+        )
+
+    view = ", ".join(f"{w}{f}" for w, f in FIRST_VIEW)
+    lines.append(f"a fresh 12 MP upload's first view ({view}), upload to last byte:")
+    row("  eager presets (made in the upload pass)", "first view", "eager", "ms", 0.5, True)
+    row("  ladder alone (first requests make them)", "first view", "ladder", "ms", 1.0, True)
+    lines.append("a new size of a photo resized before, -> ~400x300 cold:")
+    for name in JPEGS:
+        row(f"  {name} latency", f"cold latency {name}", "ours", "ms", 0.5, True)
+        row(f"  {name} throughput, {CLIENTS} clients", f"cold throughput {name}", "ours", "req/s", 2.0, False)
+    row("4 MP RGBA PNG -> 300x300 cold, after the ladder", "cold latency 4MP RGBA PNG", "ours", "ms", 0.5, True)
+    lines.append("in process, CPU ms (benchmarks/bench_ladder.py):")
+    for entry in in_process:
+        if "ladder_ms" in entry and entry["vs_vips"] is not None:
+            source = "ladder" if entry["ladder_ms"] is not None else "original (no rung serves it)"
+            best = entry["ladder_ms"] if entry["ladder_ms"] is not None else entry["original_ms"]
+            lines.append(
+                f"  {entry['case']:40} from the {source}: {best:.1f} ms, original {entry['original_ms']:.1f} ms,"
+                f" pyvips {entry['vips_ms']:.1f} ms: {entry['vs_vips']:.2f}x <= 1.0x pyvips"
+                f" {mark(entry['vs_vips'] <= 1.0)}"
+            )
+        elif "ladder_ms" in entry:
+            lines.append(f"  {entry['case']}: pyvips not installed")
+        elif "on_ms" in entry:
+            lines.append(
+                f"  very first resize, no ladder (12 MP, Media + LocalStorage): ladder on {entry['on_ms']:.1f} ms,"
+                f" off {entry['off_ms']:.1f} ms: {entry['vs_off']:.3f}x <= 1.05x {mark(entry['met'])}"
+            )
+        else:
+            lines.append(
+                f"  {entry['case']}: +{entry['ladder_added_ms']:.1f} ms to the upload check,"
+                f" {entry['share']:.1%} of the original's bytes <= 25% {mark(entry['met'])}"
+            )
+    lines.append("the very first resize of an original without a ladder vs pyvips: the in-process rows above.")
+    return "\n".join(lines)
+
+
 # --- the report -----------------------------------------------------------------------------------
 
 
@@ -614,6 +735,7 @@ def main() -> None:
             for r in range(args.rounds):
                 print(f"round {r + 1}/{args.rounds}", flush=True)
                 run_round(figures, servers, r, latency_n, throughput_n)
+            first_view(figures, work, ours, thumbor, inputs["12MP JPEG"], args.rounds)
             warm = {server.name: warm_paths(server, 48) for server in (ours, thumbor)}
             for r in range(args.rounds):
                 for server in alternate([ours, thumbor], r):
@@ -639,8 +761,11 @@ def main() -> None:
                         scaling.add(f"cold throughput {name}", threaded.name, per_s)
         print("in-process comparison with pyvips...", flush=True)
         vips = versus_vips(inputs, args.rounds)
+        in_process = ladder_in_process(args.rounds)
         print()
         print(report(figures, args.rounds, quality_row(inputs, outputs), vips, rss, scaling))
+        print()
+        print(ladder_goals(figures, args.rounds, in_process))
         try:
             load = os.getloadavg()[0]
         except OSError:

@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bench_focus
 import bench_imaging
+import bench_ladder
 import bench_middleware
 import bench_previews
 import bench_urls
@@ -25,6 +26,7 @@ def main() -> None:
     # 15 interleaved runs keep the ratios steady to a few percent.
     for title, module, kwargs in (
         ("Imaging", bench_imaging, {"repeat": 15}),
+        ("Source ladder", bench_ladder, {"repeat": 9}),
         ("Middleware pass-through", bench_middleware, {}),
         ("Resize URLs", bench_urls, {}),
         ("Crops that keep the subject", bench_focus, {}),

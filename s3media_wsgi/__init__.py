@@ -43,6 +43,7 @@ PUBLIC_MODULES = (
     "s3media_wsgi.adapters.django",
     "s3media_wsgi.adapters.django.middleware",
     "s3media_wsgi.adapters.django.fields",
+    "s3media_wsgi.adapters.django.lists",
     "s3media_wsgi.adapters.django.permissions",
     "s3media_wsgi.adapters.django.widgets",
     "s3media_wsgi.adapters.django.templatetags.s3media",

@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 from .delivery import parse_delivery
 from .errors import ConfigError
+from .ids import INTERNAL_MARK
 from .storage.s3_errors import APP_BUCKET_ACTIONS, APP_OBJECT_ACTIONS
 from .uploads import PENDING_PREFIX
 from .urls import check_prefix
@@ -53,9 +54,14 @@ PENDING_DAYS = 1
 #: replaces its own entries and leaves everyone else's alone.
 PUBLIC_READ_SID = "S3MediaPublicRead"
 DENY_PENDING_SID = "S3MediaDenyPendingUploads"
-OUR_SIDS = frozenset({PUBLIC_READ_SID, DENY_PENDING_SID})
+DENY_INTERNAL_SID = "S3MediaDenyInternalObjects"
+OUR_SIDS = frozenset({PUBLIC_READ_SID, DENY_PENDING_SID, DENY_INTERNAL_SID})
+#: The resource of what the library keeps for itself under an id (the source ladder): no id,
+#: filename or variant holds ``/_`` (:data:`~s3media_wsgi.ids.INTERNAL_MARK`), and S3's ``*`` spans ``/``.
 CORS_RULE_ID = "s3media-direct-uploads"
 LIFECYCLE_RULE_ID = "s3media-pending-uploads"
+
+INTERNAL_KEYS = f"*/{INTERNAL_MARK}*"
 
 # APP_OBJECT_ACTIONS and APP_BUCKET_ACTIONS, what app_iam_policy grants, are listed in
 # storage/s3_errors.py, which also names them in the advice given on a 403.
@@ -174,13 +180,14 @@ def bucket_policy(bucket: str, delivery: str) -> Document | None:
 
     Website mode: anyone may read objects (``s3:GetObject`` on every key, never
     ``s3:ListBucket``: ids are unguessable only while nobody can list them),
-    except pending uploads under ``uploads/``: an anonymous request for one is
+    except pending uploads under ``uploads/`` and the library's own objects
+    (the source ladder, ``<id>/_…``): an anonymous request for one is
     denied, so the website endpoint and a CDN never serve a file nobody has
-    confirmed.  The app's own signed requests are not anonymous, so it still
-    reads them to confirm.
+    confirmed, nor a rung.  The app's own signed requests are not anonymous, so it still
+    reads them.
 
     >>> [s["Sid"] for s in bucket_policy("photos", "website")["Statement"]]
-    ['S3MediaPublicRead', 'S3MediaDenyPendingUploads']
+    ['S3MediaPublicRead', 'S3MediaDenyPendingUploads', 'S3MediaDenyInternalObjects']
     >>> bucket_policy("photos", "serve") is None
     True
     """
@@ -204,6 +211,14 @@ def bucket_policy(bucket: str, delivery: str) -> Document | None:
                 "Action": "s3:GetObject",
                 "Resource": f"{arn}/{PENDING_PREFIX}*",
                 # Anonymous requests carry no principal ARN: only they are denied.
+                "Condition": {"Null": {"aws:PrincipalArn": "true"}},
+            },
+            {
+                "Sid": DENY_INTERNAL_SID,
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"{arn}/{INTERNAL_KEYS}",
                 "Condition": {"Null": {"aws:PrincipalArn": "true"}},
             },
         ],
@@ -334,7 +349,7 @@ def merged_policy(existing: Mapping[str, Any] | None, ours: Mapping[str, Any] | 
     ...          "Action": "s3:PutObject", "Resource": "arn:aws:s3:::photos/logs/*"}
     >>> merged = merged_policy({"Version": "2012-10-17", "Statement": [other]}, bucket_policy("photos", "website"))
     >>> [s["Sid"] for s in merged["Statement"]]
-    ['Logs', 'S3MediaPublicRead', 'S3MediaDenyPendingUploads']
+    ['Logs', 'S3MediaPublicRead', 'S3MediaDenyPendingUploads', 'S3MediaDenyInternalObjects']
     >>> merged_policy(merged, None)["Statement"] == [other]
     True
     """
@@ -420,6 +435,22 @@ def public_grants(policy: Mapping[str, Any] | None, bucket: str, action: str, re
 def denies_pending(policy: Mapping[str, Any] | None, bucket: str) -> bool:
     """True when a statement denies everyone (or every anonymous request) reading pending uploads."""
     target = f"{bucket_arn(bucket)}/{PENDING_PREFIX}x"
+    return any(
+        s.get("Effect") == "Deny"
+        and _is_everyone(s.get("Principal"))
+        and _allows(s, "s3:GetObject")
+        and _covers(s.get("Resource"), target)
+        for s in statements(policy)
+    )
+
+
+def denies_internal(policy: Mapping[str, Any] | None, bucket: str) -> bool:
+    """True when a statement denies everyone (or every anonymous request) reading the library's own objects.
+
+    >>> denies_internal(bucket_policy("photos", "website"), "photos")
+    True
+    """
+    target = f"{bucket_arn(bucket)}/0/{INTERNAL_MARK}ladder.json"
     return any(
         s.get("Effect") == "Deny"
         and _is_everyone(s.get("Principal"))
@@ -696,10 +727,11 @@ def origin_access_control_config(bucket: str) -> Document:
 def cdn_read_statements(bucket: str, distribution_arn: str | None = None) -> list[Document]:
     """The bucket policy statements that let one CloudFront distribution read media (serve mode).
 
-    Pending uploads are denied to it: the distribution never serves a file nobody confirmed.
+    Pending uploads and the library's own objects (the source ladder) are
+    denied to it: the distribution never serves a file nobody confirmed, nor a rung.
 
     >>> [s["Effect"] for s in cdn_read_statements("photos")]
-    ['Allow', 'Deny']
+    ['Allow', 'Deny', 'Deny']
     """
     arn = bucket_arn(bucket)
     principal = {"Service": "cloudfront.amazonaws.com"}
@@ -721,6 +753,13 @@ def cdn_read_statements(bucket: str, distribution_arn: str | None = None) -> lis
             "Action": "s3:GetObject",
             "Resource": f"{arn}/{PENDING_PREFIX}*",
         },
+        {
+            "Sid": "S3MediaCloudFrontNoInternalObjects",
+            "Effect": "Deny",
+            "Principal": principal,
+            "Action": "s3:GetObject",
+            "Resource": f"{arn}/{INTERNAL_KEYS}",
+        },
     ]
 
 
@@ -728,7 +767,9 @@ __all__ = [
     "APP_BUCKET_ACTIONS",
     "APP_OBJECT_ACTIONS",
     "CORS_RULE_ID",
+    "DENY_INTERNAL_SID",
     "DENY_PENDING_SID",
+    "INTERNAL_KEYS",
     "LIFECYCLE_RULE_ID",
     "ONE_YEAR",
     "PUBLIC_READ_SID",
@@ -739,6 +780,7 @@ __all__ = [
     "cdn_read_statements",
     "cors_configuration",
     "cors_problem",
+    "denies_internal",
     "denies_pending",
     "distribution_config",
     "find_routing_rule",

@@ -33,7 +33,7 @@ from .errors import (
 )
 from .formats import FileType
 from .ids import MediaId, MediaInfo
-from .imaging import ImageEngine
+from .imaging import ImageEngine, Original, Rendered
 from .limits import too_large_message
 from .resilience import StorageGuard
 from .singleflight import SingleFlight
@@ -98,6 +98,9 @@ class Checked:
     #: What is stored: an image read whole, cleaned (unless ``keep_metadata``); else the bytes checked.
     data: bytes
     info: MediaInfo
+    #: The source ladder made from the check's decode (see :mod:`s3media_wsgi.ladder`), stored after the original.
+    original: Original | None = None
+    rungs: tuple[Rendered, ...] = ()
 
 
 class Owner(Protocol):
@@ -115,7 +118,7 @@ class Owner(Protocol):
 
     def _check_content(self, data: bytes, *, pixels: bool = True, size: int | None = None) -> Checked: ...
 
-    def _after_upload(self, media_id: str, ftype: FileType) -> None: ...
+    def _after_upload(self, media_id: str, checked: Checked) -> None: ...
 
 
 class DirectUploads:
@@ -279,7 +282,7 @@ class DirectUploads:
         if not published:  # another process published it first: never overwritten
             return self._confirmed(media_id, pending_only)
         log.info("confirmed %s (%s, %d bytes)", media_id, checked.ftype.mime, info.size)
-        self.media._after_upload(media_id, checked.ftype)
+        self.media._after_upload(media_id, checked)
         return MediaId(media_id, checked.width, checked.height, checked.ftype.mime, checked.info)
 
     def _check_and_publish(self, media_id: str, info: ObjectInfo, objects: ObjectStorage) -> tuple[Checked, bool]:

@@ -135,6 +135,36 @@ def original_key(media_id: str) -> str:
     return key_prefix(media_id) + filename(media_id)
 
 
+#: The first character of the last segment of a key the library keeps for
+#: itself under an id (the source ladder, :mod:`s3media_wsgi.ladder`).  A
+#: normalised filename and a variant both start with a letter or a digit, and
+#: no id, filename or variant holds a ``_`` at all, so such a key is never an
+#: original nor a resize, and ``/_`` in a key marks it: never served.
+INTERNAL_MARK = "_"
+
+
+def internal_key(media_id: str, name: str) -> str:
+    """The key of *name* (which starts with :data:`INTERNAL_MARK`) under *media_id*'s prefix.
+
+    >>> internal_key("3c72aedc/ba25/41e6/a569/406c8f413974/a.png", "_ladder.json")
+    '3c72aedc/ba25/41e6/a569/406c8f413974/a.png/_ladder.json'
+    """
+    if not name.startswith(INTERNAL_MARK) or "/" in name:
+        raise ValueError(f"an internal name starts with {INTERNAL_MARK!r} and has no '/': {name!r}")
+    return key_prefix(media_id) + name
+
+
+def is_internal_key(key: str) -> bool:
+    """True when *key* is one the library keeps for itself (never served to a client).
+
+    >>> is_internal_key("3c72aedc/ba25/41e6/a569/406c8f413974/a.png/_ladder.json")
+    True
+    >>> is_internal_key("3c72aedc/ba25/41e6/a569/406c8f413974/a.png/a.png")
+    False
+    """
+    return "/" + INTERNAL_MARK in key or key.startswith(INTERNAL_MARK)
+
+
 def split_key(key: str) -> tuple[str, str]:
     """Split a key under the media root into ``(id, last segment)``.
 
@@ -495,13 +525,16 @@ __all__ = [
     "MediaInfo",
     "EXTENSION_ALIASES",
     "ID_RE",
+    "INTERNAL_MARK",
     "MAX_STORED_LENGTH",
     "STORED_KEYS",
     "STORED_SEPARATOR",
     "extension",
     "filename",
     "id_of",
+    "internal_key",
     "is_id",
+    "is_internal_key",
     "key_prefix",
     "new_id",
     "normalise_filename",

@@ -211,6 +211,54 @@ WEBP_METHOD = 4
 AVIF_SPEED = 8
 PNG_COMPRESS_LEVEL = 4
 
+#: The source ladder (:mod:`s3media_wsgi.ladder`): copies of an original at
+#: 1/2, 1/4 and 1/8 of its size, made from the upload check's decode, from
+#: which later cold resizes read and decode far fewer bytes.  A rung's long
+#: side is at least :data:`MIN_RUNG_SIDE`; the largest rungs are dropped
+#: while the ladder is over :data:`LADDER_SHARE` of the original's bytes;
+#: stills only (an animation has no ladder).
+LADDER_DIVISORS = (2, 4, 8)
+MIN_RUNG_SIDE = 256
+#: Most bytes a ladder may take, as a share of its original's: the largest rungs go first.
+LADDER_SHARE = 0.25
+#: How rungs are stored, by format: a JPEG source's as JPEG, any other
+#: source's as WebP.  The cheapest settings for which every resize a rung
+#: serves stays within 0.1 dB of the same resize made from the original,
+#: both encoded, against a full decode and one Lanczos pass (jpg, webp and
+#: png outputs fit 160x120 ... 640x480 and fill 300x300; synthetic photos
+#: with sensor grain, the worst case; ``python benchmarks/bench_ladder.py --formats``):
+#:
+#: ===========  ===================  ========  =======  ==================================
+#: source       rungs as             worst dB  bytes    added to the upload check (CPU)
+#: ===========  ===================  ========  =======  ==================================
+#: 12 MP JPEG   JPEG q93 4:2:0        -0.26    24.8%
+#: 12 MP JPEG   JPEG q85 4:4:4        -0.04    15.8%    +66 ms (the check alone: 43 ms)
+#: 12 MP JPEG   JPEG q90 4:4:4        -0.003   22.3%    +67 ms
+#: 12 MP JPEG   JPEG q93 4:4:4        +0.01     5.0%    (its 1/2 rung over budget)
+#: 2 MP JPEG    JPEG q85 4:4:4        -0.09    17.1%    +9 ms (9 ms)
+#: 2 MP JPEG    JPEG q90 4:4:4        -0.03    23.4%    +11 ms
+#: 4 MP RGBA    WebP q85..q95 lossy   -0.15    3-6%
+#: 4 MP RGBA    WebP lossless m0 q0   -0.03    24.5%    +128 ms (101 ms)
+#: 4 MP RGBA    WebP lossless m4      -0.03    21.3%    +740 ms
+#: 4 MP RGBA    PNG level 4           -0.03     5.5%    (its 1/2 rung over budget)
+#: ===========  ===================  ========  =======  ==================================
+#:
+#: Chroma subsampling is what costs JPEG rungs: a rung subsampled again
+#: loses 0.2-0.3 dB at any quality.  Lossy WebP loses the grain a
+#: lossless output keeps.  q85 is the cheapest that holds on both JPEGs
+#: (q90 keeps more margin for 40% more bytes).  (Times from a machine
+#: shared with other work: to re-measure.)
+RUNG_ENCODERS: dict[str, dict[str, Any]] = {
+    "jpg": {"quality": 85, "optimize": True, "subsampling": 0},
+    "webp": {"lossless": True, "method": 0, "quality": 0},
+    "png": {"compress_level": PNG_COMPRESS_LEVEL},
+}
+#: The rungs' format for sources that are not JPEG (or JPEG-like with alpha).
+RUNG_OTHER_FORMAT = "webp"
+#: The filter each rung of a source that is not JPEG is made with, from the one above it.
+RUNG_FILTER = Image.Resampling.LANCZOS
+_LADDER_SOURCES = ("JPEG", "MPO", "PNG", "WEBP")
+
 #: Most bytes of a source handed to its decoder in one call (Pillow's own is
 #: 64 KiB); each call copies that much, so peak memory grows by up to this.
 DECODE_BLOCK = 1024 * 1024
@@ -367,6 +415,9 @@ class ImageInfo:
     #: frame and its dominant colour (``#rrggbb``), see :mod:`s3media_wsgi.placeholders`.
     placeholder: bytes | None = None
     colour: str | None = None
+    #: With ``probe(..., ladder=True)``: the source ladder's rungs, largest first
+    #: (see :data:`LADDER_DIVISORS`), each in the stored (not upright) orientation.
+    rungs: tuple[Rendered, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -385,6 +436,8 @@ class Rendered:
     #: fractions of the upright source (None: the centre).  For ``auto`` and
     #: ``faces``, the point found.
     focus: tuple[float, float] | None = None
+    #: Every pixel kept exactly (a rung of the source ladder in PNG or lossless WebP).
+    lossless: bool = False
 
 
 @dataclass(frozen=True)
@@ -397,6 +450,24 @@ class Layout:
 
     box: Box
     size: tuple[int, int]
+
+    def onto(self, original: Original, size: tuple[int, int]) -> Layout:
+        """This plan (made for *original*) with its box mapped onto a copy of it of *size* pixels.
+
+        >>> Layout((100.0, 0.0, 300.0, 200.0), (50, 50)).onto(Original(400, 200), (200, 100)).box
+        (50.0, 0.0, 150.0, 100.0)
+        """
+        sx, sy = size[0] / original.width, size[1] / original.height
+        box = self.box
+        return Layout((box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy), self.size)
+
+
+class Original(NamedTuple):
+    """An original's size as stored (not upright) and its EXIF orientation: what a rung of its ladder stands for."""
+
+    width: int
+    height: int
+    orientation: int = 1
 
 
 def _round_div(num: int, den: int) -> int:
@@ -729,7 +800,7 @@ class ImageEngine:
         """True when *kind* (a sniff kind such as ``"jpeg"``) can be decoded here."""
         return kind in self._readable
 
-    def probe(self, data: bytes, *, decode: bool = False, facts: bool = False) -> ImageInfo:
+    def probe(self, data: bytes, *, decode: bool = False, facts: bool = False, ladder: bool = False) -> ImageInfo:
         """Read format, upright size and frame count from the header.
 
         With *decode*, also decode the first frame's pixels, as cheaply as the
@@ -738,15 +809,20 @@ class ImageEngine:
         now rather than by every resize later.  Later frames of an animation
         are not decoded.
 
+        With *decode* and *ladder*, that decode also makes the source
+        ladder's rungs (:func:`rung_sizes`; ``info.rungs``): a JPEG is then
+        decoded at the libjpeg scale that keeps twice the largest rung
+        rather than at 1/8, which checks every byte of its scans just the same.
+
         Raises :class:`NotAnImage` (not an image we read, cut short,
         flooded with segments, or with *decode* pixel data that does not
         decode) or :class:`ImageTooLarge` (over ``max_pixels``,
         ``max_metadata_bytes`` or ``max_jpeg_scans``).
         """
         with _trimmed():
-            return self._probe(data, decode, facts)
+            return self._probe(data, decode, facts, ladder)
 
-    def _probe(self, data: bytes, decode: bool, facts: bool = False) -> ImageInfo:
+    def _probe(self, data: bytes, decode: bool, facts: bool = False, ladder: bool = False) -> ImageInfo:
         with self._slot(), _guard():
             source = self._open(data)
             with source.image as im:
@@ -756,9 +832,15 @@ class ImageEngine:
                     width, height = height, width
                 info = ImageInfo(KIND_BY_PILLOW[im.format or ""], width, height, source.frames, turn)
                 if decode:
+                    sizes = rung_sizes(im, source.frames) if ladder else []
                     cost = decode_cost(im, im.size[0] * im.size[1], drafted=True)
+                    cost += sum(math.ceil(w * h * _encode_bytes_per_pixel("webp")) for w, h in sizes[:1])
                     with self.memory.reserve(cost, f"a {im.size[0]}x{im.size[1]} {im.format}", self._wait_left()):
-                        _decode_cheaply(im)
+                        if sizes:
+                            rungs = within_share(_decode_for_rungs(im, sizes), len(data))
+                            info = dataclasses.replace(info, rungs=rungs)
+                        else:
+                            _decode_cheaply(im)
                         if facts:
                             small = _small_copy(im, turn)
                             placeholder, colour = placeholders.thumbhash(small), placeholders.dominant_colour(small)
@@ -822,8 +904,14 @@ class ImageEngine:
             request = StillRequest(spec.page, spec.frame, (spec.width, spec.height), spec.mode == "fill")
         return _Source(previewer.still(data, ftype.kind, request, self._work()), 1, False)
 
-    def resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
+    def resize(self, data: bytes, spec: ResizeSpec, *, original: Original | None = None) -> Rendered:
         """Resize *data* to *spec* and encode it; metadata other than the ICC profile is dropped.
+
+        With *original*, *data* is a rung of the source ladder of that
+        original: the output's size and crop box are planned on the
+        original's size and orientation, the box mapped onto the rung, so
+        the output has exactly the size and framing a resize of the original
+        has.
 
         Raises :class:`NotAnImage`, :class:`ImageTooLarge` (source over
         ``max_pixels``, an output side over ``max_side``, as when a very
@@ -833,14 +921,18 @@ class ImageEngine:
         """
         spec.validate(self.limits.max_side)
         with _trimmed():
-            return self._resize(data, spec)
+            return self._resize(data, spec, original)
 
-    def _resize(self, data: bytes, spec: ResizeSpec) -> Rendered:
+    def _resize(self, data: bytes, spec: ResizeSpec, original: Original | None = None) -> Rendered:
         with self._slot(), _guard():
             source = self._still(data, spec) or self._open(data)
             with source.image as im:
-                turn = orientation(im)
-                plan = layout(im.size[0], im.size[1], spec, turn)
+                if original is None:
+                    turn = orientation(im)
+                    plan = layout(im.size[0], im.size[1], spec, turn)
+                else:
+                    turn = original.orientation
+                    plan = layout(original.width, original.height, spec, turn)
                 if max(plan.size) > self.limits.max_side:
                     raise ImageTooLarge(f"output {plan.size} is over max_side={self.limits.max_side}")
                 budget = self.limits.output_pixels(spec.format)
@@ -848,9 +940,13 @@ class ImageEngine:
                     raise ImageTooLarge(
                         f"output {plan.size[0]}x{plan.size[1]} is over max_{spec.format}_pixels={budget}"
                     )
+                if original is not None:
+                    plan = plan.onto(original, im.size)
                 return self._render(source, spec, plan, turn)
 
-    def resize_many(self, data: bytes, specs: Sequence[ResizeSpec]) -> list[Rendered | MediaError]:
+    def resize_many(
+        self, data: bytes, specs: Sequence[ResizeSpec], *, original: Original | None = None
+    ) -> list[Rendered | MediaError]:
         """Render every spec of *specs* from one decode of *data*: a :class:`Rendered` or the error, per spec.
 
         Each output keeps :meth:`resize`'s rules: its format's draft policy
@@ -861,13 +957,14 @@ class ImageEngine:
         filters, encoders and limits.  An output that cannot be made (over a
         limit) is its error, the others are made; an animated output is made
         by :meth:`resize` on its own, after.  A source that does not decode
-        raises, as :meth:`resize` does.
+        raises, as :meth:`resize` does.  *original*: *data* is a rung of
+        that original's ladder, as for :meth:`resize`.
         """
         specs = list(specs)
         for spec in specs:
             spec.validate(self.limits.max_side)
         with _trimmed():
-            results = self._resize_many(data, specs)
+            results = self._resize_many(data, specs, original)
         for i, spec in enumerate(specs):
             if results[i] is None:  # animated: its frames are decoded one by one, by resize
                 try:
@@ -876,7 +973,9 @@ class ImageEngine:
                     results[i] = exc
         return [r for r in results if r is not None]
 
-    def _resize_many(self, data: bytes, specs: list[ResizeSpec]) -> list[Rendered | MediaError | None]:
+    def _resize_many(
+        self, data: bytes, specs: list[ResizeSpec], original: Original | None = None
+    ) -> list[Rendered | MediaError | None]:
         results: list[Rendered | MediaError | None] = [None] * len(specs)
         ftype = sniff(data[:SNIFF_BYTES])
         if ftype is not None and previews.previewable(ftype.kind):
@@ -884,11 +983,14 @@ class ImageEngine:
         with self._slot(), _guard():
             source = self._open(data)
             with source.image as im:
-                turn = orientation(im)
+                turn = orientation(im) if original is None else original.orientation
                 src_w, src_h = im.size
                 still: list[tuple[int, ResizeSpec, Layout]] = []
                 for i, spec in enumerate(specs):
-                    plan = layout(src_w, src_h, spec, turn)
+                    if original is None:
+                        plan = layout(src_w, src_h, spec, turn)
+                    else:
+                        plan = layout(original.width, original.height, spec, turn).onto(original, im.size)
                     budget = self.limits.output_pixels(spec.format)
                     if max(plan.size) > self.limits.max_side:
                         results[i] = ImageTooLarge(f"output {plan.size} is over max_side={self.limits.max_side}")
@@ -1153,6 +1255,11 @@ def _decode_cheaply(im: Image.Image) -> None:
     """Decode *im*'s current frame at the smallest scale its decoder offers, and drop the pixels."""
     if im.format in ("JPEG", "MPO"):
         im.draft(im.mode, (1, 1))  # libjpeg's 1/8 scale, still reading the whole entropy stream
+    _load_checked(im)
+
+
+def _load_checked(im: Image.Image) -> None:
+    """Load *im*'s current frame: :class:`NotAnImage` when its pixel data is corrupt or cut short."""
     try:
         im.load()
     except (MediaError, MemoryError, Image.DecompressionBombError):
@@ -1176,6 +1283,74 @@ def _draft_size(im: Image.Image, plan: Layout, draft: float | None, jpeg_draft: 
         max(1, math.ceil(src_w * factor * out_w / box_w)),
         max(1, math.ceil(src_h * factor * out_h / box_h)),
     )
+
+
+def rung_sizes(im: Image.Image, frames: int = 1) -> list[tuple[int, int]]:
+    """The sizes of the ladder *im* (opened, not loaded) gets, largest first; none for an animation.
+
+    >>> rung_sizes(Image.new("RGB", (4000, 3000)))
+    [(2000, 1500), (1000, 750), (500, 375)]
+    """
+    ours = im.format is None or im.format in _LADDER_SOURCES  # None: made in memory
+    if frames > 1 or not ours or im.mode == "CMYK":
+        return []
+    width, height = im.size
+    if im.format in ("JPEG", "MPO"):
+        # libjpeg's scaled sizes: rounded up.
+        sizes = [(-(-width // d), -(-height // d)) for d in LADDER_DIVISORS]
+    else:
+        sizes = [(max(1, _round_div(width, d)), max(1, _round_div(height, d))) for d in LADDER_DIVISORS]
+    return [size for size in sizes if max(size) >= MIN_RUNG_SIDE]
+
+
+def within_share(rungs: Sequence[Rendered], original_bytes: int) -> tuple[Rendered, ...]:
+    """*rungs* (largest first) less the largest, until they take at most :data:`LADDER_SHARE` of *original_bytes*."""
+    kept = list(rungs)
+    while kept and sum(len(r.data) for r in kept) > LADDER_SHARE * original_bytes:
+        kept.pop(0)
+    return tuple(kept)
+
+
+def _decode_for_rungs(im: Image.Image, sizes: list[tuple[int, int]]) -> tuple[Rendered, ...]:
+    """Decode *im* (opened, not loaded) and make a rung of each of *sizes* (largest first, halving).
+
+    A JPEG is decoded at libjpeg's scale of the largest rung (1/2: the very
+    pixels a drafted resize of the original starts from), and each smaller
+    rung is the 2x2 average of the one above (faster than decoding again at
+    1/4 and 1/8, and closer to a full decode: ``bench_ladder.py --formats``).
+    Any other source is decoded whole, and each rung made from the one
+    above by a 2:1 step of :data:`RUNG_FILTER`.
+    """
+    icc = im.info.get("icc_profile") or None
+    jpeg = im.format in ("JPEG", "MPO")
+    if jpeg:
+        im.draft(im.mode, sizes[0])
+    _load_checked(im)
+    frame = _resizable(im)
+    if frame.mode not in ("RGB", "L", "RGBA", "LA"):
+        frame = frame.convert("RGBA" if "A" in frame.mode else "RGB")
+    frames = []
+    for size in sizes:
+        if frame.size == size:
+            pass
+        elif jpeg and (-(-frame.width // 2), -(-frame.height // 2)) == size:
+            frame = frame.reduce(2)
+        else:
+            frame = frame.resize(size, Image.Resampling.BOX if jpeg else RUNG_FILTER)
+        frames.append(frame)
+    rungs = []
+    for frame in frames:
+        fmt = "jpg" if jpeg and frame.mode in ("RGB", "L") else RUNG_OTHER_FORMAT
+        out, out_icc = _for_output(frame.copy(), fmt, icc)
+        out.info = {}
+        params = dict(RUNG_ENCODERS[fmt])
+        if out_icc:
+            params["icc_profile"] = out_icc
+        buf = io.BytesIO()
+        out.save(buf, PILLOW_WRITER[fmt], **params)
+        lossless = fmt == "png" or bool(params.get("lossless"))
+        rungs.append(Rendered(buf.getvalue(), CONTENT_TYPES[fmt], *out.size, lossless))
+    return tuple(rungs)
 
 
 def _small_copy(im: Image.Image, turn: int) -> Image.Image:
@@ -1336,6 +1511,7 @@ __all__ = [
     "ImageInfo",
     "ImageLimits",
     "Layout",
+    "Original",
     "Rendered",
     "Resampling",
     "layout",

@@ -45,7 +45,8 @@ from .errors import (
 from .factory import build_storage, load_object, media_kwargs
 from .formats import FileType, by_ext
 from .ids import MediaId, MediaInfo
-from .imaging import ImageEngine, ImageLimits
+from .imaging import ImageEngine, ImageLimits, Original
+from .ladder import Ladder
 from .limits import (
     DEFAULT_MAX_FRAMES,
     DEFAULT_MAX_PIXELS,
@@ -213,6 +214,12 @@ class Media:
         the app: a 500 (logged with its traceback by the route), the upload
         kept for a retry.  Its return value is ignored.  Not run by
         :meth:`put`, whose caller is app code already.
+    :param ladder: make each image's source ladder in the upload pass, from
+        the pixel check's decode, and make later cold resizes from it: copies
+        at 1/2 to 1/8 of the original's size (within a quarter of its bytes)
+        stored beside it under names no URL reaches (default on; see
+        :mod:`s3media_wsgi.ladder`).  Off, nothing is made and every resize
+        reads the original.  Needs ``check_pixels``.
     :param enqueue: ``enqueue(job)`` runs the work of eager presets (presets
         marked ``"eager": True``) after each image :meth:`put` stores or
         :meth:`confirm_upload` publishes: *job* is an
@@ -247,6 +254,7 @@ class Media:
         breaker_cooldown: float = DEFAULT_BREAKER_COOLDOWN,
         on_confirm: ConfirmHook | None = None,
         enqueue: Enqueue | None = None,
+        ladder: bool = True,
     ) -> None:
         if not isinstance(storage, Storage):
             raise ConfigError(f"storage must implement the Storage protocol, got {type(storage).__name__}")
@@ -286,6 +294,9 @@ class Media:
         if not isinstance(check_pixels, bool):
             raise ConfigError(f"check_pixels must be True or False, not {check_pixels!r}")
         self.check_pixels = check_pixels
+        if not isinstance(ladder, bool):
+            raise ConfigError(f"ladder must be True or False, not {ladder!r}")
+        self.ladder = Ladder(storage, self.engine, self.guard, max_upload_bytes) if ladder else None
         if allowed_types is None:
             allowed = set(DEFAULT_ALLOWED)
             if not self.engine.can_read("heic"):
@@ -297,7 +308,7 @@ class Media:
                 raise ConfigError(f"allowed_types has unknown kinds {sorted(unknown)}; known: {sorted(TYPES)}")
         self.allowed_types = frozenset(allowed)
         self._accepted_labels = ", ".join(TYPES[kind].label for kind in TYPES if kind in self.allowed_types)
-        self.resizer = Resizer(storage, self.engine, self.guard, max_upload_bytes)
+        self.resizer = Resizer(storage, self.engine, self.guard, max_upload_bytes, self.ladder)
         self.upload_expires = positive_int(upload_expires, "upload_expires")
         if on_confirm is not None and not callable(on_confirm):
             raise ConfigError(f"on_confirm must be a function of the upload, not {type(on_confirm).__name__}")
@@ -387,11 +398,17 @@ class Media:
         if not written and not self._is_our_write(key, len(data)):
             raise AlreadyExists(f"refusing to overwrite {media_id}")
         log.info("stored %s (%s, %d bytes)", media_id, ftype.mime, len(data))
-        self._after_upload(media_id, ftype)
+        self._after_upload(media_id, checked)
         return MediaId(media_id, checked.width, checked.height, ftype.mime, checked.info)
 
-    def _after_upload(self, media_id: str, ftype: FileType) -> None:
-        """Hand the eager presets of a new image to :attr:`enqueue`; its failures are only logged."""
+    def _after_upload(self, media_id: str, checked: Checked) -> None:
+        """Store the source ladder of a new image, then hand its eager presets to :attr:`enqueue`.
+
+        Failures of either are only logged: the upload is stored.
+        """
+        ftype = checked.ftype
+        if self.ladder is not None and ftype.is_image:
+            self.ladder.store(media_id, checked.original, checked.rungs, drafted=ftype.kind == "jpeg")
         if not self.presets.eager or not ftype.is_image or not self.engine.can_read(ftype.kind):
             return
         try:
@@ -479,13 +496,16 @@ class Media:
         if not self.engine.can_read(ftype.kind):
             return Checked(ftype, None, None, data, MediaInfo(ftype.mime, size))
         decode = pixels and self.check_pixels
-        probed = self.engine.probe(data, decode=decode, facts=decode)
+        probed = self.engine.probe(data, decode=decode, facts=decode, ladder=decode and self.ladder is not None)
         if not self.keep_metadata:
             data = clean(data, probed.orientation)
             size = len(data)
         placeholder = base64.b64encode(probed.placeholder).decode("ascii") if probed.placeholder else None
         info = MediaInfo(ftype.mime, size, probed.width, probed.height, placeholder, probed.colour)
-        return Checked(ftype, probed.width, probed.height, data, info)
+        turned = probed.orientation >= 5
+        stored_size = (probed.height, probed.width) if turned else (probed.width, probed.height)
+        original = Original(*stored_size, probed.orientation) if probed.rungs else None
+        return Checked(ftype, probed.width, probed.height, data, info, original, probed.rungs)
 
     def _check_document(self, ftype: FileType, data: bytes, size: int, pixels: bool) -> Checked:
         """A video, audio file or PDF: its facts from its previewer, when installed and *data* is all of it.
@@ -636,11 +656,13 @@ class Media:
 
     @_guarded
     def delete(self, media_id: str) -> int:
-        """Delete the original and every resize of *media_id*; return how many objects went."""
+        """Delete the original, every resize and the source ladder of *media_id*; return how many objects went."""
         media_id = ids.id_of(media_id)
         prefix = ids.key_prefix(media_id)
         with self.guard.call():
             count = self.storage.delete_prefix(prefix)
+        if self.ladder is not None:
+            self.ladder.forget(media_id)
         log.info("deleted %s (%d objects)", media_id, count)
         return count
 
@@ -648,7 +670,9 @@ class Media:
     def purge_resizes(self, media_id: str) -> int:
         """Delete every resize of *media_id*, keep its original; return how many went.
 
-        They are made again on their next request.  Needs a storage that lists
+        They are made again on their next request.  The source ladder is kept
+        too: its rungs are copies of the original, made once from the upload,
+        not resizes (:meth:`delete` removes them with the original).  Needs a storage that lists
         keys (``list_keys``, see :mod:`s3media_wsgi.storage.base`); both
         built-in backends do.
         """
@@ -656,7 +680,7 @@ class Media:
         original = ids.original_key(media_id)
         with self.guard.call():
             keys = list_keys(self.storage, ids.key_prefix(media_id))
-        resizes = [key for key in keys if key != original]
+        resizes = [key for key in keys if key != original and not ids.is_internal_key(key)]
         if not resizes:
             return 0
         with self.guard.call():

@@ -3,8 +3,9 @@
 :meth:`Media.create_resize <s3media_wsgi.Media.create_resize>` wants the key
 of the stored resize (it looks with ``exists``), :meth:`Media.fetch_resize
 <s3media_wsgi.Media.fetch_resize>` its bytes (it looks with ``get``); when it
-is missing, both read the original (bounded by ``max_upload_bytes``), resize
-it and store it with a conditional write, so across processes the first
+is missing, both read the smallest rung of the original's source ladder that
+serves it (:mod:`s3media_wsgi.ladder`) or else the original (bounded by
+``max_upload_bytes``), resize it and store it with a conditional write, so across processes the first
 writer wins and every other one succeeds without overwriting.  Within a
 process identical requests share one computation (:class:`SingleFlight`);
 one that waits longer than :data:`FOLLOWER_WAIT` is answered 503.
@@ -16,8 +17,9 @@ import logging
 import time
 
 from . import ids
-from .errors import ImageTooLarge, NotFound
-from .imaging import CONTENT_TYPES, ImageEngine
+from .errors import ImageTooLarge, NotAnImage, NotFound
+from .imaging import CONTENT_TYPES, ImageEngine, Rendered
+from .ladder import Ladder
 from .resilience import StorageGuard
 from .singleflight import SingleFlight
 from .storage.base import ObjectStorage, Storage, put_remakeable
@@ -37,11 +39,20 @@ Made = tuple[str, bytes | None, str]
 class Resizer:
     """Makes the resizes of one :class:`~s3media_wsgi.Media`, stored in *storage*."""
 
-    def __init__(self, storage: Storage, engine: ImageEngine, guard: StorageGuard, max_upload_bytes: int) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        engine: ImageEngine,
+        guard: StorageGuard,
+        max_upload_bytes: int,
+        ladder: Ladder | None = None,
+    ) -> None:
         self.storage = storage
         self.engine = engine
         self.guard = guard
         self.max_upload_bytes = max_upload_bytes
+        #: Where cold resizes look first (None: always the original).
+        self.ladder = ladder
         self._flight: SingleFlight[Made] = SingleFlight()
 
     def create(self, key: str, media_id: str, spec: ResizeSpec) -> str:
@@ -75,29 +86,35 @@ class Resizer:
                     if self.storage.exists(key):
                         return key, None, CONTENT_TYPES[spec.format]
             started = time.perf_counter()
-            with guard.call():
-                original = self._read_original(media_id)
-            rendered = self.engine.resize(original, spec)
+            rendered = self.ladder.resize(media_id, spec) if self.ladder is not None else None
+            source = "a rung"
+            if rendered is None:
+                source = "the original"
+                with guard.call():
+                    original = self._read_original(media_id)
+                rendered = self.engine.resize(original, spec)
             with guard.call():
                 # A resize can be made again: a backend may skip what makes a
                 # write survive a crash (local storage: the folder fsync; never atomicity).
                 written = put_remakeable(self.storage, key, rendered.data, rendered.content_type)
         log.info(
-            "resize %s %s in %.1f ms, %d bytes",
+            "resize %s %s from %s in %.1f ms, %d bytes",
             key,
             "made" if written else "made (another process stored it first)",
+            source,
             (time.perf_counter() - started) * 1000,
             len(rendered.data),
         )
         return key, rendered.data, rendered.content_type
 
     def create_many(self, media_id: str, wanted: list[tuple[str, ResizeSpec]]) -> list[str]:
-        """Store each missing resize of *wanted* (``(key, spec)`` pairs) of *media_id*, all from one decode.
+        """Store each missing resize of *wanted* (``(key, spec)`` pairs) of *media_id*, each source decoded once.
 
         The keys it made (or found stored by another writer meanwhile); a
         resize that cannot be made is logged and left to its first request.
-        One storage request: an ``exists`` per key, one read of the
-        original, a conditional write per resize made.
+        One storage request: an ``exists`` per key, one read of each rung of
+        the source ladder that serves some of them (each decoded once) and
+        of the original for the rest, a conditional write per resize made.
         """
         guard = self.guard
         with guard.request():
@@ -109,15 +126,34 @@ class Resizer:
             if not missing:
                 return []
             started = time.perf_counter()
-            with guard.call():
-                original = self._read_original(media_id)
+            specs = [spec for _, spec in missing]
+            rendered: list[Rendered | Exception | None] = [None] * len(missing)
+            if self.ladder is not None:
+                # Each rung that serves some of them decoded once; what none serves, from the original.
+                for data, source, indexes in self.ladder.sources(media_id, specs):
+                    if data is None:
+                        continue
+                    try:
+                        outputs = self.engine.resize_many(data, [specs[i] for i in indexes], original=source)
+                    except NotAnImage as exc:
+                        log.warning("a rung of %s does not decode (%s): resized from the original", media_id, exc)
+                        self.ladder.forget(media_id)
+                        continue
+                    for i, output in zip(indexes, outputs):
+                        rendered[i] = output
+            todo = [i for i, r in enumerate(rendered) if r is None]
+            if todo:
+                with guard.call():
+                    original = self._read_original(media_id)
+                for i, output in zip(todo, self.engine.resize_many(original, [specs[i] for i in todo])):
+                    rendered[i] = output
             made = []
-            for (key, _), rendered in zip(missing, self.engine.resize_many(original, [s for _, s in missing])):
-                if isinstance(rendered, Exception):
-                    log.warning("eager resize %s not made: %s", key, rendered)
+            for (key, _), result in zip(missing, rendered):
+                if result is None or isinstance(result, Exception):
+                    log.warning("eager resize %s not made: %s", key, result)
                     continue
                 with guard.call():
-                    put_remakeable(self.storage, key, rendered.data, rendered.content_type)
+                    put_remakeable(self.storage, key, result.data, result.content_type)
                 made.append(key)
         log.info(
             "eager resizes of %s: %d of %d made in %.1f ms", media_id, len(made), len(missing),

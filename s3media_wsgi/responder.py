@@ -29,6 +29,7 @@ from .answers import DEFAULT_RETRY_AFTER, answer_for
 from .delivery import DELIVERIES as DELIVERIES  # cli.py imports it from here
 from .delivery import choose_delivery
 from .errors import ConfigError, NotFound
+from .ids import is_internal_key
 from .media import Media
 from .response import MediaResponse
 from .static import DEFAULT_CACHE_CONTROL, FileResponder
@@ -232,6 +233,9 @@ class MediaResponder:
         if key.startswith(PENDING_PREFIX):
             # A direct upload not yet confirmed is not media: never served.
             raise NotFound(f"{key} is a pending upload")
+        if is_internal_key(key):
+            # The library's own objects (the source ladder): as private as an original ever is, or more.
+            raise NotFound(f"{key} is not served")
         if self.serve_local:
             local = self.storage.local_path(key)
             if local is not None:

@@ -113,6 +113,7 @@ class MediaSettings:
     max_concurrent_decodes: int | None = None
     check_pixels: bool | None = None
     keep_metadata: bool | None = None
+    ladder: bool | None = None
     image_limits: ImageLimits | None = None
     preview_limits: PreviewLimits | None = None
     upload_expires: int | None = None
@@ -436,6 +437,8 @@ define("check_pixels", as_bool, None, "media",
 define("keep_metadata", as_bool, None, "media",
        "store JPEG, PNG and WebP originals as uploaded; off: location, maker notes, XMP and comments are "
        "removed without re-encoding (ICC profile and orientation kept)", "off")
+define("ladder", as_bool, None, "media",
+       "make each image's source ladder (copies at 1/2 to 1/8 size) at upload; cold resizes read it", "on")
 define("image_limits", as_image_limits, None, "media",
        "the engine's other limits (`ImageLimits` fields: `max_metadata_bytes`, `max_jpeg_scans`, "
        "`max_avif_pixels`…; a JSON object in ini files)", "see [Limits](#limits-you-can-rely-on)")

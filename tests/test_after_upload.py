@@ -245,7 +245,8 @@ def test_the_eager_flag_changes_no_url(local_storage: LocalStorage) -> None:
 def test_after_put_the_eager_variants_are_stored_warm_from_one_decode(
     storage: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    media = Media(storage, secret_key=SECRET, presets=EAGER)
+    # Without the source ladder, whose rungs would each be decoded once instead (tests/test_ladder.py).
+    media = Media(storage, secret_key=SECRET, presets=EAGER, ladder=False)
     opened: list[int] = []
     real_open = media.engine._open
     monkeypatch.setattr(media.engine, "_open", lambda data: opened.append(len(data)) or real_open(data))

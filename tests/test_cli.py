@@ -206,6 +206,8 @@ def test_setup_bucket_creates_the_bucket_and_applies_every_document(env, fresh, 
              "Resource": f"{arn}/*"},
             {"Sid": "S3MediaDenyPendingUploads", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
              "Resource": f"{arn}/uploads/*", "Condition": {"Null": {"aws:PrincipalArn": "true"}}},
+            {"Sid": "S3MediaDenyInternalObjects", "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": f"{arn}/*/_*", "Condition": {"Null": {"aws:PrincipalArn": "true"}}},
         ],
     }  # fmt: skip
     assert back["WebsiteConfiguration"] == {
@@ -430,6 +432,13 @@ def break_public_pending(client: Any, name: str) -> None:
     client.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
 
 
+def break_public_ladder(client: Any, name: str) -> None:
+    """A bucket set up before the source ladder: its policy has no deny for <id>/_*."""
+    policy = json.loads(client.get_bucket_policy(Bucket=name)["Policy"])
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "S3MediaDenyInternalObjects"]
+    client.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+
+
 @pytest.mark.parametrize(
     ("breakage", "failures"),
     [
@@ -438,7 +447,11 @@ def break_public_pending(client: Any, name: str) -> None:
         (break_redirect_code, {"website": "404s redirect with a 301, which browsers and CDNs keep"}),
         (break_lifecycle, {"lifecycle": "no enabled lifecycle rule expires objects under 'uploads/'"}),
         (break_listing, {"access": "the bucket policy lets everyone list the bucket"}),
-        (break_public_pending, {"pending uploads": "anyone may read uploads/*"}),
+        (
+            break_public_pending,
+            {"pending uploads": "anyone may read uploads/*", "source ladder": "anyone may read <id>/_*"},
+        ),
+        (break_public_ladder, {"source ladder": "anyone may read <id>/_*"}),
         # moto evaluates bucket policies for anonymous reads: without one, storage refuses the browser too.
         (
             break_policy,
@@ -461,7 +474,7 @@ def test_check_names_each_broken_setting_and_how_to_fix_it(env, fresh, s3_client
         assert "\n    fix: " in lines[name]
     first = lines[next(iter(failures))]
     assert f"fix: run: s3media setup-bucket {fresh} --app-url {APP}" in first
-    assert out.splitlines()[-1] == f"{len(failures)} of 10 checks failed (1 skipped)"
+    assert out.splitlines()[-1] == f"{len(failures)} of 11 checks failed (1 skipped)"
 
 
 def test_what_moto_enforces_of_the_bucket_policy(env, fresh, s3_client, moto_endpoint) -> None:
@@ -477,10 +490,11 @@ def test_what_moto_enforces_of_the_bucket_policy(env, fresh, s3_client, moto_end
             return exc.code
 
     set_up(env, fresh)
-    for key in ("0a/media.txt", "uploads/0a/pending.txt"):
+    for key in ("0a/media.txt", "uploads/0a/pending.txt", "0a/b.jpg/_ladder.json", "0a/b.jpg/_ladder-400x300.jpg"):
         s3_client.put_object(Bucket=fresh, Key=key, Body=b"x")
-    # Website mode: media are public, pending uploads are not.
+    # Website mode: media are public, pending uploads and the source ladder are not.
     assert (anonymous("0a/media.txt"), anonymous("uploads/0a/pending.txt")) == (200, 403)
+    assert (anonymous("0a/b.jpg/_ladder.json"), anonymous("0a/b.jpg/_ladder-400x300.jpg")) == (403, 403)
     # (moto ignores that a signed request has a principal, so it denies the app's own reads of
     # uploads/ too; S3 applies the deny to anonymous requests only, which carry no aws:PrincipalArn.)
     set_up(env, fresh, "--delivery", "private")

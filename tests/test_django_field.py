@@ -258,7 +258,8 @@ def test_the_widget_shows_the_current_image_and_escapes_anything_else(staff: Cli
     assert thumbnail is not None and staff.get(thumbnail.group(1)).status_code == 200
     forged = MediaUploadWidget().render("image", '"><script>alert(1)</script>')
     assert "<script>alert" not in forged and "&quot;&gt;&lt;script&gt;" in forged
-    assert "<img" not in forged
+    assert " src=" not in forged  # no picture loaded: no thumbnail, and the focus picker is hidden and empty
+    assert '<div class="s3media-focus" data-s3media-focus hidden>' in forged
 
 
 # --- the admin ---------------------------------------------------------------------------------

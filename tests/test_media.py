@@ -186,14 +186,22 @@ def test_put_out_of_memory_is_busy_not_a_500(local_media, monkeypatch):
     assert_empty(local_media)
 
 
-def test_pixel_check_decodes_a_jpeg_at_an_eighth(local_media, decoded_sizes):
+def test_pixel_check_decodes_a_jpeg_at_an_eighth(local_storage, decoded_sizes):
     decoded = decoded_sizes
-    media_id = local_media.put(images.jpeg(1600, 1200), filename="big.jpg")
+    media = Media(local_storage, secret_key=SECRET, ladder=False)
+    media_id = media.put(images.jpeg(1600, 1200), filename="big.jpg")
     assert (media_id.width, media_id.height) == (1600, 1200)
     assert decoded == [(200, 150)]  # 1/64th of the pixels kept, every byte of the scan read
     decoded.clear()
-    local_media.put(images.png(300, 200), filename="small.png")
+    media.put(images.png(300, 200), filename="small.png")
     assert decoded == [(300, 200)]  # no reduced decode for PNG
+
+
+def test_pixel_check_is_the_ladders_decode(local_media, decoded_sizes):
+    # With the source ladder (the default), the check decodes at its largest rung's scale: one decode, not two.
+    local_media.put(images.jpeg(1600, 1200), filename="big.jpg")
+    # At 1/2 for its largest rung (the 1/4 one is its 2x2 average): no 1/8 decode of its own.
+    assert decoded_sizes == [(800, 600)]
 
 
 def test_put_allow_list_is_configurable(local_storage):

@@ -44,6 +44,7 @@ def test_the_public_modules_are_pinned_and_each_says_what_it_exports():
         "s3media_wsgi.adapters.django",
         "s3media_wsgi.adapters.django.middleware",
         "s3media_wsgi.adapters.django.fields",
+        "s3media_wsgi.adapters.django.lists",
         "s3media_wsgi.adapters.django.permissions",
         "s3media_wsgi.adapters.django.widgets",
         "s3media_wsgi.adapters.django.templatetags.s3media",

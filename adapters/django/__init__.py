@@ -15,7 +15,8 @@ templates: ``{% load s3media %}`` then ``{% media_url id %}``,
 In views: ``get_media().put(request.FILES["photo"])``.  In models:
 ``fields.MediaField`` (a media id, uploaded straight from the browser by its
 form field's widget; ``"UPLOADS": "s3media_wsgi.adapters.django.permissions.is_staff"``
-says who may upload).  A form taking an upload from the browser takes its
+says who may upload), and ``lists.MediaListField`` (several, in order, uploaded at
+once by its widget).  A form taking an upload from the browser takes its
 receipt (what ``s3/confirm`` answers), never a bare id: :func:`check_upload_receipt`
 gives the id back, for the user of the current request only.
 

@@ -54,6 +54,19 @@ Then the id must still be stored (``unconfirmed``: deleted since, or never
 confirmed; ``unavailable``: storage did not answer).  The cleaned value is the
 :class:`MediaValue` of the id: model code sees ids, never receipts.
 
+The widget also lets the person set the picture's *focus* (a click, a tap or
+the arrow keys on it, see :mod:`~s3media_wsgi.adapters.django.focus`), sent
+in the input ``<name>-focus`` as ``"x,y"`` (fractions 0-1 of the upright
+picture) or ``""`` for none.  The field stores it in the value's info
+(``info.focus``, the ``f`` field of the stored value), so every ``fill`` crop
+of the row is placed on it unless told otherwise
+(``photo.image.resize_url("300x300", mode="fill")``, ``admin_thumbnail``,
+``{% picture %}`` with ``mode="fill"``).  Anything but such a point (``auto``,
+``faces``, numbers outside 0-1, NaN, a long text) is refused (``focus``); a
+form sent without the input keeps the focus the value had.  Changing only
+the focus keeps the id: the file is neither uploaded again nor deleted (a row
+holding a plain id gets an info holding the focus alone, with no I/O).
+
 The model field itself (``full_clean``) checks only that a value is a
 well-formed id whose original is stored: what your own code assigns (an id
 ``get_media().put`` returned, say) is trusted, as any value code sets on a
@@ -66,6 +79,7 @@ who may upload (in the admin, ``"s3media_wsgi.adapters.django.permissions.is_sta
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import weakref
 from collections.abc import Mapping
@@ -79,12 +93,13 @@ from django.db.models import lookups
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.translation import gettext_lazy as _
 
-from ...errors import InvalidId, InvalidUpload, MediaError
-from ...ids import MAX_EXT, MAX_STEM, MAX_STORED_LENGTH, STORED_SEPARATOR, is_id
+from ...errors import InvalidId, InvalidResize, InvalidUpload, MediaError
+from ...ids import MAX_EXT, MAX_STEM, MAX_STORED_LENGTH, STORED_SEPARATOR, MediaInfo, is_id
 from ...media import MediaId
 from ...picture import SafeHTML
 from ...receipts import is_receipt
 from . import check_upload_receipt, get_media
+from .focus import focus_text, parse_focus
 from .widgets import MediaUploadWidget
 
 #: The longest media id: 36 characters of uuid in five folders, "/", then a filename
@@ -99,6 +114,7 @@ ERROR_MESSAGES: dict[str, Any] = {
     "receipt": _("This upload is not valid here, or has expired: choose the file again."),
     "unconfirmed": _("This upload was not confirmed, or no longer exists: choose the file again."),
     "unavailable": _("Storage is unavailable: try again shortly."),
+    "focus": _("Not a focus point of the picture: click the picture again, or reset its focus."),
 }
 
 
@@ -141,6 +157,25 @@ def media_value(value: object) -> MediaValue | str | None:
         return MediaValue.from_stored(value)
     except InvalidId:
         return MediaValue(str(value))
+
+
+def with_focus(value: MediaValue, focus: tuple[float, float] | None) -> MediaValue:
+    """*value* with *focus* in its info (``MediaInfo.focus``: where ``fill`` crops are centred; None: the centre).
+
+    A value with no info (a row holding a plain id) gets one holding the focus
+    only: nothing is read from storage.  The id is the same, so the row's file
+    is kept (the no-orphans cleanup compares ids).
+    """
+    info = value.info
+    if info is None:
+        if focus is None:
+            return value
+        info = MediaInfo(value.content_type, None, value.width, value.height, focus=focus)
+    elif info.focus == focus:
+        return value
+    else:
+        info = dataclasses.replace(info, focus=focus)
+    return MediaValue(str(value), value.width, value.height, value.content_type, info)
 
 
 def stored_text(value: MediaValue, max_length: int | None) -> str:
@@ -222,6 +257,17 @@ class MediaFormField(forms.CharField):
         return str(initial) if initial is not None and is_id(initial) else ""
 
     def to_python(self, value: Any) -> Any:
+        sent_focus = getattr(value, "focus", None)  # the widget's focus input, None when not sent
+        found = self._media_value(value)
+        if not isinstance(found, MediaValue) or not isinstance(sent_focus, str):
+            return found
+        try:
+            focus = parse_focus(sent_focus)
+        except InvalidResize:
+            raise ValidationError(self.error_messages["focus"], code="focus") from None
+        return with_focus(found, focus)
+
+    def _media_value(self, value: Any) -> Any:
         stripped = super().to_python(value)
         if stripped in self.empty_values:
             return media_value(stripped)  # "" or, with empty_value=None (a null=True model field), None
@@ -248,7 +294,17 @@ class MediaFormField(forms.CharField):
         # Compared as sent, without checking a receipt (that is clean's work).
         if self.disabled:
             return False
-        return ("" if data is None else str(data).strip()) != ("" if initial is None else str(initial))
+        if ("" if data is None else str(data).strip()) != ("" if initial is None else str(initial)):
+            return True
+        sent_focus = getattr(data, "focus", None)
+        if not isinstance(sent_focus, str):
+            return False  # no focus sent: the field keeps the one it has
+        try:
+            sent = parse_focus(sent_focus)
+        except InvalidResize:
+            return True  # clean() says what is wrong with it
+        info = getattr(initial, "info", None)
+        return focus_text(sent) != focus_text(getattr(info, "focus", None))
 
 
 class MediaDescriptor(DeferredAttribute):
@@ -374,4 +430,5 @@ __all__ = [
     "check_media_id",
     "media_value",
     "stored_text",
+    "with_focus",
 ]

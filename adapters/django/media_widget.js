@@ -19,7 +19,30 @@ if (!globalThis.s3mediaUploadWidget) {
     status: widget.querySelector("[data-s3media-status]"),
     current: widget.querySelector("[data-s3media-current]"),
     clear: widget.querySelector("[data-s3media-clear]"),
+    picker: widget.querySelector("[data-s3media-focus]"),
   });
+
+  // The focus picker (focus_picker.js) over a picture just uploaded: the person's own file, shown
+  // from their disk (no request, nothing to sign in the page); a file this browser cannot show
+  // (or no picture at all) leaves no picker, and the focus goes back to none.
+  const objectUrls = new WeakMap();
+  function showPicture(widget, file, uploaded) {
+    const {picker} = partsOf(widget);
+    if (!picker || !globalThis.s3mediaFocusPicker) return;
+    if (objectUrls.has(widget)) URL.revokeObjectURL(objectUrls.get(widget));
+    objectUrls.delete(widget);
+    const isImage = file && String(uploaded?.content_type || "").startsWith("image/");
+    if (!isImage) {
+      globalThis.s3mediaFocusPicker.load(picker, "");
+      return;
+    }
+    const src = URL.createObjectURL(file);
+    objectUrls.set(widget, src);
+    const image = picker.querySelector("[data-s3media-focus-image]");
+    image.addEventListener("error", () => globalThis.s3mediaFocusPicker.load(picker, ""), {once: true});
+    const focus = uploaded.info?.focus;
+    globalThis.s3mediaFocusPicker.load(picker, src, Array.isArray(focus) && focus.length === 2 ? focus : null);
+  }
 
   const stop = (widget) => {
     running.get(widget)?.abort();
@@ -57,6 +80,7 @@ if (!globalThis.s3mediaUploadWidget) {
       link.rel = "noopener";
       link.textContent = uploaded.id.slice(uploaded.id.lastIndexOf("/") + 1);
       current.replaceChildren(link);
+      showPicture(widget, file, uploaded);
       if (clear) clear.hidden = false;
     } catch (error) {
       if (controller.signal.aborted) return;
@@ -88,6 +112,7 @@ if (!globalThis.s3mediaUploadWidget) {
     bar.hidden = true;
     clear.hidden = true;
     current.replaceChildren();
+    showPicture(widget, null, null);
     widget.dataset.state = "empty";
     status.textContent = "Removed: saved with the form.";
   });

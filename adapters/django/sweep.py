@@ -182,7 +182,8 @@ class UnknownValue(ValueError):
 def referenced_ids(models_: Iterable[type[models.Model]] | None = None) -> set[str]:
     """Every media id a row of a watched field holds.
 
-    A file field may hold legacy names (passed over); a ``MediaField`` value
+    A ``MediaListField`` holds every id of its list.  A file field may hold
+    legacy names (passed over); a ``MediaField`` value (or a list's item)
     that is no id raises :class:`UnknownValue`: deleting on a misreading
     would delete what rows hold.
     """
@@ -191,6 +192,12 @@ def referenced_ids(models_: Iterable[type[models.Model]] | None = None) -> set[s
         for watched in tracked_fields(model):
             values = model._default_manager.exclude(**{watched.attname: ""}).values_list(watched.attname, flat=True)
             for value in values.iterator():
+                if isinstance(value, list):  # a MediaListField's MediaList: every item is held
+                    for item in value:
+                        if not ids.is_id(str(item)):
+                            raise UnknownValue(f"{model.__name__}.{watched.name} holds {str(item)[:80]!r}, no media id")
+                        held.add(str(item))
+                    continue
                 text = str(getattr(value, "media_id", None) or value or "")
                 if ids.is_id(text):
                     held.add(text)

@@ -7,9 +7,11 @@
     class ProductAdmin(admin.ModelAdmin):
         list_display = ["name", admin_thumbnail("image"), "price"]
 
-The field may be a ``MediaField`` or a ``FileField``/``ImageField`` on
+The field may be a ``MediaField``, a ``MediaListField`` (its first item) or a ``FileField``/``ImageField`` on
 :class:`~s3media_wsgi.adapters.django.storage.MediaStorage`.  A legacy name
 (stored before the switch) shows its original, scaled down by the browser.
+A ``fill`` thumbnail of a ``MediaField`` is cropped on the row's focus, when
+its form's picker set one (``info.focus``); centred otherwise.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ def admin_thumbnail(
 
     def thumbnail(obj: models.Model) -> SafeString | str:
         value: Any = getattr(obj, field_name)
+        if isinstance(value, list):  # a MediaListField's MediaList: its first item stands for the row
+            value = value[0] if value else None
         url = resize_url_of(value, size, mode=mode) if value else ""
         if not url:
             return "—"

@@ -14,6 +14,7 @@ from PIL import Image
 
 from .. import bucket as documents
 from ..errors import ConfigError, MediaError, StorageError
+from ..ids import INTERNAL_MARK
 from ..media import Media
 from ..responder import MediaResponder
 from ..response import MediaResponse
@@ -203,6 +204,17 @@ class Checker:
                 self.report.fail(
                     "pending uploads",
                     "anyone may read uploads/*: files nobody confirmed would be served",
+                    self.setup,
+                )
+            rung = f"{arn}/0/{INTERNAL_MARK}ladder.json"
+            if documents.denies_internal(policy, self.bucket):
+                self.report.ok("source ladder", "anonymous reads of <id>/_* are denied")
+            elif not documents.public_grants(policy, self.bucket, "s3:GetObject", rung):
+                self.report.ok("source ladder", "the bucket policy does not make <id>/_* public")
+            else:
+                self.report.fail(
+                    "source ladder",
+                    "anyone may read <id>/_*: the source ladder's rungs would be served (a bucket set up before it)",
                     self.setup,
                 )
             return

@@ -17,17 +17,13 @@ from __future__ import annotations
 import django
 
 
-def configure() -> None:
-    """Configure Django for this process, unless it is already."""
-    from django.conf import settings
-
-    if settings.configured:
-        return
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="django-test-secret-not-the-media-one",
-        ALLOWED_HOSTS=["testserver"],
-        INSTALLED_APPS=[
+def base_settings() -> dict[str, object]:
+    """The tests' Django settings (``configure`` uses them; so does ``settings.py``, the admin served for a browser)."""
+    return {
+        "DEBUG": False,
+        "SECRET_KEY": "django-test-secret-not-the-media-one",
+        "ALLOWED_HOSTS": ["testserver", "127.0.0.1"],
+        "INSTALLED_APPS": [
             "django.contrib.admin",
             "django.contrib.auth",
             "django.contrib.contenttypes",
@@ -37,9 +33,9 @@ def configure() -> None:
             "django_tasks",  # the tasks framework's backport (Django 6.0 has it built in)
             "django_testapp",
         ],
-        MIDDLEWARE=[],
-        ROOT_URLCONF="django_testapp.urls",
-        TEMPLATES=[
+        "MIDDLEWARE": [],
+        "ROOT_URLCONF": "django_testapp.urls",
+        "TEMPLATES": [
             {
                 "BACKEND": "django.template.backends.django.DjangoTemplates",
                 "APP_DIRS": True,
@@ -52,10 +48,19 @@ def configure() -> None:
                 },
             }
         ],
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-        DEFAULT_AUTO_FIELD="django.db.models.AutoField",
-        USE_TZ=True,
-    )
+        "DATABASES": {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        "DEFAULT_AUTO_FIELD": "django.db.models.AutoField",
+        "USE_TZ": True,
+    }
+
+
+def configure() -> None:
+    """Configure Django for this process, unless it is already."""
+    from django.conf import settings
+
+    if settings.configured:
+        return
+    settings.configure(**base_settings())
     django.setup()
 
 

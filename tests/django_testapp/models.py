@@ -1,10 +1,11 @@
-"""The tests' model: a required media field and an optional one."""
+"""The tests' models: a required media field and an optional one; an album of files; a model before the switch."""
 
 from __future__ import annotations
 
 from django.db import models
 
 from s3media_wsgi.adapters.django.fields import MediaField
+from s3media_wsgi.adapters.django.lists import MediaListField
 
 
 class Photo(models.Model):
@@ -27,6 +28,17 @@ class Picture(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     attachment = models.FileField(upload_to="files", blank=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Album(models.Model):
+    """Several files in order: at least one, at most five."""
+
+    title = models.CharField(max_length=100)
+    images = MediaListField(max_items=5)
+    extras = MediaListField(blank=True)
 
     def __str__(self) -> str:
         return self.title

@@ -1,10 +1,11 @@
-"""The gallery's photos: a media id with its info in a ``MediaField``, a title, when it came."""
+"""The gallery's photos: a media id with its info in a ``MediaField``, a title, when it came; albums of several."""
 
 from __future__ import annotations
 
 from django.db import models
 
 from s3media_wsgi.adapters.django.fields import MediaField
+from s3media_wsgi.adapters.django.lists import MediaListField
 
 
 class Photo(models.Model):
@@ -29,3 +30,22 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return self.title or str(self.image)
+
+
+class Album(models.Model):
+    """Several images in the order their owner chose: ``album.images`` is a list of media values.
+
+    ``album.images[0].resize_url("400x300", mode="fill")``, and in templates
+    ``{% for image in album.images %}{% picture image sizes="320,640" %}{% endfor %}``.
+    A model form (or the admin) renders the list widget: several files chosen
+    at once, uploaded in parallel, reordered and removed before saving; an
+    image removed from the list is deleted once the row is saved, unless
+    another row still holds it.
+    """
+
+    title = models.CharField(max_length=200)
+    images = MediaListField(max_items=12)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.title
