@@ -7,7 +7,7 @@ a detail view shows every variant with its bytes and time; a delete asks first. 
 checked for sanity, not pixels: no sideways scrolling on a phone, columns at each width, every
 image loaded and of a real size, no console error, no 404 (the favicon included).
 
-``S3MEDIA_DEMO_SCREENSHOTS=1`` also writes the two screenshots of the docs,
+``make demo-screenshots`` (``S3MEDIA_DEMO_SCREENSHOTS=1``) also writes the two screenshots of the docs,
 ``docs/images/demo-desktop.png`` and ``docs/images/demo-phone.png`` (each checked below 300 KB).
 """
 
