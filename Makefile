@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo demo-s3 test test-fast lint docs docs-linkcheck bench bench-peers clean
+.PHONY: demo demo-s3 demo-screenshots test test-fast lint docs docs-linkcheck bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ demo-s3: $(VENV)/.installed-dev
 	$(BIN)/s3media setup-bucket $(DEMO_BUCKET) --app-url "http://$${HOST:-127.0.0.1}:$${PORT:-8000}"; \
 	echo "local S3 (moto) on http://127.0.0.1:$$port, bucket $(DEMO_BUCKET), $(MODE) mode" >&2; \
 	$(BIN)/python examples/wsgi_app.py
+
+# docs/images/demo-desktop.png and demo-phone.png: the demo in Chromium at 1280x800 and 390x844, as its
+# browser test drives it (uploads, one refused), each saved as a small PNG.
+demo-screenshots: $(VENV)/.installed-dev
+	S3MEDIA_DEMO_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser/test_browser_demo.py -q -k detail
 
 # ruff (lint and format) first; mypy --strict over the core and the adapters runs inside the suite.
 # Every tier: a browser test that cannot run (no Chromium, no Node.js) stops the run with one

@@ -20,7 +20,10 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any
+from urllib.parse import quote
+from wsgiref.simple_server import WSGIServer
 
 from s3media_wsgi import Media, MediaId, MediaInfo
 from s3media_wsgi.errors import (
@@ -45,6 +48,33 @@ UPLOAD_HOOK = "gallery_common:anyone_may_upload"
 #: The script that uploads straight to storage, shared by every gallery page.  A page puts it in a
 #: ``<script type="module">`` right after ``import {uploadDetailed} from "<uploader_url>";``.
 UPLOAD_SCRIPT = (Path(__file__).resolve().parent / "gallery_upload.js").read_text(encoding="utf-8")
+
+
+#: The galleries' styles (``gallery.css``), inline in each page.
+GALLERY_CSS = (Path(__file__).resolve().parent / "gallery.css").read_text(encoding="utf-8")
+
+#: The galleries' icon, small enough to sit in every page (no request, so no 404 for /favicon.ico).
+FAVICON_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#2f6fde"/>'
+    '<path d="M5 25l7-9 5 6 4-4 6 7z" fill="#fff"/><circle cx="22" cy="10" r="3.5" fill="#ffd54a"/></svg>'
+)
+#: The ``<link>`` of :data:`FAVICON_SVG` for a page's ``<head>``.
+FAVICON_LINK = f'<link rel="icon" type="image/svg+xml" href="data:image/svg+xml,{quote(FAVICON_SVG)}">'
+
+
+class ThreadingServer(ThreadingMixIn, WSGIServer):
+    """wsgiref's server with a thread per request: a slow resize never holds up the page or the other images."""
+
+    daemon_threads = True
+
+
+def kind_of(media_id: str) -> Any:
+    """The file type of *media_id*, by its extension (which the server chose from the checked bytes).
+
+    >>> kind_of("3c72aedc/ba25/41e6/a569/406c8f413974/clip.mp4").kind, kind_of("x/report.pdf").label
+    ('mp4', 'PDF document')
+    """
+    return by_ext(str(media_id).rsplit(".", 1)[-1])
 
 
 def dev_secret(path: str | Path = ".dev-secret", environ: Mapping[str, str] | None = None) -> str:
@@ -410,14 +440,16 @@ class Uploads:
 #: It expects ``item`` (an entry of :class:`Uploads`: ``picture`` reads its stored
 #: value, size and placeholder included, with no I/O) and the ``picture`` and
 #: ``media_url`` globals each framework's adapter provides.
-ITEM = """<li>
-      {{ picture(item.value, sizes=[320, 640, 1280], sizes_attr="(min-width: 60rem) 20rem, 100vw",
-                 alt=item.name, placeholder=True) }}
-      <form method="post" action="/delete">
+ITEM = """<li class="photo">
+      <a class="frame" href="{{ media_url(item.id) }}">{{ picture(item.value, sizes=[320, 640, 1280],
+         sizes_attr="(min-width: 60rem) 20rem, 100vw", alt=item.name, placeholder=True) }}</a>
+      <div class="meta"><span class="title">{{ item.name }}</span>
+      <form method="post" action="/delete"
+            data-confirm="Delete {{ (item.name or 'this file')|e }} and all its resizes? This cannot be undone.">
         <input type="hidden" name="id" value="{{ item.id }}">
         <a href="{{ media_url(item.id) }}">original</a>
-        <button>Delete</button>
-      </form>
+        <button class="delete">Delete</button>
+      </form></div>
     </li>"""
 
 #: The gallery page as a Jinja2 template (Flask and Pyramid).  It expects
@@ -435,20 +467,17 @@ PAGE = (
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Gallery ({{ framework }})</title>
-  <style>
-    body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
-    #gallery { list-style: none; padding: 0; display: grid; gap: 1rem;
-               grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); }
-    img { width: 100%; height: auto; display: block; }
-    .drop { border: 2px dashed #aaa; border-radius: .5rem; padding: 1rem; }
-    .drop.dragging { border-color: #36c; background: #eef3ff; }
-    #queue { list-style: none; padding: 0; }
-    #queue li { display: flex; gap: .5rem; align-items: center; }
-    .error { color: #a00; }
-  </style>
+  """
+    + FAVICON_LINK
+    + """
+  <style>"""
+    + GALLERY_CSS
+    + """</style>
 </head>
 <body>
-  <h1>Gallery</h1>
+  <header class="top"><h1>Gallery <span>({{ framework }})</span></h1>
+    <p>Drop photos, videos or PDFs: each goes straight to storage, and every size is made on its first request.</p>
+  </header>
   {% if error %}<p class="error">{{ error }}</p>{% endif %}
   <form id="upload" class="drop" method="post" action="/upload" enctype="multipart/form-data"
         data-endpoint="{{ endpoint }}" data-register="/register">

@@ -9,7 +9,9 @@
 // storage) with a progress bar of its own; uploader.js has the middleware confirm it, and this
 // script then POSTs the upload's receipt (the confirmed id, signed for this user: a bare id, which
 // anyone can read in a URL, is not taken) to the register route, which checks it on the server and
-// answers the new image's HTML.  Without JavaScript, the same form posts the files to /upload.
+// answers the new image's HTML.  Each file has a card in the queue: its progress, then "Added to the
+// gallery" or the refusal, worded as the form's page words it.  Without JavaScript, the same form
+// posts the files to /upload.
 
 const form = document.getElementById("upload");
 const chooser = form.querySelector('input[type="file"]');
@@ -39,12 +41,23 @@ function row(file) {
   const bar = document.createElement("progress");
   const status = document.createElement("span");
   name.textContent = file.name;
+  name.title = file.name;
   bar.max = file.size || 1;
   bar.value = 0;
-  status.textContent = "waiting";
+  item.dataset.state = "waiting";
+  status.textContent = "Waiting";
   item.append(name, bar, status);
   queue.append(item);
   return {file, item, bar, status};
+}
+
+// A refusal reads as on the form's page (gallery_common.refusal_message): "Upload refused. " and the
+// server's own sentence.  The register route's refusals come worded so already.
+function refusal(error) {
+  const message = (error.message || "").trim().replace(/\.$/, "");
+  if (message.startsWith("Upload refused.")) return `${message}.`;
+  const refused = error.status >= 400 && error.status < 500;
+  return `${refused ? "Upload refused" : "Upload failed"}. ${message.charAt(0).toUpperCase()}${message.slice(1)}.`;
 }
 
 function pump() {
@@ -59,7 +72,8 @@ function pump() {
 
 async function send({file, item, bar, status}) {
   try {
-    status.textContent = "uploading";
+    item.dataset.state = "uploading";
+    status.textContent = "Uploading";
     const uploaded = await uploadDetailed(file, {
       endpoint,
       onProgress: ({loaded, total}) => {
@@ -67,7 +81,7 @@ async function send({file, item, bar, status}) {
         bar.value = loaded;
       },
     });
-    status.textContent = "adding to the gallery";
+    status.textContent = "Adding to the gallery";
     const headers = {"Content-Type": "application/json"};
     if (csrf) headers["X-CSRFToken"] = csrf;
     const response = await fetch(register, {
@@ -78,13 +92,19 @@ async function send({file, item, bar, status}) {
       body: JSON.stringify({receipt: uploaded.receipt, name: file.name}),
     });
     const answer = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(answer.error || `${response.status} ${response.statusText}`);
+    if (!response.ok) {
+      throw Object.assign(new Error(answer.error || `${response.status} ${response.statusText}`), {
+        status: response.status,
+      });
+    }
     gallery.querySelector(".empty")?.remove();
     gallery.insertAdjacentHTML("afterbegin", answer.html);
-    item.remove();
+    item.dataset.state = "done";
+    status.textContent = "Added to the gallery";
   } catch (error) {
     item.className = "error";
-    status.textContent = error.message;
+    item.dataset.state = "refused";
+    status.textContent = refusal(error);
   }
 }
 
@@ -113,4 +133,10 @@ document.addEventListener("drop", (event) => {
   event.preventDefault();
   form.classList.remove("dragging");
   enqueue(event.dataTransfer.files);
+});
+
+// A delete form with data-confirm asks first.
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset?.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
 });

@@ -47,6 +47,7 @@ from gallery_common import (
     NO_FILE,
     PAGE,
     Refused,
+    ThreadingServer,
     Uploads,
     listen_address,
     media_settings,
@@ -158,8 +159,14 @@ def main(global_config: Mapping[str, Any] | None = None, **settings: Any) -> Any
         return config.make_wsgi_app()
 
 
-if __name__ == "__main__":
+def serve() -> None:
+    """Serve the gallery on ``HOST``:``PORT`` (127.0.0.1:8000), a thread per request."""
     host, port = listen_address(os.environ)
-    server = make_server(host, port, main())
+    # A thread per request: the page's many resizes are made side by side, not one after another.
+    server = make_server(host, port, main(), server_class=ThreadingServer)
     print(f"Serving on http://{host}:{port}")
     server.serve_forever()
+
+
+if __name__ == "__main__":
+    serve()

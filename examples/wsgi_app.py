@@ -1,27 +1,42 @@
-"""A plain-WSGI gallery: upload images straight to storage, see their resizes made on first request.
+"""A plain-WSGI gallery: upload straight to storage, see every resize the library makes, on one page.
 
 Run it with ``make demo`` (or ``python examples/wsgi_app.py``) and open
 http://127.0.0.1:8000/ (``HOST`` and ``PORT`` change that).  Files go to
 ``./media`` through :class:`LocalStorage` and the middleware serves them,
-making each resize on its first request; the list of ids is ``./media.json``
-(or ``GALLERY_FILE``).  It accepts images only (``S3MEDIA_ALLOWED_TYPES``
+making each resize on its first request; the list of uploads is ``./media.json``
+(or ``GALLERY_FILE``).  It accepts what it can show as a picture (images, and
+videos and PDFs with the ``video`` and ``pdf`` extras; ``S3MEDIA_ALLOWED_TYPES``
 changes that), and the library's log lines -- every upload stored or
 confirmed, every resize made and how long it took -- print to the terminal.
 
-Drop images on the page, or choose several: each goes straight to storage
-with ``uploader.js`` (served by the middleware, whose upload routes
-``MediaMiddleware(..., uploads=hook)`` turns on), with a progress bar; once
-the middleware has confirmed it, the page POSTs its receipt (the id, signed:
-a bare id is not taken) to ``/register``, which checks it and answers the new
-section's HTML.  Without JavaScript the
-form posts the files to ``/upload``, which stores them with ``media.put``.
+The page: a responsive grid of ``media.picture()``s, each titled by its
+file's name, its ThumbHash placeholder shown until the image fades in.  Drop
+files on the page, or choose several: each goes straight to storage with
+``uploader.js`` (served by the middleware, whose upload routes
+``MediaMiddleware(..., uploads=hook)`` turns on) and gets a card with its
+progress, then "Added to the gallery" or the refusal in the library's words
+(the same words as the form's page without JavaScript).  Once the middleware has
+confirmed an upload, the page POSTs its receipt (the id, signed: a bare id is
+not taken) to ``/register``, which checks it and answers the new photo's HTML.
+Without JavaScript the form posts the files to ``/upload``, which stores them
+with ``media.put``.  Delete asks first.
+
+``/photo?id=...``, a photo's detail view, is the tour of the library: sizes,
+formats (JPEG, WebP, AVIF), ``fill`` crops centred and with ``focus="auto"``
+and ``focus="faces"`` (a video's or PDF's are of its poster frame or first
+page), each with its signed URL, its bytes and milliseconds (the Resource
+Timing API, in the page), and whether it was cold (made by that request: the
+page checks storage before it is sent) or warm (stored already).
 
 With S3 instead, set ``S3MEDIA_STORAGE=s3``, ``S3MEDIA_BUCKET``, ``S3MEDIA_REGION``
 and ``S3MEDIA_BASE_URL`` (plus ``S3MEDIA_ENDPOINT_URL`` for an S3-compatible
-service); credentials come from boto3's usual places.  Every other setting
+service); credentials come from boto3's usual places (``make demo-s3`` runs it
+against moto's S3).  In the ``serve`` delivery mode the bucket is private, for a
+CDN to read: the original's own URL answers a browser 403, so the demo hands
+originals out itself (``/original``).  Every other setting
 (``S3MEDIA_PRESETS``, ``S3MEDIA_MAX_PIXELS``, ...) works the same way.  The
-secret and the list of ids come from ``gallery_common.py``, shared by all the
-examples.
+secret, the list of uploads, the styles and the upload script come from
+``gallery_common.py``, shared by all the examples.
 """
 
 from __future__ import annotations
@@ -30,20 +45,26 @@ import html
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import IO, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from urllib.parse import quote
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from gallery_common import (
+    FAVICON_LINK,
+    FAVICON_SVG,
+    GALLERY_CSS,
     NO_FILE,
     UPLOAD_SCRIPT,
     Refused,
+    ThreadingServer,
     Uploads,
     anyone_may_upload,
     dev_secret,
+    kind_of,
     listen_address,
     media_settings,
     refusal_message,
@@ -54,7 +75,7 @@ from gallery_common import (
 from webob import Request, Response
 from webob.exc import HTTPBadRequest, HTTPMethodNotAllowed, HTTPNotFound, HTTPSeeOther
 
-from s3media_wsgi import Media, MediaMiddleware
+from s3media_wsgi import Media, MediaId, MediaMiddleware
 from s3media_wsgi.errors import MediaError
 from s3media_wsgi.responder import uploader_url
 
@@ -65,13 +86,26 @@ DEFAULT_ROOT = Path("media")
 #: Where the middleware answers: stored files, resizes, uploader.js and the upload routes.
 PREFIX = "/media/"
 
-#: The resizes shown for every image: (label, size, options).
+#: What the detail view of a photo shows, group by group: (group, label, size, options).  Every
+#: one is a signed resize URL built with no I/O; each is made on its first request.
 VARIANTS = [
-    ("fit 400×300", "400x300", {}),
-    ("fill 300×300", "300x300", {"mode": "fill"}),
-    ("fit 400×300 webp", "400x300", {"format": "webp"}),
-    ("fit 400×300 avif", "400x300", {"format": "avif"}),
+    ("Sizes", "320 wide", "320x", {}),
+    ("Sizes", "640 wide", "640x", {}),
+    ("Sizes", "1280 wide", "1280x", {}),
+    ("Formats", "JPEG", "480x", {"format": "jpg"}),
+    ("Formats", "WebP", "480x", {"format": "webp"}),
+    ("Formats", "AVIF", "480x", {"format": "avif"}),
+    ("Crops", "fill, centred", "300x300", {"mode": "fill", "focus": "centre"}),
+    ("Crops", 'fill, focus="auto"', "300x300", {"mode": "fill", "focus": "auto"}),
+    ("Crops", 'fill, focus="faces"', "300x300", {"mode": "fill", "focus": "faces"}),
 ]
+
+#: How the gallery's grid draws each photo: the widths made, and how wide it is shown.
+GRID_WIDTHS = [320, 640, 960]
+GRID_SIZES = "(min-width: 75rem) 18rem, (min-width: 40rem) 45vw, 100vw"
+
+#: What a still of a non-image is: the resizes of a video or a PDF are of one frame or page.
+STILL_OF = {"video": "its poster frame", "pdf": "its first page"}
 
 
 def media_from_env() -> Media:
@@ -83,15 +117,26 @@ def media_from_env() -> Media:
 class Gallery:
     """The host application: knows nothing about serving media, only ids."""
 
-    def __init__(self, media: Media, index_file: str | Path) -> None:
+    def __init__(self, media: Media, index_file: str | Path, delivery: str | None = None) -> None:
         self.media = media
         self.uploads = Uploads(Path(index_file))
+        # In the serve mode the bucket is private and meant to sit behind a CDN: the original's S3 URL
+        # answers 403 to a browser, so this demo hands the original out itself (see original()).
+        self.serve_originals = delivery == "serve"
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         req = Request(environ)
         try:
             if req.path == "/":
                 resp = self.page(req)
+            elif req.path == "/photo":
+                resp = self.detail(req)
+            elif req.path == "/original" and self.serve_originals:
+                resp = self.original(req)
+            elif req.path == "/favicon.ico":
+                # Browsers ask for it on their own (an image opened alone, say): the same icon as the pages'.
+                resp = Response(FAVICON_SVG, content_type="image/svg+xml", charset="utf-8")
+                resp.cache_control.max_age = 86400
             elif req.path == "/register":
                 resp = self.register(req)
             elif req.path == "/upload":
@@ -152,68 +197,193 @@ class Gallery:
         self.media.delete(media_id)
         return HTTPSeeOther(location="/")
 
+    def original(self, req: Request) -> Response:
+        """The original of a photo of this gallery, through the app (the serve mode's bucket is private).
+
+        Only ids on the list; the bytes were checked when they were stored, and are sent as a download
+        of their own type that the browser may not sniff or run.
+        """
+        item = self.uploads.get(req.GET.get("id", ""))
+        if item is None:
+            return HTTPNotFound()
+        data = self.media.get(item["id"])
+        kind = kind_of(item["id"])
+        response = Response(body=data, content_type=kind.mime if kind else "application/octet-stream")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "sandbox"
+        return response
+
+    def original_url(self, media_id: str) -> str:
+        if self.serve_originals:
+            return f"/original?id={quote(media_id)}"
+        return self.media.url(media_id)
+
     def section(self, item: dict[str, Any]) -> str:
-        """One image of the page: its resizes side by side, a link to the original, a delete button."""
+        """One photo of the grid: its responsive picture over its placeholder, its title, a delete button."""
         media_id = item["id"]
-        cells = "".join(
-            f'<figure><img src="{html.escape(self.media.resize_url(media_id, size, **opts))}" '
-            f'alt="{html.escape(label)}" loading="lazy"><figcaption>{html.escape(label)}</figcaption></figure>'
-            for label, size, opts in VARIANTS
-        )
-        # The responsive <picture> of the kept stored value: sized, the blurred placeholder as its background.
         kept = shown_id(item)
-        shown = self.media.picture(kept, sizes=[320, 640], sizes_attr="20rem", alt=media_id, placeholder=True)
-        cells = f'<figure class="picture">{shown}<figcaption>picture, placeholder first</figcaption></figure>' + cells
+        title = item["name"] or media_id.rsplit("/", 1)[-1]
+        shown = self.media.picture(kept, sizes=GRID_WIDTHS, sizes_attr=GRID_SIZES, alt=title, placeholder=True)
+        detail = f"/photo?id={quote(media_id)}"
         return (
-            f'<section><h2><a href="{html.escape(self.media.url(media_id))}">{html.escape(media_id)}</a>'
-            f" <small>{kept.width}×{kept.height}</small></h2>"
-            f'<div class="row">{cells}</div>'
-            f'<form method="post" action="/delete"><input type="hidden" name="id" value="{html.escape(media_id)}">'
-            f"<button>Delete</button></form></section>"
+            f'<li class="photo"><a class="frame" href="{html.escape(detail)}"{_placeholder_of(shown)}>{shown}</a>'
+            f'<div class="meta"><a class="title" href="{html.escape(detail)}">{html.escape(title)}</a>'
+            f"<small>{_dimensions(kept)}</small>"
+            f"{self.delete_form(media_id, title)}</div></li>"
         )
+
+    def delete_form(self, media_id: str, title: str) -> str:
+        confirm = f"Delete “{title}” and all its resizes? This cannot be undone."
+        return (
+            f'<form method="post" action="/delete" data-confirm="{html.escape(confirm)}">'
+            f'<input type="hidden" name="id" value="{html.escape(media_id)}">'
+            f'<button class="delete" title="Delete this photo and its resizes">Delete</button></form>'
+        )
+
+    def detail(self, req: Request) -> Response:
+        """One photo and what the library makes of it: each variant's URL, bytes, cold or warm, and time.
+
+        Cold or warm is known here, before the page is sent: a resize that is not stored yet is made
+        by the browser's request for it (cold), else it is served as stored (warm).  Bytes and time
+        are measured in the page (the Resource Timing API).
+        """
+        item = self.uploads.get(req.GET.get("id", ""))
+        if item is None:
+            return self.page(req, error="No such photo in this gallery.", status=404)
+        media_id = item["id"]
+        kept = shown_id(item)
+        title = item["name"] or media_id.rsplit("/", 1)[-1]
+        kind = kind_of(media_id)
+        still = STILL_OF.get(kind.mime.split("/")[0], STILL_OF.get(kind.kind)) if kind else None
+        groups: dict[str, list[str]] = {}
+        for group, label, size, options in VARIANTS:
+            url = self.media.resize_url(media_id, size, **options)
+            key = self.media.resize_key(media_id, size, **options)
+            warm = self.media.storage.exists(key)
+            groups.setdefault(group, []).append(
+                f'<figure class="variant" data-state="{"warm" if warm else "cold"}">'
+                f'<div class="swatch"><img src="{html.escape(url)}" alt="{html.escape(f"{title}, {label}")}"></div>'
+                f"<figcaption><strong>{html.escape(label)}</strong> <code>{html.escape(size)}</code>"
+                f'<span class="measure">{"warm" if warm else "cold"}</span>'
+                f'<a class="url" href="{html.escape(url)}">{html.escape(url.rsplit("/", 1)[-1])}</a></figcaption>'
+                "</figure>"
+            )
+        blocks = "".join(
+            f'<section class="variants"><h2>{html.escape(group)}</h2>'
+            f'<div class="strip">{"".join(cells)}</div></section>'
+            for group, cells in groups.items()
+        )
+        note = (
+            f'<p class="note">{html.escape(kind.label)}: every picture below is a resize of {still}.</p>'
+            if kind and still
+            else ""
+        )
+        hero = self.media.picture(
+            kept, sizes=[640, 1280], sizes_attr="(min-width: 60rem) 40rem, 100vw", alt=title, placeholder=True
+        )
+        body = DETAIL.format(
+            title=html.escape(title),
+            hero=hero,
+            placeholder=_placeholder_of(hero),
+            dimensions=_dimensions(kept),
+            original=html.escape(self.original_url(media_id)),
+            kind=html.escape(kind.label if kind else "file"),
+            note=note,
+            delete=self.delete_form(media_id, title),
+            blocks=blocks,
+        )
+        return Response(layout(html.escape(title), body), content_type="text/html", charset="utf-8")
 
     def page(self, req: Request, error: str | None = None, status: int = 200) -> Response:
         body = PAGE.format(
             error=f'<p class="error">{html.escape(error)}</p>' if error else "",
             rows="".join(self.section(item) for item in self.uploads.items())
-            or '<p class="empty">No images yet: upload one.</p>',
+            or '<li class="empty">No images yet: drop some on the page.</li>',
             endpoint=html.escape(PREFIX.rstrip("/")),
             uploader=html.escape(uploader_url(PREFIX)),
             script=UPLOAD_SCRIPT,
         )
-        return Response(body, status=status, content_type="text/html", charset="utf-8")
+        return Response(layout("Gallery", body), status=status, content_type="text/html", charset="utf-8")
+
+
+def _dimensions(media_id: MediaId) -> str:
+    return f"{media_id.width}×{media_id.height}" if media_id.width and media_id.height else ""
+
+
+def _placeholder_of(picture: str) -> str:
+    """The ``style`` of *picture*'s ``<img>`` (its placeholder) for the frame under it: the image fades in over it."""
+    found = re.search(r' style="([^"]*)"', picture)
+    return f' style="{found.group(1)}"' if found else ""
 
 
 def _json(payload: dict[str, Any], status: int = 200) -> Response:
     return Response(json.dumps(payload), status=status, content_type="application/json", charset="utf-8")
 
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>s3media_wsgi demo</title>
-<style>
-body {{ font: 15px/1.4 system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; }}
-.row {{ display: flex; gap: 1rem; flex-wrap: wrap; align-items: flex-start; }}
-figure {{ margin: 0; }} figure img {{ display: block; background: #eee; }}
-.picture img {{ width: 20rem; height: auto; }}
-figcaption {{ color: #555; font-size: 13px; }} .error {{ color: #b00; }}
-section {{ border-top: 1px solid #ddd; padding: 1rem 0; }} h2 {{ font-size: 14px; font-weight: normal; }}
-.drop {{ border: 2px dashed #aaa; border-radius: 6px; padding: 1rem; }}
-.drop.dragging {{ border-color: #36c; background: #eef3ff; }}
-#queue {{ list-style: none; padding: 0; }} #queue li {{ display: flex; gap: .5rem; align-items: center; }}
-</style></head>
-<body><h1>s3media_wsgi demo</h1>
+def layout(title: str, body: str) -> str:
+    """A page of the demo: its head (the favicon, the styles), *body*, and the little script every page shares."""
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{title} · s3media_wsgi</title>\n{FAVICON_LINK}\n<style>{GALLERY_CSS}</style>\n"
+        # Without scripts nothing marks an image loaded: show them at once.
+        "<noscript><style>.frame img { opacity: 1; }</style></noscript></head>\n"
+        f'<body>{body}\n<script type="module">{PAGE_SCRIPT}</script>\n</body></html>'
+    )
+
+
+PAGE_SCRIPT = """
+// Each image fades in over its placeholder once loaded (CSS does the fade).
+const shown = (img) => img.classList.add("loaded");
+document.addEventListener("load", (event) => event.target.tagName === "IMG" && shown(event.target), true);
+document.querySelectorAll("img").forEach((img) => img.complete && img.naturalWidth && shown(img));
+"""
+
+PAGE = """<header class="top"><h1>s3media<span>_wsgi</span></h1>
+<p>Drop photos, videos or PDFs. Each goes straight to storage; every size below is made on its first request.</p>
+</header>
 <form id="upload" class="drop" method="post" action="/upload" enctype="multipart/form-data"
  data-endpoint="{endpoint}" data-register="/register">
-<label>Drop images, videos or PDFs anywhere on the page, or choose some:
+<label><strong>Drop files anywhere</strong> or choose some:
 <input type="file" name="photo" accept="image/*,video/*,application/pdf" multiple required></label>
 <button>Upload</button></form>
 <ul id="queue" aria-live="polite"></ul>
-{error}<div id="gallery">{rows}</div>
+{error}<ul id="gallery">{rows}</ul>
 <script type="module">
 import {{uploadDetailed}} from "{uploader}";
 {script}
-</script>
-</body></html>"""
+</script>"""
+
+DETAIL = """<header class="top"><a class="back" href="/">← Gallery</a></header>
+<article class="detail">
+<div class="hero"><div class="frame"{placeholder}>{hero}</div></div>
+<div class="facts"><h1>{title}</h1>
+<p>{kind}, {dimensions}. <a href="{original}">Original</a></p>{note}
+<p class="how">Each picture is a signed URL built without I/O. <b>cold</b>: made by your browser's request
+for it; <b>warm</b>: stored already. Bytes and milliseconds are measured in this page.</p>
+{delete}</div></article>
+{blocks}
+<script type="module">
+// Bytes and time of each variant, from the Resource Timing API, once it has loaded.
+function measure(img) {{
+  const label = img.closest("figure").querySelector(".measure");
+  const entry = performance.getEntriesByName(img.currentSrc || img.src).at(-1);
+  if (!entry || label.dataset.done) return;
+  label.dataset.done = "1";
+  const bytes = entry.encodedBodySize || entry.transferSize;
+  const size = bytes ? (bytes < 1024 ? bytes + " B" : (bytes / 1024).toFixed(1) + " KiB") : "size not shared";
+  label.textContent = label.textContent + ", " + Math.round(entry.duration) + " ms, " + size;
+}}
+// Deleting asks first (as on the gallery, whose upload script does the same).
+document.addEventListener("submit", (event) => {{
+  const message = event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+}});
+document.querySelectorAll(".variant img").forEach((img) => {{
+  if (img.complete && img.naturalWidth) measure(img);
+  else img.addEventListener("load", () => measure(img));
+}});
+</script>"""
 
 
 def make_app(
@@ -232,9 +402,9 @@ def make_app(
     """
     media = media or media_from_env()
     local_root = os.environ.get("S3MEDIA_LOCAL_ROOT", DEFAULT_ROOT)
-    gallery = Gallery(media, index_file or uploads_file(os.environ, local_root))
     # How resizes are answered when storage is S3 (S3MEDIA_DELIVERY: website, serve or private).
     delivery = os.environ.get("S3MEDIA_DELIVERY") or None
+    gallery = Gallery(media, index_file or uploads_file(os.environ, local_root), delivery)
     return MediaMiddleware(gallery, media, prefix=PREFIX, uploads=uploads, delivery=delivery)
 
 
@@ -257,10 +427,6 @@ def setup_logging(stream: IO[str] | None = None) -> logging.Handler:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     return handler
-
-
-class ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
 
 
 def main() -> None:

@@ -143,8 +143,11 @@ class DirectUploads:
         mime = content_type.split(";", 1)[0].strip().lower() if isinstance(content_type, str) else ""
         ftype = next((t for t in TYPES.values() if t.mime == mime and t.kind in self.media.allowed_types), None)
         if ftype is None:
+            # A known type is named as the checks of the bytes name it (its label, not its MIME type),
+            # so a file refused here and the same file refused by put() read the same.
+            known = next((t.label for t in TYPES.values() if t.mime == mime), None)
             raise UnsupportedMediaType(
-                f"File type not accepted: {mime or 'no type'}. Accepted: {self.media._accepted_labels}."
+                f"File type not accepted: {known or mime or 'no type'}. Accepted: {self.media._accepted_labels}."
             )
         limit = self.media.max_upload_bytes
         if size is not None:

@@ -60,6 +60,7 @@ from .answers import DEFAULT_RETRY_AFTER, answer_for
 from .bounded import MAX_JSON_DEPTH, BodyTooShort, JSONRefused, loads_json, read_exactly
 from .errors import UploadError, UploadTooLarge
 from .formdata import Form, FormRefused, read_form
+from .limits import too_large_message
 from .media import Media
 from .response import MediaResponse
 from .uploads import LocalUploads
@@ -220,7 +221,7 @@ class UploadAPI:
         if route == "s3/local/upload" and method == "POST":
             # The form's own fields are small; the file is at most the limit.
             if length > self.media.max_upload_bytes + 64 * 1024:
-                raise UploadTooLarge(f"the request is {length} bytes, over the upload limit")
+                raise UploadTooLarge(too_large_message(self.media.max_upload_bytes))
             form = _read_form(headers, body, length, self.media.max_upload_bytes)
             try:
                 assert form.file is not None  # _read_form refuses a form without one
@@ -375,7 +376,7 @@ def _read_form(headers: Mapping[str, str], body: IO[bytes], length: int, max_fil
     except FormRefused as exc:
         message = str(exc)
         if "larger than" in message and "file" in message:
-            raise UploadTooLarge(f"The file is over the upload limit of {max_file_bytes} bytes.") from None
+            raise UploadTooLarge(too_large_message(max_file_bytes)) from None
         if "parts" in message:
             message += f": a form carries its signed fields (at most {MAX_FORM_PARTS - 1}) and the file"
         raise UploadError(400, "The upload is refused: " + message + ".") from None

@@ -47,6 +47,7 @@ from urllib.parse import urlencode
 from . import ids
 from .bounded import BodyTooShort, copy_exactly, loads_json, read_exactly
 from .errors import AlreadyExists, InvalidUpload, NotFound, UploadTooLarge
+from .limits import too_large_message
 from .signing import HexSigner, Secret
 from .storage.base import ObjectInfo, PostTarget, Storage, UploadStorage
 from .storage.local import LocalStorage
@@ -279,7 +280,7 @@ class LocalUploads:
         number = check_part_number(part_number)
         folder = self._upload(key, upload_id)
         if size > max_bytes:
-            raise UploadTooLarge(f"a part of {size} bytes is over the upload limit of {max_bytes}")
+            raise UploadTooLarge(too_large_message(max_bytes))
         if "size" in query and query["size"] != str(size):
             raise InvalidUpload(f"this part URL was signed for {query['size']} bytes, not {size}")
         # Streamed outside the upload's folder, then moved in whole: an abort

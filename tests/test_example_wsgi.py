@@ -15,11 +15,13 @@ import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 from wsgiref.simple_server import WSGIRequestHandler
 
 import documents
 import images
 import pytest
+from PIL import Image
 from test_examples import (
     Reply,
     assert_placeholder_shown,
@@ -61,6 +63,18 @@ def multipart(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
+def variants_of(app, media_id):
+    """The detail view of *media_id*: its page and each variant as (label, url, cold or warm)."""
+    page = Request.blank("/photo?" + urlencode({"id": str(media_id)})).get_response(app)
+    assert page.status_int == 200, page.text
+    found = re.findall(
+        r'<figure class="variant" data-state="(cold|warm)"><div class="swatch"><img src="([^"]+)" alt="[^"]*">'
+        r"</div><figcaption><strong>([^<]+)</strong>",
+        page.text,
+    )
+    return page, [(html.unescape(label), html.unescape(url), state) for state, url, label in found]
+
+
 def test_demo_gallery_end_to_end(tmp_path, secret):
     example = load_example()
     media = Media(LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=secret)
@@ -72,22 +86,40 @@ def test_demo_gallery_end_to_end(tmp_path, secret):
 
     page = Request.blank("/").get_response(app)
     assert page.status_int == 200
-    urls = re.findall(r'<img src="([^"]+)" alt=', page.text)  # the resizes (the <picture>'s img has a srcset)
-    assert len(urls) == len(example.VARIANTS)
-    # Its <picture> shows the placeholder Media.put's info gave, kept in the gallery file.
+    # Its <picture> shows the placeholder Media.put's info gave, kept in the gallery file, under its title.
     (item,) = kept_entries(tmp_path / "gallery.json")
     assert item["placeholder"] and (item["width"], item["height"]) == (1200, 900)
     picture_img = r'<img src="[^"]+" srcset="[^"]+"[^>]* style="background-image:url\(data:image/png;base64,'
     assert re.search(picture_img, page.text), page.text
-    types = set()
-    for url in urls:
-        got = Request.blank(url).get_response(app)
-        assert got.status_int == 200, url
-        types.add(got.content_type)
-    assert types == {"image/jpeg", "image/webp", "image/avif"}
-
     media_id = re.search(r'name="id" value="([^"]+)"', page.text).group(1)
-    assert media.exists(media_id)
+    assert re.search(r'<a class="title" href="/photo\?id=[^"]+">Holiday Pic.JPEG</a>', page.text), page.text
+    assert media_id not in re.sub(r'(href|src|srcset|value)="[^"]*"', "", page.text)  # no raw id shown as text
+    assert 'data-confirm="Delete “Holiday Pic.JPEG” and all its resizes?' in page.text
+
+    # The detail view: every variant, each cold until its first request made it, warm after.
+    detail, variants = variants_of(app, media_id)
+    assert [label for label, _, _ in variants] == [label for _, label, _, _ in example.VARIANTS]
+    assert {state for _, _, state in variants} == {"cold"}
+    types = set()
+    for label, url, _ in variants:
+        got = Request.blank(url).get_response(app)
+        assert got.status_int == 200, (label, url)
+        types.add(got.content_type)
+        if label.startswith("fill"):
+            assert Image.open(io.BytesIO(got.body)).size == (300, 300)
+    assert types == {"image/jpeg", "image/webp", "image/avif"}
+    crops = [url for label, url, _ in variants if label.startswith("fill")]
+    # The variant's name: size, mode, quality, upscale, [focus,] signature.  Centred crops carry no focus.
+    segments = [url.rsplit("/", 1)[1].split("-") for url in crops]
+    assert [parts[4:-1] for parts in segments] == [[], ["fauto"], ["ffaces"]], segments
+    _, again = variants_of(app, media_id)
+    assert {state for _, _, state in again} == {"warm"}
+    original = re.search(r'<a href="([^"]+)">Original</a>', detail.text).group(1)
+    assert Request.blank(html.unescape(original)).get_response(app).body == media.get(media_id)
+    # Only the gallery's ids have a detail view.
+    assert Request.blank("/photo?id=../../etc/passwd").get_response(app).status_int == 404
+
+    urls = [url for _, url, _ in variants]
     resp = Request.blank("/delete", method="POST", POST={"id": media_id}).get_response(app)
     assert resp.status_int == 303
     assert not media.exists(media_id)
@@ -105,13 +137,16 @@ def test_demo_gallery_shows_a_video_by_its_poster_and_a_pdf_by_its_first_page(tm
     body, ctype = multipart("photo", name, data)
     assert Request.blank("/upload", method="POST", body=body, content_type=ctype).get_response(app).status_int == 303
     page = Request.blank("/").get_response(app)
-    urls = re.findall(r'<img src="([^"]+)" alt=', page.text)
-    assert len(urls) == len(example.VARIANTS)
     (item,) = json.loads((tmp_path / "gallery.json").read_text())
     info = MediaId.from_stored(item["value"]).info
     assert info is not None and info.placeholder and info.colour  # of the poster frame or the first page
     assert re.search(r'<img src="[^"]+" srcset="[^"]+"[^>]* style="background-image:url\(data:image/png', page.text)
-    for url in urls:
+    media_id = MediaId.from_stored(item["value"])
+    detail, variants = variants_of(app, media_id)
+    assert len(variants) == len(example.VARIANTS)
+    still = "its first page" if name.endswith(".pdf") else "its poster frame"
+    assert f"every picture below is a resize of {still}." in detail.text
+    for _, url, _ in variants:
         got = Request.blank(url).get_response(app)
         assert got.status_int == 200 and got.content_type.startswith("image/"), url
 
@@ -188,8 +223,9 @@ def test_demo_prints_the_librarys_info_lines(demo_env):
         assert (
             Request.blank("/upload", method="POST", body=body, content_type=ctype).get_response(app).status_int == 303
         )
-        url = re.findall(r'<img src="([^"]+)" alt=', Request.blank("/").get_response(app).text)[0]
-        assert Request.blank(html.unescape(url)).get_response(app).status_int == 200
+        media_id = re.search(r'name="id" value="([^"]+)"', Request.blank("/").get_response(app).text).group(1)
+        _, variants = variants_of(app, media_id)
+        assert Request.blank(variants[0][1]).get_response(app).status_int == 200
     finally:
         for h in [h for h in logger.handlers if h.name == example.LOG_HANDLER_NAME]:
             logger.removeHandler(h)
@@ -200,7 +236,8 @@ def test_demo_prints_the_librarys_info_lines(demo_env):
         for line in lines
     ), lines
     assert any(
-        re.search(r" s3media_wsgi INFO resize \S+/400x300-fit-85-noupscale-[0-9a-f]{32}\.jpg made in [\d.]+ ms", line)
+        # "made in", or "made from the original in" / "from a rung in": where the resize came from.
+        re.search(r" INFO resize \S+/320x-fit-85-noupscale-[0-9a-f]{32}\.jpg made (?:from .+? )?in [\d.]+ ms", line)
         for line in lines
     ), lines
     assert len([line for line in lines if " INFO stored " in line]) == 1  # one handler: each line once
@@ -385,3 +422,43 @@ def test_demo_form_fallback_takes_several_files(tmp_path, secret):
     assert request.get_response(app).status_int == 303
     items = kept_entries(tmp_path / "gallery.json")
     assert [(i["name"], i["width"]) for i in items] == [("b.png", 32), ("a.jpg", 64)]
+
+
+def test_demo_serves_originals_itself_in_the_serve_mode(
+    tmp_path, secret, moto_endpoint, s3_bucket, s3_client, monkeypatch
+):
+    """`MODE=serve make demo-s3`: the bucket is private (a CDN reads it), so an original's S3 URL is a 403.
+
+    The demo's Original link goes through the app then, for the ids on its list only.
+    """
+    from s3media_wsgi import S3Storage
+
+    storage = S3Storage(
+        bucket=s3_bucket, region="us-east-1", base_url=f"{moto_endpoint}/{s3_bucket}/", endpoint_url=moto_endpoint,
+        client=s3_client,
+    )  # fmt: skip
+    media = Media(storage, secret_key=secret)
+    monkeypatch.setenv("S3MEDIA_DELIVERY", "serve")
+    app = load_example().make_app(media, index_file=str(tmp_path / "gallery.json"))
+    data = images.jpeg(320, 240)
+    body, ctype = multipart("photo", "Harbour.jpg", data)
+    assert Request.blank("/upload", method="POST", body=body, content_type=ctype).get_response(app).status_int == 303
+    (item,) = kept_entries(tmp_path / "gallery.json")
+    # Why: the bucket answers a browser's GET of the original with a 403.
+    with pytest.raises(urllib.error.HTTPError) as denied:
+        urllib.request.urlopen(media.url(item["id"]), timeout=10)
+    assert denied.value.code == 403
+    detail, _ = variants_of(app, item["id"])
+    original = html.unescape(re.search(r'<a href="([^"]+)">Original</a>', detail.text).group(1))
+    assert original == "/original?" + urlencode({"id": item["id"]}, safe="/")
+    got = Request.blank(original).get_response(app)
+    assert (got.status_int, got.content_type, got.body) == (200, "image/jpeg", media.get(item["id"]))
+    assert got.headers["X-Content-Type-Options"] == "nosniff" and got.headers["Content-Security-Policy"] == "sandbox"
+    assert Request.blank("/original?id=../../etc/passwd").get_response(app).status_int == 404
+    # Not in the other modes: there the original's own URL works.
+    monkeypatch.delenv("S3MEDIA_DELIVERY")
+    local = load_example().make_app(
+        Media(LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=secret),
+        index_file=str(tmp_path / "gallery.json"),
+    )
+    assert Request.blank(original).get_response(local).status_int == 404

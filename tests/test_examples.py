@@ -23,6 +23,7 @@ import json
 import os
 import re
 import socket
+import socketserver
 import subprocess
 import sys
 import textwrap
@@ -460,6 +461,27 @@ def test_pyramid_example(env: dict[str, str], tmp_path: Path) -> None:
     assert "No images yet." in app.get("/").text
     app.get(f"/media/{item['id']}/cat.jpg", status=404)
     app.post("/delete", {"id": "not/an/id"}, status=404)
+
+
+def test_pyramid_example_serves_a_thread_per_request(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the other examples: one slow resize must not hold up the page and its other images."""
+    pytest.importorskip("pyramid")
+    module = load("pyramid_app")
+    made: list[dict[str, object]] = []
+
+    class Server:
+        def serve_forever(self) -> None:
+            pass
+
+    def make_server(host: str, port: int, app: object, **options: object) -> Server:
+        made.append({"address": (host, port), **options})
+        return Server()
+
+    monkeypatch.setattr(module, "make_server", make_server)
+    module.serve()
+    (options,) = made
+    assert options["address"] == ("127.0.0.1", 8000)
+    assert issubclass(options["server_class"], socketserver.ThreadingMixIn)  # type: ignore[arg-type]
 
 
 def test_pyramid_gallery_uploads_straight_from_the_browser(env: dict[str, str], tmp_path: Path) -> None:
@@ -1179,3 +1201,17 @@ def test_a_gallery_file_written_before_stored_values_is_still_read(tmp_path: Pat
     shown = gallery_common.shown_id(item)
     assert (shown.width, shown.height, shown.info.colour) == (800, 600, "#7f8a3c")
     assert uploads.remove(media_id) and json.loads(path.read_text()) == []
+
+
+def test_every_gallery_page_carries_the_icon() -> None:
+    """No favicon 404: the icon is in the page itself (a data: URL), the same in every example."""
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        from gallery_common import FAVICON_LINK, FAVICON_SVG, PAGE
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    assert FAVICON_LINK.startswith('<link rel="icon" type="image/svg+xml" href="data:image/svg+xml,')
+    assert FAVICON_SVG.startswith("<svg ") and FAVICON_SVG.endswith("</svg>")
+    assert FAVICON_LINK in PAGE  # Flask and Pyramid
+    assert FAVICON_LINK in (EXAMPLES / "django_project" / "templates" / "gallery.html").read_text()
+    assert FAVICON_LINK in load("wsgi_app").layout("Gallery", "")

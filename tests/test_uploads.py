@@ -34,6 +34,8 @@ from s3media_wsgi.errors import (
 )
 from s3media_wsgi.storage import IMMUTABLE_CACHE_CONTROL
 
+MiB = 1024 * 1024
+
 SECRET = "uploads-secret-0123456789-abcdefghijk"
 HTML = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
 MIB = 1024 * 1024
@@ -341,6 +343,33 @@ def test_local_form_upload_is_checked_like_s3(app: MediaMiddleware, local_media:
     assert not local_media.exists(upload["id"])
     assert form(upload, data).get_response(app).status_int == 409  # the key is used once
     assert local_media.confirm_upload(upload["key"]).width == 100
+
+
+def test_local_uploads_over_the_limit_say_the_limit_in_mib(local_storage: LocalStorage) -> None:
+    """The one wording of "too large" (limits.too_large_message), not a count of bytes, on every local route."""
+    media = Media(local_storage, secret_key=SECRET, max_upload_bytes=MiB)
+    app = MediaMiddleware(host, media, uploads=lambda request: True)
+    upload = media.presign_upload("cat.jpg", "image/jpeg")
+    # A request far over the limit is refused by its Content-Length, before its body is read.
+    big = form(upload, b"x" * (MiB + 100 * 1024)).get_response(app)
+    assert (big.status_int, big.json) == (413, {"error": "File too large: the limit is 1 MiB."})
+    # Just over: the form reader stops at the limit.
+    over = form(upload, b"x" * (MiB + 1)).get_response(app)
+    assert (over.status_int, over.json) == (413, {"error": "File too large: the limit is 1 MiB."})
+    assert local_storage.local_path(upload["key"]) is None
+
+
+def test_a_declared_type_is_refused_in_the_words_of_a_checked_one(local_media: Media) -> None:
+    """A known type the app does not take is named by its label, as put() names the same file's bytes."""
+    narrow = Media(local_media.storage, secret_key=SECRET, allowed_types=["jpeg"])
+    with pytest.raises(UnsupportedMediaType) as declared:
+        narrow.presign_upload("scan.png", "image/png")
+    with pytest.raises(UnsupportedMediaType) as checked:
+        narrow.put(png(20, 10), filename="scan.png")
+    assert str(declared.value) == str(checked.value) == "File type not accepted: PNG image. Accepted: JPEG image."
+    # A type the library does not know keeps its MIME name: there is no other.
+    with pytest.raises(UnsupportedMediaType, match=r"^File type not accepted: text/html\. Accepted: JPEG image\.$"):
+        narrow.presign_upload("page.html", "text/html")
 
 
 def test_local_form_expires(app: MediaMiddleware, local_media: Media, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,9 @@
 //   onProgress          called with {loaded, total} (bytes): never going back, and {loaded: total}
 //                       exactly once, at the end, when the upload is confirmed
 //   signal              an AbortSignal: cancels (a multipart upload is aborted on the server too)
-//   multipartThreshold  bytes above which a multipart upload is made (100 MiB, as Uppy)
+//   multipartThreshold  bytes above which a multipart upload is made (20 MiB: two parts' worth, and well
+//                       below the default upload limit of 50 MiB, so that big files go up in parts with
+//                       the defaults; Uppy's own threshold is 100 MiB: give it shouldUseMultipart to match)
 //   partSize            bytes of each part but the last (10 MiB; at least 5 MiB, S3's minimum)
 //   concurrency         parts sent at once (3)
 //   retries             further tries of a part (or of the form) after a network error, a 408,
@@ -48,7 +50,7 @@ export async function uploadDetailed(file, options = {}) {
     endpoint,
     onProgress = () => {},
     signal = new AbortController().signal,
-    multipartThreshold = 100 * MiB,
+    multipartThreshold = 20 * MiB,
     partSize = 10 * MiB,
     concurrency = 3,
     retries = 3,
