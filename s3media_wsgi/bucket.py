@@ -434,14 +434,7 @@ def public_grants(policy: Mapping[str, Any] | None, bucket: str, action: str, re
 
 def denies_pending(policy: Mapping[str, Any] | None, bucket: str) -> bool:
     """True when a statement denies everyone (or every anonymous request) reading pending uploads."""
-    target = f"{bucket_arn(bucket)}/{PENDING_PREFIX}x"
-    return any(
-        s.get("Effect") == "Deny"
-        and _is_everyone(s.get("Principal"))
-        and _allows(s, "s3:GetObject")
-        and _covers(s.get("Resource"), target)
-        for s in statements(policy)
-    )
+    return _denies_reading(policy, f"{bucket_arn(bucket)}/{PENDING_PREFIX}x")
 
 
 def denies_internal(policy: Mapping[str, Any] | None, bucket: str) -> bool:
@@ -450,7 +443,11 @@ def denies_internal(policy: Mapping[str, Any] | None, bucket: str) -> bool:
     >>> denies_internal(bucket_policy("photos", "website"), "photos")
     True
     """
-    target = f"{bucket_arn(bucket)}/0/{INTERNAL_MARK}ladder.json"
+    return _denies_reading(policy, f"{bucket_arn(bucket)}/0/{INTERNAL_MARK}ladder.json")
+
+
+def _denies_reading(policy: Mapping[str, Any] | None, target: str) -> bool:
+    """True when a statement of *policy* denies everyone (or every anonymous request) ``s3:GetObject`` on *target*."""
     return any(
         s.get("Effect") == "Deny"
         and _is_everyone(s.get("Principal"))
