@@ -26,7 +26,12 @@ formats (JPEG, WebP, AVIF), ``fill`` crops centred and with ``focus="auto"``
 and ``focus="faces"`` (a video's or PDF's are of its poster frame or first
 page), each with its signed URL, its bytes and milliseconds (the Resource
 Timing API, in the page), and whether it was cold (made by that request: the
-page checks storage before it is sent) or warm (stored already).
+page checks storage before it is sent) or warm (stored already).  Its focus
+picker (the Django widget's ``focus_picker.js``, read from the adapter's
+package data: no Django needed) sets where the subject is with a click, a tap
+or the arrow keys; "Save focus" POSTs it to ``/focus``, which keeps it in the
+entry's stored value (``MediaInfo.focus``), and a fourth crop, "your focus",
+is the ``fill`` built from that value.  "Reset" clears it.
 
 With S3 instead, set ``S3MEDIA_STORAGE=s3``, ``S3MEDIA_BUCKET``, ``S3MEDIA_REGION``
 and ``S3MEDIA_BASE_URL`` (plus ``S3MEDIA_ENDPOINT_URL`` for an S3-compatible
