@@ -18,7 +18,7 @@ import os
 import secrets
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -385,6 +385,10 @@ class Uploads:
         '3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg'
         >>> uploads.get(media_id)["name"], uploads.get("elsewhere")
         ('Cat.JPG', None)
+        >>> uploads.update(media_id, lambda value: value + ";f=0.3,0.25"), uploads.update("elsewhere", str)
+        (True, False)
+        >>> uploads.get(media_id)["value"]
+        '3c72aedc/ba25/41e6/a569/406c8f413974/cat.jpg;w=800;h=600;f=0.3,0.25'
         >>> uploads.remove(media_id), uploads.remove(media_id), uploads.items()
         (True, False, [])
         >>> folder.cleanup()
@@ -413,6 +417,21 @@ class Uploads:
             if any(old["id"] == item["id"] for old in items):
                 return False
             self._save([item, *items])
+            return True
+
+    def update(self, media_id: str, change: Callable[[str], str]) -> bool:
+        """Replace the stored value of *media_id* by ``change(value)``; False (nothing changed) if it is not listed.
+
+        *change* runs under the lock, on the value as it is now: two changes at once never lose one.
+        It may raise, and then nothing is written.
+        """
+        with self._lock:
+            items = self.items()
+            item = next((item for item in items if item["id"] == media_id), None)
+            if item is None:
+                return False
+            item["value"] = change(item["value"])
+            self._save(items)
             return True
 
     def remove(self, media_id: str) -> bool:

@@ -26,7 +26,12 @@ formats (JPEG, WebP, AVIF), ``fill`` crops centred and with ``focus="auto"``
 and ``focus="faces"`` (a video's or PDF's are of its poster frame or first
 page), each with its signed URL, its bytes and milliseconds (the Resource
 Timing API, in the page), and whether it was cold (made by that request: the
-page checks storage before it is sent) or warm (stored already).
+page checks storage before it is sent) or warm (stored already).  Its focus
+picker (the Django widget's ``focus_picker.js``, read from the adapter's
+package data: no Django needed) sets where the subject is with a click, a tap
+or the arrow keys; "Save focus" POSTs it to ``/focus``, which keeps it in the
+entry's stored value (``MediaInfo.focus``), and a fourth crop, "your focus",
+is the ``fill`` built from that value.  "Reset" clears it.
 
 With S3 instead, set ``S3MEDIA_STORAGE=s3``, ``S3MEDIA_BUCKET``, ``S3MEDIA_REGION``
 and ``S3MEDIA_BASE_URL`` (plus ``S3MEDIA_ENDPOINT_URL`` for an S3-compatible
@@ -41,6 +46,7 @@ secret, the list of uploads, the styles and the upload script come from
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import logging
@@ -48,6 +54,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable
+from importlib.resources import files
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
@@ -73,11 +80,12 @@ from gallery_common import (
     uploads_file,
 )
 from webob import Request, Response
-from webob.exc import HTTPBadRequest, HTTPMethodNotAllowed, HTTPNotFound, HTTPSeeOther
+from webob.exc import HTTPBadRequest, HTTPForbidden, HTTPMethodNotAllowed, HTTPNotFound, HTTPSeeOther
 
-from s3media_wsgi import Media, MediaId, MediaMiddleware
-from s3media_wsgi.errors import MediaError
+from s3media_wsgi import Media, MediaId, MediaInfo, MediaMiddleware
+from s3media_wsgi.errors import InvalidResize, MediaError
 from s3media_wsgi.responder import uploader_url
+from s3media_wsgi.variants import FOCUS_STEPS, normalise_focus
 
 __all__ = ["PREFIX", "VARIANTS", "Gallery", "dev_secret", "make_app", "media_from_env", "setup_logging"]
 
@@ -103,6 +111,14 @@ VARIANTS = [
 #: How the gallery's grid draws each photo: the widths made, and how wide it is shown.
 GRID_WIDTHS = [320, 640, 960]
 GRID_SIZES = "(min-width: 75rem) 18rem, (min-width: 40rem) 45vw, 100vw"
+
+#: The focus picker's script, as the Django widget ships it (package data of the adapter, whose package
+#: imports no Django): a click or a tap sets the point, the arrow keys move it, Escape takes it away.
+FOCUS_SCRIPT = files("s3media_wsgi.adapters.django").joinpath("focus_picker.js").read_text(encoding="utf-8")
+#: The box of the picture the picker shows (a ``fit`` resize).
+FOCUS_PICKER_SIZE = "480x480"
+#: The crop the detail view adds once a focus is saved: a ``fill`` built from the stored value, which carries it.
+FOCUS_CROP = ("Crops", "fill, your focus", "300x300", {"mode": "fill"})
 
 #: What a still of a non-image is: the resizes of a video or a PDF are of one frame or page.
 STILL_OF = {"video": "its poster frame", "pdf": "its first page"}
@@ -143,6 +159,8 @@ class Gallery:
                 resp = self.upload(req)
             elif req.path == "/delete":
                 resp = self.delete(req)
+            elif req.path == "/focus":
+                resp = self.focus(req)
             else:
                 resp = HTTPNotFound()
         except MediaError as exc:
@@ -197,6 +215,26 @@ class Gallery:
         self.media.delete(media_id)
         return HTTPSeeOther(location="/")
 
+    def focus(self, req: Request) -> Response:
+        """Save where a photo's subject is (``focus=x,y``, fractions 0-1), or clear it (``reset``); back to its page.
+
+        Only ids of this gallery, only a point (``normalise_focus`` reads it, bounded): anything else
+        is a 400 saying why, and the entry is left as it was.  A form of another site may not post it.
+        """
+        if req.method != "POST":
+            return HTTPMethodNotAllowed()
+        if not _same_origin(req):
+            return HTTPForbidden("This form can only be sent from the demo's own pages.")
+        item = self.uploads.get(req.POST.get("id", ""))
+        if item is None:
+            return HTTPBadRequest("unknown id")
+        try:
+            point = None if req.POST.get("reset") else _focus_point(req.POST.get("focus", ""))
+            self.uploads.update(item["id"], lambda value: _with_focus(value, point))
+        except MediaError as exc:
+            return self.detail_page(item, error=f"Focus not saved: {exc}.", status=400)
+        return HTTPSeeOther(location=f"/photo?id={quote(item['id'])}#focus")
+
     def original(self, req: Request) -> Response:
         """The original of a photo of this gallery, through the app (the serve mode's bucket is private).
 
@@ -250,15 +288,22 @@ class Gallery:
         item = self.uploads.get(req.GET.get("id", ""))
         if item is None:
             return self.page(req, error="No such photo in this gallery.", status=404)
+        return self.detail_page(item)
+
+    def detail_page(self, item: dict[str, Any], error: str | None = None, status: int = 200) -> Response:
+        """The detail view of the gallery entry *item*, with *error* over its focus picker."""
         media_id = item["id"]
         kept = shown_id(item)
         title = item["name"] or media_id.rsplit("/", 1)[-1]
         kind = kind_of(media_id)
         still = STILL_OF.get(kind.mime.split("/")[0], STILL_OF.get(kind.kind)) if kind else None
         groups: dict[str, list[str]] = {}
-        for group, label, size, options in VARIANTS:
-            url = self.media.resize_url(media_id, size, **options)
-            key = self.media.resize_key(media_id, size, **options)
+        # The stored value's focus, when one was saved: its crop is built from the stored value itself.
+        focused = kept.info is not None and kept.info.focus is not None
+        shown: list[tuple[MediaId | str, tuple[str, str, str, dict[str, Any]]]] = [(media_id, v) for v in VARIANTS]
+        for source, (group, label, size, options) in shown + ([(kept, FOCUS_CROP)] if focused else []):
+            url = self.media.resize_url(source, size, **options)
+            key = self.media.resize_key(source, size, **options)
             warm = self.media.storage.exists(key)
             groups.setdefault(group, []).append(
                 f'<figure class="variant" data-state="{"warm" if warm else "cold"}">'
@@ -290,9 +335,31 @@ class Gallery:
             kind=html.escape(kind.label if kind else "file"),
             note=note,
             delete=self.delete_form(media_id, title),
+            picker=self.focus_form(item, kept, title, error),
             blocks=blocks,
         )
-        return Response(layout(html.escape(title), body), content_type="text/html", charset="utf-8")
+        return Response(layout(html.escape(title), body), status=status, content_type="text/html", charset="utf-8")
+
+    def focus_form(self, item: dict[str, Any], kept: MediaId, title: str, error: str | None) -> str:
+        """The focus picker over a ``fit`` resize of the photo, in a form that saves the point (``POST /focus``).
+
+        The markup is what ``focus_picker.js`` reads (``data-s3media-focus-*``); its hidden input holds
+        ``"x,y"`` or ``""``.  "Reset" clears the point in the page and the saved one.
+        """
+        point = kept.info.focus if kept.info is not None else None
+        value = f"{point[0]:g},{point[1]:g}" if point else ""
+        src = self.media.resize_url(item["id"], FOCUS_PICKER_SIZE)
+        width, height = kept.width, kept.height
+        ratio = f"aspect-ratio: {width} / {height}; " if width and height else ""
+        return FOCUS_FORM.format(
+            error=f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "",
+            id=html.escape(item["id"]),
+            value=html.escape(value),
+            src=html.escape(src),
+            alt=html.escape(f"{title}, where its focus point is set"),
+            ratio=ratio,
+            script=FOCUS_SCRIPT,
+        )
 
     def page(self, req: Request, error: str | None = None, status: int = 200) -> Response:
         body = PAGE.format(
@@ -304,6 +371,40 @@ class Gallery:
             script=UPLOAD_SCRIPT,
         )
         return Response(layout("Gallery", body), status=status, content_type="text/html", charset="utf-8")
+
+
+def _same_origin(req: Request) -> bool:
+    """False when the browser says the request comes from another site (``Sec-Fetch-Site``, else ``Origin``).
+
+    A form of another site could otherwise post to the demo (it has no session to protect, so no token):
+    browsers send these headers with every POST; a client that sends neither (a test, curl) is let through.
+    """
+    site = req.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = req.headers.get("Origin")
+    return origin is None or origin == req.host_url
+
+
+def _focus_point(text: str) -> tuple[float, float] | None:
+    """The point a focus form sent (``"x,y"``, fractions 0-1), as ``MediaInfo.focus`` holds it; None for none.
+
+    Raises :class:`~s3media_wsgi.errors.InvalidResize` (a :class:`MediaError`) for anything else: a stored
+    focus is a point, not ``"auto"`` or ``"faces"``.  ``""`` and the centre are no focus.
+    """
+    if not text.strip():
+        return None
+    point = normalise_focus(text)
+    if isinstance(point, str):
+        raise InvalidResize(f"a saved focus is a point x,y of fractions 0-1, not {point!r}")
+    return None if point is None else (point[0] / FOCUS_STEPS, point[1] / FOCUS_STEPS)
+
+
+def _with_focus(value: str, point: tuple[float, float] | None) -> str:
+    """The stored *value* with its focus replaced by *point* (None: none); the rest of its info kept."""
+    old = MediaId.from_stored(value)
+    info = dataclasses.replace(old.info, focus=point) if old.info else MediaInfo(None, None, focus=point)
+    return MediaId(str(old), old.width, old.height, old.content_type, info).stored
 
 
 def _dimensions(media_id: MediaId) -> str:
@@ -354,6 +455,29 @@ import {{uploadDetailed}} from "{uploader}";
 {script}
 </script>"""
 
+FOCUS_FORM = """<section class="variants" id="focus"><h2>Focus point</h2>{error}
+<form method="post" action="/focus" class="focus-form">
+<input type="hidden" name="id" value="{id}">
+<div class="s3media-focus" data-s3media-focus>
+<input type="hidden" name="focus" value="{value}" data-s3media-focus-value>
+<p id="focus-help" class="how">Click or tap the picture where its subject is, or select it and move the point with
+the arrow keys (Shift: small steps); Escape takes it away. Saved, every <code>fill</code> crop built from this photo's
+stored value keeps the point in view.</p>
+<div class="s3media-focus-frame" data-s3media-focus-frame tabindex="0" role="application"
+ aria-label="Focus point of the picture" aria-describedby="focus-help focus-status"
+ style="position: relative; display: inline-block; max-width: 100%; cursor: crosshair; touch-action: none">
+<img src="{src}" alt="{alt}" data-s3media-focus-image draggable="false"
+ style="display: block; max-width: 100%; height: auto; max-height: 480px; {ratio}">
+<span data-s3media-focus-marker aria-hidden="true" hidden style="position: absolute; box-sizing: border-box;
+ width: 1.5rem; height: 1.5rem; margin: -0.75rem 0 0 -0.75rem; border: 2px solid #fff; border-radius: 50%;
+ box-shadow: 0 0 0 2px #000, inset 0 0 0 2px #000; pointer-events: none"></span></div>
+<p><span id="focus-status" data-s3media-focus-status role="status" aria-live="polite"></span></p>
+</div>
+<p><button>Save focus</button> <button name="reset" value="1">Reset</button></p>
+</form>
+<script>{script}</script>
+</section>"""
+
 DETAIL = """<header class="top"><a class="back" href="/">← Gallery</a></header>
 <article class="detail">
 <div class="hero"><div class="frame"{placeholder}>{hero}</div></div>
@@ -362,6 +486,7 @@ DETAIL = """<header class="top"><a class="back" href="/">← Gallery</a></header
 <p class="how">Each picture is a signed URL built without I/O. <b>cold</b>: made by your browser's request
 for it; <b>warm</b>: stored already. Bytes and milliseconds are measured in this page.</p>
 {delete}</div></article>
+{picker}
 {blocks}
 <script type="module">
 // Bytes and time of each variant, from the Resource Timing API, once it has loaded.

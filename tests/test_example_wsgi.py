@@ -11,11 +11,13 @@ import json
 import logging
 import os
 import re
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from wsgiref.simple_server import WSGIRequestHandler
 
 import documents
@@ -462,3 +464,129 @@ def test_demo_serves_originals_itself_in_the_serve_mode(
         index_file=str(tmp_path / "gallery.json"),
     )
     assert Request.blank(original).get_response(local).status_int == 404
+
+
+def upload_one(app, name: str = "Portrait.jpg", data: bytes | None = None) -> str:
+    """Upload one picture through the form; its id, read from the gallery page."""
+    body, ctype = multipart("photo", name, data or images.jpeg(1200, 900))
+    assert Request.blank("/upload", method="POST", body=body, content_type=ctype).get_response(app).status_int == 303
+    return html.unescape(re.search(r'name="id" value="([^"]+)"', Request.blank("/").get_response(app).text).group(1))
+
+
+def post_focus(app, fields: dict[str, str], **headers: str):
+    return Request.blank("/focus", method="POST", POST=fields, headers=headers).get_response(app)
+
+
+def test_demo_saves_a_focus_point_and_its_crop_keeps_it(tmp_path, secret):
+    example = load_example()
+    media = Media(LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=secret)
+    app = example.make_app(media, index_file=str(tmp_path / "gallery.json"))
+    media_id = upload_one(app)
+
+    # The detail view shows the picker (the Django widget's script, as shipped) over a fit resize, no focus yet.
+    page, variants = variants_of(app, media_id)
+    assert example.FOCUS_SCRIPT in page.text and "s3mediaFocusPicker" in example.FOCUS_SCRIPT
+    assert '<form method="post" action="/focus"' in page.text
+    assert re.search(r'<input type="hidden" name="focus" value="" data-s3media-focus-value>', page.text)
+    picker_src = html.unescape(re.search(r'<img src="([^"]+)" alt="[^"]*" data-s3media-focus-image', page.text)[1])
+    picked = Request.blank(picker_src).get_response(app)
+    assert picked.status_int == 200 and Image.open(io.BytesIO(picked.body)).size == (480, 360)
+    assert len(variants) == len(example.VARIANTS)  # no "your focus" crop before one is saved
+
+    resp = post_focus(app, {"id": media_id, "focus": "0.3,0.25"})
+    assert resp.status_int == 303 and resp.location.endswith("/photo?id=" + quote(media_id) + "#focus")
+    (entry,) = json.loads((tmp_path / "gallery.json").read_text())
+    assert entry["value"].endswith(";f=0.3,0.25"), entry
+    assert MediaId.from_stored(entry["value"]).info.focus == (0.3, 0.25)
+    assert MediaId.from_stored(entry["value"]).info.placeholder  # the rest of the info is kept
+
+    page, variants = variants_of(app, media_id)
+    assert 'name="focus" value="0.3,0.25"' in page.text
+    (url,) = [url for label, url, _ in variants if label == "fill, your focus"]
+    assert "-f30x25-" in url.rsplit("/", 1)[1]
+    assert url == media.resize_url(entry["value"], "300x300", mode="fill")
+    crop = Request.blank(url).get_response(app)
+    assert crop.status_int == 200 and crop.content_type == "image/jpeg"
+    assert Image.open(io.BytesIO(crop.body)).size == (300, 300)
+    # The other crops are what they were: the centred one carries no focus.
+    centred = next(url for label, url, _ in variants if label == "fill, centred")
+    assert url != centred and "-f" not in centred.rsplit("/", 1)[1].split("-", 4)[-1].rsplit("-", 1)[0]
+
+    # Reset takes it away; so does saving the centre or nothing.
+    for fields in ({"id": media_id, "reset": "1", "focus": "0.7,0.7"}, {"id": media_id, "focus": "0.5,0.5"}):
+        post_focus(app, {"id": media_id, "focus": "0.7,0.6"})
+        assert json.loads((tmp_path / "gallery.json").read_text())[0]["value"].endswith(";f=0.7,0.6")
+        assert post_focus(app, fields).status_int == 303
+        value = json.loads((tmp_path / "gallery.json").read_text())[0]["value"]
+        assert ";f=" not in value and MediaId.from_stored(value).info.placeholder, value
+        _, variants = variants_of(app, media_id)
+        assert len(variants) == len(example.VARIANTS)
+
+
+@pytest.mark.parametrize(
+    ("focus", "said"),
+    [
+        ("auto", "a saved focus is a point x,y of fractions 0-1, not 'auto'"),
+        ("faces", "not 'faces'"),
+        ("1.5,0.5", "fractions 0-1"),
+        ("-0.1,0.5", "fractions 0-1"),
+        ("nan,nan", "fractions 0-1"),
+        ("1e999,0", "fractions 0-1"),
+        ("0.3", "x,y"),
+        ("0.3,0.2,0.1", "x,y"),
+        ("left,top", "two numbers"),
+        ("0," + "1" * 100_000, "-character text"),
+        ("<script>alert(1)</script>,0", "two numbers"),
+    ],
+)
+def test_demo_refuses_a_hostile_focus_with_a_400_and_changes_nothing(tmp_path, secret, focus, said):
+    example = load_example()
+    media = Media(LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=secret)
+    app = example.make_app(media, index_file=str(tmp_path / "gallery.json"))
+    media_id = upload_one(app)
+    assert post_focus(app, {"id": media_id, "focus": "0.2,0.8"}).status_int == 303
+    before = (tmp_path / "gallery.json").read_bytes()
+
+    resp = post_focus(app, {"id": media_id, "focus": focus})
+    assert resp.status_int == 400, resp.text
+    error = html.unescape(re.search(r'<p class="error" role="alert">([^<]*)</p>', resp.text)[1])
+    assert error.startswith("Focus not saved: ") and said in error, error
+    assert len(error) < 300 and "<script>alert" not in resp.text
+    assert 'name="focus" value="0.2,0.8"' in resp.text  # the page shows the saved point again
+    assert (tmp_path / "gallery.json").read_bytes() == before
+
+
+def test_demo_focus_takes_only_this_gallerys_ids_and_posts_from_its_own_pages(tmp_path, secret):
+    example = load_example()
+    media = Media(LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=secret)
+    app = example.make_app(media, index_file=str(tmp_path / "gallery.json"))
+    media_id = upload_one(app)
+    before = (tmp_path / "gallery.json").read_bytes()
+    for fields in ({"id": "../../etc/passwd", "focus": "0.3,0.3"}, {"focus": "0.3,0.3"}, {"id": media_id + "x"}):
+        resp = post_focus(app, fields)
+        assert resp.status_int == 400 and "unknown id" in resp.text
+    query = urlencode({"id": media_id, "focus": "0.3,0.3"})
+    assert Request.blank("/focus?" + query).get_response(app).status_int == 405
+    # A form of another site: the browser says so, and nothing is saved.
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}, {"Origin": "http://evil.test"}):
+        resp = post_focus(app, {"id": media_id, "focus": "0.3,0.3"}, **headers)
+        assert resp.status_int == 403, headers
+    assert (tmp_path / "gallery.json").read_bytes() == before
+    # The demo's own page: the same origin.
+    own = {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost:80"}
+    assert post_focus(app, {"id": media_id, "focus": "0.3,0.3"}, **own).status_int == 303
+    assert json.loads((tmp_path / "gallery.json").read_text())[0]["value"].endswith(";f=0.3,0.3")
+    assert post_focus(app, {"id": media_id, "focus": "0.4,0.4"}, Origin="http://localhost").status_int == 303
+
+
+def test_demo_reads_the_focus_picker_without_django():
+    """The picker's script is the Django adapter's package data; the demo reads it with Django unimportable."""
+    code = (
+        "import sys; sys.modules['django'] = None; sys.path.insert(0, sys.argv[1]);"
+        "import wsgi_app; assert 's3mediaFocusPicker' in wsgi_app.FOCUS_SCRIPT;"
+        "assert not [m for m in sys.modules if m.startswith('django') and sys.modules[m] is not None]; print('ok')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(EXAMPLE.parent)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -279,3 +279,63 @@ def test_demo_sends_a_big_file_in_parts_with_the_default_settings(browser: Any, 
         assert watched.failed == [] and watched.console == [], (watched.failed, watched.console)
     finally:
         watched.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_demo_sets_a_focus_point_with_a_click_and_the_keys(browser: Any, demo: str, viewport: dict[str, int]) -> None:
+    """On a photo's page: a click puts the point, an arrow key moves it, Save keeps it; its crop is made there."""
+    watched = Watched(browser, viewport)
+    page = watched.page
+    try:
+        page.goto(demo + "/")
+        upload_files(page, [FILES[0]])
+        page.wait_for_selector("#queue li[data-state=done]")
+        page.locator("#gallery .photo .title").first.click()
+        page.wait_for_url(re.compile(r"/photo\?id="))
+        value = page.locator("[data-s3media-focus-value]")
+        status = page.locator("[data-s3media-focus-status]")
+        assert value.input_value() == "" and status.inner_text() == "No focus point: crops are centred."
+        assert page.locator(".variant", has_text="your focus").count() == 0
+
+        picture = page.locator("[data-s3media-focus-image]")
+        page.wait_for_function("() => document.querySelector('[data-s3media-focus-image]').naturalWidth > 0")
+        box = picture.bounding_box()
+        assert box is not None and box["width"] > 200 and box["width"] <= viewport["width"]
+        picture.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.25})
+        assert value.input_value() == "0.3,0.25"
+        assert page.locator("[data-s3media-focus-marker]").is_visible()
+        # The click put the keyboard on the picture: the arrow keys move the point from there.
+        assert page.evaluate("() => document.activeElement.matches('[data-s3media-focus-frame]')")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("Shift+ArrowDown")
+        assert value.input_value() == "0.35,0.26"
+        assert status.inner_text() == "Focus: 35% from the left, 26% from the top."
+
+        page.get_by_role("button", name="Save focus").click()
+        page.wait_for_url(re.compile(r"/photo\?id=.*#focus$"))
+        assert page.locator("[data-s3media-focus-value]").input_value() == "0.35,0.26"  # shown again, saved
+        crop = page.locator(".variant", has_text="your focus")
+        url = crop.locator(".url").get_attribute("href")
+        assert url is not None and "-f35x26-" in url, url
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.variant img')].every((i) => i.complete && i.naturalWidth > 0)"
+        )
+        assert crop.locator("img").evaluate("(img) => [img.naturalWidth, img.naturalHeight]") == [300, 300]
+        assert crop.locator(".measure").inner_text().startswith("cold")
+        response = page.request.get(demo + url)
+        assert response.status == 200 and response.headers["content-type"] == "image/jpeg"
+
+        # Escape takes the point away in the page; Reset clears the saved one.
+        page.locator("[data-s3media-focus-frame]").focus()
+        page.keyboard.press("Escape")
+        assert page.locator("[data-s3media-focus-value]").input_value() == ""
+        page.get_by_role("button", name="Reset").click()
+        page.wait_for_url(re.compile(r"#focus$"))
+        page.wait_for_function("() => !document.querySelector('.variant .url[href*=\"-f35x26-\"]')")
+        assert page.locator(".variant", has_text="your focus").count() == 0
+        facts = layout_facts(page)
+        assert facts["scrollWidth"] <= facts["clientWidth"], facts  # no sideways scrolling, the picker included
+        assert watched.failed == [] and watched.console == [], (watched.failed, watched.console)
+    finally:
+        watched.close()
