@@ -208,6 +208,8 @@ class Gallery:
     def delete(self, req: Request) -> Response:
         if req.method != "POST":
             return HTTPMethodNotAllowed()
+        if not _same_origin(req):
+            return HTTPForbidden("This form can only be sent from the demo's own pages.")
         media_id = req.POST.get("id", "")
         # Only ids of this gallery: the form must not delete anything else in storage.
         if not self.uploads.remove(media_id):

@@ -579,6 +579,22 @@ def test_demo_focus_takes_only_this_gallerys_ids_and_posts_from_its_own_pages(tm
     assert post_focus(app, {"id": media_id, "focus": "0.4,0.4"}, Origin="http://localhost").status_int == 303
 
 
+def test_demo_delete_is_refused_from_another_site(tmp_path, secret):
+    example = load_example()
+    media = Media(LocalStorage(tmp_path / "media", base_url="/media/"), secret_key=secret)
+    app = example.make_app(media, index_file=str(tmp_path / "gallery.json"))
+    media_id = upload_one(app)
+    body = urlencode({"id": media_id})
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.test"}):
+        req = Request.blank("/delete", method="POST", body=body.encode(), headers=headers)
+        req.content_type = "application/x-www-form-urlencoded"
+        assert req.get_response(app).status_int == 403, headers
+    assert media.exists(media_id)
+    req = Request.blank("/delete", method="POST", body=body.encode(), headers={"Sec-Fetch-Site": "same-origin"})
+    req.content_type = "application/x-www-form-urlencoded"
+    assert req.get_response(app).status_int == 303 and not media.exists(media_id)
+
+
 def test_demo_reads_the_focus_picker_without_django():
     """The picker's script is the Django adapter's package data; the demo reads it with Django unimportable."""
     code = (
