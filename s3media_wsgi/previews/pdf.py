@@ -163,6 +163,9 @@ def _render(page: Any, width: float, height: float, scale: float, work: Work) ->
                 while status == pdfium_c.FPDF_RENDER_TOBECONTINUED:
                     work.check_time("drawing the PDF page")
                     status = pdfium_c.FPDF_RenderPage_Continue(page, pause)
+                # PDFium may draw a page in one go without pausing: the limit holds for it all the same,
+                # so a page is refused (not sometimes kept) whenever it took longer than max_seconds.
+                work.check_time("drawing the PDF page")
             finally:
                 pdfium_c.FPDF_RenderPage_Close(page)
             if status != pdfium_c.FPDF_RENDER_DONE:
