@@ -111,6 +111,27 @@ def secret() -> str:
     return SECRET
 
 
+@pytest.fixture(scope="module")
+def migrated() -> None:
+    """Django's tables of every installed app, made by their migrations (ours included), once per test module.
+
+    For the Django tests only, which configure Django when they are imported.
+    """
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+@pytest.fixture
+def db(migrated: None) -> Iterator[None]:
+    """Each test in a transaction rolled back at its end, as Django's TestCase does."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
 def decoded_sizes(monkeypatch):
     """The size of every image Pillow decodes pixels of from here on (``ImageFile.load`` calls), in order."""

@@ -22,25 +22,12 @@ import images  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.core.management.base import CommandError  # noqa: E402
-from django.db import transaction  # noqa: E402
 from django.test import override_settings  # noqa: E402
 from django_testapp.models import Photo, Picture  # noqa: E402
 
 from s3media_wsgi import ids  # noqa: E402
 from s3media_wsgi.adapters.django import get_media  # noqa: E402
 from s3media_wsgi.adapters.django.management.commands.s3media import cli_environ  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def migrated() -> None:
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-@pytest.fixture
-def db(migrated: None) -> Iterator[None]:
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
 
 
 @pytest.fixture(params=["local", "s3"])

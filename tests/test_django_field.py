@@ -29,7 +29,7 @@ from django import forms  # noqa: E402
 from django.contrib.auth.models import AnonymousUser, User  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection, models, transaction  # noqa: E402
+from django.db import connection, models  # noqa: E402
 from django.db.migrations.writer import MigrationWriter  # noqa: E402
 from django.test import Client, RequestFactory, override_settings  # noqa: E402
 from django.test.utils import isolate_apps  # noqa: E402
@@ -74,20 +74,6 @@ class PhotoForm(forms.ModelForm):
 
 
 # --- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def migrated() -> None:
-    """The tables of every installed app, made by their migrations (ours included)."""
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-@pytest.fixture
-def db(migrated: None) -> Iterator[None]:
-    """Each test in a transaction rolled back at its end, as Django's TestCase does."""
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
 
 
 @pytest.fixture

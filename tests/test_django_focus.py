@@ -21,8 +21,7 @@ from django_testapp import configure  # noqa: E402
 configure()
 
 from django.contrib.auth.models import User  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client, TestCase, override_settings  # noqa: E402
 from django_testapp.models import Photo  # noqa: E402
 from test_django_field import MIDDLEWARE, STAFF_HOOK, PhotoForm, upload_for_a_form  # noqa: E402
@@ -39,18 +38,6 @@ ADD_URL = "/admin/django_testapp/photo/add/"
 #: A crop placed on a point, in a resize URL.
 FOCUSED = re.compile(r"-f[0-9]+x[0-9]+-")
 NOT_A_FOCUS = html.escape(str(ERROR_MESSAGES["focus"]))
-
-
-@pytest.fixture(scope="module")
-def migrated() -> None:
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-@pytest.fixture
-def db(migrated: None) -> Iterator[None]:
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
 
 
 @pytest.fixture

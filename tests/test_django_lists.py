@@ -67,11 +67,6 @@ def item_error(position: int, code: str) -> str:
     return str(LIST_ERROR_MESSAGES["item"]) % {"position": position, "message": ERROR_MESSAGES[code]}
 
 
-@pytest.fixture(scope="module")
-def migrated() -> None:
-    call_command("migrate", verbosity=0, interactive=False)
-
-
 @pytest.fixture
 def conf(tmp_path: Path, secret: str, migrated: None) -> Iterator[dict[str, object]]:
     """Local storage, staff may upload; each test in a transaction rolled back at its end."""

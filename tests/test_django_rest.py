@@ -19,7 +19,6 @@ configure()
 
 import images  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django_testapp.models import Photo  # noqa: E402
@@ -46,11 +45,6 @@ class PhotoSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     class Meta:
         model = Photo
         fields = ["id", "title", "image"]
-
-
-@pytest.fixture(scope="module")
-def migrated() -> None:
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 @pytest.fixture

@@ -62,19 +62,6 @@ MIDDLEWARE = [
 # --- fixtures ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def migrated() -> None:
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-@pytest.fixture
-def db(migrated: None) -> Iterator[None]:
-    """Each test in a transaction rolled back at its end, as Django's TestCase does."""
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
-
-
 @pytest.fixture
 def legacy_root(tmp_path: Path) -> Path:
     return tmp_path / "uploads"
