@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,6 +141,31 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serve_process(command: list[str], ready_url: str, *, cwd: Path, env: dict[str, str]) -> Iterator[None]:
+    """Run *command* (a server, such as ``manage.py runserver``) until it answers *ready_url*; stop it after.
+
+    Its output goes to ``server.log`` in *cwd*, shown if it dies before answering; it has 60 s to answer.
+    """
+    log_path = cwd / "server.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, log_path.read_text()
+            try:
+                with urllib.request.urlopen(ready_url, timeout=5):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline, f"{command[1:3]} did not answer"
+                time.sleep(0.2)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @contextmanager

@@ -22,12 +22,10 @@ import io
 import json
 import os
 import re
-import socket
 import socketserver
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -39,6 +37,7 @@ import documents
 import images
 import pytest
 from PIL import Image
+from servers import free_port, serve_process
 
 from s3media_wsgi import MediaId
 
@@ -926,31 +925,13 @@ def test_django_gallery_shows_a_pdf_by_its_first_page_and_a_video_by_its_poster(
 def test_django_runserver_makes_its_database(env: dict[str, str], tmp_path: Path) -> None:
     """The documented command on a fresh checkout: `manage.py runserver` makes the SQLite file, then serves."""
     pytest.importorskip("django")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     child_env = {**os.environ, **env, "PORT": str(port), "DJANGO_SETTINGS_MODULE": "gallery_site.settings"}
-    server = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / "django_project" / "manage.py"), "runserver", "--noreload"],
-        cwd=tmp_path,
-        env=child_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.communicate()[1].decode()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-                    status, page = response.status, response.read().decode()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "runserver did not answer"
-                time.sleep(0.2)
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
+    url = f"http://127.0.0.1:{port}/"
+    command = [sys.executable, str(EXAMPLES / "django_project" / "manage.py"), "runserver", "--noreload"]
+    with serve_process(command, url, cwd=tmp_path, env=child_env):
+        with urllib.request.urlopen(url, timeout=5) as response:
+            status, page = response.status, response.read().decode()
     assert status == 200 and "No images yet." in page
     assert (tmp_path / "media.sqlite3").is_file()
 

@@ -9,13 +9,8 @@ comes back must size the new ``<img>`` and paint its ThumbHash placeholder from 
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +18,7 @@ from typing import Any
 import images
 import pytest
 from conftest import PAGE_TIMEOUT_MS, SECRET
+from servers import free_port, serve_process
 
 MANAGE = Path(__file__).resolve().parents[2] / "examples" / "django_project" / "manage.py"
 
@@ -31,9 +27,7 @@ MANAGE = Path(__file__).resolve().parents[2] / "examples" / "django_project" / "
 def gallery(tmp_path: Path) -> Iterator[str]:
     """The Django example served by ``runserver`` on a free port: its base URL."""
     pytest.importorskip("django")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("S3MEDIA_")},
         "S3MEDIA_SECRET_KEY": SECRET,
@@ -41,29 +35,9 @@ def gallery(tmp_path: Path) -> Iterator[str]:
         "PORT": str(port),
         "DJANGO_DEBUG": "0",
     }
-    with open(tmp_path / "server.log", "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, str(MANAGE), "runserver", "--noreload"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                with urllib.request.urlopen(url + "/", timeout=5):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "runserver did not answer"
-                time.sleep(0.2)
+    with serve_process([sys.executable, str(MANAGE), "runserver", "--noreload"], url + "/", cwd=tmp_path, env=env):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def stored_images(database: Path) -> list[str]:

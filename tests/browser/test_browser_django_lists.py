@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +24,7 @@ from typing import Any
 import images
 import pytest
 from conftest import PAGE_TIMEOUT_MS, SECRET
+from servers import free_port, serve_process
 
 TESTS = Path(__file__).resolve().parents[1]
 PASSWORD = "a-browser-test-password-42"
@@ -51,9 +48,7 @@ def django_admin(*args: str, env: dict[str, str], cwd: Path) -> None:
 def admin_site(tmp_path: Path) -> Iterator[Admin]:
     """The tests' app under ``runserver`` on a free port, migrated, with a superuser."""
     pytest.importorskip("django")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     database, media_root = tmp_path / "admin.sqlite3", tmp_path / "media"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("S3MEDIA_", "DJANGO_"))},
@@ -66,29 +61,10 @@ def admin_site(tmp_path: Path) -> Iterator[Admin]:
     }
     django_admin("migrate", "--verbosity=0", env=env, cwd=tmp_path)
     django_admin("createsuperuser", "--noinput", "--username=editor", "--email=e@example.com", env=env, cwd=tmp_path)
-    with open(tmp_path / "server.log", "wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "django", "runserver", "--noreload", "--insecure", f"127.0.0.1:{port}"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, (tmp_path / "server.log").read_text()
-            try:
-                with urllib.request.urlopen(url + "/admin/login/", timeout=5):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "runserver did not answer"
-                time.sleep(0.2)
+    command = [sys.executable, "-m", "django", "runserver", "--noreload", "--insecure", f"127.0.0.1:{port}"]
+    with serve_process(command, url + "/admin/login/", cwd=tmp_path, env=env):
         yield Admin(url, database, media_root)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def album_rows(database: Path) -> list[tuple[int, str, list[str]]]:
