@@ -46,7 +46,6 @@ secret, the list of uploads, the styles and the upload script come from
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import json
 import logging
@@ -82,10 +81,9 @@ from gallery_common import (
 from webob import Request, Response
 from webob.exc import HTTPBadRequest, HTTPForbidden, HTTPMethodNotAllowed, HTTPNotFound, HTTPSeeOther
 
-from s3media_wsgi import Media, MediaId, MediaInfo, MediaMiddleware
-from s3media_wsgi.errors import InvalidResize, MediaError
+from s3media_wsgi import Media, MediaId, MediaMiddleware
+from s3media_wsgi.errors import MediaError
 from s3media_wsgi.responder import uploader_url
-from s3media_wsgi.variants import FOCUS_STEPS, normalise_focus
 
 __all__ = ["PREFIX", "VARIANTS", "Gallery", "dev_secret", "make_app", "media_from_env", "setup_logging"]
 
@@ -220,7 +218,7 @@ class Gallery:
     def focus(self, req: Request) -> Response:
         """Save where a photo's subject is (``focus=x,y``, fractions 0-1), or clear it (``reset``); back to its page.
 
-        Only ids of this gallery, only a point (``normalise_focus`` reads it, bounded): anything else
+        Only ids of this gallery, only a point (``MediaId.with_focus`` reads it, bounded): anything else
         is a 400 saying why, and the entry is left as it was.  A form of another site may not post it.
         """
         if req.method != "POST":
@@ -231,8 +229,9 @@ class Gallery:
         if item is None:
             return HTTPBadRequest("unknown id")
         try:
-            point = None if req.POST.get("reset") else _focus_point(req.POST.get("focus", ""))
-            self.uploads.update(item["id"], lambda value: _with_focus(value, point))
+            focus = None if req.POST.get("reset") else req.POST.get("focus", "")
+            MediaId(item["id"]).with_focus(focus)  # refused here (a 400) before the gallery file is touched
+            self.uploads.update(item["id"], lambda value: MediaId.from_stored(value).with_focus(focus).stored)
         except MediaError as exc:
             return self.detail_page(item, error=f"Focus not saved: {exc}.", status=400)
         return HTTPSeeOther(location=f"/photo?id={quote(item['id'])}#focus")
@@ -386,27 +385,6 @@ def _same_origin(req: Request) -> bool:
         return site in ("same-origin", "none")
     origin = req.headers.get("Origin")
     return origin is None or origin == req.host_url
-
-
-def _focus_point(text: str) -> tuple[float, float] | None:
-    """The point a focus form sent (``"x,y"``, fractions 0-1), as ``MediaInfo.focus`` holds it; None for none.
-
-    Raises :class:`~s3media_wsgi.errors.InvalidResize` (a :class:`MediaError`) for anything else: a stored
-    focus is a point, not ``"auto"`` or ``"faces"``.  ``""`` and the centre are no focus.
-    """
-    if not text.strip():
-        return None
-    point = normalise_focus(text)
-    if isinstance(point, str):
-        raise InvalidResize(f"a saved focus is a point x,y of fractions 0-1, not {point!r}")
-    return None if point is None else (point[0] / FOCUS_STEPS, point[1] / FOCUS_STEPS)
-
-
-def _with_focus(value: str, point: tuple[float, float] | None) -> str:
-    """The stored *value* with its focus replaced by *point* (None: none); the rest of its info kept."""
-    old = MediaId.from_stored(value)
-    info = dataclasses.replace(old.info, focus=point) if old.info else MediaInfo(None, None, focus=point)
-    return MediaId(str(old), old.width, old.height, old.content_type, info).stored
 
 
 def _dimensions(media_id: MediaId) -> str:

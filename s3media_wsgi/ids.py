@@ -35,6 +35,7 @@ from urllib.parse import unquote
 
 from .errors import InvalidId
 from .formats import EXT_ALIASES
+from .variants import focus_point
 
 #: Longest stem (the part before the extension) a normalised filename keeps.
 MAX_STEM = 80
@@ -230,6 +231,9 @@ class MediaInfo:
         }
 
 
+_M = typing.TypeVar("_M", bound="MediaId")
+
+
 class MediaId(str):
     """A media id, as returned by :meth:`Media.put`.
 
@@ -268,6 +272,30 @@ class MediaId(str):
         self = super().__new__(cls, value)
         self.width, self.height, self.content_type, self.info = width, height, content_type, info
         return self
+
+    def with_focus(self: _M, focus: object) -> _M:
+        """This id with *focus* in its info (where ``fill`` crops are centred); no I/O.
+
+        *focus* is a point of fractions 0-1 (a pair, or ``"x,y"`` as a form
+        sends it), or None / ``""`` / ``"centre"`` for none; anything else
+        raises :class:`~s3media_wsgi.errors.InvalidResize` (a person's focus is
+        a point, not ``"auto"``).  An id with no info gets one holding the
+        focus only.  The id itself is the same: the stored file is kept.
+
+            >>> MediaId("3c72aedc/ba25/41e6/a569/406c8f413974/a.jpg").with_focus("0.3,0.25").stored
+            '3c72aedc/ba25/41e6/a569/406c8f413974/a.jpg;f=0.3,0.25'
+        """
+        point = focus_point(focus)
+        info = self.info
+        if info is None:
+            if point is None:
+                return self
+            info = MediaInfo(self.content_type, None, self.width, self.height, focus=point)
+        elif info.focus == point:
+            return self
+        else:
+            info = dataclasses.replace(info, focus=point)
+        return type(self)(str(self), self.width, self.height, self.content_type, info)
 
     @property
     def stored(self) -> str:

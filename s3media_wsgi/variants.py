@@ -224,6 +224,38 @@ def normalise_focus(value: object, *, steps: bool = False) -> Focus:
     return None if focus == _CENTRE else focus
 
 
+def focus_point(value: object) -> tuple[float, float] | None:
+    """A focus as an upload's info keeps it (``MediaInfo.focus``): a point of fractions, or None for the centre.
+
+    *value* is what :func:`normalise_focus` reads (``"0.3,0.25"``, a pair,
+    None, ``""`` or ``"centre"``); a finder's name is refused with
+    :class:`InvalidResize`: what a person stores is a point.
+
+        >>> focus_point("0.333,0.25"), focus_point(""), focus_point((0.5, 0.5))
+        ((0.33, 0.25), None, None)
+    """
+    if isinstance(value, str) and not value.strip():
+        return None
+    point = normalise_focus(value)
+    if isinstance(point, str):
+        raise InvalidResize(f"a saved focus is a point x,y of fractions 0-1, not {point!r}")
+    return None if point is None else (point[0] / FOCUS_STEPS, point[1] / FOCUS_STEPS)
+
+
+def focus_text(value: object) -> str:
+    """The one text of a focus: ``"x,y"`` in fractions, a finder's name, or ``""`` for the centre.
+
+    >>> focus_text((0.3, 0.25)), focus_text("AUTO"), focus_text(None)
+    ('0.3,0.25', 'auto', '')
+    """
+    point = normalise_focus(value)
+    if point is None:
+        return ""
+    if isinstance(point, str):
+        return point
+    return f"{point[0] / FOCUS_STEPS:g},{point[1] / FOCUS_STEPS:g}"
+
+
 def frame_text(seconds: float) -> str:
     """The one spelling of a frame time: milliseconds at most, no trailing zeros.
 
@@ -437,6 +469,8 @@ __all__ = [
     "ResizeSpec",
     "default_format",
     "frame_seconds",
+    "focus_point",
+    "focus_text",
     "frame_text",
     "load_presets",
     "normalise_focus",

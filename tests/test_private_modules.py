@@ -32,8 +32,6 @@ KNOWN_LEAKS = {
     ("examples/gallery_common.py", "s3media_wsgi.ids", "is_id"),
     # wsgi_app.py's POST /focus: reads the posted point (bounded) into MediaInfo.focus; no public parser
     # yet (the Django adapter's focus.parse_focus does the same, but imports Django).
-    ("examples/wsgi_app.py", "s3media_wsgi.variants", "FOCUS_STEPS"),
-    ("examples/wsgi_app.py", "s3media_wsgi.variants", "normalise_focus"),
 }
 
 

@@ -79,7 +79,6 @@ who may upload (in the admin, ``"s3media_wsgi.adapters.django.permissions.is_sta
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import weakref
 from collections.abc import Mapping
@@ -94,7 +93,7 @@ from django.db.models.query_utils import DeferredAttribute
 from django.utils.translation import gettext_lazy as _
 
 from ...errors import InvalidId, InvalidResize, InvalidUpload, MediaError
-from ...ids import MAX_EXT, MAX_STEM, MAX_STORED_LENGTH, STORED_SEPARATOR, MediaInfo, is_id
+from ...ids import MAX_EXT, MAX_STEM, MAX_STORED_LENGTH, STORED_SEPARATOR, is_id
 from ...media import MediaId
 from ...picture import SafeHTML
 from ...receipts import is_receipt
@@ -162,20 +161,10 @@ def media_value(value: object) -> MediaValue | str | None:
 def with_focus(value: MediaValue, focus: tuple[float, float] | None) -> MediaValue:
     """*value* with *focus* in its info (``MediaInfo.focus``: where ``fill`` crops are centred; None: the centre).
 
-    A value with no info (a row holding a plain id) gets one holding the focus
-    only: nothing is read from storage.  The id is the same, so the row's file
-    is kept (the no-orphans cleanup compares ids).
+    :meth:`MediaId.with_focus <s3media_wsgi.MediaId.with_focus>`: nothing is read from storage, and the id
+    is the same, so the row's file is kept (the no-orphans cleanup compares ids).
     """
-    info = value.info
-    if info is None:
-        if focus is None:
-            return value
-        info = MediaInfo(value.content_type, None, value.width, value.height, focus=focus)
-    elif info.focus == focus:
-        return value
-    else:
-        info = dataclasses.replace(info, focus=focus)
-    return MediaValue(str(value), value.width, value.height, value.content_type, info)
+    return value.with_focus(focus)
 
 
 def stored_text(value: MediaValue, max_length: int | None) -> str:

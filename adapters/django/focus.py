@@ -20,8 +20,8 @@ from pathlib import Path
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from ... import variants
 from ...errors import InvalidResize
-from ...variants import FOCUS_STEPS, normalise_focus
 
 #: The picker's script, put inline once per widget (it sets its listeners once per page).
 SCRIPT = Path(__file__).with_name("focus_picker.js").read_text(encoding="utf-8")
@@ -41,12 +41,9 @@ def focus_name(name: str) -> str:
 def focus_text(focus: object) -> str:
     """The focus input's value for *focus* (an ``info.focus``): ``"x,y"``, or ``""`` for none or one unreadable."""
     try:
-        point = normalise_focus(focus)
+        return variants.focus_text(variants.focus_point(focus))
     except InvalidResize:
         return ""
-    if not isinstance(point, tuple):
-        return ""
-    return f"{point[0] / FOCUS_STEPS:g},{point[1] / FOCUS_STEPS:g}"
 
 
 def parse_focus(text: str) -> tuple[float, float] | None:
@@ -54,20 +51,13 @@ def parse_focus(text: str) -> tuple[float, float] | None:
 
     Raises :class:`~s3media_wsgi.errors.InvalidResize` for anything but a
     point of two fractions 0-1 (``"auto"`` and ``"faces"`` are for URLs: a
-    stored focus is a point).  Bounded: :func:`~s3media_wsgi.variants.normalise_focus`
-    refuses a long text before reading it.
+    stored focus is a point); :func:`~s3media_wsgi.variants.focus_point`
+    reads it, bounded.
 
         >>> parse_focus("0.333,0.25"), parse_focus(""), parse_focus("0.5,0.5")
         ((0.33, 0.25), None, None)
     """
-    if not text.strip():
-        return None
-    point = normalise_focus(text)
-    if isinstance(point, str):
-        raise InvalidResize(f"a stored focus is a point x,y of fractions 0-1, not {point!r}")
-    if point is None:
-        return None
-    return point[0] / FOCUS_STEPS, point[1] / FOCUS_STEPS
+    return variants.focus_point(text)
 
 
 def picker_html(

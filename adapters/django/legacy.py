@@ -35,7 +35,7 @@ from ...ids import MediaId
 from ...media import Media
 from ...picture import SafeHTML, picture
 from ...signing import HexSigner
-from ...variants import UNSET, FocusArg, normalise_focus
+from ...variants import UNSET, FocusArg, focus_text
 from . import get_media, get_settings
 from .naming import derived_id
 
@@ -118,13 +118,8 @@ class LegacySource:
 
 
 def _focus_text(focus: FocusArg) -> str:
-    """*focus* as the one text a legacy URL signs (a point ``x,y`` in hundredths, a finder's name, or ``centre``)."""
-    canonical = normalise_focus(focus)
-    if canonical is None:
-        return "centre"
-    if isinstance(canonical, str):
-        return canonical
-    return f"{canonical[0] / 100:g},{canonical[1] / 100:g}"
+    """*focus* as the one text a legacy URL signs (a point ``x,y``, a finder's name, or ``centre``)."""
+    return focus_text(focus) or "centre"
 
 
 def _legacy_storage(alias: str) -> Storage | None:
